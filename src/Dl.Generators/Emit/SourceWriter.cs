@@ -1,0 +1,36 @@
+using System;
+using System.Text;
+
+namespace Dl.Generators.Emit;
+
+/// <summary>An indented text writer with block scopes: <c>using (w.Block("for (...)")) { ... }</c>.</summary>
+internal sealed class SourceWriter
+{
+    private readonly StringBuilder _text = new();
+    private int _indent;
+
+    public void Line(string line = "")
+    {
+        if (line.Length > 0) _text.Append(' ', _indent * 4).Append(line);
+        _text.Append('\n');
+    }
+
+    public IDisposable Block(string header)
+    {
+        Line(header);
+        Line("{");
+        _indent++;
+        return new Closer(this);
+    }
+
+    private sealed class Closer(SourceWriter writer) : IDisposable
+    {
+        public void Dispose()
+        {
+            writer._indent--;
+            writer.Line("}");
+        }
+    }
+
+    public override string ToString() => _text.ToString();
+}

@@ -1,0 +1,384 @@
+using System.Collections.Generic;
+using System.Linq;
+using Dl.Generators.Emit;
+using Dl.Generators.Model;
+
+namespace Dl.Generators.Lowering;
+
+/// <summary>Stages 3 to 5: lowers a <see cref="ModelSpec"/> to a <see cref="ProgramPlan"/>. Forward steps come from each
+/// node's kind; the backward pass is built in reverse from one vector-Jacobian rule per kind (the op structs supply the
+/// element-wise math); then element-wise chains are fused and the buffers planned.</summary>
+internal sealed class Lowering
+{
+    private readonly ModelSpec _model;
+    private readonly ProgramPlan _plan = new();
+    private readonly HashSet<int> _written = new();
+    private readonly int[] _paramOffsets;
+
+    private Lowering(ModelSpec model)
+    {
+        _model = model;
+        _paramOffsets = new int[model.Parameters.Count];
+        for (int i = 1; i < _paramOffsets.Length; i++) _paramOffsets[i] = _paramOffsets[i - 1] + model.Parameters[i - 1].Size;
+    }
+
+    public static ProgramPlan Lower(ModelSpec model)
+    {
+        var lowering = new Lowering(model);
+        lowering.BuildForward();
+        if (model.LossNode >= 0) lowering.BuildBackward();
+        Fusion.FuseElementwise(lowering._plan, model);
+        BufferPlanner.Plan(lowering._plan, model);
+        return lowering._plan;
+    }
+
+    private NodeSpec Node(int id) => _model.Nodes[id];
+    private Buffer V(int id) => _plan.Values[id]!;
+
+    // ---- forward ------------------------------------------------------------------------------------------
+
+    private void BuildForward()
+    {
+        var nodes = _model.Nodes;
+        _plan.Values = new Buffer?[nodes.Count];
+        int inputOffset = 0;
+        foreach (var n in nodes)
+        {
+            switch (n.Kind)
+            {
+                case NodeKind.Input:
+                    var input = _plan.AddBuffer(n.Label, n.Shape.Size, true, Space.Input);
+                    input.Offset = inputOffset;
+                    inputOffset += n.Shape.Size;
+                    _plan.Values[n.Id] = input;
+                    continue;
+                case NodeKind.Target:
+                    bool labels = _model.Target!.IsLabels;
+                    _plan.Values[n.Id] = _plan.AddBuffer(n.Label, labels ? 1 : n.Shape.Size, true, labels ? Space.Batched : Space.Target);
+                    if (labels) _plan.LabelsBuffer = _plan.Values[n.Id];
+                    continue;
+                case NodeKind.Param:
+                    var p = _plan.AddBuffer(n.Label, n.Shape.Size, false, Space.Params);
+                    p.Offset = _paramOffsets[n.Int(0)];
+                    _plan.Values[n.Id] = p;
+                    continue;
+                case NodeKind.Constant:
+                    continue;
+            }
+            var y = _plan.Values[n.Id] = NewBuffer(n.Label, n.Shape);
+            (n.Id <= _model.OutputNode ? _plan.Forward : _plan.Loss).AddRange(ForwardSteps(n, y));
+        }
+    }
+
+    private Buffer NewBuffer(string name, ShapeSpec shape) =>
+        _plan.AddBuffer(name, shape.Size, shape.Batched, shape.Batched ? Space.Batched : Space.Fixed);
+
+    private Operand Operand(int node, int[] strides)
+    {
+        var n = Node(node);
+        return n.Kind == NodeKind.Constant ? new Operand(null, n.Scalar, strides) : new Operand(V(node), 0, strides);
+    }
+
+    private IEnumerable<Step> ForwardSteps(NodeSpec n, Buffer y)
+    {
+        string comment = $"{n.Label} = {n.Op}({string.Join(", ", n.Inputs.Select(i => Node(i).Label))}) {n.Shape}";
+        switch (n.Kind)
+        {
+            case NodeKind.Unary:
+            {
+                var nest = LoopNest.Build(n.Shape, Node(n.Inputs[0]).Shape);
+                yield return new MapStep(comment, nest.Dims, new[] { Operand(n.Inputs[0], nest.Strides[0]) }, y, nest.Out, false,
+                    $"{n.Impl}.Forward<float>($0, {Literals.Float(n.Scalar)})", $"{n.Impl}.Forward($0, {Literals.V256}.Create({Literals.Float(n.Scalar)}))", false);
+                break;
+            }
+            case NodeKind.Binary:
+            {
+                var nest = LoopNest.Build(n.Shape, Node(n.Inputs[0]).Shape, Node(n.Inputs[1]).Shape);
+                yield return new MapStep(comment, nest.Dims, new[] { Operand(n.Inputs[0], nest.Strides[0]), Operand(n.Inputs[1], nest.Strides[1]) },
+                    y, nest.Out, false, $"{n.Impl}.Forward<float>($0, $1)", $"{n.Impl}.Forward($0, $1)", false);
+                break;
+            }
+            case NodeKind.MatMul:
+                yield return MatMulStep(comment, n, V(n.Inputs[0]), V(n.Inputs[1]), y, false, 'C');
+                break;
+            case NodeKind.Reduce:
+            {
+                var x = Node(n.Inputs[0]);
+                var kept = KeepDims(x.Shape, n.Int(0), n.Shape.Batched);
+                var nest = LoopNest.Build(x.Shape, x.Shape, kept);
+                int count = x.Shape.Size / System.Math.Max(1, kept.Size);
+                string scale = n.Mean ? " * " + Literals.Float(1f / count) : "";
+                bool square = n.Impl is not null;
+                yield return new MapStep(comment, nest.Dims, new[] { Operand(n.Inputs[0], nest.Strides[0]) }, y, nest.Strides[1], true,
+                    (square ? "$0 * $0" : "$0") + scale, (square ? "$0 * $0" : "$0") + scale, true);
+                break;
+            }
+            case NodeKind.RowWise:
+            {
+                int cols = n.Shape.Last;
+                var rows = new Extent(n.Shape.Size / cols, n.Shape.Batched);
+                yield return new RowCallStep(comment, $"{n.Impl}.Forward<float>($in0, $out0)", rows, new[] { V(n.Inputs[0]) }, new[] { cols },
+                    new[] { y }, new[] { cols }, false, null);
+                break;
+            }
+            case NodeKind.Loss:
+            {
+                var p = Node(n.Inputs[0]);
+                var scratch = _plan.AddBuffer(n.Label + ".scratch", p.Shape.Size, true, Space.Batched);
+                _scratch[n.Id] = scratch;
+                int targetLength = _model.Target is { IsLabels: true } && Node(n.Inputs[1]).Kind == NodeKind.Target ? 1 : Node(n.Inputs[1]).Shape.Size;
+                yield return new RowCallStep(comment, $"$out0[0] = {n.Impl}.Forward<float>($in0, $in1, $out1)", new Extent(1, true),
+                    new[] { V(n.Inputs[0]), V(n.Inputs[1]) }, new[] { p.Shape.Size, targetLength }, new[] { y, scratch }, new[] { 1, p.Shape.Size }, false, null);
+                break;
+            }
+            case NodeKind.Reshape:
+            {
+                var nest = LoopNest.Build(new ShapeSpec(new[] { n.Shape.Size }, n.Shape.Batched), new ShapeSpec(new[] { n.Shape.Size }, n.Shape.Batched));
+                yield return new MapStep(comment, nest.Dims, new[] { Operand(n.Inputs[0], nest.Strides[0]) }, y, nest.Out, false, "$0", "$0", false);
+                break;
+            }
+            case NodeKind.Transpose:
+            {
+                int m = Node(n.Inputs[0]).Shape.Dims[0], cols = Node(n.Inputs[0]).Shape.Dims[1];
+                yield return new CopyStep(comment, V(n.Inputs[0]), y, new Extent(1, n.Shape.Batched), m * cols, m * cols, m, cols, m, cols, 0, 0, true, false, false);
+                break;
+            }
+            case NodeKind.Slice:
+            {
+                var x = Node(n.Inputs[0]).Shape;
+                int axis = n.Int(0), start = n.Int(1), length = n.Int(2);
+                int pre = Prod(x, 0, axis), post = Prod(x, axis + 1, x.Rank), dim = x.Dims[axis];
+                yield return new CopyStep(comment, V(n.Inputs[0]), y, new Extent(pre, x.Batched), dim * post, length * post, 1, 0, 0,
+                    length * post, start * post, 0, false, false, false);
+                break;
+            }
+            case NodeKind.Concat:
+            {
+                var a = Node(n.Inputs[0]).Shape; var b = Node(n.Inputs[1]).Shape;
+                int axis = n.Int(0);
+                int pre = Prod(a, 0, axis), post = Prod(a, axis + 1, a.Rank), da = a.Dims[axis], db = b.Dims[axis];
+                yield return new CopyStep(comment, V(n.Inputs[0]), y, new Extent(pre, a.Batched), da * post, (da + db) * post, 1, 0, 0, da * post, 0, 0, false, false, false);
+                yield return new CopyStep(comment + " (second part)", V(n.Inputs[1]), y, new Extent(pre, a.Batched), db * post, (da + db) * post, 1, 0, 0, db * post, 0, da * post, false, false, false);
+                break;
+            }
+        }
+    }
+
+    private readonly Dictionary<int, Buffer> _scratch = new();
+
+    private static int Prod(ShapeSpec s, int from, int to)
+    {
+        int p = 1;
+        for (int i = from; i < to; i++) p *= s.Dims[i];
+        return p;
+    }
+
+    /// <summary>The reduced shape with the reduced axes kept as 1 (so a loop nest broadcasts over them).</summary>
+    private static ShapeSpec KeepDims(ShapeSpec x, int axis, bool batched) =>
+        new(x.Dims.Select((d, i) => axis < 0 || i == axis ? 1 : d).ToArray(), batched);
+
+    /// <summary>Lowers one matrix product C = A·op(B) of per-sample operands, or one of its two gradients, to a GEMM:
+    /// over the whole batch when only A is batched (the batch folds into M), otherwise per sample.</summary>
+    private GemmStep MatMulStep(string comment, NodeSpec n, Buffer a, Buffer b, Buffer c, bool accumulate, char which)
+    {
+        var sa = Node(n.Inputs[0]).Shape;
+        var sb = Node(n.Inputs[1]).Shape;
+        bool transB = n.Int(0) == 1;
+        int rows = sa.Rank == 1 ? 1 : sa.Dims[0], k = sa.Last, cols = transB ? sb.Dims[0] : sb.Dims[1];
+        bool folded = !sb.Batched;
+        var m = new Extent(rows, sa.Batched && folded);
+        var lit = (int v) => new Extent(v, false);
+        bool perSample = !folded;
+        int strideA = sa.Batched ? rows * k : 0, strideB = sb.Batched ? k * cols : 0, strideC = rows * cols;
+        switch (which)
+        {
+            case 'C': // C[m×n] = A[m×k]·op(B)
+                return new GemmStep(comment, a, b, c, m, lit(cols), lit(k), false, transB, accumulate,
+                    perSample ? new PerSampleStrides(strideA, strideB, strideC, false) : null);
+            case 'A': // dA[m×k] (+)= dC[m×n]·op(B)ᵀ
+                return new GemmStep(comment, a, b, c, m, lit(k), lit(cols), false, !transB, accumulate,
+                    perSample ? new PerSampleStrides(strideC, strideB, strideA, !sa.Batched) : null);
+            default: // dB: stored [n×k] = dCᵀ·A, or stored [k×n] = Aᵀ·dC; here a = A and b = dC
+                var ps = perSample ? new PerSampleStrides(transB ? strideC : strideA, transB ? strideA : strideC, strideB, !sb.Batched) : null;
+                return transB
+                    ? new GemmStep(comment, b, a, c, lit(cols), lit(k), m, true, false, accumulate, ps)
+                    : new GemmStep(comment, a, b, c, lit(k), lit(cols), m, true, false, accumulate, ps);
+        }
+    }
+
+    // ---- backward -----------------------------------------------------------------------------------------
+
+    private void BuildBackward()
+    {
+        var nodes = _model.Nodes;
+        var needs = new bool[nodes.Count];
+        foreach (var n in nodes) needs[n.Id] = n.Kind == NodeKind.Param || n.Inputs.Any(i => needs[i]);
+        var onPath = new bool[nodes.Count];
+        onPath[_model.LossNode] = true;
+        for (int id = _model.LossNode; id >= 0; id--)
+            if (onPath[id]) foreach (int i in nodes[id].Inputs) if (needs[i]) onPath[i] = true;
+
+        _plan.Gradients = new Buffer?[nodes.Count];
+        foreach (var n in nodes)
+        {
+            if (!onPath[n.Id] || !needs[n.Id]) continue;
+            if (n.Kind == NodeKind.Param)
+            {
+                var g = _plan.AddBuffer("d" + n.Label, n.Shape.Size, false, Space.Grads);
+                g.Offset = _paramOffsets[n.Int(0)];
+                _plan.Gradients[n.Id] = g;
+            }
+            else _plan.Gradients[n.Id] = _plan.AddBuffer("d" + n.Label, n.Shape.Size, n.Shape.Batched, n.Shape.Batched ? Space.Batched : Space.Fixed);
+        }
+
+        var steps = _plan.Backward;
+        steps.Clear();
+        var lossGrad = _plan.Gradients[_model.LossNode]!;
+        steps.Add(new FillStep("seed: dLoss = 1/batch per sample (the loss is the batch mean)", lossGrad, lossGrad.Batched ? "1f / batch" : "1f"));
+        _written.Add(lossGrad.Id);
+
+        for (int id = _model.LossNode; id >= 0; id--)
+        {
+            var n = nodes[id];
+            if (!onPath[id] || !needs[id] || n.Kind is NodeKind.Param or NodeKind.Input or NodeKind.Target or NodeKind.Constant) continue;
+            var dy = _plan.Gradients[id]!;
+            for (int slot = 0; slot < n.Inputs.Count; slot++)
+            {
+                int input = n.Inputs[slot];
+                if (!needs[input] || _plan.Gradients[input] is not { } dx) continue;
+                // The same node may feed both operands (x * x): each use is its own contribution.
+                steps.AddRange(BackwardSteps(n, slot, dy, dx));
+            }
+        }
+
+        // Parameters that the loss does not reach still get a defined (zero) gradient.
+        var untouched = nodes.Where(n => n.Kind == NodeKind.Param && (_plan.Gradients[n.Id] is null)).ToList();
+        foreach (var n in untouched)
+        {
+            var g = _plan.AddBuffer("d" + n.Label, n.Shape.Size, false, Space.Grads);
+            g.Offset = _paramOffsets[n.Int(0)];
+            steps.Insert(0, new FillStep($"d{n.Label} = 0 (the loss does not depend on it)", g, "0f"));
+        }
+    }
+
+    /// <summary>True when this is the first write into <paramref name="dx"/> in backward order (then it assigns).</summary>
+    private bool First(Buffer dx) => _written.Add(dx.Id);
+
+    private IEnumerable<Step> BackwardSteps(NodeSpec n, int slot, Buffer dy, Buffer dx)
+    {
+        var x = Node(n.Inputs[slot]);
+        string comment = $"d{x.Label} += d{n.Label} * d{n.Label}/d{x.Label}  [{n.Op}]";
+        bool first = First(dx);
+        switch (n.Kind)
+        {
+            case NodeKind.Unary:
+            {
+                var nest = LoopNest.Build(n.Shape, x.Shape);
+                bool useX = n.Saves is SavedValues.Input or SavedValues.Both, useY = n.Saves is SavedValues.Output or SavedValues.Both;
+                var ops = new List<Operand> { new(dy, 0, nest.Out) };
+                if (useX) ops.Add(Operand(n.Inputs[0], nest.Strides[0]));
+                if (useY) ops.Add(new Operand(V(n.Id), 0, nest.Out));
+                string sx = useX ? "$1" : "0f", sy = useY ? (useX ? "$2" : "$1") : "0f";
+                string vx = useX ? "$1" : Literals.V256F + ".Zero", vy = useY ? (useX ? "$2" : "$1") : Literals.V256F + ".Zero";
+                string a = Literals.Float(n.Scalar);
+                yield return new MapStep(comment, nest.Dims, ops.ToArray(), dx, nest.Strides[0], !first,
+                    $"{n.Impl}.Backward<float>({sx}, {sy}, $0, {a})", $"{n.Impl}.Backward({vx}, {vy}, $0, {Literals.V256}.Create({a}))", false);
+                break;
+            }
+            case NodeKind.Binary:
+            {
+                var sa = Node(n.Inputs[0]).Shape; var sb = Node(n.Inputs[1]).Shape;
+                var nest = LoopNest.Build(n.Shape, sa, sb);
+                bool useIn = n.Saves is SavedValues.Input or SavedValues.Both, useY = n.Saves is SavedValues.Output or SavedValues.Both;
+                var ops = new List<Operand> { new(dy, 0, nest.Out) };
+                string A = "0f", B = "0f", Y = "0f", vA = Literals.V256F + ".Zero", vB = vA, vY = vA;
+                if (useIn)
+                {
+                    ops.Add(Operand(n.Inputs[0], nest.Strides[0])); A = vA = "$1";
+                    ops.Add(Operand(n.Inputs[1], nest.Strides[1])); B = vB = "$2";
+                }
+                if (useY) { ops.Add(new Operand(V(n.Id), 0, nest.Out)); Y = vY = "$" + (ops.Count - 1); }
+                string grad = slot == 0 ? "GradA" : "GradB";
+                var targetStrides = nest.Strides[slot];
+                bool reduces = Reduces(nest, targetStrides);
+                yield return new MapStep(comment, nest.Dims, ops.ToArray(), dx, targetStrides, !first || reduces,
+                    $"{n.Impl}.{grad}<float>({A}, {B}, {Y}, $0)", $"{n.Impl}.{grad}({vA}, {vB}, {vY}, $0)", first && reduces);
+                break;
+            }
+            case NodeKind.MatMul:
+                yield return slot == 0
+                    ? MatMulStep(comment, n, dy, V(n.Inputs[1]), dx, !first, 'A')
+                    : MatMulStep(comment, n, V(n.Inputs[0]), dy, dx, !first, 'B');
+                break;
+            case NodeKind.Reduce:
+            {
+                var kept = KeepDims(x.Shape, n.Int(0), n.Shape.Batched);
+                var nest = LoopNest.Build(x.Shape, x.Shape, kept);
+                int count = x.Shape.Size / System.Math.Max(1, kept.Size);
+                string scale = n.Mean ? " * " + Literals.Float(1f / count) : "";
+                bool square = n.Impl is not null;
+                var ops = square
+                    ? new[] { new Operand(dy, 0, nest.Strides[1]), Operand(n.Inputs[0], nest.Strides[0]) }
+                    : new[] { new Operand(dy, 0, nest.Strides[1]) };
+                yield return new MapStep(comment, nest.Dims, ops, dx, nest.Strides[0], !first,
+                    (square ? "2f * $1 * $0" : "$0") + scale, (square ? "2f * $1 * $0" : "$0") + scale, false);
+                break;
+            }
+            case NodeKind.RowWise:
+            {
+                int cols = n.Shape.Last;
+                yield return new RowCallStep(comment, $"{n.Impl}.Backward<float>($in0, $in1, $in2, $out0)", new Extent(n.Shape.Size / cols, n.Shape.Batched),
+                    new[] { V(n.Inputs[0]), V(n.Id), dy }, new[] { cols, cols, cols }, new[] { dx }, new[] { cols }, first, null);
+                break;
+            }
+            case NodeKind.Loss:
+            {
+                var p = Node(n.Inputs[0]);
+                var t = Node(n.Inputs[1]);
+                int targetLength = _model.Target is { IsLabels: true } && t.Kind == NodeKind.Target ? 1 : t.Shape.Size;
+                yield return new RowCallStep(comment, $"{n.Impl}.Backward<float>($in0, $in1, $in2, $in3[0], $out0)", new Extent(1, true),
+                    new[] { V(n.Inputs[0]), V(n.Inputs[1]), _scratch[n.Id], dy }, new[] { p.Shape.Size, targetLength, p.Shape.Size, 1 },
+                    new[] { dx }, new[] { p.Shape.Size }, first, null);
+                break;
+            }
+            case NodeKind.Reshape:
+            {
+                var nest = LoopNest.Build(new ShapeSpec(new[] { n.Shape.Size }, n.Shape.Batched), new ShapeSpec(new[] { n.Shape.Size }, n.Shape.Batched));
+                yield return new MapStep(comment, nest.Dims, new[] { new Operand(dy, 0, nest.Out) }, dx, nest.Out, !first, "$0", "$0", false);
+                break;
+            }
+            case NodeKind.Transpose:
+            {
+                int m = n.Shape.Dims[0], cols = n.Shape.Dims[1];
+                yield return new CopyStep(comment, dy, dx, new Extent(1, n.Shape.Batched), m * cols, m * cols, m, cols, m, cols, 0, 0, true, !first, false);
+                break;
+            }
+            case NodeKind.Slice:
+            {
+                int axis = n.Int(0), start = n.Int(1), length = n.Int(2);
+                int pre = Prod(x.Shape, 0, axis), post = Prod(x.Shape, axis + 1, x.Shape.Rank), dim = x.Shape.Dims[axis];
+                bool covers = length == dim;
+                yield return new CopyStep(comment, dy, dx, new Extent(pre, x.Shape.Batched), length * post, dim * post, 1, 0, 0, length * post, 0, start * post,
+                    false, !first || !covers, first && !covers);
+                break;
+            }
+            case NodeKind.Concat:
+            {
+                var a = Node(n.Inputs[0]).Shape; var b = Node(n.Inputs[1]).Shape;
+                int axis = n.Int(0);
+                int pre = Prod(a, 0, axis), post = Prod(a, axis + 1, a.Rank), da = a.Dims[axis], db = b.Dims[axis];
+                int mine = slot == 0 ? da : db, offset = slot == 0 ? 0 : da * post;
+                yield return new CopyStep(comment, dy, dx, new Extent(pre, a.Batched), (da + db) * post, mine * post, 1, 0, 0, mine * post, offset, 0, false, !first, false);
+                break;
+            }
+        }
+    }
+
+    /// <summary>True when a gradient target receives several output elements (broadcast in the forward pass).</summary>
+    private static bool Reduces(LoopNest nest, int[] targetStrides)
+    {
+        for (int d = 0; d < nest.Dims.Length; d++)
+            if (targetStrides[d] == 0 && (nest.Dims[d].Batched || nest.Dims[d].Literal > 1)) return true;
+        return false;
+    }
+}

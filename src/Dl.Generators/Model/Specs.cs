@@ -1,0 +1,67 @@
+using System.Linq;
+using Dl.Generators.Diagnostics;
+using Dl.Generators.Helpers;
+
+namespace Dl.Generators.Model;
+
+// The values passed between the generator's stages. All are immutable records with structural equality
+// (collections are EquatableArray), and none holds an ISymbol, SyntaxNode or Location: an edit that leaves
+// a model's spec unchanged stops the incremental pipeline before emission.
+
+/// <summary>A per-sample shape (the batch dimension is implicit when <see cref="Batched"/>).</summary>
+public sealed record ShapeSpec(EquatableArray<int> Dims, bool Batched)
+{
+    public int Rank => Dims.Count;
+    public int Size => Dims.Aggregate(1, (a, b) => a * b);
+    public int Last => Rank == 0 ? 1 : Dims[Rank - 1];
+    public override string ToString() => (Batched ? "[B" + (Rank > 0 ? ", " : "") : "[") + string.Join(", ", Dims) + "]";
+    public string PerSample => "[" + string.Join(", ", Dims) + "]";
+    public static ShapeSpec Scalar(bool batched) => new(EquatableArray<int>.Empty, batched);
+}
+
+/// <summary>Node kinds of the graph: the op kinds of Dl.OpKind plus leaves.</summary>
+public enum NodeKind { Input, Target, Param, Constant, Unary, Binary, MatMul, Reduce, RowWise, Loss, Reshape, Transpose, Slice, Concat }
+
+/// <summary>What an op's backward reads (mirrors Dl.Saved).</summary>
+public enum SavedValues { Nothing = 0, Input = 1, Output = 2, Both = 3 }
+
+/// <summary>One node of the forward graph.</summary>
+/// <param name="Impl">Fully qualified name of the op struct (unary, binary, row-wise, loss, squared-reduce), or null.</param>
+/// <param name="Scalar">The op constant <c>a</c> (unary) or the value (constant nodes).</param>
+/// <param name="Ints">Op-specific integers: matmul [transB]; reduce [axis or -1 for all]; slice [axis, start, length, keepAxis];
+/// concat [axis]; input/param/target [index].</param>
+public sealed record NodeSpec(
+    int Id, NodeKind Kind, string Label, string Op, string? Impl, EquatableArray<int> Inputs, ShapeSpec Shape,
+    float Scalar, EquatableArray<int> Ints, bool Mean, SavedValues Saves, bool Differentiable, string Layer)
+{
+    public int Int(int i) => Ints[i];
+}
+
+/// <summary>A trainable tensor, in the order of the contiguous parameter block.</summary>
+public sealed record ParameterSpec(string Name, EquatableArray<int> Shape, int Init, float Scale, int FanIn, int FanOut, string? FieldName)
+{
+    public int Size => Shape.Aggregate(1, (a, b) => a * b);
+}
+
+/// <summary>A forward input or the loss target.</summary>
+public sealed record InputSpec(string Name, EquatableArray<int> Shape, int Classes)
+{
+    public bool IsLabels => Classes > 0;
+    public int Size => IsLabels ? 1 : Shape.Aggregate(1, (a, b) => a * b);
+}
+
+/// <summary>A row of the model summary: a layer (a Linear call) or a parameter-free op.</summary>
+public sealed record LayerSpec(string Name, string Op, EquatableArray<int> OutputShape, int Parameters);
+
+/// <summary>The parsed and shape-checked model: the output of stages 1 and 2.</summary>
+/// <remarks>Immutable with structural equality; this is what the incremental pipeline caches.</remarks>
+public sealed record ModelSpec(
+    string Namespace, string ClassName, string Modifiers, string ForwardMethod, string? LossMethod,
+    EquatableArray<InputSpec> Inputs, InputSpec? Target, EquatableArray<ParameterSpec> Parameters,
+    EquatableArray<NodeSpec> Nodes, int OutputNode, int LossNode, EquatableArray<LayerSpec> Layers)
+{
+    public string FullName => string.IsNullOrEmpty(Namespace) ? ClassName : Namespace + "." + ClassName;
+}
+
+/// <summary>The result of parsing one [Model] class: a spec (null on error) and the diagnostics.</summary>
+public sealed record ParseResult(ModelSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);

@@ -1,0 +1,62 @@
+using System.Threading;
+using Dl.Generators.Diagnostics;
+using Dl.Generators.Emit;
+using Dl.Generators.Helpers;
+using Dl.Generators.Model;
+using Dl.Generators.Parsing;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Dl.Generators;
+
+/// <summary>The Dl model generator: [Model] partial classes become specialized forward, backward and training code.
+/// Pipeline: Parse (per model class; symbols end here) → Spec (equatable, cached) → Lower and Emit (per changed spec).
+/// Diagnostics travel apart from the cached spec.</summary>
+[Generator(LanguageNames.CSharp)]
+public sealed class ModelGenerator : IIncrementalGenerator
+{
+    private static readonly string Version = typeof(ModelGenerator).Assembly.GetName().Version?.ToString() ?? "1.0.0";
+
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        // Runs once per edit of a [Model] class's syntax tree; returns the spec or diagnostics, never throws.
+        var parsed = context.SyntaxProvider
+            .ForAttributeWithMetadataName("Dl.ModelAttribute",
+                static (node, _) => node is ClassDeclarationSyntax,
+                static (ctx, token) => ModelParser.Parse(ctx, token))
+            .WithTrackingName(TrackingNames.Parse);
+
+        var diagnostics = parsed.Select(static (r, _) => r.Diagnostics).WithTrackingName(TrackingNames.Diagnostics);
+        context.RegisterSourceOutput(diagnostics, static (spc, list) =>
+        {
+            foreach (var d in list) spc.ReportDiagnostic(d.ToDiagnostic());
+        });
+
+        // Only a changed spec reaches lowering and emission.
+        var specs = parsed.Select(static (r, _) => r.Spec).Where(static s => s is not null).WithTrackingName(TrackingNames.Spec);
+        context.RegisterSourceOutput(specs, static (spc, spec) => Generate(spc, spec!));
+    }
+
+    private static void Generate(SourceProductionContext context, ModelSpec spec)
+    {
+        string source;
+        try
+        {
+            source = ModelEmitter.Emit(spec, Lowering.Lowering.Lower(spec), Version);
+        }
+        catch (System.Exception e) when (e is not System.OperationCanceledException)
+        {
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.InternalError, Location.None, spec.ClassName, e.GetType().Name + ": " + e.Message));
+            return;
+        }
+        context.AddSource($"{spec.FullName}.g.cs", source);
+    }
+}
+
+/// <summary>Names of the tracked pipeline steps (asserted by the incrementality tests).</summary>
+public static class TrackingNames
+{
+    public const string Parse = nameof(Parse);
+    public const string Diagnostics = nameof(Diagnostics);
+    public const string Spec = nameof(Spec);
+}

@@ -1,0 +1,564 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Dl.Generators.Diagnostics;
+using Dl.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+using static Dl.Generators.Diagnostics.DiagnosticDescriptors;
+
+namespace Dl.Generators.Parsing;
+
+/// <summary>Reads model method bodies into graph nodes, calling <see cref="ShapeInference"/> per node (layer
+/// parameters take their shapes from their inputs, so shapes are inferred while the graph is built).
+/// What model code may contain: locals, <c>return</c>, calls to <c>[Op]</c> methods of Dl and <c>[Block]</c> methods
+/// of the model, the Tensor operators, constant indexers and ranges, and compile-time constants.</summary>
+internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol type, CancellationToken token)
+{
+    /// <summary>A value in model code: a tensor (graph node) or a compile-time constant.</summary>
+    private readonly record struct Value(int Node, object? Constant)
+    {
+        public bool IsTensor => Node >= 0;
+        public static Value Of(int node) => new(node, null);
+        public static Value Const(object? c) => new(-1, c);
+    }
+
+    private readonly record struct OpInfo(int Kind, INamedTypeSymbol? Impl, INamedTypeSymbol? LabelsImpl, bool Mean);
+
+    // Dl.OpKind, in declaration order.
+    private const int KUnary = 0, KBinary = 1, KMatMul = 2, KReduce = 3, KRowWise = 4, KLoss = 5, KReshape = 6,
+        KTranspose = 7, KSlice = 8, KConcat = 9, KLinear = 10;
+
+    public List<NodeSpec> Nodes { get; } = new();
+    public List<ParameterSpec> Parameters { get; } = new();
+    public List<LayerSpec> Layers { get; } = new();
+    private readonly List<Location> _locations = new();
+    private readonly Dictionary<string, int> _fieldNodes = new();
+    private readonly Dictionary<SyntaxTree, SemanticModel> _models = new() { [semanticModel.SyntaxTree] = semanticModel };
+    private string _layer = "";
+    private bool _collectLayers;
+    private int _depth;
+
+    // ---- leaves -------------------------------------------------------------------------------------------
+
+    public void CollectFieldParameters()
+    {
+        foreach (var field in type.GetMembers().OfType<IFieldSymbol>())
+        {
+            var attr = field.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Dl.ParamAttribute");
+            if (attr is null) continue;
+            var dims = attr.ConstructorArguments[0].Values.Select(v => (int)v.Value!).ToArray();
+            if (dims.Any(d => d <= 0))
+                throw ModelParser.Error(InvalidArgument, field, "[Param]", $"dimensions must be positive, got [{string.Join(", ", dims)}]");
+            int init = 0; float scale = 0;
+            foreach (var named in attr.NamedArguments)
+            {
+                if (named.Key == "Init") init = (int)named.Value.Value!;
+                if (named.Key == "Scale") scale = (float)named.Value.Value!;
+            }
+            int fanIn = dims.Length == 0 ? 1 : dims[dims.Length - 1];
+            int fanOut = dims.Length >= 2 ? dims[dims.Length - 2] : fanIn;
+            int node = AddParameter(new ParameterSpec(field.Name, dims, init, scale, fanIn, fanOut, field.Name), field.Locations.FirstOrDefault());
+            _fieldNodes[field.Name] = node;
+        }
+    }
+
+    public int AddInput(InputSpec input, int index, bool isTarget) =>
+        Add(isTarget ? NodeKind.Target : NodeKind.Input, input.Name, input.Name, null, new int[0],
+            new ShapeSpec(input.Shape, true), 0, new[] { index }, false, SavedValues.Nothing, false, null);
+
+    private int AddParameter(ParameterSpec p, Location? location)
+    {
+        if (Parameters.Any(q => q.Name == p.Name))
+            throw new ModelErrorException(DiagnosticInfo.Create(DuplicateParameter, location, p.Name, type.Name));
+        Parameters.Add(p);
+        return Add(NodeKind.Param, p.Name, "param", null, new int[0], new ShapeSpec(p.Shape, false), 0,
+            new[] { Parameters.Count - 1 }, false, SavedValues.Nothing, true, location);
+    }
+
+    private int Add(NodeKind kind, string label, string op, string? impl, int[] inputs, ShapeSpec shape, float scalar,
+        int[] ints, bool mean, SavedValues saves, bool differentiable, Location? location)
+    {
+        int id = Nodes.Count;
+        if (label.Length == 0) label = op + id;
+        Nodes.Add(new NodeSpec(id, kind, label, op, impl, inputs, shape, scalar, ints, mean, saves, differentiable, _layer));
+        _locations.Add(location ?? Location.None);
+        if (_collectLayers && _layer.Length == 0 && kind is not (NodeKind.Constant or NodeKind.Param or NodeKind.Input or NodeKind.Target))
+            Layers.Add(new LayerSpec(label, op, shape.Dims, 0));
+        return id;
+    }
+
+    // ---- methods and statements ---------------------------------------------------------------------------
+
+    /// <summary>Builds the body of a [Forward], [Loss] or [Block] method with its tensor parameters bound to
+    /// <paramref name="arguments"/>; returns the node of the returned value.</summary>
+    public int BuildMethod(IMethodSymbol method, List<int> arguments)
+    {
+        _collectLayers = HasAttr(method, "Dl.ForwardAttribute");
+        var scope = new Dictionary<string, Value>();
+        for (int i = 0; i < method.Parameters.Length; i++) scope[method.Parameters[i].Name] = Value.Of(arguments[i]);
+        var result = BuildBody(method, scope);
+        _collectLayers = false;
+        return result;
+    }
+
+    private int BuildBody(IMethodSymbol method, Dictionary<string, Value> scope)
+    {
+        var syntax = method.DeclaringSyntaxReferences.Select(r => r.GetSyntax(token)).OfType<MethodDeclarationSyntax>().FirstOrDefault()
+            ?? throw ModelParser.Error(UnsupportedConstruct, method, method.Name, "the method needs a body in source");
+        Value result;
+        if (syntax.ExpressionBody is { } arrow)
+        {
+            result = Eval(arrow.Expression, scope);
+        }
+        else if (syntax.Body is { } body)
+        {
+            result = Value.Const(null);
+            bool returned = false;
+            foreach (var statement in body.Statements)
+            {
+                token.ThrowIfCancellationRequested();
+                switch (statement)
+                {
+                    case LocalDeclarationStatementSyntax local when !returned:
+                        foreach (var v in local.Declaration.Variables)
+                        {
+                            if (v.Initializer is null) throw Unsupported(v, "a local needs an initializer");
+                            var value = Eval(v.Initializer.Value, scope);
+                            if (value.IsTensor) Relabel(value.Node, v.Identifier.Text);
+                            scope[v.Identifier.Text] = value;
+                        }
+                        break;
+                    case ReturnStatementSyntax ret when !returned && ret.Expression is not null:
+                        result = Eval(ret.Expression, scope);
+                        returned = true;
+                        break;
+                    default:
+                        throw Unsupported(statement, "model methods contain local declarations and one final return");
+                }
+            }
+            if (!returned) throw ModelParser.Error(UnsupportedConstruct, method, method.Name, "the method must return a tensor");
+        }
+        else throw ModelParser.Error(UnsupportedConstruct, method, method.Name, "the method needs a body in source");
+        if (!result.IsTensor) throw ModelParser.Error(UnsupportedConstruct, method, method.Name, "the method must return a tensor, not a constant");
+        return result.Node;
+    }
+
+    private void Relabel(int node, string name)
+    {
+        var n = Nodes[node];
+        if (n.Kind is NodeKind.Input or NodeKind.Target or NodeKind.Param || Nodes.Any(m => m.Label == name)) return;
+        Nodes[node] = n with { Label = name };
+        if (_collectLayers) for (int i = 0; i < Layers.Count; i++)
+            if (Layers[i].Name == n.Label) Layers[i] = Layers[i] with { Name = name };
+    }
+
+    // ---- expressions --------------------------------------------------------------------------------------
+
+    private SemanticModel ModelFor(SyntaxNode node)
+    {
+        if (!_models.TryGetValue(node.SyntaxTree, out var m))
+            _models[node.SyntaxTree] = m = semanticModel.Compilation.GetSemanticModel(node.SyntaxTree);
+        return m;
+    }
+
+    private Value Eval(ExpressionSyntax e, Dictionary<string, Value> scope)
+    {
+        token.ThrowIfCancellationRequested();
+        switch (e)
+        {
+            case ParenthesizedExpressionSyntax p:
+                return Eval(p.Expression, scope);
+            case IdentifierNameSyntax id when scope.TryGetValue(id.Identifier.Text, out var bound):
+                return bound;
+        }
+        var model = ModelFor(e);
+        var constant = model.GetConstantValue(e, token);
+        if (constant.HasValue) return Value.Const(constant.Value);
+
+        switch (e)
+        {
+            case IdentifierNameSyntax or MemberAccessExpressionSyntax:
+                var symbol = model.GetSymbolInfo(e, token).Symbol;
+                if (symbol is IFieldSymbol f && SymbolEqualityComparer.Default.Equals(f.ContainingType, type) && _fieldNodes.TryGetValue(f.Name, out int fn))
+                    return Value.Of(fn);
+                throw Unsupported(e, "only locals, inputs, [Param] fields and constants can be read");
+            case PrefixUnaryExpressionSyntax u when u.IsKind(SyntaxKind.UnaryMinusExpression):
+                var operand = Eval(u.Operand, scope);
+                if (!operand.IsTensor) return Value.Const(Negate(operand.Constant, u));
+                return Apply(OperatorSymbol(u), new[] { operand }, u, null);
+            case PrefixUnaryExpressionSyntax u when u.IsKind(SyntaxKind.UnaryPlusExpression):
+                return Eval(u.Operand, scope);
+            case BinaryExpressionSyntax b:
+                var left = Eval(b.Left, scope);
+                var right = Eval(b.Right, scope);
+                if (!left.IsTensor && !right.IsTensor) return Value.Const(Fold(b, left.Constant, right.Constant));
+                return Apply(OperatorSymbol(b), new[] { left, right }, b, null);
+            case InterpolatedStringExpressionSyntax s:
+                return Value.Const(string.Concat(s.Contents.Select(c => c switch
+                {
+                    InterpolatedStringTextSyntax t => t.TextToken.ValueText,
+                    InterpolationSyntax i => System.Convert.ToString(Constant(i.Expression, scope, "interpolation"), System.Globalization.CultureInfo.InvariantCulture),
+                    _ => "",
+                })));
+            case InvocationExpressionSyntax call:
+                return Invoke(call, scope);
+            case ElementAccessExpressionSyntax access:
+                return Index(access, scope);
+            default:
+                throw Unsupported(e, "model code is built from Dl ops, operators, locals and constants");
+        }
+    }
+
+    private IMethodSymbol OperatorSymbol(ExpressionSyntax e) =>
+        ModelFor(e).GetSymbolInfo(e, token).Symbol as IMethodSymbol
+        ?? throw Unsupported(e, "the operator does not resolve to a Tensor operator");
+
+    private Value Invoke(InvocationExpressionSyntax call, Dictionary<string, Value> scope)
+    {
+        var model = ModelFor(call);
+        var method = model.GetSymbolInfo(call, token).Symbol as IMethodSymbol;
+        if (method is null) throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, call.GetLocation(), call.Expression.ToString()));
+
+        if (SymbolEqualityComparer.Default.Equals(method.ContainingType, type) && HasAttr(method, "Dl.BlockAttribute"))
+            return InlineBlock(method, call, scope);
+        if (ReadOp(method) is null) throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, call.GetLocation(), method.Name));
+
+        var operation = model.GetOperation(call, token) as IInvocationOperation
+            ?? throw Unsupported(call, "the call could not be bound");
+        var args = new Value[method.Parameters.Length];
+        foreach (var arg in operation.Arguments)
+        {
+            int i = arg.Parameter!.Ordinal;
+            args[i] = arg.ArgumentKind switch
+            {
+                ArgumentKind.DefaultValue => Value.Const(arg.Value.ConstantValue.Value),
+                ArgumentKind.ParamArray => Value.Const(ParamsArray(arg.Value, scope, method.Name)),
+                _ => Eval((ExpressionSyntax)Unwrap(arg.Value).Syntax, scope),
+            };
+        }
+        return Apply(method, args, call, method.Parameters.Select(p => p.Name).ToArray());
+    }
+
+    private static IOperation Unwrap(IOperation op) => op is IConversionOperation { IsImplicit: true } c ? Unwrap(c.Operand) : op;
+
+    private int[] ParamsArray(IOperation value, Dictionary<string, Value> scope, string op)
+    {
+        if (value is IArrayCreationOperation { Initializer: { } init })
+            return init.ElementValues.Select(v => System.Convert.ToInt32(Constant((ExpressionSyntax)Unwrap(v).Syntax, scope, op))).ToArray();
+        throw Unsupported(value.Syntax, "a params argument must list constants");
+    }
+
+    private Value InlineBlock(IMethodSymbol method, InvocationExpressionSyntax call, Dictionary<string, Value> scope)
+    {
+        if (++_depth > 32) throw Unsupported(call, "blocks nest deeper than 32 (recursion?)");
+        var operation = ModelFor(call).GetOperation(call, token) as IInvocationOperation;
+        var inner = new Dictionary<string, Value>();
+        foreach (var arg in operation!.Arguments)
+            inner[arg.Parameter!.Name] = arg.ArgumentKind == ArgumentKind.DefaultValue
+                ? Value.Const(arg.Value.ConstantValue.Value)
+                : Eval((ExpressionSyntax)Unwrap(arg.Value).Syntax, scope);
+        bool collect = _collectLayers;
+        var result = BuildBody(method, inner);
+        _collectLayers = collect;
+        _depth--;
+        return Value.Of(result);
+    }
+
+    private Value Index(ElementAccessExpressionSyntax access, Dictionary<string, Value> scope)
+    {
+        var target = Eval(access.Expression, scope);
+        if (!target.IsTensor || access.ArgumentList.Arguments.Count != 1)
+            throw Unsupported(access, "index a tensor with one constant index or range");
+        var shape = Nodes[target.Node].Shape;
+        if (shape.Rank == 0) throw Invalid(access, "indexer", $"a per-sample scalar {shape} cannot be indexed");
+        int dim = shape.Dims[0];
+        var arg = access.ArgumentList.Arguments[0].Expression;
+        int start, length; bool keep;
+        if (arg is RangeExpressionSyntax range)
+        {
+            start = range.LeftOperand is null ? 0 : IndexValue(range.LeftOperand, scope, dim);
+            int end = range.RightOperand is null ? dim : IndexValue(range.RightOperand, scope, dim);
+            length = end - start; keep = true;
+        }
+        else
+        {
+            start = IndexValue(arg, scope, dim); length = 1; keep = false;
+            if (start < 0) start += dim;
+        }
+        var output = ShapeInference.Slice(shape, 0, start, length, keep, out var error);
+        if (error is not null) throw Invalid(access, "indexer", error);
+        return Value.Of(Add(NodeKind.Slice, "", "slice", null, new[] { target.Node }, output, 0, new[] { 0, start, length, keep ? 1 : 0 },
+            false, SavedValues.Nothing, true, access.GetLocation()));
+    }
+
+    private int IndexValue(ExpressionSyntax e, Dictionary<string, Value> scope, int dim)
+    {
+        if (e is PrefixUnaryExpressionSyntax hat && hat.IsKind(SyntaxKind.IndexExpression))
+            return dim - System.Convert.ToInt32(Constant(hat.Operand, scope, "indexer"));
+        return System.Convert.ToInt32(Constant(e, scope, "indexer"));
+    }
+
+    private object Constant(ExpressionSyntax e, Dictionary<string, Value> scope, string op)
+    {
+        var v = Eval(e, scope);
+        if (v.IsTensor || v.Constant is null)
+            throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, e.GetLocation(), e.ToString(), op));
+        return v.Constant;
+    }
+
+    // ---- ops ----------------------------------------------------------------------------------------------
+
+    private static OpInfo? ReadOp(ISymbol symbol)
+    {
+        var attr = symbol.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Dl.OpAttribute");
+        if (attr is null) return null;
+        int kind = (int)attr.ConstructorArguments[0].Value!;
+        var impl = attr.ConstructorArguments.Length > 1 ? attr.ConstructorArguments[1].Value as INamedTypeSymbol : null;
+        INamedTypeSymbol? labels = null; bool mean = false;
+        foreach (var named in attr.NamedArguments)
+        {
+            if (named.Key == "LabelsImpl") labels = named.Value.Value as INamedTypeSymbol;
+            if (named.Key == "Mean") mean = (bool)named.Value.Value!;
+        }
+        return new OpInfo(kind, impl, labels, mean);
+    }
+
+    private static (string Name, SavedValues Saves, bool Differentiable) ReadImpl(INamedTypeSymbol impl)
+    {
+        var attr = impl.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Dl.DlOpAttribute");
+        if (attr is null) return (impl.Name, SavedValues.Both, true);
+        string name = (string)attr.ConstructorArguments[0].Value!;
+        var saves = SavedValues.Nothing; bool diff = true;
+        foreach (var named in attr.NamedArguments)
+        {
+            if (named.Key == "Saves") saves = (SavedValues)(int)named.Value.Value!;
+            if (named.Key == "Differentiable") diff = (bool)named.Value.Value!;
+        }
+        return (name, saves, diff);
+    }
+
+    private static string FullName(INamedTypeSymbol t) => "global::" + t.ToDisplayString();
+
+    private int TensorArg(Value v, float fallbackBatchless, ExpressionSyntax at)
+    {
+        if (v.IsTensor) return v.Node;
+        float c = System.Convert.ToSingle(v.Constant, System.Globalization.CultureInfo.InvariantCulture);
+        return Add(NodeKind.Constant, "", "const", null, new int[0], ShapeSpec.Scalar(false), c, new int[0], false,
+            SavedValues.Nothing, false, at.GetLocation());
+    }
+
+    private Value Apply(ISymbol symbol, Value[] args, ExpressionSyntax at, string[]? names)
+    {
+        var op = ReadOp(symbol) ?? throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, at.GetLocation(), symbol.Name));
+        string opName = symbol.Name;
+        var location = at.GetLocation();
+        int T(int i) => TensorArg(args[i], 0, at);
+        int I(int i, string what)
+        {
+            if (args[i].IsTensor || args[i].Constant is null)
+                throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, location, names?[i] ?? what, opName));
+            return System.Convert.ToInt32(args[i].Constant);
+        }
+        ShapeSpec S(int node) => Nodes[node].Shape;
+        ShapeSpec Check(ShapeSpec shape, string? error, params int[] operands)
+        {
+            if (error is null) return shape;
+            string first = operands.Length > 0 ? S(operands[0]).ToString() : "";
+            string second = operands.Length > 1 ? S(operands[1]).ToString() : "";
+            throw operands.Length > 1
+                ? new ModelErrorException(DiagnosticInfo.Create(ShapeMismatch, location, opName, first, second, ": " + error))
+                : Invalid(at, opName, error + (first.Length > 0 ? $" (input {first})" : ""));
+        }
+
+        switch (op.Kind)
+        {
+            case KUnary:
+            {
+                var (name, saves, diff) = ReadImpl(op.Impl!);
+                int x = T(0);
+                float a = args.Length > 1 ? System.Convert.ToSingle(ConstOrThrow(args[1], names?[1] ?? "a", opName, location)) : 0f;
+                return Value.Of(Add(NodeKind.Unary, "", name, FullName(op.Impl!), new[] { x }, S(x), a, new int[0], false, saves, diff, location));
+            }
+            case KBinary:
+            {
+                var (name, saves, diff) = ReadImpl(op.Impl!);
+                int a = T(0), b = T(1);
+                var shape = Check(ShapeInference.Broadcast(S(a), S(b), out var error), error, a, b);
+                return Value.Of(Add(NodeKind.Binary, "", name, FullName(op.Impl!), new[] { a, b }, shape, 0, new int[0], false, saves, diff, location));
+            }
+            case KMatMul:
+            {
+                int a = T(0), b = T(1);
+                var shape = Check(ShapeInference.MatMul(S(a), S(b), false, out var error), error, a, b);
+                return Value.Of(Add(NodeKind.MatMul, "", "matmul", null, new[] { a, b }, shape, 0, new[] { 0 }, false, SavedValues.Input, true, location));
+            }
+            case KLinear:
+                return Value.Of(Linear(T(0), I(1, "outFeatures"), (string)ConstOrThrow(args[2], "name", opName, location),
+                    args.Length > 3 && System.Convert.ToBoolean(args[3].Constant), args.Length > 4 ? I(4, "init") : 0, at));
+            case KReduce:
+            {
+                int x = T(0);
+                int? axis = args.Length > 1 ? I(1, "axis") : null;
+                var shape = Check(ShapeInference.Reduce(S(x), axis, out var error), error, x);
+                string? impl = op.Impl is null ? null : FullName(op.Impl);
+                string name = op.Impl is not null ? "sum_squares" : op.Mean ? "mean" : "sum";
+                return Value.Of(Add(NodeKind.Reduce, "", name, impl, new[] { x }, shape, 0,
+                    new[] { axis is null ? -1 : (axis.Value < 0 ? axis.Value + S(x).Rank : axis.Value) }, op.Mean,
+                    impl is null ? SavedValues.Nothing : SavedValues.Input, true, location));
+            }
+            case KRowWise:
+            {
+                var (name, saves, diff) = ReadImpl(op.Impl!);
+                int x = T(0);
+                if (S(x).Rank == 0) throw Invalid(at, opName, "a row-wise op needs at least one per-sample axis");
+                return Value.Of(Add(NodeKind.RowWise, "", name, FullName(op.Impl!), new[] { x }, S(x), 0, new int[0], false, saves, diff, location));
+            }
+            case KLoss:
+            {
+                int p = T(0), t = T(1);
+                var target = Nodes[t];
+                int classes = target.Kind == NodeKind.Target && target.Shape.Rank == 0 && target.Ints.Count > 0 ? -1 : 0;
+                bool labels = target.Kind == NodeKind.Target && _targetClasses > 0;
+                var impl = labels ? op.LabelsImpl : op.Impl;
+                if (impl is null) throw Invalid(at, opName, labels ? "this loss does not take integer labels" : "this loss needs integer labels");
+                var (name, saves, diff) = ReadImpl(impl);
+                var shape = Check(ShapeInference.Loss(S(p), S(t), labels ? _targetClasses : 0, out var error), error, p, t);
+                _ = classes;
+                return Value.Of(Add(NodeKind.Loss, "", name, FullName(impl), new[] { p, t }, shape, 0, new[] { labels ? _targetClasses : 0 },
+                    false, saves, diff, location));
+            }
+            case KReshape:
+            {
+                int x = T(0);
+                var dims = args[1].Constant as int[] ?? throw Invalid(at, opName, "the shape must be constant integers");
+                var shape = Check(ShapeInference.Reshape(S(x), dims, out var error), error, x);
+                return Value.Of(Add(NodeKind.Reshape, "", "reshape", null, new[] { x }, shape, 0, new int[0], false, SavedValues.Nothing, true, location));
+            }
+            case KTranspose:
+            {
+                int x = T(0);
+                var shape = Check(ShapeInference.Transpose(S(x), out var error), error, x);
+                return Value.Of(Add(NodeKind.Transpose, "", "transpose", null, new[] { x }, shape, 0, new int[0], false, SavedValues.Nothing, true, location));
+            }
+            case KSlice:
+            {
+                int x = T(0);
+                int axis = I(1, "axis"), start = I(2, "start"), length = I(3, "length");
+                if (axis < 0) axis += S(x).Rank;
+                var shape = Check(ShapeInference.Slice(S(x), axis, start, length, true, out var error), error, x);
+                return Value.Of(Add(NodeKind.Slice, "", "slice", null, new[] { x }, shape, 0, new[] { axis, start, length, 1 }, false, SavedValues.Nothing, true, location));
+            }
+            case KConcat:
+            {
+                int a = T(0), b = T(1);
+                int axis = args.Length > 2 ? I(2, "axis") : -1;
+                if (axis < 0) axis += S(a).Rank;
+                var shape = Check(ShapeInference.Concat(S(a), S(b), axis, out var error), error, a, b);
+                return Value.Of(Add(NodeKind.Concat, "", "concat", null, new[] { a, b }, shape, 0, new[] { axis }, false, SavedValues.Nothing, true, location));
+            }
+            default:
+                throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, location, symbol.Name));
+        }
+    }
+
+    private int _targetClasses;
+
+    /// <summary>Records the target's class count so that losses pick their labels implementation.</summary>
+    public void SetTargetClasses(int classes) => _targetClasses = classes;
+
+    private static object ConstOrThrow(Value v, string what, string op, Location location) =>
+        !v.IsTensor && v.Constant is not null ? v.Constant
+        : throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, location, what, op));
+
+    /// <summary>Linear(x, n, name): parameters {name}.weight [n, in] and {name}.bias [n]; x·Wᵀ + b.</summary>
+    private int Linear(int x, int outFeatures, string name, bool bias, int init, ExpressionSyntax at)
+    {
+        var shape = Nodes[x].Shape;
+        var location = at.GetLocation();
+        if (outFeatures <= 0) throw Invalid(at, "Linear", $"outFeatures must be positive, got {outFeatures}");
+        if (shape.Rank is < 1 or > 2) throw Invalid(at, "Linear", $"the input must be a vector or matrix per sample, got {shape}");
+        if (string.IsNullOrEmpty(name)) throw Invalid(at, "Linear", "the layer needs a non-empty name");
+        int inFeatures = shape.Last;
+        string saved = _layer;
+        _layer = name;
+        int w = AddParameter(new ParameterSpec(name + ".weight", new[] { outFeatures, inFeatures }, init, 0, inFeatures, outFeatures, null), location);
+        int y = Add(NodeKind.MatMul, name, "linear", null, new[] { x, w },
+            ShapeInference.MatMul(shape, Nodes[w].Shape, true, out _), 0, new[] { 1 }, false, SavedValues.Input, true, location);
+        if (bias)
+        {
+            int b = AddParameter(new ParameterSpec(name + ".bias", new[] { outFeatures }, 1, 0, inFeatures, outFeatures, null), location);
+            Nodes[y] = Nodes[y] with { Label = name + ".matmul" };
+            y = Add(NodeKind.Binary, name, "add", "global::Dl.AddOp", new[] { y, b }, Nodes[y].Shape, 0, new int[0], false, SavedValues.Nothing, true, location);
+        }
+        _layer = saved;
+        if (_collectLayers && _layer.Length == 0)
+            Layers.Add(new LayerSpec(name, "Linear", Nodes[y].Shape.Dims, outFeatures * inFeatures + (bias ? outFeatures : 0)));
+        return y;
+    }
+
+    // ---- constants ----------------------------------------------------------------------------------------
+
+    private object Negate(object? c, ExpressionSyntax at) => c switch
+    {
+        int i => -i,
+        float f => -f,
+        double d => -d,
+        _ => throw Unsupported(at, "only numbers can be negated"),
+    };
+
+    private object Fold(BinaryExpressionSyntax b, object? l, object? r)
+    {
+        if (l is string || r is string)
+            return b.IsKind(SyntaxKind.AddExpression) ? string.Concat(l, r) : throw Unsupported(b, "only + applies to strings");
+        if (l is int li && r is int ri)
+            return b.Kind() switch
+            {
+                SyntaxKind.AddExpression => li + ri,
+                SyntaxKind.SubtractExpression => li - ri,
+                SyntaxKind.MultiplyExpression => li * ri,
+                SyntaxKind.DivideExpression when ri != 0 => li / ri,
+                _ => throw Unsupported(b, "unsupported integer operator"),
+            };
+        double x = System.Convert.ToDouble(l), y = System.Convert.ToDouble(r);
+        return (float)(b.Kind() switch
+        {
+            SyntaxKind.AddExpression => x + y,
+            SyntaxKind.SubtractExpression => x - y,
+            SyntaxKind.MultiplyExpression => x * y,
+            SyntaxKind.DivideExpression => x / y,
+            _ => throw Unsupported(b, "unsupported numeric operator"),
+        });
+    }
+
+    // ---- checks -------------------------------------------------------------------------------------------
+
+    /// <summary>DL0009 when a parameter's gradient would have to pass through a non-differentiable op.</summary>
+    public void CheckDifferentiable(int loss, string model)
+    {
+        var needsGrad = new bool[Nodes.Count];
+        foreach (var n in Nodes) needsGrad[n.Id] = n.Kind == NodeKind.Param || n.Inputs.Any(i => needsGrad[i]);
+        var onPath = new bool[Nodes.Count];
+        onPath[loss] = needsGrad[loss];
+        for (int id = loss; id >= 0; id--)
+        {
+            if (!onPath[id]) continue;
+            var n = Nodes[id];
+            if (!n.Differentiable && n.Kind is not (NodeKind.Param or NodeKind.Constant or NodeKind.Input or NodeKind.Target))
+                throw new ModelErrorException(DiagnosticInfo.Create(NotDifferentiable, _locations[id], n.Op));
+            foreach (int i in n.Inputs) if (needsGrad[i]) onPath[i] = true;
+        }
+    }
+
+    private static bool HasAttr(ISymbol s, string name) => ModelParser.HasAttribute(s, name);
+
+    private ModelErrorException Unsupported(SyntaxNode node, string why) =>
+        new(DiagnosticInfo.Create(UnsupportedConstruct, node.GetLocation(), Shorten(node.ToString()), why));
+
+    private static ModelErrorException Invalid(SyntaxNode node, string op, string why) =>
+        new(DiagnosticInfo.Create(InvalidArgument, node.GetLocation(), op, why));
+
+    private static string Shorten(string s) => s.Length <= 60 ? s : s.Substring(0, 57) + "...";
+}

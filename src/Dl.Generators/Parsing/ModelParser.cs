@@ -1,0 +1,115 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Dl.Generators.Diagnostics;
+using Dl.Generators.Helpers;
+using Dl.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Dl.Generators.Parsing;
+
+/// <summary>Stage 1: a [Model] class symbol becomes a <see cref="ModelSpec"/>. Runs once per edit of the class's
+/// syntax tree (ForAttributeWithMetadataName). Symbols and syntax do not leave this stage. Never throws:
+/// user errors and internal failures come back as diagnostics.</summary>
+internal static class ModelParser
+{
+    public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken token)
+    {
+        var type = (INamedTypeSymbol)context.TargetSymbol;
+        var syntax = (ClassDeclarationSyntax)context.TargetNode;
+        try
+        {
+            if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
+                return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.ModelNotPartial, syntax.Identifier.GetLocation(), type.Name));
+
+            var builder = new GraphBuilder(context.SemanticModel, type, token);
+            builder.CollectFieldParameters();
+
+            var methods = type.GetMembers().OfType<IMethodSymbol>().ToArray();
+            var forward = methods.FirstOrDefault(m => HasAttribute(m, "Dl.ForwardAttribute"));
+            if (forward is null)
+                return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.MissingForward, syntax.Identifier.GetLocation(), type.Name));
+            var loss = methods.FirstOrDefault(m => HasAttribute(m, "Dl.LossAttribute"));
+
+            var inputs = new List<InputSpec>();
+            var inputNodes = new List<int>();
+            foreach (var p in forward.Parameters)
+            {
+                var input = ReadInput(p, type.Name);
+                inputNodes.Add(builder.AddInput(input, inputs.Count, isTarget: false));
+                inputs.Add(input);
+            }
+            token.ThrowIfCancellationRequested();
+            int output = builder.BuildMethod(forward, inputNodes);
+
+            InputSpec? target = null;
+            int lossNode = -1;
+            if (loss is not null)
+            {
+                if (loss.Parameters.Length != 2)
+                    throw Error(DiagnosticDescriptors.InvalidLoss, loss, type.Name, "the [Loss] method must take (output, target)");
+                target = ReadInput(loss.Parameters[1], type.Name);
+                builder.SetTargetClasses(target.Classes);
+                int targetNode = builder.AddInput(target, 0, isTarget: true);
+                lossNode = builder.BuildMethod(loss, new List<int> { output, targetNode });
+                var lossShape = builder.Nodes[lossNode].Shape;
+                if (lossShape.Rank != 0)
+                    throw Error(DiagnosticDescriptors.InvalidLoss, loss, type.Name, $"the loss must be a scalar per sample, not {lossShape}");
+                token.ThrowIfCancellationRequested();
+                builder.CheckDifferentiable(lossNode, type.Name);
+            }
+
+            string modifiers = string.Join(" ", syntax.Modifiers.Select(m => m.Text));
+            var spec = new ModelSpec(
+                type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString(),
+                type.Name, modifiers, forward.Name, loss?.Name,
+                inputs.ToArray(), target, builder.Parameters.ToArray(), builder.Nodes.ToArray(), output, lossNode,
+                builder.Layers.ToArray());
+            return new ParseResult(spec, EquatableArray<DiagnosticInfo>.Empty);
+        }
+        catch (ModelErrorException e)
+        {
+            return Fail(e.Diagnostic);
+        }
+        catch (System.OperationCanceledException)
+        {
+            throw;
+        }
+        catch (System.Exception e)
+        {
+            return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, syntax.Identifier.GetLocation(), type.Name,
+                e.GetType().Name + ": " + e.Message));
+        }
+    }
+
+    private static ParseResult Fail(DiagnosticInfo d) => new(null, new[] { d });
+
+    internal static bool HasAttribute(ISymbol symbol, string fullName) =>
+        symbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == fullName);
+
+    internal static ModelErrorException Error(DiagnosticDescriptor d, ISymbol at, params string[] args) =>
+        new(DiagnosticInfo.Create(d, at.Locations.FirstOrDefault(), args));
+
+    private static InputSpec ReadInput(IParameterSymbol p, string model)
+    {
+        foreach (var a in p.GetAttributes())
+        {
+            switch (a.AttributeClass?.ToDisplayString())
+            {
+                case "Dl.ShapeAttribute":
+                    var dims = a.ConstructorArguments[0].Values.Select(v => (int)v.Value!).ToArray();
+                    if (dims.Any(d => d <= 0))
+                        throw Error(DiagnosticDescriptors.InvalidArgument, p, "[Shape]", $"dimensions must be positive, got [{string.Join(", ", dims)}]");
+                    return new InputSpec(p.Name, dims, 0);
+                case "Dl.LabelsAttribute":
+                    int classes = (int)a.ConstructorArguments[0].Value!;
+                    if (classes < 2)
+                        throw Error(DiagnosticDescriptors.InvalidArgument, p, "[Labels]", $"a label needs at least 2 classes, got {classes}");
+                    return new InputSpec(p.Name, EquatableArray<int>.Empty, classes);
+            }
+        }
+        throw Error(DiagnosticDescriptors.MissingShape, p, p.Name);
+    }
+}

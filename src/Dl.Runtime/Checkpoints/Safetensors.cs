@@ -1,0 +1,255 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace Dl.Checkpoints;
+
+/// <summary>A tensor read by <see cref="Safetensors.ReadAll"/>, converted to float.</summary>
+public sealed record SafetensorsTensor(string Name, string DType, int[] Shape, float[] Data);
+
+/// <summary>
+/// Checkpoints in the safetensors format: an 8-byte little-endian header length N, N bytes of JSON
+/// <c>{"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, "__metadata__": {...}}</c>
+/// (space-padded so the data starts 8-byte aligned), then the raw little-endian tensor bytes.
+/// Files written here load in PyTorch with <c>safetensors.torch.load_file</c> and vice versa.
+/// </summary>
+public static class Safetensors
+{
+    /// <summary>Writes every parameter of <paramref name="description"/> (in its order) to <paramref name="path"/>
+    /// atomically: a temporary file in the same directory is written, flushed to disk, then moved over the target.</summary>
+    public static void Save(string path, ModelDescription description, ReadOnlySpan<float> parameters,
+        IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(description);
+        foreach (ParameterInfo p in description.Parameters)
+        {
+            if (p.Offset < 0 || p.Offset + (long)p.Length > parameters.Length)
+                throw new ArgumentException(
+                    $"Parameter '{p.Name}' {p.ShapeText} at offset {p.Offset} does not fit in the {parameters.Length}-float parameter block of model {description.Name}.",
+                    nameof(parameters));
+        }
+
+        byte[] header = BuildHeader(description, metadata);
+        string full = Path.GetFullPath(path);
+        string temp = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N") + ".tmp");
+        try
+        {
+            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                Span<byte> length = stackalloc byte[8];
+                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+                file.Write(length);
+                file.Write(header);
+                foreach (ParameterInfo p in description.Parameters)
+                    WriteFloats(file, parameters.Slice(p.Offset, p.Length));
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { /* best effort: the original error matters more */ }
+            throw;
+        }
+    }
+
+    /// <summary>Reads the parameters of <paramref name="description"/> from <paramref name="path"/> into
+    /// <paramref name="parameters"/>. Every tensor must be present with dtype F32 and the exact shape, and the file may
+    /// hold no other tensor. On any error <paramref name="parameters"/> is left unchanged.</summary>
+    /// <exception cref="InvalidDataException">The file is malformed or does not match the model; the message names the
+    /// file, the tensor, and what was expected versus found.</exception>
+    public static void Load(string path, ModelDescription description, Span<float> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(description);
+        foreach (ParameterInfo p in description.Parameters)
+        {
+            if (p.Offset < 0 || p.Offset + (long)p.Length > parameters.Length)
+                throw new ArgumentException(
+                    $"Parameter '{p.Name}' {p.ShapeText} at offset {p.Offset} does not fit in the {parameters.Length}-float parameter block of model {description.Name}.",
+                    nameof(parameters));
+        }
+
+        using FileStream file = OpenRead(path);
+        (SafetensorsHeader header, long dataStart) = ReadHeader(file, path);
+        var byName = header.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
+        foreach (SafetensorsEntry entry in header.Entries)
+        {
+            if (!description.Parameters.Any(p => p.Name == entry.Name))
+                throw SafetensorsHeader.Bad(path,
+                    $"tensor '{entry.Name}' {entry.ShapeText} is not a parameter of model {description.Name} (it has: {string.Join(", ", description.Parameters.Select(p => p.Name))})");
+        }
+
+        // Read into a copy so that a failure part-way leaves the caller's parameters untouched.
+        float[] staging = parameters.ToArray();
+        foreach (ParameterInfo p in description.Parameters)
+        {
+            if (!byName.TryGetValue(p.Name, out SafetensorsEntry? entry))
+                throw SafetensorsHeader.Bad(path, $"tensor '{p.Name}' is missing (model {description.Name} expects F32 {p.ShapeText})");
+            if (entry.DType != "F32")
+                throw SafetensorsHeader.Bad(path, $"tensor '{p.Name}' has dtype {entry.DType}; expected F32");
+            if (!entry.Shape.AsSpan().SequenceEqual(p.Shape.Select(d => (long)d).ToArray()))
+                throw SafetensorsHeader.Bad(path, $"tensor '{p.Name}' has shape {entry.ShapeText}; model {description.Name} expects {p.ShapeText}");
+            file.Position = dataStart + entry.Begin;
+            ReadFloats(file, staging.AsSpan(p.Offset, p.Length), path, p.Name);
+        }
+        staging.CopyTo(parameters);
+    }
+
+    /// <summary>Every tensor of a safetensors file, converted to float (dtypes F32, F64, F16, BF16), in header order.</summary>
+    public static IReadOnlyDictionary<string, SafetensorsTensor> ReadAll(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using FileStream file = OpenRead(path);
+        (SafetensorsHeader header, long dataStart) = ReadHeader(file, path);
+        var result = new Dictionary<string, SafetensorsTensor>(StringComparer.Ordinal);
+        foreach (SafetensorsEntry entry in header.Entries)
+        {
+            int[] shape = entry.Shape.Select(d => (int)d).ToArray();
+            var data = new float[entry.ElementCount];
+            file.Position = dataStart + entry.Begin;
+            switch (entry.DType)
+            {
+                case "F32":
+                    ReadFloats(file, data, path, entry.Name);
+                    break;
+                case "F64":
+                case "F16":
+                case "BF16":
+                    ReadConverted(file, entry, data, path);
+                    break;
+                default:
+                    throw SafetensorsHeader.Bad(path, $"tensor '{entry.Name}' has dtype {entry.DType}; ReadAll converts only F32, F64, F16 and BF16");
+            }
+            result.Add(entry.Name, new SafetensorsTensor(entry.Name, entry.DType, shape, data));
+        }
+        return result;
+    }
+
+    /// <summary>The <c>__metadata__</c> map of a safetensors file (empty when absent).</summary>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using FileStream file = OpenRead(path);
+        return ReadHeader(file, path).Header.Metadata;
+    }
+
+    /// <summary>The validated header of a safetensors file.</summary>
+    public static SafetensorsHeader ReadHeader(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using FileStream file = OpenRead(path);
+        return ReadHeader(file, path).Header;
+    }
+
+    private static FileStream OpenRead(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+    }
+
+    private static (SafetensorsHeader Header, long DataStart) ReadHeader(FileStream file, string path)
+    {
+        long fileLength = file.Length;
+        if (fileLength < 8) throw SafetensorsHeader.Bad(path, $"the file is {fileLength} bytes, too short for the 8-byte header length");
+        Span<byte> prefix = stackalloc byte[8];
+        file.ReadExactly(prefix);
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (headerLength < 2 || headerLength > SafetensorsHeader.MaxHeaderLength || headerLength > (ulong)(fileLength - 8))
+            throw SafetensorsHeader.Bad(path,
+                $"header length {headerLength} is not sane (expected 2 to {Math.Min(SafetensorsHeader.MaxHeaderLength, fileLength - 8)} for a {fileLength}-byte file)");
+        var json = new byte[headerLength];
+        file.ReadExactly(json);
+        long dataStart = 8 + (long)headerLength;
+        return (SafetensorsHeader.Parse(json, fileLength - dataStart, path), dataStart);
+    }
+
+    private static byte[] BuildHeader(ModelDescription description, IReadOnlyDictionary<string, string>? metadata)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            if (metadata is { Count: > 0 })
+            {
+                json.WriteStartObject("__metadata__");
+                foreach (KeyValuePair<string, string> kv in metadata) json.WriteString(kv.Key, kv.Value);
+                json.WriteEndObject();
+            }
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            long offset = 0;
+            foreach (ParameterInfo p in description.Parameters)
+            {
+                if (p.Name == "__metadata__" || !seen.Add(p.Name))
+                    throw new ArgumentException($"Model {description.Name}: parameter name '{p.Name}' is reserved or duplicated.", nameof(description));
+                json.WriteStartObject(p.Name);
+                json.WriteString("dtype", "F32");
+                json.WriteStartArray("shape");
+                foreach (int d in p.Shape) json.WriteNumberValue(d);
+                json.WriteEndArray();
+                json.WriteStartArray("data_offsets");
+                json.WriteNumberValue(offset);
+                offset += 4L * p.Length;
+                json.WriteNumberValue(offset);
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
+        }
+        // Pad with spaces so the data section starts at a multiple of 8 bytes (as the reference writer does).
+        int padded = (buffer.WrittenCount + 7) & ~7;
+        var header = new byte[padded];
+        buffer.WrittenSpan.CopyTo(header);
+        header.AsSpan(buffer.WrittenCount).Fill((byte)' ');
+        return header;
+    }
+
+    private static void WriteFloats(Stream stream, ReadOnlySpan<float> values)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            stream.Write(MemoryMarshal.AsBytes(values));
+            return;
+        }
+        Span<byte> chunk = stackalloc byte[4096];
+        while (!values.IsEmpty)
+        {
+            int n = Math.Min(values.Length, chunk.Length / 4);
+            for (int i = 0; i < n; i++) BinaryPrimitives.WriteSingleLittleEndian(chunk[(4 * i)..], values[i]);
+            stream.Write(chunk[..(4 * n)]);
+            values = values[n..];
+        }
+    }
+
+    private static void ReadFloats(Stream stream, Span<float> destination, string path, string tensor)
+    {
+        Span<byte> bytes = MemoryMarshal.AsBytes(destination);
+        if (stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false) < bytes.Length)
+            throw SafetensorsHeader.Bad(path, $"tensor '{tensor}': the file ends inside its data");
+        if (!BitConverter.IsLittleEndian)
+        {
+            Span<int> words = MemoryMarshal.Cast<float, int>(destination);
+            BinaryPrimitives.ReverseEndianness(words, words);
+        }
+    }
+
+    private static void ReadConverted(Stream stream, SafetensorsEntry entry, float[] destination, string path)
+    {
+        int size = SafetensorsHeader.DTypeSize(entry.DType);
+        var bytes = new byte[checked(destination.Length * size)];
+        if (stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false) < bytes.Length)
+            throw SafetensorsHeader.Bad(path, $"tensor '{entry.Name}': the file ends inside its data");
+        ReadOnlySpan<byte> b = bytes;
+        for (int i = 0; i < destination.Length; i++)
+        {
+            destination[i] = entry.DType switch
+            {
+                "F64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(b[(8 * i)..]),
+                "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(b[(2 * i)..]),
+                _ => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(b[(2 * i)..]) << 16), // BF16: top half of an F32
+            };
+        }
+    }
+}

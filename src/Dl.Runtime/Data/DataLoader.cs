@@ -1,0 +1,140 @@
+namespace Dl.Data;
+
+/// <summary>
+/// Mini-batches over a <see cref="Dataset"/>: each epoch visits every sample exactly once, in an order given by a
+/// seeded Fisher–Yates shuffle that depends only on (seed, epoch number), so runs are reproducible and an epoch can
+/// be replayed. Batches are copied into buffers allocated by the constructor: nothing is allocated per batch, and a
+/// batch's spans stay valid only until the next batch is produced.
+/// </summary>
+/// <example><code>
+/// var loader = new DataLoader(train, batchSize: 64, seed: 1);
+/// for (int epoch = 0; epoch &lt; 10; epoch++)
+///     foreach (var batch in loader)
+///         model.TrainStep(batch.X, batch.Y, batch.Size, optimizer);
+/// </code></example>
+public sealed class DataLoader
+{
+    private readonly Dataset _data;
+    private readonly int[] _order;
+    private readonly float[] _x;
+    private readonly int[] _y;
+    private readonly DlRandom _random = new(0);
+    private readonly ulong _seed;
+    private int _position;
+    private bool _inEpoch;
+
+    /// <param name="data">The samples.</param>
+    /// <param name="batchSize">Largest batch produced.</param>
+    /// <param name="shuffle">Shuffle every epoch (false: dataset order).</param>
+    /// <param name="seed">Seed of the shuffles.</param>
+    /// <param name="dropLast">Skip the last batch when it is smaller than <paramref name="batchSize"/>.</param>
+    public DataLoader(Dataset data, int batchSize, bool shuffle = true, ulong seed = 0, bool dropLast = false)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        _data = data;
+        BatchSize = batchSize;
+        Shuffle = shuffle;
+        DropLast = dropLast;
+        _seed = seed;
+        _order = new int[data.Count];
+        _x = new float[checked(batchSize * data.Features)];
+        _y = new int[batchSize];
+    }
+
+    public Dataset Data => _data;
+    public int BatchSize { get; }
+    public bool Shuffle { get; }
+    public bool DropLast { get; }
+
+    /// <summary>Batches per epoch: ⌈n / batch⌉, or ⌊n / batch⌋ with <see cref="DropLast"/>.</summary>
+    public int BatchesPerEpoch => DropLast ? _data.Count / BatchSize : (_data.Count + BatchSize - 1) / BatchSize;
+
+    /// <summary>Samples per epoch (the dropped remainder excluded).</summary>
+    public int SamplesPerEpoch => DropLast ? BatchesPerEpoch * BatchSize : _data.Count;
+
+    /// <summary>The number of the epoch in progress (0-based), or of the next one when none is in progress.</summary>
+    public int Epoch { get; private set; }
+
+    /// <summary>The sample indices of the current epoch, in visiting order.</summary>
+    public ReadOnlySpan<int> Order => _order;
+
+    /// <summary>Abandons any epoch in progress; the next batch starts epoch <paramref name="epoch"/> (for resuming a run).</summary>
+    public void Reset(int epoch = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        Epoch = epoch;
+        _inEpoch = false;
+        _position = 0;
+    }
+
+    /// <summary>Produces the next batch of the current epoch (starting an epoch when none is in progress).
+    /// Returns false, with empty spans, once the epoch is exhausted; the call after that starts the next epoch.</summary>
+    /// <param name="x">size × d features, valid until the next batch.</param>
+    /// <param name="y">size labels, valid until the next batch.</param>
+    public bool NextBatch(out ReadOnlySpan<float> x, out ReadOnlySpan<int> y)
+    {
+        if (!_inEpoch) BeginEpoch();
+        int remaining = _data.Count - _position;
+        int size = Math.Min(BatchSize, remaining);
+        if (size == 0 || (DropLast && size < BatchSize))
+        {
+            _inEpoch = false;
+            Epoch++;
+            x = default;
+            y = default;
+            return false;
+        }
+        int d = _data.Features;
+        float[] source = _data.X;
+        int[] labels = _data.Labels;
+        for (int i = 0; i < size; i++)
+        {
+            int s = _order[_position + i];
+            Array.Copy(source, s * d, _x, i * d, d);
+            _y[i] = labels[s];
+        }
+        _position += size;
+        x = new ReadOnlySpan<float>(_x, 0, size * d);
+        y = new ReadOnlySpan<int>(_y, 0, size);
+        return true;
+    }
+
+    /// <summary>Enumerates the batches of one epoch: the rest of the epoch in progress, or a new epoch.</summary>
+    public Enumerator GetEnumerator() => new(this);
+
+    private void BeginEpoch()
+    {
+        for (int i = 0; i < _order.Length; i++) _order[i] = i;
+        if (Shuffle)
+        {
+            // The order depends only on (seed, epoch): reseed in place rather than continue one long stream.
+            _random.Reseed(DlRandom.Mix(_seed) + (ulong)Epoch);
+            _random.Shuffle(_order.AsSpan());
+        }
+        _position = 0;
+        _inEpoch = true;
+    }
+
+    /// <summary>One mini-batch: <see cref="X"/> is <see cref="Size"/> × d features, <see cref="Y"/> the labels.</summary>
+    public readonly ref struct Batch(ReadOnlySpan<float> x, ReadOnlySpan<int> y)
+    {
+        public ReadOnlySpan<float> X { get; } = x;
+        public ReadOnlySpan<int> Y { get; } = y;
+        public int Size => Y.Length;
+    }
+
+    /// <summary>A non-allocating enumerator over the batches of one epoch.</summary>
+    public ref struct Enumerator
+    {
+        private readonly DataLoader _loader;
+        private ReadOnlySpan<float> _x;
+        private ReadOnlySpan<int> _y;
+
+        internal Enumerator(DataLoader loader) => _loader = loader;
+
+        public readonly Batch Current => new(_x, _y);
+
+        public bool MoveNext() => _loader.NextBatch(out _x, out _y);
+    }
+}

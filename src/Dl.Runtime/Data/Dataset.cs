@@ -1,0 +1,170 @@
+namespace Dl.Data;
+
+/// <summary>
+/// An in-memory labelled dataset: <see cref="Features"/> as a row-major n × d float matrix and one integer class
+/// per sample in [0, <see cref="Classes"/>). Image data loaded from IDX is scaled to [0, 1] (x = byte / 255).
+/// </summary>
+public sealed class Dataset
+{
+    /// <summary>Validates and wraps the arrays (no copy).</summary>
+    /// <param name="features">n × d floats, row-major.</param>
+    /// <param name="labels">n labels in [0, <paramref name="classes"/>).</param>
+    /// <param name="classes">Number of classes.</param>
+    /// <param name="sampleShape">Per-sample shape (its product must be d); defaults to [d] with d = features / n.</param>
+    public Dataset(float[] features, int[] labels, int classes, int[]? sampleShape = null)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(classes);
+        int n = labels.Length;
+        int d;
+        if (sampleShape is not null)
+        {
+            if (sampleShape.Length == 0 || sampleShape.Any(s => s <= 0))
+                throw new ArgumentException($"The sample shape must have positive dims; got [{string.Join(", ", sampleShape)}].", nameof(sampleShape));
+            d = sampleShape.Aggregate(1, (a, b) => checked(a * b));
+        }
+        else
+        {
+            if (n == 0) throw new ArgumentException("An empty dataset needs an explicit sampleShape.", nameof(sampleShape));
+            if (features.Length % n != 0)
+                throw new ArgumentException($"{features.Length} feature values are not a whole number of rows for {n} labels.", nameof(features));
+            d = features.Length / n;
+        }
+        if ((long)n * d != features.Length)
+            throw new ArgumentException(
+                $"{n} samples of shape [{string.Join(", ", sampleShape ?? [d])}] need {(long)n * d} feature values; got {features.Length}.",
+                nameof(features));
+        for (int i = 0; i < n; i++)
+        {
+            if ((uint)labels[i] >= (uint)classes)
+                throw new ArgumentOutOfRangeException(nameof(labels), labels[i], $"Label of sample {i} is {labels[i]}; expected a class in [0, {classes}).");
+        }
+        X = features;
+        Labels = labels;
+        Classes = classes;
+        Features = d;
+        SampleShape = sampleShape ?? [d];
+    }
+
+    /// <summary>n × d features, row-major.</summary>
+    public float[] X { get; }
+    public int[] Labels { get; }
+    public int Classes { get; }
+    /// <summary>d, the number of floats per sample.</summary>
+    public int Features { get; }
+    public int[] SampleShape { get; }
+    public int Count => Labels.Length;
+
+    /// <summary>The features of sample <paramref name="index"/>.</summary>
+    public ReadOnlySpan<float> Sample(int index) => X.AsSpan(checked(index * Features), Features);
+
+    /// <summary>Builds a dataset from an images IDX (n × ...) and a labels IDX (n); pixels become byte / 255.</summary>
+    public static Dataset FromIdx(IdxData images, IdxData labels, int classes, string imagesName = "images", string labelsName = "labels")
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (images.Dims.Length < 2)
+            throw new InvalidDataException($"'{imagesName}' has dims {images.ShapeText}; expected an images file (magic 0x00000803, n x rows x cols).");
+        if (labels.Dims.Length != 1)
+            throw new InvalidDataException($"'{labelsName}' has dims {labels.ShapeText}; expected a labels file (magic 0x00000801, one dim).");
+        if (images.Count != labels.Count)
+            throw new InvalidDataException($"'{imagesName}' has {images.Count} images but '{labelsName}' has {labels.Count} labels; they must match.");
+        var x = new float[images.Data.Length];
+        // A 256-entry table of b / 255 (correctly rounded, unlike b · (1/255)).
+        Span<float> scale = stackalloc float[256];
+        for (int b = 0; b < 256; b++) scale[b] = b / 255f;
+        byte[] pixels = images.Data;
+        for (int i = 0; i < x.Length; i++) x[i] = scale[pixels[i]];
+        var y = new int[labels.Count];
+        for (int i = 0; i < y.Length; i++)
+        {
+            y[i] = labels.Data[i];
+            if (y[i] >= classes)
+                throw new InvalidDataException($"'{labelsName}': label {i} is {y[i]}; expected a class in [0, {classes}).");
+        }
+        return new Dataset(x, y, classes, images.Dims[1..]);
+    }
+
+    /// <summary>Reads an images/labels IDX pair from streams (raw or gzipped), e.g. embedded resources.</summary>
+    public static Dataset LoadIdxPair(Stream images, Stream labels, int classes) =>
+        FromIdx(Idx.Read(images, "images"), Idx.Read(labels, "labels"), classes);
+
+    /// <summary>Reads an images/labels IDX pair from files (raw or gzipped).</summary>
+    public static Dataset LoadIdxPair(string imagesPath, string labelsPath, int classes) =>
+        FromIdx(Idx.Read(imagesPath), Idx.Read(labelsPath), classes, imagesPath, labelsPath);
+
+    /// <summary>Loads Fashion-MNIST (or MNIST) from <paramref name="directory"/>: <c>train-images-idx3-ubyte</c> and
+    /// <c>train-labels-idx1-ubyte</c> (or the <c>t10k-</c> files when <paramref name="train"/> is false),
+    /// each either gzipped (<c>.gz</c>) or raw.</summary>
+    public static Dataset LoadFashionMnist(string directory, bool train)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"Fashion-MNIST directory '{directory}' does not exist.");
+        string prefix = train ? "train" : "t10k";
+        string images = Locate(directory, $"{prefix}-images-idx3-ubyte");
+        string labels = Locate(directory, $"{prefix}-labels-idx1-ubyte");
+        return LoadIdxPair(images, labels, 10);
+    }
+
+    private static string Locate(string directory, string baseName)
+    {
+        string gz = Path.Combine(directory, baseName + ".gz"), raw = Path.Combine(directory, baseName);
+        if (File.Exists(gz)) return gz;
+        if (File.Exists(raw)) return raw;
+        throw new FileNotFoundException($"Neither '{gz}' nor '{raw}' exists.", gz);
+    }
+
+    /// <summary>The samples <paramref name="start"/> … <paramref name="start"/> + <paramref name="count"/> − 1 (copied).</summary>
+    public Dataset Subset(int start, int count)
+    {
+        if (start < 0 || count < 0 || start > Count - count)
+            throw new ArgumentOutOfRangeException(nameof(count), $"Subset [{start}, {start}+{count}) is outside the {Count} samples.");
+        return new Dataset(X.AsSpan(start * Features, count * Features).ToArray(), Labels.AsSpan(start, count).ToArray(), Classes, SampleShape);
+    }
+
+    /// <summary>The samples at <paramref name="indices"/>, in that order (copied).</summary>
+    public Dataset Subset(ReadOnlySpan<int> indices)
+    {
+        var x = new float[checked(indices.Length * Features)];
+        var y = new int[indices.Length];
+        for (int i = 0; i < indices.Length; i++)
+        {
+            int s = indices[i];
+            if ((uint)s >= (uint)Count)
+                throw new ArgumentOutOfRangeException(nameof(indices), s, $"Index {i} is {s}; the dataset has {Count} samples.");
+            X.AsSpan(s * Features, Features).CopyTo(x.AsSpan(i * Features));
+            y[i] = Labels[s];
+        }
+        return new Dataset(x, y, Classes, SampleShape);
+    }
+
+    /// <summary>Splits off <paramref name="validationCount"/> samples for validation. With a seed the samples are
+    /// assigned by a seeded shuffle; without one, the last samples form the validation set.</summary>
+    public (Dataset Train, Dataset Validation) Split(int validationCount, ulong? seed = null)
+    {
+        if (validationCount < 0 || validationCount > Count)
+            throw new ArgumentOutOfRangeException(nameof(validationCount), validationCount, $"Expected 0 to {Count} validation samples.");
+        var order = new int[Count];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        if (seed is ulong s) DlRandom.ForStream(s, "Dataset.Split").Shuffle(order.AsSpan());
+        int trainCount = Count - validationCount;
+        return (Subset(order.AsSpan(0, trainCount)), Subset(order.AsSpan(trainCount)));
+    }
+
+    /// <summary>Splits off the fraction <paramref name="validationFraction"/> (rounded to the nearest count) for validation.</summary>
+    public (Dataset Train, Dataset Validation) Split(double validationFraction, ulong? seed = null)
+    {
+        if (!(validationFraction >= 0 && validationFraction <= 1))
+            throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction, "Expected a fraction in [0, 1].");
+        return Split((int)Math.Round(validationFraction * Count), seed);
+    }
+
+    /// <summary>The number of samples of each class.</summary>
+    public int[] ClassCounts()
+    {
+        var counts = new int[Classes];
+        foreach (int label in Labels) counts[label]++;
+        return counts;
+    }
+}

@@ -1,0 +1,49 @@
+namespace Dl.Dynamic;
+
+/// <summary>
+/// The ambient state of a dynamic run: while a <see cref="DynamicModel"/> executes its source on the tape, model code
+/// reaches the model's parameters through <see cref="Current"/> (one per thread, like PyTorch's grad mode).
+/// </summary>
+public sealed class DynamicContext
+{
+    [ThreadStatic] private static DynamicContext? t_current;
+
+    private readonly DynamicModel _model;
+
+    internal DynamicContext(DynamicModel model) => _model = model;
+
+    /// <summary>The context of the dynamic run in progress on this thread.</summary>
+    /// <exception cref="InvalidOperationException">No dynamic run is in progress.</exception>
+    public static DynamicContext Current => t_current ?? throw new InvalidOperationException(
+        "No dynamic model is running on this thread. Parameters and Linear layers are only available while a DynamicModel " +
+        "runs its source (Predict, Loss, ComputeGradients, TrainStep, Trace); create one with Dynamic.Create<TModel>(), " +
+        "and under the generator use the compiled model instead.");
+
+    /// <summary>The running model's description.</summary>
+    public ModelDescription Description => _model.Description;
+
+    /// <summary>Whether the model runs in training mode (<see cref="DynamicModel.Training"/>).</summary>
+    public bool Training => _model.Training;
+
+    /// <summary>The parameter <paramref name="name"/> as an unbatched tensor viewing the model's parameter block; the same
+    /// tensor for every call within one run, so uses accumulate their gradients.</summary>
+    /// <exception cref="KeyNotFoundException">The description has no such parameter (the message lists the names).</exception>
+    public Tensor Parameter(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return _model.BindParameter(name);
+    }
+
+    /// <summary>Makes this context current until the returned scope is disposed (restoring the previous one).</summary>
+    internal Scope Enter()
+    {
+        DynamicContext? previous = t_current;
+        t_current = this;
+        return new Scope(previous);
+    }
+
+    internal readonly struct Scope(DynamicContext? previous) : IDisposable
+    {
+        public void Dispose() => t_current = previous;
+    }
+}

@@ -1,0 +1,270 @@
+using System.Runtime.CompilerServices;
+using V512 = Dl.Kernels.GemmC3;
+using V256 = Dl.Kernels.GemmC2;
+
+namespace Dl.Kernels;
+
+/// <summary>
+/// Computes one rectangle C[i0..i1, j0..j1] of a float multiply on the current thread. Three strategies:
+/// <list type="bullet">
+/// <item><b>Packed</b> (BLIS/Goto): for each NC column block and KC depth block pack op(B) into NR-wide strips,
+/// then for each MR-row strip pack op(A) and run the MR×NR micro-kernel over the strips.</item>
+/// <item><b>Direct B</b> (op(B) = B, small m or small k): A strips are packed, B rows are read in place
+/// (row stride n); only a partial last column strip is copied.</item>
+/// <item><b>Dot</b> (op(B) = Bᵀ, op(A) = A, small m): rows of A and rows of B are both contiguous along k,
+/// so C[i,j] is a dot product; tiles of up to 4 A rows × 8 B rows, nothing packed.</item>
+/// </list>
+/// </summary>
+internal static unsafe class GemmDriver
+{
+    // Why these thresholds (measured, see benchmarks/gemm-notes.md): packing op(B) costs about one pass over
+    // k×n, which the packed kernel repays only when every packed element is reused by enough rows of A.
+    // Below that, reading B in place (direct) or as dot products (B transposed) is faster.
+    internal static int DotMaxM = 16;
+    internal static int DirectMaxM = 32;
+    internal static int DirectMaxK = 64;
+
+    public static void Execute(in GemmProblem p, int i0, int i1, int j0, int j1, GemmBuffers buf)
+    {
+        if (i0 >= i1 || j0 >= j1) return;
+        if (p.K == 0)
+        {
+            if (!p.Accumulate)
+                for (int i = i0; i < i1; i++) new Span<float>(p.C + (nint)i * p.N + j0, j1 - j0).Clear();
+            return;
+        }
+        int m = i1 - i0;
+        if (p.TransB && !p.TransA && m <= DotMaxM && GemmBlocking.DotWidth != 0 && p.K >= GemmBlocking.DotWidth)
+            Dot(in p, i0, i1, j0, j1);
+        else if (!p.TransB && (m <= DirectMaxM || p.K <= DirectMaxK))
+            Direct(in p, i0, i1, j0, j1, buf);
+        else
+            Packed(in p, i0, i1, j0, j1, buf);
+        buf.KeepAlive();
+    }
+
+    /// <summary>Splits k into equal blocks of at most KC (so the last block is not a sliver).</summary>
+    private static int BalancedKc(int k)
+    {
+        int kc = GemmBlocking.KC;
+        int blocks = (k + kc - 1) / kc;
+        return (k + blocks - 1) / blocks;
+    }
+
+    private static void Packed(in GemmProblem p, int i0, int i1, int j0, int j1, GemmBuffers buf)
+    {
+        int mr = GemmBlocking.MR, nr = GemmBlocking.NR, ncMax = GemmBlocking.NC;
+        int k = p.K, kcStd = BalancedKc(k);
+        float* packA = buf.PackA, packB = buf.PackB, tile = buf.Tile;
+        for (int jc = j0; jc < j1; jc += ncMax)
+        {
+            int nc = Math.Min(ncMax, j1 - jc);
+            for (int pc = 0; pc < k; pc += kcStd)
+            {
+                int kc = Math.Min(kcStd, k - pc);
+                GemmPacking.PackB(in p, pc, kc, jc, nc, packB, nr);
+                bool load = p.Accumulate || pc > 0;
+                for (int ir = i0; ir < i1; ir += mr)
+                {
+                    int rows = Math.Min(mr, i1 - ir);
+                    GemmPacking.PackA(in p, ir, rows, pc, kc, packA, mr);
+                    float* cRow = p.C + (nint)ir * p.N + jc;
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int cols = Math.Min(nr, nc - jr);
+                        float* bp = packB + (nint)(jr / nr) * kc * nr;
+                        if (cols == nr)
+                            Kernel(rows, packA, bp, nr, kc, cRow + jr, p.N, load);
+                        else
+                        {
+                            Kernel(rows, packA, bp, nr, kc, tile, nr, false);
+                            AddTile(tile, nr, cRow + jr, p.N, rows, cols, load);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void Direct(in GemmProblem p, int i0, int i1, int j0, int j1, GemmBuffers buf)
+    {
+        int mr = GemmBlocking.MR, nr = GemmBlocking.NR;
+        int k = p.K, n = p.N, kcStd = BalancedKc(k);
+        int fullEnd = j0 + (j1 - j0) / nr * nr;
+        float* packA = buf.PackA, packB = buf.PackB, tile = buf.Tile;
+        for (int pc = 0; pc < k; pc += kcStd)
+        {
+            int kc = Math.Min(kcStd, k - pc);
+            bool load = p.Accumulate || pc > 0;
+            if (fullEnd < j1) GemmPacking.PackB(in p, pc, kc, fullEnd, j1 - fullEnd, packB, nr);
+            for (int ir = i0; ir < i1; ir += mr)
+            {
+                int rows = Math.Min(mr, i1 - ir);
+                GemmPacking.PackA(in p, ir, rows, pc, kc, packA, mr);
+                float* cRow = p.C + (nint)ir * n;
+                float* bRow = p.B + (nint)pc * n;
+                for (int j = j0; j < fullEnd; j += nr)
+                    Kernel(rows, packA, bRow + j, n, kc, cRow + j, n, load);
+                if (fullEnd < j1)
+                {
+                    Kernel(rows, packA, packB, nr, kc, tile, nr, false);
+                    AddTile(tile, nr, cRow + fullEnd, n, rows, j1 - fullEnd, load);
+                }
+            }
+        }
+    }
+
+    private static void Dot(in GemmProblem p, int i0, int i1, int j0, int j1)
+    {
+        int k = p.K, n = p.N;
+        // Why 8 B rows for m <= 2: a 1×4 tile has only 4 independent FMA chains (latency bound); 1×8 or 2×8
+        // keeps 8..16 in flight. With 3-4 A rows, 4×4 = 16 accumulators already suffice and 4×8 would spill.
+        int bBlock = i1 - i0 <= 2 ? 8 : 4;
+        for (int jb = j0; jb < j1; jb += bBlock)
+        {
+            int rb = Math.Min(bBlock, j1 - jb);
+            float* bp = p.B + (nint)jb * k;
+            for (int ib = i0; ib < i1; ib += 4)
+            {
+                int ra = Math.Min(4, i1 - ib);
+                float* ap = p.A + (nint)ib * k;
+                float* cp = p.C + (nint)ib * n + jb;
+                if (GemmBlocking.Isa == GemmIsa.Avx512)
+                {
+                    switch (ra)
+                    {
+                        case 1: Dot512<GemmC1>(rb, ap, bp, k, cp, n, p.Accumulate); break;
+                        case 2: Dot512<GemmC2>(rb, ap, bp, k, cp, n, p.Accumulate); break;
+                        case 3: Dot512<GemmC3>(rb, ap, bp, k, cp, n, p.Accumulate); break;
+                        default: Dot512<GemmC4>(rb, ap, bp, k, cp, n, p.Accumulate); break;
+                    }
+                }
+                else
+                {
+                    switch (ra)
+                    {
+                        case 1: Dot256<GemmC1>(rb, ap, bp, k, cp, n, p.Accumulate); break;
+                        case 2: Dot256<GemmC2>(rb, ap, bp, k, cp, n, p.Accumulate); break;
+                        case 3: Dot256<GemmC3>(rb, ap, bp, k, cp, n, p.Accumulate); break;
+                        default: Dot256<GemmC4>(rb, ap, bp, k, cp, n, p.Accumulate); break;
+                    }
+                }
+            }
+        }
+    }
+
+    private static void Dot512<TA>(int rb, float* a, float* b, int k, float* c, nint ldc, bool load) where TA : struct, IGemmConst
+    {
+        switch (rb)
+        {
+            case 1: GemmDot512.Run<TA, GemmC1>(a, b, k, c, ldc, load); break;
+            case 2: GemmDot512.Run<TA, GemmC2>(a, b, k, c, ldc, load); break;
+            case 3: GemmDot512.Run<TA, GemmC3>(a, b, k, c, ldc, load); break;
+            case 4: GemmDot512.Run<TA, GemmC4>(a, b, k, c, ldc, load); break;
+            case 5: GemmDot512.Run<TA, GemmC5>(a, b, k, c, ldc, load); break;
+            case 6: GemmDot512.Run<TA, GemmC6>(a, b, k, c, ldc, load); break;
+            case 7: GemmDot512.Run<TA, GemmC7>(a, b, k, c, ldc, load); break;
+            default: GemmDot512.Run<TA, GemmC8>(a, b, k, c, ldc, load); break;
+        }
+    }
+
+    private static void Dot256<TA>(int rb, float* a, float* b, int k, float* c, nint ldc, bool load) where TA : struct, IGemmConst
+    {
+        switch (rb)
+        {
+            case 1: GemmDot256.Run<TA, GemmC1>(a, b, k, c, ldc, load); break;
+            case 2: GemmDot256.Run<TA, GemmC2>(a, b, k, c, ldc, load); break;
+            case 3: GemmDot256.Run<TA, GemmC3>(a, b, k, c, ldc, load); break;
+            case 4: GemmDot256.Run<TA, GemmC4>(a, b, k, c, ldc, load); break;
+            case 5: GemmDot256.Run<TA, GemmC5>(a, b, k, c, ldc, load); break;
+            case 6: GemmDot256.Run<TA, GemmC6>(a, b, k, c, ldc, load); break;
+            case 7: GemmDot256.Run<TA, GemmC7>(a, b, k, c, ldc, load); break;
+            default: GemmDot256.Run<TA, GemmC8>(a, b, k, c, ldc, load); break;
+        }
+    }
+
+    /// <summary>C[0..rows, 0..cols] = (load ? C : 0) + tile (tile row stride ldt).</summary>
+    private static void AddTile(float* tile, int ldt, float* c, nint ldc, int rows, int cols, bool load)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* t = tile + (nint)r * ldt, cr = c + r * ldc;
+            if (load) for (int j = 0; j < cols; j++) cr[j] += t[j];
+            else for (int j = 0; j < cols; j++) cr[j] = t[j];
+        }
+    }
+
+    /// <summary>
+    /// rows×NR tile: C (+)= Σ_p a[p·MR + r]·b[p·bStep + j]. A is a packed micro-panel (row step MR), B a packed strip
+    /// (bStep = NR) or rows of B in place (bStep = n).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel(int rows, float* a, float* b, nint bStep, int kc, float* c, nint ldc, bool load)
+    {
+        switch (GemmBlocking.Isa)
+        {
+            case GemmIsa.Avx512: Kernel512(rows, a, b, bStep, kc, c, ldc, load); break;
+            case GemmIsa.Avx2: Kernel256(rows, a, b, bStep, kc, c, ldc, load); break;
+            default: KernelScalar(rows, a, b, bStep, kc, c, ldc, load); break;
+        }
+    }
+
+    private static void Kernel512(int rows, float* a, float* b, nint bStep, int kc, float* c, nint ldc, bool load)
+    {
+        const int mr = 8;
+        switch (rows)
+        {
+            case 8: GemmKernel512.Run<GemmC8, V512>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 1: GemmKernel512.Run<GemmC1, V512>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 2: GemmKernel512.Run<GemmC2, V512>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 3: GemmKernel512.Run<GemmC3, V512>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 4: GemmKernel512.Run<GemmC4, V512>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 5: GemmKernel512.Run<GemmC5, V512>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 6: GemmKernel512.Run<GemmC6, V512>(a, mr, b, bStep, kc, c, ldc, load); break;
+            default: GemmKernel512.Run<GemmC7, V512>(a, mr, b, bStep, kc, c, ldc, load); break;
+        }
+    }
+
+    private static void Kernel256(int rows, float* a, float* b, nint bStep, int kc, float* c, nint ldc, bool load)
+    {
+        const int mr = 6;
+        switch (rows)
+        {
+            case 6: GemmKernel256.Run<GemmC6, V256>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 1: GemmKernel256.Run<GemmC1, V256>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 2: GemmKernel256.Run<GemmC2, V256>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 3: GemmKernel256.Run<GemmC3, V256>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 4: GemmKernel256.Run<GemmC4, V256>(a, mr, b, bStep, kc, c, ldc, load); break;
+            default: GemmKernel256.Run<GemmC5, V256>(a, mr, b, bStep, kc, c, ldc, load); break;
+        }
+    }
+
+    /// <summary>Portable fallback (no SIMD): a 4×4 register tile in scalar code.</summary>
+    private static void KernelScalar(int rows, float* a, float* b, nint bStep, int kc, float* c, nint ldc, bool load)
+    {
+        const int mr = 4;
+        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+        float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        for (int p = 0; p < kc; p++)
+        {
+            float b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
+            float a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+            c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+            c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+            c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+            c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+            a += mr;
+            b += bStep;
+        }
+        StoreRow(c, load, c00, c01, c02, c03);
+        if (rows > 1) StoreRow(c + ldc, load, c10, c11, c12, c13);
+        if (rows > 2) StoreRow(c + 2 * ldc, load, c20, c21, c22, c23);
+        if (rows > 3) StoreRow(c + 3 * ldc, load, c30, c31, c32, c33);
+
+        static void StoreRow(float* c, bool load, float v0, float v1, float v2, float v3)
+        {
+            if (load) { v0 += c[0]; v1 += c[1]; v2 += c[2]; v3 += c[3]; }
+            c[0] = v0; c[1] = v1; c[2] = v2; c[3] = v3;
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using Dl.Dynamic;
+
+namespace Dl;
+
+/// <summary>The ops a model is written in. Under the generator they are symbols read at compile time;
+/// called directly (the dynamic tape) they execute and record. Shapes are per sample: the batch is implicit.
+/// Element-wise ops live in one file each beside their struct (<c>Ops/ReluOp.cs</c>); the structural ops are here.</summary>
+public static partial class Ops
+{
+    /// <summary>Matrix product over the last axis of <paramref name="a"/> and the first of <paramref name="b"/>:
+    /// [K]·[K, N] = [N], [M, K]·[K, N] = [M, N]. Backward: dA = dC·Bᵀ, dB = Aᵀ·dC.</summary>
+    [Op(OpKind.MatMul)]
+    public static Tensor MatMul(Tensor a, Tensor b) => TapeOps.MatMul(a, b);
+
+    /// <summary>Dense layer y = x·Wᵀ + b with parameters <c>{name}.weight</c> [out, in] and <c>{name}.bias</c> [out],
+    /// applied to the last axis of <paramref name="x"/>.</summary>
+    [Op(OpKind.Linear)]
+    public static Tensor Linear(Tensor x, int outFeatures, string name, bool bias = true, Init init = Init.Default)
+        => TapeOps.Linear(x, outFeatures, name, bias, init);
+
+    /// <summary>Sum of all elements of a sample. Backward: broadcast dy.</summary>
+    [Op(OpKind.Reduce)]
+    public static Tensor Sum(Tensor x) => TapeOps.Reduce(x, axis: null, mean: false, squared: false);
+
+    /// <summary>Sum along <paramref name="axis"/> (per-sample axes; negative counts from the end).</summary>
+    [Op(OpKind.Reduce)]
+    public static Tensor Sum(Tensor x, int axis) => TapeOps.Reduce(x, axis, mean: false, squared: false);
+
+    /// <summary>Mean of all elements of a sample.</summary>
+    [Op(OpKind.Reduce, Mean = true)]
+    public static Tensor Mean(Tensor x) => TapeOps.Reduce(x, axis: null, mean: true, squared: false);
+
+    /// <summary>Mean along <paramref name="axis"/>.</summary>
+    [Op(OpKind.Reduce, Mean = true)]
+    public static Tensor Mean(Tensor x, int axis) => TapeOps.Reduce(x, axis, mean: true, squared: false);
+
+    /// <summary>L2 penalty Σ w². Scale it yourself (λ/2 Σ w² has gradient λw, PyTorch's weight_decay).</summary>
+    [Op(OpKind.Reduce, typeof(SquareOp))]
+    public static Tensor L2Penalty(Tensor w) => TapeOps.Reduce(w, axis: null, mean: false, squared: true);
+
+    /// <summary>Per-sample transpose of a matrix [M, N] -> [N, M].</summary>
+    [Op(OpKind.Transpose)]
+    public static Tensor Transpose(Tensor x) => TapeOps.Transpose(x);
+
+    /// <summary>Per-sample reshape; the element count must not change. One dimension may be -1.</summary>
+    [Op(OpKind.Reshape)]
+    public static Tensor Reshape(Tensor x, params int[] shape) => TapeOps.Reshape(x, shape);
+
+    /// <summary>Elements <c>start .. start + length</c> along <paramref name="axis"/>.</summary>
+    [Op(OpKind.Slice)]
+    public static Tensor Slice(Tensor x, int axis, int start, int length) => TapeOps.Slice(x, axis, start, length, keepAxis: true);
+
+    /// <summary>Concatenation along <paramref name="axis"/> (per-sample; negative counts from the end).</summary>
+    [Op(OpKind.Concat)]
+    public static Tensor Concat(Tensor a, Tensor b, int axis = -1) => TapeOps.Concat(a, b, axis);
+}

@@ -1,0 +1,17 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+
+namespace Dl;
+
+/// <summary>Subtraction: y = a - b (the binary <c>-</c> operator of <see cref="Tensor"/>).</summary>
+/// <remarks>The derivatives are 1 and -1: dA = dy, dB = -dy. Linear, so backward reads nothing.</remarks>
+[DlOp("subtract", Saves = Saved.Nothing, Tolerance = 0)]
+public readonly struct SubtractOp : IBinaryOp
+{
+    public static T Forward<T>(T a, T b) where T : IFloatingPointIeee754<T> => a - b;
+    public static Vector256<float> Forward(Vector256<float> a, Vector256<float> b) => a - b;
+    public static T GradA<T>(T a, T b, T y, T dy) where T : IFloatingPointIeee754<T> => dy;
+    public static Vector256<float> GradA(Vector256<float> a, Vector256<float> b, Vector256<float> y, Vector256<float> dy) => dy;
+    public static T GradB<T>(T a, T b, T y, T dy) where T : IFloatingPointIeee754<T> => -dy;
+    public static Vector256<float> GradB(Vector256<float> a, Vector256<float> b, Vector256<float> y, Vector256<float> dy) => -dy;
+}

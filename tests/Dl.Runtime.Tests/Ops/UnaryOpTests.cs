@@ -1,0 +1,196 @@
+using System.Runtime.Intrinsics;
+using static Dl.Tests.Ops.OpCases;
+
+namespace Dl.Tests.Ops;
+
+public class UnaryOpTests
+{
+    [Theory, MemberData(nameof(UnaryData), MemberType = typeof(OpCases))]
+    public void Forward_AllLengths_MatchesReference(string op, float a)
+    {
+        IUnaryCase c = Unary[op];
+        var rng = new Random(op.GetHashCode(StringComparison.Ordinal) ^ 17);
+        foreach (int n in Lengths)
+        {
+            float[] x = ToFloat(Points(c.Meta, n, rng));
+            float[] y = new float[n + 1];
+            y[n] = 12345f; // guard: the driver must not write past n
+            c.Forward(x, y, a);
+            Assert.Equal(12345f, y[n]);
+            for (int i = 0; i < n; i++)
+                AssertClose(y[i], c.Scalar((double)x[i], a), c.Meta.Tolerance, $"{op}(x={x[i]:R}; a={a}) at index {i} of {n}");
+
+            double[] yd = new double[n];
+            c.Forward(ToDouble(x), yd, a);
+            for (int i = 0; i < n; i++) Assert.Equal(c.Scalar((double)x[i], a), yd[i]);
+        }
+    }
+
+    [Theory, MemberData(nameof(UnaryData), MemberType = typeof(OpCases))]
+    public void Forward_InPlace_MatchesOutOfPlace(string op, float a)
+    {
+        IUnaryCase c = Unary[op];
+        float[] x = ToFloat(Points(c.Meta, 2 * Vector256<float>.Count + 3, new Random(3)));
+        float[] y = new float[x.Length];
+        c.Forward(x, y, a);
+        c.Forward(x, x, a);
+        Assert.Equal(y, x);
+    }
+
+    [Theory, MemberData(nameof(UnaryData), MemberType = typeof(OpCases))]
+    public void Forward_NaN_Propagates(string op, float a)
+    {
+        IUnaryCase c = Unary[op];
+        if (op == "pow" && a == 0f) return; // IEEE pow(NaN, 0) = 1, asserted in Forward_SpecialValues
+        float[] x = Enumerable.Repeat(float.NaN, Vector256<float>.Count + 3).ToArray();
+        float[] y = new float[x.Length];
+        c.Forward(x, y, a);
+        Assert.All(y, v => Assert.True(float.IsNaN(v), $"{op}(NaN) = {v}"));
+        Assert.True(double.IsNaN(c.Scalar(double.NaN, a)));
+    }
+
+    public static TheoryData<string, float, float, float> SpecialValues => new()
+    {
+        // op, a, x, expected
+        { "relu", 0, -0f, 0f }, { "relu", 0, float.PositiveInfinity, float.PositiveInfinity }, { "relu", 0, float.NegativeInfinity, 0f },
+        { "sigmoid", 0, float.NegativeInfinity, 0f }, { "sigmoid", 0, float.PositiveInfinity, 1f }, { "sigmoid", 0, 0f, 0.5f },
+        { "sigmoid", 0, -200f, 0f }, { "sigmoid", 0, 200f, 1f },
+        { "tanh", 0, float.PositiveInfinity, 1f }, { "tanh", 0, float.NegativeInfinity, -1f }, { "tanh", 0, 0f, 0f }, { "tanh", 0, -0f, -0f },
+        { "tanh", 0, 20f, 1f }, { "tanh", 0, -20f, -1f }, { "tanh", 0, 1e-30f, 1e-30f }, { "tanh", 0, -1e-20f, -1e-20f },
+        { "exp", 0, float.NegativeInfinity, 0f }, { "exp", 0, float.PositiveInfinity, float.PositiveInfinity }, { "exp", 0, 0f, 1f },
+        { "exp", 0, -0f, 1f }, { "exp", 0, 100f, float.PositiveInfinity }, { "exp", 0, -200f, 0f },
+        { "log", 0, 0f, float.NegativeInfinity }, { "log", 0, -0f, float.NegativeInfinity }, { "log", 0, -1f, float.NaN },
+        { "log", 0, float.PositiveInfinity, float.PositiveInfinity }, { "log", 0, 1f, 0f },
+        { "sqrt", 0, 0f, 0f }, { "sqrt", 0, -0f, -0f }, { "sqrt", 0, float.PositiveInfinity, float.PositiveInfinity }, { "sqrt", 0, -1f, float.NaN },
+        { "sqrt", 0, 4f, 2f },
+        { "square", 0, float.NegativeInfinity, float.PositiveInfinity }, { "square", 0, -3f, 9f }, { "square", 0, -0f, 0f },
+        { "negate", 0, 0f, -0f }, { "negate", 0, float.PositiveInfinity, float.NegativeInfinity },
+        { "abs", 0, -0f, 0f }, { "abs", 0, float.NegativeInfinity, float.PositiveInfinity }, { "abs", 0, -2.5f, 2.5f },
+        { "leaky_relu", 0.01f, float.NegativeInfinity, float.NegativeInfinity }, { "leaky_relu", 0.01f, -2f, -0.02f },
+        { "leaky_relu", 0.01f, float.PositiveInfinity, float.PositiveInfinity }, { "leaky_relu", 0.01f, 0f, 0f },
+        { "step", 0, 0f, 0f }, { "step", 0, -0f, 0f }, { "step", 0, 1e-30f, 1f }, { "step", 0, float.PositiveInfinity, 1f },
+        { "step", 0, float.NegativeInfinity, 0f }, { "step", 0, -1e-30f, 0f },
+        { "pow", 2f, -3f, 9f }, { "pow", 3f, -2f, -8f }, { "pow", 2.5f, -1f, float.NaN }, { "pow", -1f, 0f, float.PositiveInfinity },
+        { "pow", -1f, -0f, float.NegativeInfinity }, { "pow", 0.5f, float.PositiveInfinity, float.PositiveInfinity }, { "pow", 0f, float.NaN, 1f },
+        { "pow", -2f, 0f, float.PositiveInfinity }, { "pow", 3f, -0f, -0f }, { "pow", 2.5f, float.NegativeInfinity, float.PositiveInfinity },
+        { "pow", 2.5f, 0f, 0f }, { "pow", -1.5f, float.PositiveInfinity, 0f }, { "pow", 3f, float.NegativeInfinity, float.NegativeInfinity },
+        { "pow", 0.5f, 4f, 2f }, { "pow", 2.5f, 4f, 32f }, { "pow", -3f, -2f, -0.125f },
+    };
+
+    [Theory, MemberData(nameof(SpecialValues))]
+    public void Forward_SpecialValues(string op, float a, float x, float expected)
+    {
+        IUnaryCase c = Unary[op];
+        // Vector body (the first vector) and scalar tail (the rest) of the driver, then the generic paths.
+        float[] xs = Enumerable.Repeat(x, Vector256<float>.Count + 2).ToArray();
+        float[] ys = new float[xs.Length];
+        c.Forward(xs, ys, a);
+        foreach (float y in ys) AssertSame(expected, y, $"{op}({x:R}; a={a}) driver");
+        AssertSame(expected, c.Vector(Vector256.Create(x), a).GetElement(3), $"{op}({x:R}; a={a}) Vector256");
+        AssertSame(expected, c.Scalar(x, a), $"{op}({x:R}; a={a}) float scalar");
+        AssertSame(expected, (float)c.Scalar((double)x, a), $"{op}({x:R}; a={a}) double scalar");
+    }
+
+    private static void AssertSame(float expected, float actual, string what)
+    {
+        if (float.IsNaN(expected)) { Assert.True(float.IsNaN(actual), $"{what}: got {actual:R}, expected NaN"); return; }
+        bool ok = expected == 0f
+            ? actual == 0f && float.IsNegative(actual) == float.IsNegative(expected)
+            : Math.Abs(actual - expected) <= 1e-6f * Math.Abs(expected) || actual == expected;
+        Assert.True(ok, $"{what}: got {actual:R}, expected {expected:R}");
+    }
+
+    [Theory, MemberData(nameof(UnaryData), MemberType = typeof(OpCases))]
+    public void Backward_GradCheck_FiniteDifference(string op, float a)
+    {
+        IUnaryCase c = Unary[op];
+        if (!c.Meta.Differentiable)
+        {
+            Assert.Equal(0.0, c.ScalarBackward(1.0, c.Scalar(1.0, a), 1.0, a));
+            return;
+        }
+        var rng = new Random(11);
+        double[] x = Points(c.Meta, 64, rng, v => NearKink(op, v));
+        const double h = 1e-6;
+        foreach (double xi in x)
+        {
+            double dy = rng.NextDouble() * 2 - 1;
+            double fd = (c.Scalar(xi + h, a) - c.Scalar(xi - h, a)) / (2 * h) * dy;
+            double analytic = c.ScalarBackward(xi, c.Scalar(xi, a), dy, a);
+            Assert.True(Math.Abs(analytic - fd) <= 1e-6 * Math.Max(1, Math.Abs(fd)),
+                $"{op}'(x={xi:R}; a={a}) * dy={dy:R}: analytic {analytic:R}, finite difference {fd:R}");
+        }
+    }
+
+    [Theory, MemberData(nameof(UnaryData), MemberType = typeof(OpCases))]
+    public void Backward_VectorPath_MatchesScalarPath(string op, float a)
+    {
+        IUnaryCase c = Unary[op];
+        var rng = new Random(5);
+        foreach (int n in Lengths)
+            foreach (bool accumulate in new[] { false, true })
+            {
+                float[] x = ToFloat(Points(c.Meta, n, rng));
+                float[] y = new float[n];
+                c.Forward(x, y, a);
+                float[] dy = ToFloat(Points(new DlOpAttribute("dy") { DomainMin = -1, DomainMax = 1 }, n, rng));
+                float[] dx0 = ToFloat(Points(new DlOpAttribute("dx") { DomainMin = -1, DomainMax = 1 }, n, rng));
+                float[] dx = (float[])dx0.Clone();
+                c.Backward(x, y, dy, dx, a, accumulate);
+                for (int i = 0; i < n; i++)
+                {
+                    float g = c.ScalarBackward(x[i], y[i], dy[i], a);
+                    float want = accumulate ? dx0[i] + g : g;
+                    AssertClose(dx[i], want, Math.Max(c.Meta.Tolerance, 1e-6),
+                        $"{op}' (accumulate={accumulate}) at index {i} of {n}, x={x[i]:R}");
+                }
+                double[] dxd = ToDouble(dx0);
+                c.Backward(ToDouble(x), Array.ConvertAll(x, v => c.Scalar((double)v, a)), ToDouble(dy), dxd, a, accumulate);
+                for (int i = 0; i < n; i++)
+                    AssertClose(dx[i], dxd[i], 1e-5, $"{op}' float vs double at index {i} of {n}, x={x[i]:R}");
+            }
+    }
+
+    [Fact]
+    public void Relu_DerivativeAtZero_IsZero()
+    {
+        float[] x = new float[Vector256<float>.Count + 1], y = new float[x.Length], dx = new float[x.Length];
+        float[] dy = Enumerable.Repeat(1f, x.Length).ToArray();
+        Elementwise(x, y, dy, dx);
+        Assert.All(dx, v => Assert.Equal(0f, v));
+        Assert.Equal(0.0, ReluOp.Backward(0.0, 0.0, 1.0, 0.0));
+
+        static void Elementwise(float[] x, float[] y, float[] dy, float[] dx)
+        {
+            Kernels.Elementwise.Unary<ReluOp>(x, y, 0f);
+            Kernels.Elementwise.UnaryBackward<ReluOp>(x, y, dy, dx, 0f, accumulate: false);
+        }
+    }
+
+    [Fact]
+    public void Subgradients_AtKinks_AreDocumentedValues()
+    {
+        Assert.Equal(0.0, AbsOp.Backward(0.0, 0.0, 1.0, 0.0));
+        Assert.Equal(0.0, AbsOp.Backward(-0.0, 0.0, 1.0, 0.0));
+        Assert.Equal(0.25, LeakyReluOp.Backward(0.0, 0.0, 1.0, 0.25));
+        Assert.Equal(Vector256.Create(0.25f), LeakyReluOp.Backward(Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.One, Vector256.Create(0.25f)));
+        Assert.Equal(Vector256<float>.Zero, AbsOp.Backward(Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.One, default));
+        Assert.Equal(0.0, StepOp.Backward(0.0, 0.0, 1.0, 0.0));
+    }
+
+    [Fact]
+    public void Tanh_IsRelativelyAccurateNearZero_AndSaturates()
+    {
+        var xs = new List<float>();
+        for (int k = 1; k <= 60; k++) { xs.Add(MathF.ScaleB(1f, -k)); xs.Add(-MathF.ScaleB(1.37f, -k)); }
+        for (float v = -10f; v <= 10f; v += 0.0371f) xs.Add(v);
+        float[] x = xs.ToArray(), y = new float[x.Length];
+        Kernels.Elementwise.Unary<TanhOp>(x, y, 0f);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double want = Math.Tanh(x[i]);
+            Assert.True(Math.Abs(y[i] - want) <= 3e-7 * Math.Abs(want), $"tanh({x[i]:R}) = {y[i]:R}, expected {want:R}");
+        }
+        Assert.Equal(Vector256<float>.One, TanhOp.Forward(Vector256.Create(9.5f), default));
+    }
+}
