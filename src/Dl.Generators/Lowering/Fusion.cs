@@ -22,12 +22,15 @@ internal static class Fusion
     {
         for (int i = 0; i + 1 < steps.Count; i++)
         {
-            if (steps[i] is not MapStep producer || steps[i + 1] is not MapStep consumer) continue;
+            if (steps[i] is not MapStep producer || steps[i + 1] is not MapStep next) continue;
+            var consumer = next;
             if (producer.Accumulate || consumer.Accumulate || keep.Contains(producer.Target)) continue;
-            if (!Same(producer.Dims, consumer.Dims) || !producer.TargetStrides.SequenceEqual(consumer.TargetStrides)) continue;
+            if (!Same(producer.Dims, consumer.Dims)) consumer = Reshaped(consumer, producer)!;
+            if (consumer is null) continue;
+            if (!producer.TargetStrides.SequenceEqual(consumer.TargetStrides)) continue;
             var uses = consumer.Operands.Select((o, k) => (o, k)).Where(x => x.o.Buffer == producer.Target).ToList();
             if (uses.Count != 1 || !uses[0].o.Strides.SequenceEqual(producer.TargetStrides)) continue;
-            if (ReadElsewhere(producer.Target, plan, consumer)) continue;
+            if (ReadElsewhere(producer.Target, plan, next)) continue;
 
             // Operands: the producer's, then the consumer's others, renumbered; the fused value replaces $k.
             var operands = producer.Operands.ToList();
@@ -50,6 +53,29 @@ internal static class Fusion
             steps.RemoveAt(i + 1);
             i--;
         }
+    }
+
+    /// <summary>A flat, contiguous map (one dim, unit strides) re-expressed on the producer's loop nest, when the
+    /// producer writes its whole target contiguously; null otherwise.</summary>
+    private static MapStep? Reshaped(MapStep consumer, MapStep producer)
+    {
+        if (consumer.Dims.Length != 1 || consumer.TargetStrides[0] != 1) return null;
+        if (consumer.Operands.Any(o => o.Buffer is not null && o.Strides[0] != 1)) return null;
+        var total = producer.Dims.Aggregate((Literal: 1, Batched: false), (a, d) => (a.Literal * d.Literal, a.Batched || d.Batched));
+        if (total.Literal != consumer.Dims[0].Literal || total.Batched != consumer.Dims[0].Batched) return null;
+        int stride = 1;
+        for (int d = producer.Dims.Length - 1; d >= 0; d--)
+        {
+            if (producer.TargetStrides[d] != stride) return null;
+            stride *= producer.Dims[d].Literal;
+        }
+        var strides = producer.TargetStrides;
+        return consumer with
+        {
+            Dims = producer.Dims,
+            TargetStrides = strides,
+            Operands = consumer.Operands.Select(o => o with { Strides = o.Buffer is null ? new int[strides.Length] : strides }).ToArray(),
+        };
     }
 
     private static bool ReadElsewhere(Buffer b, ProgramPlan plan, Step except) =>

@@ -28,7 +28,6 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
     private readonly Tensor[] _inputs;
     private readonly int[][] _inputShapes;
     private readonly int[] _targetShape;
-    private readonly int[] _inputOffsets;   // per-sample offsets of each input in a flat row (size, for batch blocks)
     private Array _runParams = null!;
     private Array? _runGrads;
     private bool _recorded;
@@ -74,14 +73,10 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
         _bound = new Tensor?[description.Parameters.Length];
         _inputs = new Tensor[description.Inputs.Length];
         _inputShapes = new int[description.Inputs.Length][];
-        _inputOffsets = new int[description.Inputs.Length];
-        int offset = 0;
         for (int i = 0; i < description.Inputs.Length; i++)
         {
             InputInfo info = description.Inputs[i];
             _inputShapes[i] = info.IsLabels ? [] : _tape.Intern(info.Shape);
-            _inputOffsets[i] = offset;
-            offset += info.Size;
         }
         _targetShape = description.Target is { IsLabels: false } t ? _tape.Intern(t.Shape) : [];
     }

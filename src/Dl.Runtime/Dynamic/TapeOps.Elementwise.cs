@@ -97,32 +97,45 @@ internal static partial class TapeOps
         return c;
     }
 
+    // How a binary node was computed (Arg0), which decides its backward form.
+    private const int SameLayout = 0, PerSample = 1, ScalarB = 2, ScalarA = 3, Expanded = 4;
+
     private static Tensor BinaryCore<TOp, T>(Tensor a, Tensor b) where TOp : struct, IBinaryOp where T : unmanaged, IFloatingPointIeee754<T>
     {
         Tape tape = a.Tape;
-        int[] shape = a.ShapeArray.AsSpan().SequenceEqual(b.ShapeArray)
-            ? a.ShapeArray
-            : BroadcastShape(OpInfo<TOp>.Name, a.ShapeArray, b.ShapeArray, tape);
-        Tensor y = tape.Node<T>(OpInfo<TOp>.Name, shape, a.Batched || b.Batched, a, b);
-
         bool sameShape = SameShape(a, b);
+        int[] shape = sameShape ? a.ShapeArray : BroadcastShape(OpInfo<TOp>.Name, a.ShapeArray, b.ShapeArray, tape);
+        Tensor y = tape.Node<T>(OpInfo<TOp>.Name, shape, a.Batched || b.Batched, a, b);
+        Span<T> yv = y.Values<T>();
         if (sameShape && a.Batched == b.Batched)
         {
-            TapeKernels.Binary<TOp, T>(a.Values<T>(), b.Values<T>(), y.Values<T>());
+            y.Arg0 = SameLayout;
+            TapeKernels.Binary<TOp, T>(a.Values<T>(), b.Values<T>(), yv);
         }
         else if (sameShape)
         {
-            // Same per-sample shape, one side unbatched (a parameter against a batch): one kernel call per sample.
-            y.Flag0 = true;
+            // A parameter against a batch of the same per-sample shape: one kernel call per sample, no copies.
+            y.Arg0 = PerSample;
             for (int s = 0; s < y.Samples; s++)
                 TapeKernels.Binary<TOp, T>(a.SampleValues<T>(s), b.SampleValues<T>(s), y.SampleValues<T>(s));
+        }
+        else if (b.Length == 1 && a.Length == y.Length)
+        {
+            y.Arg0 = ScalarB;   // x ∘ c: the scalar driver
+            TapeKernels.BinaryScalarB<TOp, T>(a.Values<T>(), b.Values<T>()[0], yv);
+        }
+        else if (a.Length == 1 && b.Length == y.Length)
+        {
+            y.Arg0 = ScalarA;
+            TapeKernels.BinaryScalarA<TOp, T>(a.Values<T>()[0], b.Values<T>(), yv);
         }
         else
         {
             // General broadcast: materialize the smaller operand(s) at the output's full size, then one kernel call.
+            y.Arg0 = Expanded;
             ReadOnlySpan<T> fa = ExpandedOperand<T>(a, y, ref y.Aux0);
             ReadOnlySpan<T> fb = ExpandedOperand<T>(b, y, ref y.Aux1);
-            TapeKernels.Binary<TOp, T>(fa, fb, y.Values<T>());
+            TapeKernels.Binary<TOp, T>(fa, fb, yv);
         }
         if (y.RequiresGrad) y.BackwardRule = BinaryRules<TOp, T>.Backward;
         if (tape.TraceAll) y.LocalRule = BinaryRules<TOp, T>.Local;
@@ -132,10 +145,11 @@ internal static partial class TapeOps
     private static bool SameShape(Tensor a, Tensor b) => a.ShapeArray.AsSpan().SequenceEqual(b.ShapeArray);
 
     /// <summary>The operand at the output's full size: itself when it already is, else a broadcast copy kept in
-    /// <paramref name="saved"/> for the backward pass.</summary>
+    /// <paramref name="saved"/> (for the backward pass).</summary>
     private static ReadOnlySpan<T> ExpandedOperand<T>(Tensor x, Tensor y, ref Array? saved) where T : unmanaged, INumberBase<T>
     {
         if (x.Length == y.Length) return x.Values<T>();
+        if (saved is T[] done) return done;
         T[] full = y.Tape.Rent<T>(y.Length);
         Broadcasting.Expand<T>(x.Values<T>(), full, x, y);
         saved = full;
@@ -149,44 +163,69 @@ internal static partial class TapeOps
             if (!OpInfo<TOp>.Differentiable) throw OpInfo<TOp>.NotDifferentiable(y);
             Tensor a = y.In0!, b = y.In1!;
             ReadOnlySpan<T> dy = y.Upstream<T>(), v = y.Values<T>();
-            if (y.Flag0)
+            switch (y.Arg0)
             {
-                // Per-sample form: the unbatched operand's gradient sums over the batch (its first write overwrites).
-                bool accA = a.RequiresGrad && a.GradReady, accB = b.RequiresGrad && b.GradReady;
-                Span<T> da = a.RequiresGrad ? a.GradBuffer<T>() : default, db = b.RequiresGrad ? b.GradBuffer<T>() : default;
-                int n = y.SizeValue;
-                for (int s = 0; s < y.Samples; s++)
+                case SameLayout:
                 {
-                    int ao = a.Batched ? s * n : 0, bo = b.Batched ? s * n : 0, yo = s * n;
-                    TapeKernels.BinaryBackward<TOp, T>(a.SampleValues<T>(s), b.SampleValues<T>(s), v.Slice(yo, n), dy.Slice(yo, n),
-                        da.IsEmpty ? default : da.Slice(ao, n), accA || (!a.Batched && s > 0),
-                        db.IsEmpty ? default : db.Slice(bo, n), accB || (!b.Batched && s > 0));
+                    bool accA = false, accB = false;
+                    Span<T> da = a.RequiresGrad ? a.GradTarget<T>(out accA) : default;
+                    Span<T> db = b.RequiresGrad ? b.GradTarget<T>(out accB) : default;
+                    TapeKernels.BinaryBackward<TOp, T>(a.Values<T>(), b.Values<T>(), v, dy, da, accA, db, accB);
+                    return;
                 }
-                if (a.RequiresGrad) a.GradReady = true;
-                if (b.RequiresGrad) b.GradReady = true;
-                return;
+                case PerSample:
+                {
+                    // The unbatched operand's gradient sums over the batch (its first write overwrites).
+                    bool accA = a.RequiresGrad && a.GradReady, accB = b.RequiresGrad && b.GradReady;
+                    Span<T> da = a.RequiresGrad ? a.GradBuffer<T>() : default, db = b.RequiresGrad ? b.GradBuffer<T>() : default;
+                    int n = y.SizeValue;
+                    for (int s = 0; s < y.Samples; s++)
+                    {
+                        int ao = a.Batched ? s * n : 0, bo = b.Batched ? s * n : 0, yo = s * n;
+                        TapeKernels.BinaryBackward<TOp, T>(a.SampleValues<T>(s), b.SampleValues<T>(s), v.Slice(yo, n), dy.Slice(yo, n),
+                            da.IsEmpty ? default : da.Slice(ao, n), accA || (!a.Batched && s > 0),
+                            db.IsEmpty ? default : db.Slice(bo, n), accB || (!b.Batched && s > 0));
+                    }
+                    if (a.RequiresGrad) a.GradReady = true;
+                    if (b.RequiresGrad) b.GradReady = true;
+                    return;
+                }
+                case ScalarB:
+                    if (a.RequiresGrad)
+                    {
+                        Span<T> da = a.GradTarget<T>(out bool acc);
+                        TapeKernels.BinaryScalarBBackward<TOp, T>(a.Values<T>(), b.Values<T>()[0], v, dy, da, acc);
+                    }
+                    if (b.RequiresGrad) Broadcast(y, a, b, v, dy, wantA: false, wantB: true);
+                    return;
+                case ScalarA:
+                    if (b.RequiresGrad)
+                    {
+                        Span<T> db = b.GradTarget<T>(out bool acc);
+                        TapeKernels.BinaryScalarABackward<TOp, T>(a.Values<T>()[0], b.Values<T>(), v, dy, db, acc);
+                    }
+                    if (a.RequiresGrad) Broadcast(y, a, b, v, dy, wantA: true, wantB: false);
+                    return;
+                default:
+                    Broadcast(y, a, b, v, dy, a.RequiresGrad, b.RequiresGrad);
+                    return;
             }
-
-            ReadOnlySpan<T> fa = y.Aux0 is T[] ea ? ea : a.Values<T>();
-            ReadOnlySpan<T> fb = y.Aux1 is T[] eb ? eb : b.Values<T>();
-            Tape tape = y.Tape;
-            // An operand at full size takes its gradient directly; a broadcast one through a temporary and sum_to.
-            Span<T> ga = default, gb = default;
-            bool accA2 = false, accB2 = false;
-            if (a.RequiresGrad)
-            {
-                if (a.Length == y.Length) ga = a.GradTarget<T>(out accA2);
-                else ga = tape.Rent<T>(y.Length);
-            }
-            if (b.RequiresGrad)
-            {
-                if (b.Length == y.Length) gb = b.GradTarget<T>(out accB2);
-                else gb = tape.Rent<T>(y.Length);
-            }
-            TapeKernels.BinaryBackward<TOp, T>(fa, fb, v, dy, ga, accA2, gb, accB2);
-            if (a.RequiresGrad && a.Length != y.Length) Broadcasting.SumTo<T>(ga, a, y);
-            if (b.RequiresGrad && b.Length != y.Length) Broadcasting.SumTo<T>(gb, b, y);
         };
+
+        /// <summary>The general form: gradients at the output's full size, then sum_to each broadcast operand's shape.</summary>
+        private static void Broadcast(Tensor y, Tensor a, Tensor b, ReadOnlySpan<T> v, ReadOnlySpan<T> dy, bool wantA, bool wantB)
+        {
+            Tape tape = y.Tape;
+            ReadOnlySpan<T> fa = ExpandedOperand<T>(a, y, ref y.Aux0);
+            ReadOnlySpan<T> fb = ExpandedOperand<T>(b, y, ref y.Aux1);
+            Span<T> ga = default, gb = default;
+            bool accA = false, accB = false;
+            if (wantA) ga = a.Length == y.Length ? a.GradTarget<T>(out accA) : tape.Rent<T>(y.Length);
+            if (wantB) gb = b.Length == y.Length ? b.GradTarget<T>(out accB) : tape.Rent<T>(y.Length);
+            TapeKernels.BinaryBackward<TOp, T>(fa, fb, v, dy, ga, accA, gb, accB);
+            if (wantA && a.Length != y.Length) Broadcasting.SumTo<T>(ga, a, y);
+            if (wantB && b.Length != y.Length) Broadcasting.SumTo<T>(gb, b, y);
+        }
 
         // ∂y/∂a and ∂y/∂b element-wise at the output's size: GradA / GradB with dy = 1.
         public static readonly Func<Tensor, double[][]> Local = static y =>

@@ -20,10 +20,7 @@ internal static partial class TapeOps
     {
         Tensor y = x.Tape.Node<T>(OpInfo<TOp>.Name, x.ShapeArray, x.Batched, x);
         int width = x.ShapeArray[^1];
-        ReadOnlySpan<T> xv = x.Values<T>();
-        Span<T> yv = y.Values<T>();
-        for (int r = 0; r + width <= xv.Length && width > 0; r += width)
-            TOp.Forward(xv.Slice(r, width), yv.Slice(r, width));
+        TapeKernels.RowWise<TOp, T>(x.Values<T>(), y.Values<T>(), width == 0 ? 0 : x.Length / width, width);
         if (y.RequiresGrad) y.BackwardRule = RowRules<TOp, T>.Backward;
         return y;
     }
@@ -37,9 +34,7 @@ internal static partial class TapeOps
             if (!x.RequiresGrad) return;
             int width = x.ShapeArray[^1];
             Span<T> dx = x.GradAccumulator<T>();
-            ReadOnlySpan<T> xv = x.Values<T>(), yv = y.Values<T>(), dy = y.Upstream<T>();
-            for (int r = 0; r + width <= xv.Length && width > 0; r += width)
-                TOp.Backward(xv.Slice(r, width), yv.Slice(r, width), dy.Slice(r, width), dx.Slice(r, width));
+            TapeKernels.RowWiseBackward<TOp, T>(x.Values<T>(), y.Values<T>(), y.Upstream<T>(), dx, width == 0 ? 0 : x.Length / width, width);
         };
     }
 
@@ -77,8 +72,12 @@ internal static partial class TapeOps
         T[] scratch = tape.Rent<T>(loss.Samples * size);
         loss.Aux0 = scratch;
         Span<T> values = loss.Values<T>();
-        for (int s = 0; s < loss.Samples; s++)
-            values[s] = TOp.Forward<T>(prediction.SampleValues<T>(s), target.SampleValues<T>(s), scratch.AsSpan(s * size, size));
+        if (prediction.Batched == target.Batched)
+            TapeKernels.Loss<TOp, T>(prediction.Values<T>(), target.Values<T>(), scratch, values, loss.Samples, size);
+        else   // one side broadcasts over the batch: one row per call
+            for (int s = 0; s < loss.Samples; s++)
+                TapeKernels.Loss<TOp, T>(prediction.SampleValues<T>(s), target.SampleValues<T>(s), scratch.AsSpan(s * size, size),
+                    values.Slice(s, 1), 1, size);
         if (loss.RequiresGrad) loss.BackwardRule = LossRules<TOp, T>.Backward;
         return loss;
     }
@@ -98,10 +97,16 @@ internal static partial class TapeOps
             Span<T> dp = prediction.GradAccumulator<T>();
             ReadOnlySpan<T> dl = loss.Upstream<T>();
             T[] scratch = (T[])loss.Aux0!;
+            if (prediction.Batched == target.Batched)
+            {
+                TapeKernels.LossBackward<TOp, T>(prediction.Values<T>(), target.Values<T>(), scratch, dl, dp, loss.Samples, size);
+                return;
+            }
             for (int s = 0; s < loss.Samples; s++)
             {
                 Span<T> rowGrad = prediction.Batched ? dp.Slice(s * size, size) : dp;
-                TOp.Backward<T>(prediction.SampleValues<T>(s), target.SampleValues<T>(s), scratch.AsSpan(s * size, size), dl[s], rowGrad);
+                TapeKernels.LossBackward<TOp, T>(prediction.SampleValues<T>(s), target.SampleValues<T>(s), scratch.AsSpan(s * size, size),
+                    dl.Slice(s, 1), rowGrad, 1, size);
             }
         };
     }

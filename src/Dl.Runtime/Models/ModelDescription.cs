@@ -4,6 +4,10 @@ namespace Dl;
 /// <param name="Name">Unique name, e.g. <c>fc1.weight</c> (PyTorch's convention; linear weights are <c>[out, in]</c>).</param>
 /// <param name="Shape">Dimensions, row-major.</param>
 /// <param name="Offset">Start in the parameter (and gradient) block.</param>
+/// <param name="Init">The initializer.</param>
+/// <param name="Scale">The bound of <see cref="Dl.Init.Uniform"/> or the value of <see cref="Dl.Init.Constant"/>.</param>
+/// <param name="FanIn">Inputs per output unit (a linear weight's <c>in</c>).</param>
+/// <param name="FanOut">Outputs per input unit (a linear weight's <c>out</c>).</param>
 public sealed record ParameterInfo(string Name, int[] Shape, int Offset, Init Init, float Scale, int FanIn, int FanOut)
 {
     public int Length => Shape.Aggregate(1, (a, b) => a * b);

@@ -105,10 +105,10 @@ public sealed partial class Tensor
     public ReadOnlySpan<double> GradientDouble => DataArray is double[] ? GradientOrEmpty<double>() : throw WrongPrecision(nameof(Gradient));
 
     /// <summary>The value of a one-element tensor (one sample of shape [] or [1]) in double precision.</summary>
-    public double Item()
+    public double ToScalar()
     {
         if (Length != 1)
-            throw new InvalidOperationException($"Item() needs a single element, but tensor '{OpName}' {ShapeText} holds {Length} (batch {Samples}).");
+            throw new InvalidOperationException($"ToScalar() needs a single element, but tensor '{OpName}' {ShapeText} holds {Length} (batch {Samples}).");
         return DataArray is float[] ? Values<float>()[0] : Values<double>()[0];
     }
 

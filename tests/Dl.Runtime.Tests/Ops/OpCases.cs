@@ -219,17 +219,18 @@ public static class OpCases
     public static float[] ToFloat(double[] x) => Array.ConvertAll(x, v => (float)v);
     public static double[] ToDouble(float[] x) => Array.ConvertAll(x, v => (double)v);
 
-    /// <summary>|got - want| ≤ tol·|want| + tol·1e-3 (relative, with a small absolute floor for results near 0);
-    /// NaN matches NaN, infinities match exactly; tol = 0 demands exact equality.</summary>
-    public static bool Close(double got, double want, double tol)
+    /// <summary>|got - want| ≤ tol·|want| + atol (atol defaults to tol·1e-3: relative, with a small floor for results
+    /// near 0), or got is want rounded to float (so tol = 0 demands a correctly rounded result); NaN matches NaN and
+    /// infinities match exactly.</summary>
+    public static bool Close(double got, double want, double tol, double? atol = null)
     {
         if (double.IsNaN(want)) return double.IsNaN(got);
         if (double.IsInfinity(want) || double.IsInfinity(got)) return got == want;
-        return Math.Abs(got - want) <= tol * Math.Abs(want) + tol * 1e-3;
+        return Math.Abs(got - want) <= tol * Math.Abs(want) + (atol ?? tol * 1e-3) || got == (float)want;
     }
 
-    public static void AssertClose(double got, double want, double tol, string what)
-        => Assert.True(Close(got, want, tol), $"{what}: got {got:R}, expected {want:R} (tolerance {tol:G3}, error {Math.Abs(got - want):G3}).");
+    public static void AssertClose(double got, double want, double tol, string what, double? atol = null)
+        => Assert.True(Close(got, want, tol, atol), $"{what}: got {got:R}, expected {want:R} (tolerance {tol:G3}, error {Math.Abs(got - want):G3}).");
 
     /// <summary>The lengths the drivers are tested at: empty, below one vector, whole vectors and every remainder.</summary>
     public static IEnumerable<int> Lengths => Enumerable.Range(0, 3 * Vector256<float>.Count + 2);

@@ -147,7 +147,8 @@ public class UnaryOpTests
                 double[] dxd = ToDouble(dx0);
                 c.Backward(ToDouble(x), Array.ConvertAll(x, v => c.Scalar((double)v, a)), ToDouble(dy), dxd, a, accumulate);
                 for (int i = 0; i < n; i++)
-                    AssertClose(dx[i], dxd[i], 1e-5, $"{op}' float vs double at index {i} of {n}, x={x[i]:R}");
+                    // Float gradients from a float y carry its rounding (1 - y² cancels near saturation) and dx0's: absolute floor.
+                    AssertClose(dx[i], dxd[i], 1e-5, $"{op}' float vs double at index {i} of {n}, x={x[i]:R}", atol: 1e-6);
             }
     }
 

@@ -32,8 +32,9 @@ internal static class GemmBlocking
 
     public static int MR => Isa switch { GemmIsa.Avx512 => 8, GemmIsa.Avx2 => 6, _ => 4 };
     public static int NR => Isa switch { GemmIsa.Avx512 => 48, GemmIsa.Avx2 => 16, _ => 4 };
-    public static int KC => 256;
-    public static int NC => Isa switch { GemmIsa.Avx512 => 480, GemmIsa.Avx2 => 480, _ => 256 };
+    internal static int TuneKC = 256, TuneNC = 480;
+    public static int KC => TuneKC;
+    public static int NC => Isa switch { GemmIsa.Avx512 => TuneNC, GemmIsa.Avx2 => 480, _ => 256 };
 
     /// <summary>Vector width in floats of the dot-product path (0 when there is no SIMD).</summary>
     public static int DotWidth => Isa switch { GemmIsa.Avx512 => 16, GemmIsa.Avx2 => 8, _ => 0 };

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using V512 = Dl.Kernels.GemmC3;
-using V256 = Dl.Kernels.GemmC2;
 
 namespace Dl.Kernels;
 
@@ -74,12 +72,9 @@ internal static unsafe class GemmDriver
                         int cols = Math.Min(nr, nc - jr);
                         float* bp = packB + (nint)(jr / nr) * kc * nr;
                         if (cols == nr)
-                            Kernel(rows, packA, bp, nr, kc, cRow + jr, p.N, load);
+                            Kernel(rows, FullVectors, packA, bp, nr, kc, cRow + jr, p.N, load);
                         else
-                        {
-                            Kernel(rows, packA, bp, nr, kc, tile, nr, false);
-                            AddTile(tile, nr, cRow + jr, p.N, rows, cols, load);
-                        }
+                            EdgeStrip(rows, cols, packA, bp, nr, kc, cRow + jr, p.N, load, tile);
                     }
                 }
             }
@@ -92,11 +87,15 @@ internal static unsafe class GemmDriver
         int k = p.K, n = p.N, kcStd = BalancedKc(k);
         int fullEnd = j0 + (j1 - j0) / nr * nr;
         float* packA = buf.PackA, packB = buf.PackB, tile = buf.Tile;
+        // A last strip that is a whole number of vectors is read in place with a narrower kernel.
+        int width = VectorWidth, edgeCols = j1 - fullEnd;
+        int edgeVectors = width == 0 ? 0 : edgeCols / width;
+        bool edgeInPlace = edgeCols > 0 && width > 0 && edgeVectors * width == edgeCols;
         for (int pc = 0; pc < k; pc += kcStd)
         {
             int kc = Math.Min(kcStd, k - pc);
             bool load = p.Accumulate || pc > 0;
-            if (fullEnd < j1) GemmPacking.PackB(in p, pc, kc, fullEnd, j1 - fullEnd, packB, nr);
+            if (fullEnd < j1 && !edgeInPlace) GemmPacking.PackB(in p, pc, kc, fullEnd, j1 - fullEnd, packB, nr);
             for (int ir = i0; ir < i1; ir += mr)
             {
                 int rows = Math.Min(mr, i1 - ir);
@@ -104,12 +103,11 @@ internal static unsafe class GemmDriver
                 float* cRow = p.C + (nint)ir * n;
                 float* bRow = p.B + (nint)pc * n;
                 for (int j = j0; j < fullEnd; j += nr)
-                    Kernel(rows, packA, bRow + j, n, kc, cRow + j, n, load);
-                if (fullEnd < j1)
-                {
-                    Kernel(rows, packA, packB, nr, kc, tile, nr, false);
-                    AddTile(tile, nr, cRow + fullEnd, n, rows, j1 - fullEnd, load);
-                }
+                    Kernel(rows, FullVectors, packA, bRow + j, n, kc, cRow + j, n, load);
+                if (edgeInPlace)
+                    Kernel(rows, edgeVectors, packA, bRow + fullEnd, n, kc, cRow + fullEnd, n, load);
+                else if (fullEnd < j1)
+                    EdgeStrip(rows, j1 - fullEnd, packA, packB, nr, kc, cRow + fullEnd, n, load, tile);
             }
         }
     }
@@ -194,48 +192,84 @@ internal static unsafe class GemmDriver
         }
     }
 
+    /// <summary>Vectors per full-width tile row (NR / width) and the vector width in floats (0: scalar).</summary>
+    private static int FullVectors => GemmBlocking.Isa switch { GemmIsa.Avx512 => 3, GemmIsa.Avx2 => 2, _ => 1 };
+    private static int VectorWidth => GemmBlocking.Isa switch { GemmIsa.Avx512 => 16, GemmIsa.Avx2 => 8, _ => 0 };
+
     /// <summary>
-    /// rows×NR tile: C (+)= Σ_p a[p·MR + r]·b[p·bStep + j]. A is a packed micro-panel (row step MR), B a packed strip
-    /// (bStep = NR) or rows of B in place (bStep = n).
+    /// A strip narrower than NR: run a kernel only as wide as needed (fewer vectors per row), into C when the
+    /// width is a whole number of vectors, else into the scratch tile and then add the valid columns.
+    /// </summary>
+    private static void EdgeStrip(int rows, int cols, float* a, float* b, nint bStep, int kc, float* c, nint ldc, bool load, float* tile)
+    {
+        int width = VectorWidth;
+        if (width == 0)
+        {
+            KernelScalar(rows, a, b, bStep, kc, tile, GemmBlocking.NR, false);
+            AddTile(tile, GemmBlocking.NR, c, ldc, rows, cols, load);
+            return;
+        }
+        int vectors = (cols + width - 1) / width;
+        if (vectors * width == cols)
+            Kernel(rows, vectors, a, b, bStep, kc, c, ldc, load);
+        else
+        {
+            Kernel(rows, vectors, a, b, bStep, kc, tile, GemmBlocking.NR, false);
+            AddTile(tile, GemmBlocking.NR, c, ldc, rows, cols, load);
+        }
+    }
+
+    /// <summary>
+    /// rows×(vectors·width) tile: C (+)= Σ_p a[p·MR + r]·b[p·bStep + j]. A is a packed micro-panel (row step MR),
+    /// B a packed strip (bStep = NR) or rows of B in place (bStep = n).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel(int rows, float* a, float* b, nint bStep, int kc, float* c, nint ldc, bool load)
+    private static void Kernel(int rows, int vectors, float* a, float* b, nint bStep, int kc, float* c, nint ldc, bool load)
     {
         switch (GemmBlocking.Isa)
         {
-            case GemmIsa.Avx512: Kernel512(rows, a, b, bStep, kc, c, ldc, load); break;
-            case GemmIsa.Avx2: Kernel256(rows, a, b, bStep, kc, c, ldc, load); break;
+            case GemmIsa.Avx512:
+                if (vectors == 3) Kernel512<GemmC3>(rows, a, b, bStep, kc, c, ldc, load);
+                else if (vectors == 2) Kernel512<GemmC2>(rows, a, b, bStep, kc, c, ldc, load);
+                else Kernel512<GemmC1>(rows, a, b, bStep, kc, c, ldc, load);
+                break;
+            case GemmIsa.Avx2:
+                if (vectors == 2) Kernel256<GemmC2>(rows, a, b, bStep, kc, c, ldc, load);
+                else Kernel256<GemmC1>(rows, a, b, bStep, kc, c, ldc, load);
+                break;
             default: KernelScalar(rows, a, b, bStep, kc, c, ldc, load); break;
         }
     }
 
-    private static void Kernel512(int rows, float* a, float* b, nint bStep, int kc, float* c, nint ldc, bool load)
+    private static void Kernel512<TV>(int rows, float* a, float* b, nint bStep, int kc, float* c, nint ldc, bool load)
+        where TV : struct, IGemmConst
     {
         const int mr = 8;
         switch (rows)
         {
-            case 8: GemmKernel512.Run<GemmC8, V512>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 1: GemmKernel512.Run<GemmC1, V512>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 2: GemmKernel512.Run<GemmC2, V512>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 3: GemmKernel512.Run<GemmC3, V512>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 4: GemmKernel512.Run<GemmC4, V512>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 5: GemmKernel512.Run<GemmC5, V512>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 6: GemmKernel512.Run<GemmC6, V512>(a, mr, b, bStep, kc, c, ldc, load); break;
-            default: GemmKernel512.Run<GemmC7, V512>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 8: GemmKernel512.Run<GemmC8, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 1: GemmKernel512.Run<GemmC1, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 2: GemmKernel512.Run<GemmC2, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 3: GemmKernel512.Run<GemmC3, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 4: GemmKernel512.Run<GemmC4, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 5: GemmKernel512.Run<GemmC5, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 6: GemmKernel512.Run<GemmC6, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
+            default: GemmKernel512.Run<GemmC7, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
         }
     }
 
-    private static void Kernel256(int rows, float* a, float* b, nint bStep, int kc, float* c, nint ldc, bool load)
+    private static void Kernel256<TV>(int rows, float* a, float* b, nint bStep, int kc, float* c, nint ldc, bool load)
+        where TV : struct, IGemmConst
     {
         const int mr = 6;
         switch (rows)
         {
-            case 6: GemmKernel256.Run<GemmC6, V256>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 1: GemmKernel256.Run<GemmC1, V256>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 2: GemmKernel256.Run<GemmC2, V256>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 3: GemmKernel256.Run<GemmC3, V256>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 4: GemmKernel256.Run<GemmC4, V256>(a, mr, b, bStep, kc, c, ldc, load); break;
-            default: GemmKernel256.Run<GemmC5, V256>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 6: GemmKernel256.Run<GemmC6, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 1: GemmKernel256.Run<GemmC1, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 2: GemmKernel256.Run<GemmC2, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 3: GemmKernel256.Run<GemmC3, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 4: GemmKernel256.Run<GemmC4, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
+            default: GemmKernel256.Run<GemmC5, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
         }
     }
 

@@ -1,6 +1,7 @@
 // Accumulators are spelled out one local per register on purpose: RyuJIT enregisters named locals, not arrays.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Dl.Kernels;
 
@@ -22,6 +23,23 @@ internal static unsafe class GemmKernel512
     {
         Vector512<float> c0_0, c0_1, c0_2, c1_0, c1_1, c1_2, c2_0, c2_1, c2_2, c3_0, c3_1, c3_2, c4_0, c4_1, c4_2, c5_0, c5_1, c5_2, c6_0, c6_1, c6_2, c7_0, c7_1, c7_2, c8_0, c8_1, c8_2, c9_0, c9_1, c9_2, c10_0, c10_1, c10_2, c11_0, c11_1, c11_2;
         c0_0 = c0_1 = c0_2 = c1_0 = c1_1 = c1_2 = c2_0 = c2_1 = c2_2 = c3_0 = c3_1 = c3_2 = c4_0 = c4_1 = c4_2 = c5_0 = c5_1 = c5_2 = c6_0 = c6_1 = c6_2 = c7_0 = c7_1 = c7_2 = c8_0 = c8_1 = c8_2 = c9_0 = c9_1 = c9_2 = c10_0 = c10_1 = c10_2 = c11_0 = c11_1 = c11_2 = Vector512<float>.Zero;
+        if (Sse.IsSupported)
+        {
+            // Start fetching the C tile now: it is touched once per KC block, usually from L3, and its
+            // misses would otherwise stall the final load/store after the k loop.
+            if (TR.Value > 0) PrefetchRow<TV>(c + 0 * ldc);
+            if (TR.Value > 1) PrefetchRow<TV>(c + 1 * ldc);
+            if (TR.Value > 2) PrefetchRow<TV>(c + 2 * ldc);
+            if (TR.Value > 3) PrefetchRow<TV>(c + 3 * ldc);
+            if (TR.Value > 4) PrefetchRow<TV>(c + 4 * ldc);
+            if (TR.Value > 5) PrefetchRow<TV>(c + 5 * ldc);
+            if (TR.Value > 6) PrefetchRow<TV>(c + 6 * ldc);
+            if (TR.Value > 7) PrefetchRow<TV>(c + 7 * ldc);
+            if (TR.Value > 8) PrefetchRow<TV>(c + 8 * ldc);
+            if (TR.Value > 9) PrefetchRow<TV>(c + 9 * ldc);
+            if (TR.Value > 10) PrefetchRow<TV>(c + 10 * ldc);
+            if (TR.Value > 11) PrefetchRow<TV>(c + 11 * ldc);
+        }
         for (int p = 0; p < kc; p++)
         {
             Vector512<float> b0 = Vector512.Load(b + 0);
@@ -199,5 +217,13 @@ internal static unsafe class GemmKernel512
             if (TV.Value > 1) { if (load) c11_1 += Vector512.Load(cr + 16); c11_1.Store(cr + 16); }
             if (TV.Value > 2) { if (load) c11_2 += Vector512.Load(cr + 32); c11_2.Store(cr + 32); }
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRow<TV>(float* c) where TV : struct, IGemmConst
+    {
+        // A row may straddle one more cache line than it has vectors when C is not 64-byte aligned.
+        for (int v = 0; v < TV.Value; v++) Sse.Prefetch0(c + v * Width);
+        Sse.Prefetch0(c + TV.Value * Width - 1);
     }
 }

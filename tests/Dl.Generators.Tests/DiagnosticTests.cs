@@ -1,0 +1,162 @@
+using Microsoft.CodeAnalysis;
+
+namespace Dl.Tests;
+
+/// <summary>Every DL#### diagnostic has a model that triggers it, at the offending expression.</summary>
+public class DiagnosticTests
+{
+    private static Diagnostic Single(string source, string id)
+    {
+        var (generator, _, _) = GeneratorHarness.Run(GeneratorHarness.Usings + source);
+        var found = generator.Where(d => d.Id == id).ToList();
+        Assert.True(found.Count == 1, $"expected one {id}, got: {string.Join("; ", generator.Select(d => d.Id + " " + d.GetMessage()))}");
+        return found[0];
+    }
+
+    private static string Text(Diagnostic d) => d.Location.SourceTree!.ToString().Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length);
+
+    [Fact]
+    public void DL0001_UnsupportedConstruct_AtTheStatement()
+    {
+        var d = Single("""
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(4)] Tensor x) { if (true) { } return Relu(x); }
+            }
+            """, "DL0001");
+        Assert.StartsWith("if (true)", Text(d));
+    }
+
+    [Fact]
+    public void DL0002_UnknownOp_NamesTheMethod()
+    {
+        var d = Single("""
+            [Model] partial class M {
+                static Tensor Mystery(Tensor t) => t;
+                [Forward] Tensor F([Shape(4)] Tensor x) => Mystery(x);
+            }
+            """, "DL0002");
+        Assert.Contains("Mystery", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0003_ShapeMismatch_NamesBothShapes()
+    {
+        var d = Single("""
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(4)] Tensor x, [Shape(3)] Tensor y) => x + y;
+            }
+            """, "DL0003");
+        Assert.Contains("[B, 4]", d.GetMessage());
+        Assert.Contains("[B, 3]", d.GetMessage());
+        Assert.Equal("x + y", Text(d));
+    }
+
+    [Fact]
+    public void DL0003_MatMulInnerDimensions()
+    {
+        var d = Single("""
+            [Model] partial class M {
+                [Param(5, 2)] Tensor w;
+                [Forward] Tensor F([Shape(4)] Tensor x) => MatMul(x, w);
+            }
+            """, "DL0003");
+        Assert.Contains("inner dimensions differ (4 against 5)", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0004_NonConstantWidth()
+    {
+        var d = Single("""
+            [Model] partial class M {
+                int width = 3;
+                [Forward] Tensor F([Shape(4)] Tensor x) => Linear(x, width, "fc");
+            }
+            """, "DL0004");
+        Assert.Contains("width", d.GetMessage() + Text(d));
+    }
+
+    [Fact]
+    public void DL0005_NotPartial()
+    {
+        var d = Single("""
+            [Model] class M {
+                [Forward] Tensor F([Shape(4)] Tensor x) => Relu(x);
+            }
+            """, "DL0005");
+        Assert.Equal("M", Text(d));
+    }
+
+    [Fact]
+    public void DL0006_MissingForward() => Single("[Model] partial class M { }", "DL0006");
+
+    [Fact]
+    public void DL0007_LossNotScalar()
+    {
+        var d = Single("""
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(4)] Tensor x) => Linear(x, 2, "fc");
+                [Loss] Tensor L(Tensor y, [Shape(2)] Tensor t) => Square(y - t);
+            }
+            """, "DL0007");
+        Assert.Contains("scalar per sample", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0008_DuplicateParameterName()
+    {
+        var d = Single("""
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(4)] Tensor x) => Linear(Linear(x, 3, "fc"), 2, "fc");
+            }
+            """, "DL0008");
+        Assert.Contains("fc.weight", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0009_StepOnTheGradientPath()
+    {
+        var d = Single("""
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(4)] Tensor x) => Step(Linear(x, 1, "fc"));
+                [Loss] Tensor L(Tensor y, [Shape(1)] Tensor t) => MseLoss(y, t);
+            }
+            """, "DL0009");
+        Assert.StartsWith("Step(", Text(d));
+    }
+
+    [Fact]
+    public void DL0011_InputWithoutShape()
+    {
+        var d = Single("""
+            [Model] partial class M {
+                [Forward] Tensor F(Tensor x) => Relu(x);
+            }
+            """, "DL0011");
+        Assert.Contains("'x'", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0012_IndexOutOfRange()
+    {
+        var d = Single("""
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(2)] Tensor x) => x[5];
+            }
+            """, "DL0012");
+        Assert.Contains("index 5", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0010_InternalError_IsADiagnosticNotACrash()
+    {
+        // A [Shape] attribute whose argument cannot be read as ints makes the parser fail internally;
+        // the generator must report DL0010 (or a user diagnostic), never throw.
+        var (generator, _, _) = GeneratorHarness.Run(GeneratorHarness.Usings + """
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(new int[] { })] Tensor x) => Sum(x, 3);
+            }
+            """);
+        Assert.NotEmpty(generator);
+        Assert.All(generator, d => Assert.StartsWith("DL", d.Id));
+    }
+}

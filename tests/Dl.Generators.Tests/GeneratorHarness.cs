@@ -1,0 +1,46 @@
+using System.Collections.Immutable;
+using Dl.Generators;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace Dl.Tests;
+
+/// <summary>Runs the model generator over source text with CSharpGeneratorDriver against the real Dl.Runtime.</summary>
+internal static class GeneratorHarness
+{
+    private static readonly ImmutableArray<MetadataReference> References = CreateReferences();
+
+    private static ImmutableArray<MetadataReference> CreateReferences()
+    {
+        var paths = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "netstandard.dll" or "mscorlib.dll")
+            .Append(typeof(Dl.Tensor).Assembly.Location);
+        return paths.Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToImmutableArray();
+    }
+
+    public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Preview);
+
+    public static CSharpCompilation Compilation(params string[] sources) =>
+        CSharpCompilation.Create("ModelTests",
+            sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, ParseOptions, path: $"Model{i}.cs")),
+            References,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: false));
+
+    public static GeneratorDriver Driver() =>
+        CSharpGeneratorDriver.Create(new[] { new ModelGenerator().AsSourceGenerator() }, parseOptions: ParseOptions,
+            driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+
+    /// <summary>Generates, then compiles everything; returns generator diagnostics, the generated sources and the
+    /// compiler's errors over the combined code.</summary>
+    public static (ImmutableArray<Diagnostic> Generator, string[] Sources, Diagnostic[] CompileErrors) Run(params string[] sources)
+    {
+        var compilation = Compilation(sources);
+        var driver = Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
+        var result = driver.GetRunResult();
+        var generated = result.GeneratedTrees.Select(t => t.ToString()).ToArray();
+        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error || d.IsWarningAsError).ToArray();
+        return (diagnostics, generated, errors);
+    }
+
+    public const string Usings = "using Dl;\nusing static Dl.Ops;\n";
+}
