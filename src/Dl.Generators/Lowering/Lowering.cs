@@ -184,7 +184,7 @@ internal sealed class Lowering
         var sa = Node(n.Inputs[0]).Shape;
         var sb = Node(n.Inputs[1]).Shape;
         bool transB = n.Int(0) == 1;
-        int rows = sa.Rank == 1 ? 1 : sa.Dims[0], k = sa.Last, cols = transB ? sb.Dims[0] : sb.Dims[1];
+        int rows = sa.Rank == 1 ? 1 : sa.Dims[0], k = sa.Last, cols = sb.Rank == 1 ? 1 : transB ? sb.Dims[0] : sb.Dims[1];
         bool folded = !sb.Batched;
         var m = new Extent(rows, sa.Batched && folded);
         var lit = (int v) => new Extent(v, false);

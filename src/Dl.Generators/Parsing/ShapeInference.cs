@@ -35,21 +35,23 @@ internal static class ShapeInference
     public static ShapeSpec MatMul(ShapeSpec a, ShapeSpec b, bool transB, out string? error)
     {
         error = null;
-        if (a.Rank is < 1 or > 2 || b.Rank != 2)
+        if (a.Rank is < 1 or > 2 || b.Rank is < 1 or > 2 || (transB && b.Rank != 2))
         {
-            error = "matmul takes a vector or matrix on the left and a matrix on the right";
+            error = "matmul takes a vector or matrix on each side";
             return a;
         }
         int k = a.Dims[a.Rank - 1];
         int kb = transB ? b.Dims[1] : b.Dims[0];
-        int n = transB ? b.Dims[0] : b.Dims[1];
+        int n = b.Rank == 1 ? 1 : transB ? b.Dims[0] : b.Dims[1];
         if (k != kb)
         {
             error = $"inner dimensions differ ({k} against {kb})";
             return a;
         }
-        int[] dims = a.Rank == 1 ? new[] { n } : new[] { a.Dims[0], n };
-        return new ShapeSpec(dims, a.Batched || b.Batched);
+        var dims = new System.Collections.Generic.List<int>();
+        if (a.Rank == 2) dims.Add(a.Dims[0]);
+        if (b.Rank == 2) dims.Add(n);
+        return new ShapeSpec(dims.ToArray(), a.Batched || b.Batched);
     }
 
     public static ShapeSpec Reduce(ShapeSpec x, int? axis, out string? error)

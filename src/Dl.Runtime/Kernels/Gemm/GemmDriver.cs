@@ -19,6 +19,7 @@ internal static unsafe class GemmDriver
     // k×n, which the packed kernel repays only when every packed element is reused by enough rows of A.
     // Below that, reading B in place (direct) or as dot products (B transposed) is faster.
     internal static int DotMaxM = 16;
+    internal static int GemvMaxM = 1;
     internal static int DirectMaxM = 32;
     internal static int DirectMaxK = 64;
 
@@ -34,6 +35,12 @@ internal static unsafe class GemmDriver
         int m = i1 - i0;
         if (p.TransB && !p.TransA && m <= DotMaxM && GemmBlocking.DotWidth != 0 && p.K >= GemmBlocking.DotWidth)
             Dot(in p, i0, i1, j0, j1);
+        else if (!p.TransB && m <= GemvMaxM && GemmBlocking.DotWidth != 0)
+        {
+            for (int i = i0; i < i1; i++)
+                GemmGemv.Run(p.TransA ? p.A + i : p.A + (nint)i * p.K, p.TransA ? p.M : 1, p.B, p.K, p.N,
+                    p.C + (nint)i * p.N, j0, j1, p.Accumulate);
+        }
         else if (!p.TransB && (m <= DirectMaxM || p.K <= DirectMaxK))
             Direct(in p, i0, i1, j0, j1, buf);
         else

@@ -1,0 +1,53 @@
+namespace Dl.Cli;
+
+/// <summary>The <c>dl</c> tool: <c>dl train</c> trains a model of Dl.Models, <c>dl bench</c> times one workload of
+/// WORKLOADS.md and prints one JSON line.</summary>
+public static class Program
+{
+    public const string Usage = """
+        usage:
+          dl train [--model fashion-mlp|xor] [--epochs N] [--batch B] [--lr X] [--momentum X] [--optimizer sgd|adam|adamw]
+                   [--seed S] [--threads T] [--data DIR] [--engine generated|dynamic] [--save PATH] [--json]
+              fashion-mlp (default): 784-128-10 on Fashion-MNIST from --data, else /usr/share/datasets/fashion-mnist,
+              else the subset embedded in Dl.Models. Defaults: --epochs 10 --batch 64 --optimizer sgd --lr 0.05
+              --momentum 0.9 (adam: --lr 0.001) --seed 1 --threads 1 --engine generated.
+              xor: 2-2-1 sigmoid network on the four XOR samples, full batch. Defaults: --epochs 2000 --lr 2 --momentum 0.9.
+              --json prints one JSON object per epoch and nothing else on stdout.
+          dl bench --workload W [--batch B] [--threads T] [--engine generated|dynamic] [--mode train|infer]
+                   [--iters N] [--warmup N] [--seed S] [--save-weights PATH]
+              W: xor_2_2_1 (batch 4), mlp_784_128_10, mlp_784_1024_512_10, dgex_943_3000_9520 (batch 200).
+              Times one step (train: forward + loss + backward + SGD lr 0.01; infer: forward) on one fixed batch of
+              standard-normal inputs and uniform labels (standard-normal targets), then prints one JSON line:
+              {"workload":..,"batch":..,"threads":..,"engine":..,"mode":..,"median_us":..,"p10_us":..,"p90_us":..,"alloc_bytes_per_step":..}
+              --save-weights writes the initial weights (safetensors) for benchmarks/pytorch/bench.py.
+          dl help
+        """;
+
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        {
+            (args.Length == 0 ? Console.Error : Console.Out).WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        try
+        {
+            return args[0] switch
+            {
+                "train" => TrainCommand.Run(args.AsSpan(1)),
+                "bench" => BenchCommand.Run(args.AsSpan(1)),
+                _ => throw new UsageException($"unknown command '{args[0]}'; expected 'train', 'bench' or 'help'."),
+            };
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"dl: {e.Message}");
+            return 2;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException or KeyNotFoundException)
+        {
+            Console.Error.WriteLine($"dl: {e.Message}");
+            return 1;
+        }
+    }
+}

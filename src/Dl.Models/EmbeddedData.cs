@@ -1,0 +1,41 @@
+using Dl.Data;
+
+namespace Dl.Models;
+
+/// <summary>
+/// The Fashion-MNIST subset shipped inside this assembly as manifest resources: the first 6000 training and the first
+/// 1000 test samples of the original release, pixels scaled to x = byte / 255, labels 0–9.
+/// Fashion-MNIST is © 2017 Zalando SE, MIT licence (Xiao, Rasul, Vollgraf, arXiv:1708.07747); see Data/ATTRIBUTION.md.
+/// </summary>
+/// <example><code>
+/// Dataset train = EmbeddedData.FashionTrain();   // 6000 × 784
+/// Dataset test = EmbeddedData.FashionTest();     // 1000 × 784
+/// </code></example>
+public static class EmbeddedData
+{
+    /// <summary>The one-line attribution to print wherever the embedded data is used.</summary>
+    public const string Attribution =
+        "Fashion-MNIST (c) 2017 Zalando SE, MIT licence (Xiao, Rasul, Vollgraf, arXiv:1708.07747)";
+
+    /// <summary>Number of classes of Fashion-MNIST.</summary>
+    public const int Classes = 10;
+
+    /// <summary>The 6000-sample training subset.</summary>
+    public static Dataset FashionTrain() => Load("fashion-train-images.idx3.gz", "fashion-train-labels.idx1.gz");
+
+    /// <summary>The 1000-sample test subset.</summary>
+    public static Dataset FashionTest() => Load("fashion-test-images.idx3.gz", "fashion-test-labels.idx1.gz");
+
+    private static Dataset Load(string imagesName, string labelsName)
+    {
+        using Stream images = Open(imagesName);
+        using Stream labels = Open(labelsName);
+        return Dataset.LoadIdxPair(images, labels, Classes);
+    }
+
+    private static Stream Open(string name) =>
+        typeof(EmbeddedData).Assembly.GetManifestResourceStream(name)
+        ?? throw new InvalidOperationException(
+            $"The embedded resource '{name}' is missing from {typeof(EmbeddedData).Assembly.GetName().Name}; " +
+            "expected the Data/*.gz files to be embedded with LogicalName = file name.");
+}

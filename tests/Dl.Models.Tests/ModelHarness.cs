@@ -1,0 +1,68 @@
+using Dl.Dynamic;
+
+namespace Dl.Tests;
+
+/// <summary>Random inputs and targets for a model description, and comparisons between engines.</summary>
+internal static class ModelHarness
+{
+    public static float[] Normal(int count, int seed)
+    {
+        var r = new DlRandom((ulong)seed);
+        var x = new float[count];
+        for (int i = 0; i < count; i++) x[i] = r.NextNormalFloat();
+        return x;
+    }
+
+    public static int[] Labels(int count, int classes, int seed)
+    {
+        var r = new DlRandom((ulong)seed);
+        var y = new int[count];
+        for (int i = 0; i < count; i++) y[i] = r.NextInt(classes);
+        return y;
+    }
+
+    /// <summary>Asserts |a - b| &lt;= atol + rtol |b| element-wise, naming the first bad index.</summary>
+    public static void Close(ReadOnlySpan<float> actual, ReadOnlySpan<float> expected, double rtol, double atol, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < actual.Length; i++)
+        {
+            double d = Math.Abs(actual[i] - (double)expected[i]);
+            Assert.True(d <= atol + rtol * Math.Abs(expected[i]), $"{what}[{i}]: {actual[i]} vs {expected[i]}");
+        }
+    }
+
+    /// <summary>Generated and dynamic engines: same initial weights, same loss, same gradients, same predictions.</summary>
+    public static void GeneratedMatchesDynamic<TModel, TTarget>(Func<ModelOptions, TModel> create, int batch, TTarget[] target, float rtol = 2e-4f)
+        where TModel : ITrainableModel<TTarget>, IDynamicSource<TModel>
+        where TTarget : unmanaged
+    {
+        var generated = create(new ModelOptions { Seed = 7, MaxBatch = 32 });
+        var dynamic = Dynamic.Dynamic.Create<TModel>(seed: 7);
+        Close(generated.Parameters, dynamic.Parameters, 0, 0, "initial parameters");
+        var d = TModel.StaticDescription;
+        var x = Normal(batch * d.InputSize, 11);
+
+        var trainable = (ITrainableModel<TTarget>)(object)dynamic;
+        float lg = generated.ComputeGradients(x, target, batch);
+        float ld = trainable.ComputeGradients(x, target, batch);
+        Assert.True(Math.Abs(lg - ld) <= 1e-4 + rtol * Math.Abs(ld), $"loss {lg} vs {ld}");
+        double scale = 0;
+        foreach (var g in dynamic.Gradients) scale = Math.Max(scale, Math.Abs(g));
+        Close(generated.Gradients, dynamic.Gradients, rtol, 1e-5 + 1e-4 * scale, "gradients");
+
+        var yg = new float[batch * d.OutputSize];
+        var yd = new float[batch * d.OutputSize];
+        generated.Predict(x, yg, batch);
+        dynamic.Predict(x, yd, batch);
+        Close(yg, yd, rtol, 1e-5, "predictions");
+    }
+
+    public static long AllocatedPerCall(Action action, int calls = 20)
+    {
+        for (int i = 0; i < 3; i++) action();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < calls; i++) action();
+        return (GC.GetAllocatedBytesForCurrentThread() - before) / calls;
+    }
+}

@@ -1,0 +1,67 @@
+using static Dl.Ops;
+
+namespace Dl.Tests;
+
+// Models written only for tests: together they exercise every op kind the generator lowers, with shapes whose
+// lengths are not multiples of the vector width (tails), broadcasting, fan-out and block inlining.
+
+[Model]
+public sealed partial class Mlp2_1024_512_3
+{
+    [Forward] Tensor Forward([Shape(2)] Tensor x) => Linear(Relu(Linear(Relu(Linear(x, 1024, "fc1")), 512, "fc2")), 3, "fc3");
+    [Loss] Tensor Loss(Tensor y, [Labels(3)] Tensor t) => SoftmaxCrossEntropy(y, t);
+}
+
+[Model]
+public sealed partial class ElementwiseZoo
+{
+    [Param(13)] Tensor scale;
+    [Param(3, 13)] Tensor mix;
+
+    [Forward]
+    Tensor Forward([Shape(13)] Tensor x, [Shape(13)] Tensor z)
+    {
+        var a = Tanh(x * scale) + Sigmoid(z) * 0.5f;             // broadcast parameter, scalar constant
+        var b = Maximum(a, z) - Minimum(a, 0.25f * x) / (1f + Square(z));
+        var c = LeakyRelu(b, 0.1f) + Abs(a) * Exp(-Square(x)) + Sqrt(Square(z) + 1f) + Log(1f + Square(b));
+        var d = Pow(Square(c) + 1f, 1.5f) * 0.01f + a * a;      // fan-out: a used three times
+        return MatMul(mix, d[..]) + Sum(d) * 0.001f;             // unbatched matrix times per-sample vector
+    }
+
+    [Loss] Tensor Loss(Tensor y, [Shape(3)] Tensor t) => MseLoss(y, t) + 0.001f * L2Penalty(mix);
+}
+
+[Model]
+public sealed partial class StructuralZoo
+{
+    [Forward]
+    Tensor Forward([Shape(4, 6)] Tensor x)
+    {
+        var t = Transpose(x);                                    // [6, 4]
+        var r = Reshape(t, 3, 8);                                // [3, 8]
+        var s = Slice(r, 1, 2, 5);                               // [3, 5]
+        var c = Concat(s, Relu(Linear(s, 2, "proj")), axis: 1);  // [3, 7]
+        var m = Mean(c, 0) + Sum(c, 1)[1];                       // [7]
+        var h = Block(m, 9, "blk");
+        return LogSoftmax(h);
+    }
+
+    [Block]
+    Tensor Block(Tensor x, int width, string name) => Tanh(Linear(x, width, name + ".fc"));
+
+    [Loss] Tensor Loss(Tensor y, [Shape(9)] Tensor t) => -Sum(y * t);
+}
+
+[Model]
+public sealed partial class BinaryClassifier
+{
+    [Forward] Tensor Forward([Shape(5)] Tensor x) => Linear(Tanh(Linear(x, 7, "h")), 1, "out");
+    [Loss] Tensor Loss(Tensor logit, [Shape(1)] Tensor y) => BinaryCrossEntropyWithLogits(logit, y);
+}
+
+[Model]
+public sealed partial class ProbabilityTargets
+{
+    [Forward] Tensor Forward([Shape(6)] Tensor x) => Linear(Sigmoid(Linear(x, 11, "h")), 4, "out");
+    [Loss] Tensor Loss(Tensor y, [Shape(4)] Tensor p) => SoftmaxCrossEntropy(y, p) + 0.5f * HalfSquaredError(Softmax(y), p);
+}
