@@ -17,8 +17,12 @@ internal static unsafe class GemmDriver
 {
     // Why these thresholds (measured, see benchmarks/gemm-notes.md): packing op(B) costs about one pass over
     // k×n, which the packed kernel repays only when every packed element is reused by enough rows of A.
-    // Below that, reading B in place (direct) or as dot products (B transposed) is faster.
-    internal static int DotMaxM = 16;
+    // Below that, reading B in place (direct) or as dot products (B transposed) is faster:
+    // - Dot (Bᵀ): m=4, n=128, k=784: 8.4 µs dot vs 19.8 packed; at m=32 both ~68 µs, so m <= 16. For n <= 16 the
+    //   48-wide packed tile is mostly padding: m=32, n=10, k=128: 1.5 µs dot vs 2.2 packed.
+    // - Gemv (B, m = 1): see GemmGemv. Direct (B): A is packed anyway; B rows are read in place when few rows of
+    //   A reuse them (m <= 32) or when k is so small that a packed copy would be most of the work.
+    internal static int DotMaxM = 16, DotMaxN = 16;
     internal static int GemvMaxM = 1;
     internal static int DirectMaxM = 32;
     internal static int DirectMaxK = 64;
@@ -33,7 +37,7 @@ internal static unsafe class GemmDriver
             return;
         }
         int m = i1 - i0;
-        if (p.TransB && !p.TransA && m <= DotMaxM && GemmBlocking.DotWidth != 0 && p.K >= GemmBlocking.DotWidth)
+        if (p.TransB && !p.TransA && (m <= DotMaxM || j1 - j0 <= DotMaxN) && GemmBlocking.DotWidth != 0 && p.K >= GemmBlocking.DotWidth)
             Dot(in p, i0, i1, j0, j1);
         else if (!p.TransB && m <= GemvMaxM && GemmBlocking.DotWidth != 0)
         {

@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Globalization;
+using Dl.Checkpoints;
+using Dl.Data;
+using Dl.Models;
+
+namespace Dl.Cli;
+
+/// <summary><c>dl train</c>: trains FashionMlp on Fashion-MNIST (or XorNet on XOR), reporting per epoch the mean
+/// training loss L̄ = Σ_batches B·L_batch / n, the test accuracy and the seconds spent training.</summary>
+public static class TrainCommand
+{
+    public const string DefaultDataDirectory = "/usr/share/datasets/fashion-mnist";
+
+    private static readonly string[] ValueOptions =
+        ["model", "epochs", "batch", "lr", "momentum", "optimizer", "seed", "threads", "data", "save", "engine"];
+
+    public static int Run(ReadOnlySpan<string> args)
+    {
+        var cl = new CommandLine("train", args, ValueOptions, ["json"]);
+        string model = cl.Choice("model", "fashion-mlp", "fashion-mlp", "xor");
+        return model == "xor" ? TrainXor(cl) : TrainFashion(cl);
+    }
+
+    private static IOptimizer Optimizer(CommandLine cl, float defaultSgdLr, float defaultMomentum)
+    {
+        string name = cl.Choice("optimizer", "sgd", "sgd", "adam", "adamw");
+        if (name != "sgd" && cl.Has("momentum"))
+            throw new UsageException($"'train': --momentum applies to sgd only; {name} has its own betas.");
+        float lr = cl.Float("lr", name == "sgd" ? defaultSgdLr : 1e-3f, min: float.Epsilon);
+        return name switch
+        {
+            "adam" => new Adam(lr),
+            "adamw" => new AdamW(lr),
+            _ => new Sgd(lr, cl.Float("momentum", defaultMomentum, 0f, 0.9999f)),
+        };
+    }
+
+    private static int TrainFashion(CommandLine cl)
+    {
+        int epochs = cl.Int("epochs", 10, 1, 100_000);
+        int batch = cl.Int("batch", 64, 1, 65_536);
+        ulong seed = cl.Seed("seed", 1);
+        int threads = cl.Int("threads", 1, 1, 256);
+        string engine = cl.Choice("engine", "generated", "generated", "dynamic");
+        bool json = cl.Flag("json");
+        string? save = cl.String("save");
+        IOptimizer optimizer = Optimizer(cl, 0.05f, 0.9f);
+
+        (Dataset train, Dataset test) = LoadData(cl.String("data"));
+        ITrainableModel<int> model = engine == "generated"
+            ? new FashionMlp(new ModelOptions { Seed = seed, MaxBatch = batch, Threads = threads })
+            : Dl.Dynamic.Dynamic.Create<FashionMlp>(seed);
+        if (engine == "dynamic" && threads != 1)
+            Console.Error.WriteLine("dl: note: the dynamic engine runs on one thread; --threads is ignored.");
+
+        var loader = new DataLoader(train, batch, shuffle: true, seed: seed);
+        var logits = new float[batch * EmbeddedData.Classes];
+        for (int epoch = 1; epoch <= epochs; epoch++)
+        {
+            model.Training = true;
+            double lossSum = 0;
+            long start = Stopwatch.GetTimestamp();
+            while (loader.NextBatch(out ReadOnlySpan<float> x, out ReadOnlySpan<int> y))
+                lossSum += (double)model.TrainStep(x, y, y.Length, optimizer) * y.Length;
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            double trainLoss = lossSum / train.Count;
+            if (!double.IsFinite(trainLoss))
+                throw new ArgumentException($"training diverged in epoch {epoch} (loss {trainLoss}); try a smaller --lr.");
+            double accuracy = Evaluate(model, test, batch, logits);
+            if (json)
+            {
+                Console.Out.WriteLine(new JsonLine().Add("model", "fashion-mlp").Add("epoch", epoch)
+                    .Add("train_loss", trainLoss, 4).Add("test_accuracy", accuracy, 4).Add("seconds", seconds, 3));
+            }
+            else
+            {
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {epoch,3}/{epochs}  train loss {trainLoss:0.0000}  test accuracy {accuracy * 100:0.00}%  {seconds:0.00} s"));
+            }
+        }
+        if (save is not null)
+        {
+            Safetensors.Save(save, model.Description, model.Parameters);
+            Console.Error.WriteLine($"dl: saved the trained weights to {save}");
+        }
+        return 0;
+    }
+
+    /// <summary>Test accuracy = correct / n, predicted in chunks of at most the model's batch size.</summary>
+    public static double Evaluate(IModel model, Dataset test, int chunk, float[] logits)
+    {
+        bool training = model.Training;
+        model.Training = false;
+        int classes = test.Classes, d = test.Features, correct = 0;
+        for (int start = 0; start < test.Count; start += chunk)
+        {
+            int n = Math.Min(chunk, test.Count - start);
+            Span<float> output = logits.AsSpan(0, n * classes);
+            model.Predict(test.X.AsSpan(start * d, n * d), output, n);
+            correct += Metrics.CorrectCount(output, classes, test.Labels.AsSpan(start, n));
+        }
+        model.Training = training;
+        return test.Count == 0 ? 0 : (double)correct / test.Count;
+    }
+
+    private static (Dataset Train, Dataset Test) LoadData(string? directory)
+    {
+        if (directory is not null)
+        {
+            if (!Directory.Exists(directory))
+                throw new UsageException($"'train': --data directory '{directory}' does not exist.");
+            Console.Error.WriteLine($"dl: data: Fashion-MNIST from {directory}");
+        }
+        else if (File.Exists(Path.Combine(DefaultDataDirectory, "train-images-idx3-ubyte.gz"))
+                 || File.Exists(Path.Combine(DefaultDataDirectory, "train-images-idx3-ubyte")))
+        {
+            directory = DefaultDataDirectory;
+            Console.Error.WriteLine($"dl: data: full Fashion-MNIST from {directory} (60000 train, 10000 test)");
+        }
+        if (directory is null)
+        {
+            Console.Error.WriteLine("dl: data: the Fashion-MNIST subset embedded in Dl.Models (6000 train, 1000 test); " +
+                                    "pass --data DIR or install dataset-fashion-mnist for the full set");
+            Console.Error.WriteLine($"dl: {EmbeddedData.Attribution}");
+            return (EmbeddedData.FashionTrain(), EmbeddedData.FashionTest());
+        }
+        Console.Error.WriteLine($"dl: {EmbeddedData.Attribution}");
+        return (Dataset.LoadFashionMnist(directory, train: true), Dataset.LoadFashionMnist(directory, train: false));
+    }
+
+    private static readonly float[] XorInputs = [0, 0, 0, 1, 1, 0, 1, 1];
+    private static readonly float[] XorTargets = [0, 1, 1, 0];
+
+    private static int TrainXor(CommandLine cl)
+    {
+        foreach (string option in new[] { "batch", "data", "threads" })
+        {
+            if (cl.Has(option)) throw new UsageException($"'train --model xor': --{option} does not apply (xor trains on its 4 samples, full batch).");
+        }
+        int epochs = cl.Int("epochs", 2000, 1, 10_000_000);
+        ulong seed = cl.Seed("seed", 1);
+        string engine = cl.Choice("engine", "generated", "generated", "dynamic");
+        bool json = cl.Flag("json");
+        IOptimizer optimizer = Optimizer(cl, 2f, 0.9f);
+        ITrainableModel<float> model = engine == "generated"
+            ? new XorNet(new ModelOptions { Seed = seed, MaxBatch = 4 })
+            : Dl.Dynamic.Dynamic.Create<XorNet>(seed);
+
+        long start = Stopwatch.GetTimestamp();
+        float loss = float.NaN;
+        int report = Math.Max(1, epochs / 10);
+        for (int epoch = 1; epoch <= epochs; epoch++)
+        {
+            loss = model.TrainStep(XorInputs, XorTargets, 4, optimizer);
+            if (json && (epoch % report == 0 || epoch == epochs))
+                Console.Out.WriteLine(new JsonLine().Add("model", "xor").Add("epoch", epoch).Add("train_loss", loss, 6));
+        }
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var predictions = new float[4];
+        model.Training = false;
+        model.Predict(XorInputs, predictions, 4);
+        if (json)
+        {
+            var line = new JsonLine().Add("model", "xor").Add("final_loss", loss, 6);
+            for (int i = 0; i < 4; i++)
+                line.Add($"y_{XorInputs[2 * i]:0}{XorInputs[2 * i + 1]:0}", predictions[i], 4);
+            Console.Out.WriteLine(line.Add("seconds", seconds, 3));
+        }
+        else
+        {
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"xor: {epochs} full-batch steps, final loss {loss:0.000000} ({seconds:0.000} s)"));
+            for (int i = 0; i < 4; i++)
+            {
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {XorInputs[2 * i]:0} xor {XorInputs[2 * i + 1]:0} = {XorTargets[i]:0}  predicted {predictions[i]:0.0000} -> {(predictions[i] >= 0.5f ? 1 : 0)}"));
+            }
+        }
+        if (cl.String("save") is string save)
+        {
+            Safetensors.Save(save, model.Description, model.Parameters);
+            Console.Error.WriteLine($"dl: saved the trained weights to {save}");
+        }
+        return 0;
+    }
+}
