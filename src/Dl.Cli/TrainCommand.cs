@@ -12,8 +12,12 @@ public static class TrainCommand
 {
     public const string DefaultDataDirectory = "/usr/share/datasets/fashion-mnist";
 
+    /// <summary>Defaults for fashion-mlp (SGD with momentum, η(e) = η₀ · γ^e per epoch), chosen by measurement:
+    /// see benchmarks/results/2026-11-21-fashion.md.</summary>
+    public const float DefaultLr = 0.05f, DefaultMomentum = 0.9f, DefaultLrDecay = 1f;
+
     private static readonly string[] ValueOptions =
-        ["model", "epochs", "batch", "lr", "momentum", "optimizer", "seed", "threads", "data", "save", "engine"];
+        ["model", "epochs", "batch", "lr", "lr-decay", "momentum", "optimizer", "seed", "threads", "data", "save", "engine"];
 
     public static int Run(ReadOnlySpan<string> args)
     {
@@ -22,7 +26,7 @@ public static class TrainCommand
         return model == "xor" ? TrainXor(cl) : TrainFashion(cl);
     }
 
-    private static IOptimizer Optimizer(CommandLine cl, float defaultSgdLr, float defaultMomentum)
+    private static Optimizer Optimizer(CommandLine cl, float defaultSgdLr, float defaultMomentum)
     {
         string name = cl.Choice("optimizer", "sgd", "sgd", "adam", "adamw");
         if (name != "sgd" && cl.Has("momentum"))
@@ -45,7 +49,8 @@ public static class TrainCommand
         string engine = cl.Choice("engine", "generated", "generated", "dynamic");
         bool json = cl.Flag("json");
         string? save = cl.String("save");
-        IOptimizer optimizer = Optimizer(cl, 0.05f, 0.9f);
+        Optimizer optimizer = Optimizer(cl, DefaultLr, DefaultMomentum);
+        var schedule = new ExponentialDecay(optimizer.LearningRate, cl.Float("lr-decay", DefaultLrDecay, 0.01f, 1f));
 
         (Dataset train, Dataset test) = LoadData(cl.String("data"));
         ITrainableModel<int> model = engine == "generated"
@@ -59,6 +64,7 @@ public static class TrainCommand
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
             model.Training = true;
+            schedule.Apply(optimizer, epoch - 1);
             double lossSum = 0;
             long start = Stopwatch.GetTimestamp();
             while (loader.NextBatch(out ReadOnlySpan<float> x, out ReadOnlySpan<int> y))
@@ -134,7 +140,7 @@ public static class TrainCommand
 
     private static int TrainXor(CommandLine cl)
     {
-        foreach (string option in new[] { "batch", "data", "threads" })
+        foreach (string option in new[] { "batch", "data", "threads", "lr-decay" })
         {
             if (cl.Has(option)) throw new UsageException($"'train --model xor': --{option} does not apply (xor trains on its 4 samples, full batch).");
         }

@@ -39,17 +39,22 @@ public sealed class ModelGenerator : IIncrementalGenerator
 
     private static void Generate(SourceProductionContext context, ModelSpec spec)
     {
-        string source;
+        var (source, error) = Render(spec);
+        if (error is not null) context.ReportDiagnostic(error);
+        else context.AddSource($"{spec.FullName}.g.cs", source!);
+    }
+
+    /// <summary>Lowers and emits one model; an internal failure becomes DL0010 instead of an exception.</summary>
+    internal static (string? Source, Diagnostic? Error) Render(ModelSpec spec)
+    {
         try
         {
-            source = ModelEmitter.Emit(spec, Lowering.Lowering.Lower(spec), Version);
+            return (ModelEmitter.Emit(spec, Lowering.Lowering.Lower(spec), Version), null);
         }
         catch (System.Exception e) when (e is not System.OperationCanceledException)
         {
-            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.InternalError, Location.None, spec.ClassName, e.GetType().Name + ": " + e.Message));
-            return;
+            return (null, Diagnostic.Create(DiagnosticDescriptors.InternalError, Location.None, spec.ClassName, e.GetType().Name + ": " + e.Message));
         }
-        context.AddSource($"{spec.FullName}.g.cs", source);
     }
 }
 

@@ -184,6 +184,8 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
                 var symbol = model.GetSymbolInfo(e, token).Symbol;
                 if (symbol is IFieldSymbol f && SymbolEqualityComparer.Default.Equals(f.ContainingType, type) && _fieldNodes.TryGetValue(f.Name, out int fn))
                     return Value.Of(fn);
+                if (symbol is IFieldSymbol or IPropertySymbol or ILocalSymbol or IParameterSymbol && model.GetTypeInfo(e, token).Type?.ToDisplayString() != "Dl.Tensor")
+                    throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, e.GetLocation(), e.ToString(), "model code"));
                 throw Unsupported(e, "only locals, inputs, [Param] fields and constants can be read");
             case PrefixUnaryExpressionSyntax u when u.IsKind(SyntaxKind.UnaryMinusExpression):
                 var operand = Eval(u.Operand, scope);

@@ -34,6 +34,9 @@ public sealed class DynamicContext
         return _model.BindParameter(name);
     }
 
+    /// <summary>The parameters <c>{layer}.weight</c> and (when <paramref name="bias"/>) <c>{layer}.bias</c>.</summary>
+    internal (Tensor Weight, Tensor? Bias) LinearParameters(string layer, bool bias) => _model.BindLinear(layer, bias);
+
     /// <summary>Makes this context current until the returned scope is disposed (restoring the previous one).</summary>
     internal Scope Enter()
     {

@@ -23,11 +23,15 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
     private readonly float[]? _params, _grads;
     private readonly double[]? _paramsDouble, _gradsDouble;
     private readonly Dictionary<string, int> _paramIndex = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (int Weight, int Bias)> _linearIndex = new(StringComparer.Ordinal);
     private readonly int[][] _paramShapes;
     private readonly Tensor?[] _bound;
     private readonly Tensor[] _inputs;
     private readonly int[][] _inputShapes;
     private readonly int[] _targetShape;
+    // Sizes cached once: ModelDescription computes them with LINQ, which allocates an enumerator per call.
+    private readonly int[] _inputSizes, _paramLengths;
+    private readonly int _inputSize, _outputSize, _targetSize;
     private Array _runParams = null!;
     private Array? _runGrads;
     private bool _recorded;
@@ -73,12 +77,18 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
         _bound = new Tensor?[description.Parameters.Length];
         _inputs = new Tensor[description.Inputs.Length];
         _inputShapes = new int[description.Inputs.Length][];
+        _inputSizes = new int[description.Inputs.Length];
         for (int i = 0; i < description.Inputs.Length; i++)
         {
             InputInfo info = description.Inputs[i];
             _inputShapes[i] = info.IsLabels ? [] : _tape.Intern(info.Shape);
+            _inputSizes[i] = info.Size;
         }
         _targetShape = description.Target is { IsLabels: false } t ? _tape.Intern(t.Shape) : [];
+        _inputSize = description.InputSize;
+        _outputSize = description.OutputSize;
+        _targetSize = description.Target?.Size ?? 0;
+        _paramLengths = description.Parameters.Select(p => p.Length).ToArray();
     }
 
     /// <summary>The precision the tape computes in.</summary>
@@ -201,7 +211,7 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
     private void Predict<TIn>(ReadOnlySpan<TIn> input, Span<TIn> output, int batch) where TIn : unmanaged, INumberBase<TIn>
     {
         CheckBatch(batch);
-        long expected = (long)batch * Description.OutputSize;
+        long expected = (long)batch * _outputSize;
         if (output.Length != expected)
             throw new ArgumentException(
                 $"Predict: output has {output.Length} elements but {batch} samples of {Tensor.FormatShape(Description.OutputShape)} need {expected}.",
@@ -270,8 +280,7 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
         for (int i = 0; i < _bound.Length; i++)
         {
             if (_bound[i] is { GradReady: true }) continue;
-            ParameterInfo p = Description.Parameters[i];
-            grads.AsSpan(p.Offset, p.Length).Clear();
+            grads.AsSpan(Description.Parameters[i].Offset, _paramLengths[i]).Clear();
         }
     }
 
@@ -302,7 +311,7 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
     private Tensor Forward<T, TIn>(ReadOnlySpan<TIn> input, int batch)
         where T : unmanaged, IFloatingPointIeee754<T> where TIn : unmanaged, INumberBase<TIn>
     {
-        long expected = (long)batch * Description.InputSize;
+        long expected = (long)batch * _inputSize;
         if (input.Length != expected)
             throw new ArgumentException(
                 $"Model {Description.Name}: input has {input.Length} elements but {batch} samples need {expected} " +
@@ -315,7 +324,7 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
             Tensor x = _tape.Node<T>("input", _inputShapes[i], batched: true);
             x.Kind = Tensor.NodeKind.Input;
             x.NameValue = info.Name;
-            int length = batch * info.Size;
+            int length = batch * _inputSizes[i];
             ReadOnlySpan<TIn> block = input.Slice(start, length);
             if (info.IsLabels)
             {
@@ -351,8 +360,24 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
 
     /// <summary>Called through <see cref="DynamicContext.Parameter"/>: the run's tensor for a parameter, made on first use.</summary>
     internal Tensor BindParameter(string name)
+        => _paramIndex.TryGetValue(name, out int i) ? Bind(i) : throw MissingParameter(name);
+
+    /// <summary>The weight (and bias) of the linear layer <paramref name="layer"/>; the names are resolved once per
+    /// layer, so a steady-state run builds no strings.</summary>
+    internal (Tensor Weight, Tensor? Bias) BindLinear(string layer, bool bias)
     {
-        if (!_paramIndex.TryGetValue(name, out int i)) return Throw(name);
+        if (!_linearIndex.TryGetValue(layer, out (int Weight, int Bias) ids))
+        {
+            ids = (_paramIndex.TryGetValue(layer + ".weight", out int w) ? w : -1, _paramIndex.TryGetValue(layer + ".bias", out int b) ? b : -1);
+            _linearIndex[layer] = ids;
+        }
+        Tensor weight = ids.Weight >= 0 ? Bind(ids.Weight) : throw MissingParameter(layer + ".weight");
+        if (!bias) return (weight, null);
+        return (weight, ids.Bias >= 0 ? Bind(ids.Bias) : throw MissingParameter(layer + ".bias"));
+    }
+
+    private Tensor Bind(int i)
+    {
         if (_bound[i] is { } bound) return bound;
         ParameterInfo p = Description.Parameters[i];
         Tensor t = _tape.View("param", _paramShapes[i], batched: false, _runParams, p.Offset);
@@ -366,10 +391,10 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
         }
         _bound[i] = t;
         return t;
-
-        Tensor Throw(string missing) => throw new KeyNotFoundException(
-            $"Model {Description.Name} has no parameter '{missing}'; it has: {string.Join(", ", Description.Parameters.Select(p => p.Name))}.");
     }
+
+    private KeyNotFoundException MissingParameter(string name) => new(
+        $"Model {Description.Name} has no parameter '{name}'; it has: {string.Join(", ", Description.Parameters.Select(p => p.Name))}.");
 
     // ---- validation and conversion --------------------------------------------------------------------------------
 
@@ -390,7 +415,7 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
         if (typeof(TTarget) == typeof(int))
             throw new ArgumentException(
                 $"Model {Description.Name}: the target '{info.Name}' is a real tensor {Tensor.FormatShape(info.Shape)}, not class labels; pass float targets.", nameof(target));
-        long expected = (long)batch * info.Size;
+        long expected = (long)batch * _targetSize;
         if (target.Length != expected)
             throw new ArgumentException(
                 $"Model {Description.Name}: target has {target.Length} elements but {batch} samples of {Tensor.FormatShape(info.Shape)} need {expected}.", nameof(target));

@@ -102,21 +102,19 @@ internal static partial class TapeOps
         _ = init; // the initializer is part of the model description; the tape only reads the current values
         DynamicContext context = DynamicContext.Current;
         int inFeatures = x.ShapeArray[^1];
-        Tensor w = context.Parameter(name + ".weight");
+        (Tensor w, Tensor? b) = context.LinearParameters(name, bias);
         if (w.Rank != 2 || w.ShapeArray[0] != outFeatures || w.ShapeArray[1] != inFeatures)
             throw new ArgumentException(
                 $"linear '{name}': weight '{name}.weight' has shape {w.ShapeText} but an input {x.ShapeText} with {outFeatures} outputs needs [{outFeatures}, {inFeatures}].");
-        Tensor? b = null;
-        if (bias)
+        if (b is not null)
         {
-            b = context.Parameter(name + ".bias");
             if (b.Rank != 1 || b.ShapeArray[0] != outFeatures)
                 throw new ArgumentException($"linear '{name}': bias '{name}.bias' has shape {b.ShapeText}, expected [{outFeatures}].");
         }
-        return x.Tape.IsDouble ? LinearCore<double>(x, w, b, outFeatures, name) : LinearCore<float>(x, w, b, outFeatures, name);
+        return x.Tape.IsDouble ? LinearCore<double>(x, w, b, outFeatures) : LinearCore<float>(x, w, b, outFeatures);
     }
 
-    private static Tensor LinearCore<T>(Tensor x, Tensor w, Tensor? b, int outFeatures, string name) where T : unmanaged, IFloatingPointIeee754<T>
+    private static Tensor LinearCore<T>(Tensor x, Tensor w, Tensor? b, int outFeatures) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Tape tape = x.Tape;
         int inFeatures = x.ShapeArray[^1];
@@ -124,7 +122,6 @@ internal static partial class TapeOps
         x.ShapeArray.CopyTo(shape);
         shape[^1] = outFeatures;
         Tensor y = tape.Node<T>("linear", tape.Intern(shape), x.Batched, x, w, b);
-        _ = name;
         int rows = x.Length / inFeatures;
         Span<T> values = y.Values<T>();
         if (b is not null)

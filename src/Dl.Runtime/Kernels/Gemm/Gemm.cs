@@ -68,25 +68,22 @@ public static unsafe class Gemm
             bool byRows = !byColumns && p.M >= 2 * mr;
             if (byColumns || byRows)
             {
+                // About 4 chunks per thread: small enough to rebalance when a core is busy with something else,
+                // large enough that each chunk still amortises its packing.
                 int extent = byColumns ? p.N : p.M, align = byColumns ? nr : mr;
-                int chunk = ((extent + threads - 1) / threads + align - 1) / align * align;
+                int chunk = Math.Max(1, (extent + 4 * threads - 1) / (4 * threads) / align) * align;
+                GemmJob job = context.Job;
+                job.Reset(in p, byColumns, extent, chunk);
                 ReadOnlySpan<GemmWorker> workers = context.Workers;
-                int posted = 0;
-                for (int t = 1; t < threads && t * chunk < extent; t++, posted++)
-                {
-                    int s = t * chunk, e = Math.Min(extent, s + chunk);
-                    if (byColumns) workers[t - 1].Post(in p, 0, p.M, s, e);
-                    else workers[t - 1].Post(in p, s, e, 0, p.N);
-                }
-                int end0 = Math.Min(extent, chunk);
+                int posted = Math.Min(workers.Length, job.Count - 1);
+                for (int t = 0; t < posted; t++) workers[t].Post();
                 try
                 {
-                    if (byColumns) GemmDriver.Execute(in p, 0, p.M, 0, end0, context.MainBuffers);
-                    else GemmDriver.Execute(in p, 0, end0, 0, p.N, context.MainBuffers);
+                    job.RunChunks(context.MainBuffers);
                 }
                 finally
                 {
-                    // Operands are pinned only for this call: never return before every worker is done.
+                    // Operands are pinned only for this call: never return while a worker may still read them.
                     for (int t = 0; t < posted; t++) workers[t].Wait();
                 }
                 return;

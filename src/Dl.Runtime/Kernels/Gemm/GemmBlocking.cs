@@ -20,7 +20,7 @@ internal enum GemmIsa { Scalar, Avx2, Avx512 }
 /// </remarks>
 internal static class GemmBlocking
 {
-    public const int MaxMR = 12, MaxNR = 48, MaxKC = 384, MaxNC = 960;
+    public const int MaxMR = 12, MaxNR = 48, MaxKC = 256, MaxNC = 480;
 
     public static GemmIsa Isa
     {
@@ -32,9 +32,9 @@ internal static class GemmBlocking
 
     public static int MR => Isa switch { GemmIsa.Avx512 => 8, GemmIsa.Avx2 => 6, _ => 4 };
     public static int NR => Isa switch { GemmIsa.Avx512 => 48, GemmIsa.Avx2 => 16, _ => 4 };
-    internal static int TuneKC = 256, TuneNC = 480;
-    public static int KC => TuneKC;
-    public static int NC => Isa switch { GemmIsa.Avx512 => TuneNC, GemmIsa.Avx2 => 480, _ => 256 };
+    // KC/NC barely matter here (measured 1024³: KC 192..384 × NC 288..960 all within ±2%).
+    public const int KC = 256;
+    public static int NC => Isa == GemmIsa.Scalar ? 256 : 480;
 
     /// <summary>Vector width in floats of the dot-product path (0 when there is no SIMD).</summary>
     public static int DotWidth => Isa switch { GemmIsa.Avx512 => 16, GemmIsa.Avx2 => 8, _ => 0 };

@@ -8,15 +8,18 @@ namespace Dl.Kernels;
 /// (MR, NR, KC, NC), never on m/n/k, so after construction <c>Gemm.Multiply</c> allocates nothing.
 /// </summary>
 /// <remarks>
-/// Work split: C is cut into <see cref="Threads"/> column (or row) ranges; the calling thread computes the first,
-/// each worker one of the others. Hand-off is spin-then-wait: a worker spins briefly on a volatile request counter
-/// (back-to-back layer calls find it awake) and then sleeps on an event; the caller spins on a completion counter.
+/// Work split: C is cut into a few aligned column (or row) chunks per thread that the caller and the workers claim
+/// with an atomic counter, so a worker that the OS has not scheduled yet (the cores may be shared) just gets fewer
+/// chunks; a worker that has not started when the chunks run out is cancelled instead of waited for. Hand-off is
+/// spin-then-wait: a worker spins briefly on a volatile request counter (back-to-back layer calls find it awake)
+/// and then sleeps on an event; the caller spins until the worker's claim on the job returns to idle.
 /// A context is not safe for concurrent <c>Multiply</c> calls from several threads.
 /// </remarks>
 public sealed unsafe class GemmContext : IDisposable
 {
     private readonly GemmBuffers[] _buffers;
     private readonly GemmWorker[] _workers;
+    private readonly GemmJob _job = new();
     private bool _disposed;
 
     /// <summary>Creates buffers for <paramref name="threads"/> threads and starts <c>threads - 1</c> workers.</summary>
@@ -29,7 +32,7 @@ public sealed unsafe class GemmContext : IDisposable
         _buffers = new GemmBuffers[threads];
         for (int i = 0; i < threads; i++) _buffers[i] = new GemmBuffers();
         _workers = new GemmWorker[threads - 1];
-        for (int i = 0; i < _workers.Length; i++) _workers[i] = new GemmWorker(_buffers[i + 1], i + 1);
+        for (int i = 0; i < _workers.Length; i++) _workers[i] = new GemmWorker(_job, _buffers[i + 1], i + 1);
     }
 
     /// <summary>Number of threads a multiply may use, including the calling thread.</summary>
@@ -38,6 +41,8 @@ public sealed unsafe class GemmContext : IDisposable
     internal GemmBuffers MainBuffers => _buffers[0];
 
     internal ReadOnlySpan<GemmWorker> Workers => _workers;
+
+    internal GemmJob Job => _job;
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
@@ -80,44 +85,76 @@ internal sealed unsafe class GemmBuffers
     public void KeepAlive() => GC.KeepAlive(_storage);
 }
 
-/// <summary>A persistent worker thread executing one sub-range of a multiply per request.</summary>
-internal sealed unsafe class GemmWorker
+/// <summary>One multiply split into chunks of C (column or row ranges) claimed by the threads in any order.</summary>
+internal sealed class GemmJob
+{
+    public GemmProblem Problem;
+    public bool ByColumns;
+    public int Extent, Chunk, Count;
+    private int _next;
+
+    public void Reset(in GemmProblem problem, bool byColumns, int extent, int chunk)
+    {
+        Problem = problem;
+        (ByColumns, Extent, Chunk) = (byColumns, extent, chunk);
+        Count = (extent + chunk - 1) / chunk;
+        Volatile.Write(ref _next, 0);
+    }
+
+    /// <summary>Claims and computes chunks until none is left.</summary>
+    public void RunChunks(GemmBuffers buffers)
+    {
+        int c;
+        while ((c = Interlocked.Increment(ref _next) - 1) < Count)
+        {
+            int s = c * Chunk, e = Math.Min(Extent, s + Chunk);
+            if (ByColumns) GemmDriver.Execute(in Problem, 0, Problem.M, s, e, buffers);
+            else GemmDriver.Execute(in Problem, s, e, 0, Problem.N, buffers);
+        }
+    }
+}
+
+/// <summary>A persistent worker thread that helps with the chunks of each posted <see cref="GemmJob"/>.</summary>
+internal sealed class GemmWorker
 {
     // Why spin ~50 µs: a network runs its layer GEMMs back to back, a few µs apart; waking a sleeping thread costs
     // tens of µs, so a short spin keeps the hand-off cheap without burning a core between training steps.
     private const int SpinIterations = 20_000;
+    private const int Idle = 0, Posted = 1, Running = 2;
 
+    private readonly GemmJob _job;
     private readonly GemmBuffers _buffers;
     private readonly Thread _thread;
     private readonly ManualResetEventSlim _wake = new(false, 1);
-    private GemmProblem _problem;
-    private int _i0, _i1, _j0, _j1;
-    private int _requested, _completed;
+    private int _requested, _claim;
     private volatile bool _stop;
     private Exception? _error;
 
-    public GemmWorker(GemmBuffers buffers, int index)
+    public GemmWorker(GemmJob job, GemmBuffers buffers, int index)
     {
+        _job = job;
         _buffers = buffers;
         _thread = new Thread(Loop) { IsBackground = true, Name = "Dl.Gemm worker " + index };
         _thread.Start();
     }
 
-    /// <summary>Posts a job; the caller must later call <see cref="Wait"/> before touching the operands again.</summary>
-    public void Post(in GemmProblem problem, int i0, int i1, int j0, int j1)
+    /// <summary>Invites the worker to the current job; the caller must call <see cref="Wait"/> before returning.</summary>
+    public void Post()
     {
-        _problem = problem;
-        (_i0, _i1, _j0, _j1) = (i0, i1, j0, j1);
+        Volatile.Write(ref _claim, Posted);
         Volatile.Write(ref _requested, _requested + 1);
         _wake.Set();
     }
 
-    /// <summary>Spins (then yields) until the posted job is done; rethrows a worker failure.</summary>
+    /// <summary>
+    /// Cancels the invitation if the worker has not started, else spins (then yields) until it is done with its
+    /// chunks; rethrows a worker failure.
+    /// </summary>
     public void Wait()
     {
-        int target = _requested;
+        if (Interlocked.CompareExchange(ref _claim, Idle, Posted) == Posted) return;
         SpinWait spin = default;
-        while (Volatile.Read(ref _completed) != target) spin.SpinOnce(sleep1Threshold: -1);
+        while (Volatile.Read(ref _claim) != Idle) spin.SpinOnce(sleep1Threshold: -1);
         if (_error is { } e)
         {
             _error = null;
@@ -150,15 +187,16 @@ internal sealed unsafe class GemmWorker
             }
             seen = Volatile.Read(ref _requested);
             if (_stop) return;
+            if (Interlocked.CompareExchange(ref _claim, Running, Posted) != Posted) continue; // cancelled: caller finished alone
             try
             {
-                GemmDriver.Execute(in _problem, _i0, _i1, _j0, _j1, _buffers);
+                _job.RunChunks(_buffers);
             }
             catch (Exception e)
             {
                 _error = e;
             }
-            Volatile.Write(ref _completed, seen);
+            Volatile.Write(ref _claim, Idle);
         }
     }
 }

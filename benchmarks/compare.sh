@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Runs the benchmark workloads of WORKLOADS.md in the generated, dynamic and pytorch engines and prints one JSON line
+# per measurement (the output contract of WORKLOADS.md).
+#
+#   benchmarks/compare.sh --workload W --batch B --threads T --engine generated|dynamic|pytorch --mode train|infer
+#   benchmarks/compare.sh --all [--threads T] [--with-slow] [--out FILE]
+#
+# --all runs every workload x batch x engine x mode of the issue scope (dgex: train only, dynamic only with
+# --with-slow), then prints the markdown ratio table of benchmarks/ratios.py. With --out the JSON lines are also
+# written to FILE. The .NET side is built once (Release) and run as `dotnet dl.dll`; PyTorch gets the same initial
+# weights through `dl bench --save-weights`.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+python=/usr/bin/python3
+dll="$root/src/Dl.Cli/bin/Release/net9.0/dl.dll"
+
+usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+die() { echo "compare.sh: $*" >&2; exit 2; }
+
+all=0 with_slow=0 workload="" batch="" threads=1 engine="" mode="" out=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --all) all=1; shift ;;
+    --with-slow) with_slow=1; shift ;;
+    --workload|--batch|--threads|--engine|--mode|--out)
+      [[ $# -ge 2 ]] || die "option $1 needs a value"
+      declare "${1#--}=$2"; shift 2 ;;
+    -h|--help) usage ;;
+    *) die "unknown argument '$1' (see --help)" ;;
+  esac
+done
+[[ "$threads" =~ ^[1-9][0-9]*$ ]] || die "--threads must be a positive integer; got '$threads'"
+
+build() {
+  echo "compare.sh: building src/Dl.Cli (Release)..." >&2
+  dotnet build "$root/src/Dl.Cli" -c Release -nologo -v quiet >&2 || die "the build of src/Dl.Cli failed"
+  [[ -f "$dll" ]] || die "expected $dll after the build"
+}
+
+weights_dir="$(mktemp -d)"
+trap 'rm -rf "$weights_dir"' EXIT
+
+# run_one WORKLOAD BATCH ENGINE MODE: prints the JSON line of one measurement.
+run_one() {
+  local w="$1" b="$2" e="$3" m="$4"
+  case "$e" in
+    generated|dynamic)
+      dotnet "$dll" bench --workload "$w" --batch "$b" --threads "$threads" --engine "$e" --mode "$m" 2>/dev/null ;;
+    pytorch)
+      local weights="$weights_dir/$w.safetensors"
+      if [[ ! -f "$weights" ]]; then
+        dotnet "$dll" bench --workload "$w" --batch "$b" --mode infer --iters 1 --warmup 0 \
+          --save-weights "$weights" >/dev/null 2>&1 || die "could not write the initial weights of $w"
+      fi
+      "$python" "$here/pytorch/bench.py" --workload "$w" --batch "$b" --threads "$threads" --mode "$m" \
+        --weights "$weights" 2>/dev/null ;;
+    *) die "--engine must be generated, dynamic or pytorch; got '$e'" ;;
+  esac
+}
+
+if [[ $all -eq 0 ]]; then
+  [[ -n "$workload" && -n "$engine" ]] || die "give --workload and --engine (and --batch, --mode), or --all"
+  case "$workload" in
+    xor_2_2_1) batch="${batch:-4}" ;;
+    dgex_943_3000_9520) batch="${batch:-200}" ;;
+    *) batch="${batch:-32}" ;;
+  esac
+  mode="${mode:-train}"
+  [[ "$mode" == train || "$mode" == infer ]] || die "--mode must be train or infer; got '$mode'"
+  [[ "$engine" == pytorch ]] || build
+  [[ "$engine" != pytorch ]] || [[ -f "$dll" ]] || build
+  line="$(run_one "$workload" "$batch" "$engine" "$mode")" || die "the $engine run of $workload failed"
+  echo "$line"
+  [[ -z "$out" ]] || echo "$line" >> "$out"
+  exit 0
+fi
+
+build
+lines="$(mktemp)"
+trap 'rm -rf "$weights_dir" "$lines"' EXIT
+cases=(
+  "xor_2_2_1 4 train" "xor_2_2_1 4 infer"
+  "mlp_784_128_10 1 train" "mlp_784_128_10 32 train" "mlp_784_128_10 256 train"
+  "mlp_784_128_10 1 infer" "mlp_784_128_10 32 infer" "mlp_784_128_10 256 infer"
+  "mlp_784_1024_512_10 1 train" "mlp_784_1024_512_10 32 train" "mlp_784_1024_512_10 256 train"
+  "mlp_784_1024_512_10 1 infer" "mlp_784_1024_512_10 32 infer" "mlp_784_1024_512_10 256 infer"
+  "dgex_943_3000_9520 200 train"
+)
+for c in "${cases[@]}"; do
+  read -r w b m <<< "$c"
+  for e in generated dynamic pytorch; do
+    if [[ "$w" == dgex_943_3000_9520 && "$e" == dynamic && $with_slow -eq 0 ]]; then continue; fi
+    if line="$(run_one "$w" "$b" "$e" "$m")"; then
+      echo "$line" | tee -a "$lines"
+    else
+      echo "compare.sh: the $e run of $w batch $b $m failed" >&2
+    fi
+  done
+done
+[[ -z "$out" ]] || cp "$lines" "$out"
+echo
+"$python" "$here/ratios.py" "$lines"
