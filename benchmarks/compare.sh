@@ -35,7 +35,7 @@ done
 
 build() {
   echo "compare.sh: building src/Dl.Cli (Release)..." >&2
-  dotnet build "$root/src/Dl.Cli" -c Release -nologo -v quiet >&2 || die "the build of src/Dl.Cli failed"
+  dotnet build "$root/src/Dl.Cli" -c Release -nologo -v quiet -clp:NoSummary >&2 || die "the build of src/Dl.Cli failed"
   [[ -f "$dll" ]] || die "expected $dll after the build"
 }
 
@@ -67,10 +67,16 @@ if [[ $all -eq 0 ]]; then
     dgex_943_3000_9520) batch="${batch:-200}" ;;
     *) batch="${batch:-32}" ;;
   esac
+  case "$workload" in
+    xor_2_2_1|mlp_784_128_10|mlp_784_1024_512_10|dgex_943_3000_9520) ;;
+    *) die "--workload must be xor_2_2_1, mlp_784_128_10, mlp_784_1024_512_10 or dgex_943_3000_9520; got '$workload'" ;;
+  esac
+  [[ "$batch" =~ ^[1-9][0-9]*$ ]] || die "--batch must be a positive integer; got '$batch'"
   mode="${mode:-train}"
   [[ "$mode" == train || "$mode" == infer ]] || die "--mode must be train or infer; got '$mode'"
-  [[ "$engine" == pytorch ]] || build
-  [[ "$engine" != pytorch ]] || [[ -f "$dll" ]] || build
+  [[ "$engine" == generated || "$engine" == dynamic || "$engine" == pytorch ]] \
+    || die "--engine must be generated, dynamic or pytorch; got '$engine'"
+  build
   line="$(run_one "$workload" "$batch" "$engine" "$mode")" || die "the $engine run of $workload failed"
   echo "$line"
   [[ -z "$out" ]] || echo "$line" >> "$out"

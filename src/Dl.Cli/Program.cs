@@ -6,11 +6,13 @@ public static class Program
 {
     public const string Usage = """
         usage:
-          dl train [--model fashion-mlp|xor] [--epochs N] [--batch B] [--lr X] [--momentum X] [--optimizer sgd|adam|adamw]
-                   [--seed S] [--threads T] [--data DIR] [--engine generated|dynamic] [--save PATH] [--json]
+          dl train [--model fashion-mlp|xor] [--epochs N] [--batch B] [--optimizer adam|adamw|sgd] [--lr X]
+                   [--lr-decay G] [--momentum X] [--seed S] [--threads T] [--data DIR] [--engine generated|dynamic]
+                   [--save PATH] [--json]
               fashion-mlp (default): 784-128-10 on Fashion-MNIST from --data, else /usr/share/datasets/fashion-mnist,
-              else the subset embedded in Dl.Models. Defaults: --epochs 10 --batch 64 --optimizer sgd --lr 0.05
-              --momentum 0.9 (adam: --lr 0.001) --seed 1 --threads 1 --engine generated.
+              else the subset embedded in Dl.Models. Defaults: --epochs 10 --batch 32 --optimizer adam --lr 0.0015
+              --lr-decay 0.75 (lr of epoch e = lr * G^e) --seed 1 --threads 1 --engine generated;
+              with --optimizer sgd: --lr 0.05 --momentum 0.9.
               xor: 2-2-1 sigmoid network on the four XOR samples, full batch. Defaults: --epochs 2000 --lr 2 --momentum 0.9.
               --json prints one JSON object per epoch and nothing else on stdout.
           dl bench --workload W [--batch B] [--threads T] [--engine generated|dynamic] [--mode train|infer]

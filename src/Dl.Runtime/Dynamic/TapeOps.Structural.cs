@@ -85,6 +85,18 @@ internal static partial class TapeOps
             ReadOnlySpan<T> xv = x.Values<T>(), dy = y.Upstream<T>();
             int groups = x.Samples * y.Arg0;
             T two = T.CreateTruncating(2);
+            if (inner == 1 && !squared)
+            {
+                // Sum or mean of whole rows: every element of a row gets the same dy · scale.
+                for (int g = 0; g < groups; g++)
+                {
+                    Span<T> row = dx.Slice(g * length, length);
+                    T d = dy[g] * scale;
+                    if (!acc) row.Fill(d);
+                    else for (int j = 0; j < length; j++) row[j] += d;
+                }
+                return;
+            }
             for (int g = 0; g < groups; g++)
             {
                 int baseX = g * length * inner;

@@ -186,6 +186,25 @@ public class DynamicModelTests
     }
 
     [Fact]
+    public void Trace_WithALoss_AgreesWithComputeGradients()
+    {
+        DynamicModel model = Dl.Dynamic.Dynamic.Create<Mlp>(seed: 12, precision: Precision.Double);
+        (double[] x, double[] y) = MlpBatch(13);
+        double loss = model.ComputeGradients(x, y, Batch);
+        DynamicTrace trace = model.Trace(x, y, Batch);
+        Assert.Equal(loss, trace.Value, 12);
+        Assert.Equal(model.GradientDouble("fc1.weight").ToArray(), trace.Find("param fc1.weight").Gradient);
+        Assert.Equal(model.GradientDouble("fc2.bias").ToArray(), trace.Find("param fc2.bias").Gradient);
+        TraceNode root = trace.Nodes[trace.Root];
+        Assert.Equal("softmax_cross_entropy_labels", root.Op);
+        Assert.Equal(Enumerable.Repeat(1.0 / Batch, Batch), root.Gradient);   // dL/dℓ_s = 1/B
+        Assert.Empty(root.LocalGradients);                                     // a full Jacobian, not element-wise
+        Assert.Empty(trace.Find("labels y").Gradient);                         // no gradient for labels
+        Assert.Equal(Batch * Mlp.In, trace.Find("input x").Gradient.Length);  // but inputs get one when tracing
+        Assert.Equal(y, trace.Find("labels y").Value);
+    }
+
+    [Fact]
     public void SummaryAndGraph_DescribeTheLastTape()
     {
         DynamicModel model = Dl.Dynamic.Dynamic.Create<Mlp>();
