@@ -185,6 +185,11 @@ public static class TrainCommand
                     $"  {XorInputs[2 * i]:0} xor {XorInputs[2 * i + 1]:0} = {XorTargets[i]:0}  predicted {predictions[i]:0.0000} -> {(predictions[i] >= 0.5f ? 1 : 0)}"));
             }
         }
+        if (loss > 0.05f)
+        {
+            Console.Error.WriteLine("dl: the loss is still high: 2-2-1 sigmoid networks can settle in a local minimum " +
+                                    "where one input pair stays unresolved; try another --seed or more --epochs.");
+        }
         if (cl.String("save") is string save)
         {
             Safetensors.Save(save, model.Description, model.Parameters);

@@ -20,7 +20,7 @@ internal enum GemmIsa { Scalar, Avx2, Avx512 }
 /// </remarks>
 internal static class GemmBlocking
 {
-    public const int MaxMR = 12, MaxNR = 48, MaxKC = 256, MaxNC = 480;
+    public const int MaxMR = 8, MaxNR = 48, MaxKC = 256, MaxNC = 480;
 
     public static GemmIsa Isa
     {

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Dl.Kernels;
 
-/// <summary>Vector512 (AVX-512) register-blocked GEMM micro-kernel: an R×(16·V) tile of C, R ≤ 12, V ≤ 3.</summary>
+/// <summary>Vector512 (AVX-512) register-blocked GEMM micro-kernel: an R×(16·V) tile of C, R ≤ 8, V ≤ 3.</summary>
 /// <remarks>
 /// C[r, 0..16·V) (+)= Σ_p A[p·aStep + r] · B[p·bStep + 0..16·V) for r &lt; R. A is a packed micro-panel (R rows
 /// interleaved per k step); B is a packed micro-panel or rows of the original matrix (bStep = row stride).
@@ -15,14 +15,14 @@ namespace Dl.Kernels;
 internal static unsafe class GemmKernel512
 {
     /// <summary>Maximum rows (R) and vectors per row (V) this kernel supports.</summary>
-    public const int MaxRows = 12, MaxVectors = 3, Width = 16;
+    public const int MaxRows = 8, MaxVectors = 3, Width = 16;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TR, TV>(float* a, nint aStep, float* b, nint bStep, int kc, float* c, nint ldc, bool load)
         where TR : struct, IGemmConst where TV : struct, IGemmConst
     {
-        Vector512<float> c0_0, c0_1, c0_2, c1_0, c1_1, c1_2, c2_0, c2_1, c2_2, c3_0, c3_1, c3_2, c4_0, c4_1, c4_2, c5_0, c5_1, c5_2, c6_0, c6_1, c6_2, c7_0, c7_1, c7_2, c8_0, c8_1, c8_2, c9_0, c9_1, c9_2, c10_0, c10_1, c10_2, c11_0, c11_1, c11_2;
-        c0_0 = c0_1 = c0_2 = c1_0 = c1_1 = c1_2 = c2_0 = c2_1 = c2_2 = c3_0 = c3_1 = c3_2 = c4_0 = c4_1 = c4_2 = c5_0 = c5_1 = c5_2 = c6_0 = c6_1 = c6_2 = c7_0 = c7_1 = c7_2 = c8_0 = c8_1 = c8_2 = c9_0 = c9_1 = c9_2 = c10_0 = c10_1 = c10_2 = c11_0 = c11_1 = c11_2 = Vector512<float>.Zero;
+        Vector512<float> c0_0, c0_1, c0_2, c1_0, c1_1, c1_2, c2_0, c2_1, c2_2, c3_0, c3_1, c3_2, c4_0, c4_1, c4_2, c5_0, c5_1, c5_2, c6_0, c6_1, c6_2, c7_0, c7_1, c7_2;
+        c0_0 = c0_1 = c0_2 = c1_0 = c1_1 = c1_2 = c2_0 = c2_1 = c2_2 = c3_0 = c3_1 = c3_2 = c4_0 = c4_1 = c4_2 = c5_0 = c5_1 = c5_2 = c6_0 = c6_1 = c6_2 = c7_0 = c7_1 = c7_2 = Vector512<float>.Zero;
         if (Sse.IsSupported)
         {
             // Start fetching the C tile now: it is touched once per KC block, usually from L3, and its
@@ -35,10 +35,6 @@ internal static unsafe class GemmKernel512
             if (TR.Value > 5) PrefetchRow<TV>(c + 5 * ldc);
             if (TR.Value > 6) PrefetchRow<TV>(c + 6 * ldc);
             if (TR.Value > 7) PrefetchRow<TV>(c + 7 * ldc);
-            if (TR.Value > 8) PrefetchRow<TV>(c + 8 * ldc);
-            if (TR.Value > 9) PrefetchRow<TV>(c + 9 * ldc);
-            if (TR.Value > 10) PrefetchRow<TV>(c + 10 * ldc);
-            if (TR.Value > 11) PrefetchRow<TV>(c + 11 * ldc);
         }
         for (int p = 0; p < kc; p++)
         {
@@ -101,34 +97,6 @@ internal static unsafe class GemmKernel512
                 if (TV.Value > 1) c7_1 = Vector512.FusedMultiplyAdd(ar, b1, c7_1);
                 if (TV.Value > 2) c7_2 = Vector512.FusedMultiplyAdd(ar, b2, c7_2);
             }
-            if (TR.Value > 8)
-            {
-                Vector512<float> ar = Vector512.Create(a[8]);
-                c8_0 = Vector512.FusedMultiplyAdd(ar, b0, c8_0);
-                if (TV.Value > 1) c8_1 = Vector512.FusedMultiplyAdd(ar, b1, c8_1);
-                if (TV.Value > 2) c8_2 = Vector512.FusedMultiplyAdd(ar, b2, c8_2);
-            }
-            if (TR.Value > 9)
-            {
-                Vector512<float> ar = Vector512.Create(a[9]);
-                c9_0 = Vector512.FusedMultiplyAdd(ar, b0, c9_0);
-                if (TV.Value > 1) c9_1 = Vector512.FusedMultiplyAdd(ar, b1, c9_1);
-                if (TV.Value > 2) c9_2 = Vector512.FusedMultiplyAdd(ar, b2, c9_2);
-            }
-            if (TR.Value > 10)
-            {
-                Vector512<float> ar = Vector512.Create(a[10]);
-                c10_0 = Vector512.FusedMultiplyAdd(ar, b0, c10_0);
-                if (TV.Value > 1) c10_1 = Vector512.FusedMultiplyAdd(ar, b1, c10_1);
-                if (TV.Value > 2) c10_2 = Vector512.FusedMultiplyAdd(ar, b2, c10_2);
-            }
-            if (TR.Value > 11)
-            {
-                Vector512<float> ar = Vector512.Create(a[11]);
-                c11_0 = Vector512.FusedMultiplyAdd(ar, b0, c11_0);
-                if (TV.Value > 1) c11_1 = Vector512.FusedMultiplyAdd(ar, b1, c11_1);
-                if (TV.Value > 2) c11_2 = Vector512.FusedMultiplyAdd(ar, b2, c11_2);
-            }
             a += aStep;
             b += bStep;
         }
@@ -188,34 +156,6 @@ internal static unsafe class GemmKernel512
             { if (load) c7_0 += Vector512.Load(cr + 0); c7_0.Store(cr + 0); }
             if (TV.Value > 1) { if (load) c7_1 += Vector512.Load(cr + 16); c7_1.Store(cr + 16); }
             if (TV.Value > 2) { if (load) c7_2 += Vector512.Load(cr + 32); c7_2.Store(cr + 32); }
-        }
-        if (TR.Value > 8)
-        {
-            float* cr = c + 8 * ldc;
-            { if (load) c8_0 += Vector512.Load(cr + 0); c8_0.Store(cr + 0); }
-            if (TV.Value > 1) { if (load) c8_1 += Vector512.Load(cr + 16); c8_1.Store(cr + 16); }
-            if (TV.Value > 2) { if (load) c8_2 += Vector512.Load(cr + 32); c8_2.Store(cr + 32); }
-        }
-        if (TR.Value > 9)
-        {
-            float* cr = c + 9 * ldc;
-            { if (load) c9_0 += Vector512.Load(cr + 0); c9_0.Store(cr + 0); }
-            if (TV.Value > 1) { if (load) c9_1 += Vector512.Load(cr + 16); c9_1.Store(cr + 16); }
-            if (TV.Value > 2) { if (load) c9_2 += Vector512.Load(cr + 32); c9_2.Store(cr + 32); }
-        }
-        if (TR.Value > 10)
-        {
-            float* cr = c + 10 * ldc;
-            { if (load) c10_0 += Vector512.Load(cr + 0); c10_0.Store(cr + 0); }
-            if (TV.Value > 1) { if (load) c10_1 += Vector512.Load(cr + 16); c10_1.Store(cr + 16); }
-            if (TV.Value > 2) { if (load) c10_2 += Vector512.Load(cr + 32); c10_2.Store(cr + 32); }
-        }
-        if (TR.Value > 11)
-        {
-            float* cr = c + 11 * ldc;
-            { if (load) c11_0 += Vector512.Load(cr + 0); c11_0.Store(cr + 0); }
-            if (TV.Value > 1) { if (load) c11_1 += Vector512.Load(cr + 16); c11_1.Store(cr + 16); }
-            if (TV.Value > 2) { if (load) c11_2 += Vector512.Load(cr + 32); c11_2.Store(cr + 32); }
         }
     }
 
