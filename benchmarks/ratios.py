@@ -30,7 +30,7 @@ def read(streams):
 
 
 def fmt_us(r):
-    return "" if r is None else f"{r['median_us']:,.1f}"
+    return "" if r is None else (f"{r['median_us']:,.2f}" if r['median_us'] < 100 else f"{r['median_us']:,.0f}")
 
 
 def ratio(num, den):

@@ -8,7 +8,8 @@ namespace Dl.Benchmarks;
 /// in the generated and the dynamic engine.</summary>
 public abstract class WorkloadBenchmark
 {
-    protected static readonly Sgd Optimizer = new(0.01f);
+    // Optimizers keep per-block state: one per model.
+    protected readonly Sgd GeneratedSgd = new(0.01f), DynamicSgd = new(0.01f);
 
     protected static float[] Normal(int count, DlRandom random)
     {
@@ -58,10 +59,10 @@ public class MlpTrainStep : WorkloadBenchmark
     }
 
     [Benchmark(Baseline = true)]
-    public float Generated() => _generated.TrainStep(_x, _y, Batch, Optimizer);
+    public float Generated() => _generated.TrainStep(_x, _y, Batch, GeneratedSgd);
 
     [Benchmark]
-    public float Dynamic() => _dynamic.TrainStep(_x, _y, Batch, Optimizer);
+    public float Dynamic() => _dynamic.TrainStep(_x, _y, Batch, DynamicSgd);
 }
 
 /// <summary>XOR 2-2-1 (sigmoid, MSE) at its batch of 4.</summary>
@@ -79,10 +80,10 @@ public class XorTrainStep : WorkloadBenchmark
     }
 
     [Benchmark(Baseline = true)]
-    public float Generated() => _generated.TrainStep(_x, _y, 4, Optimizer);
+    public float Generated() => _generated.TrainStep(_x, _y, 4, GeneratedSgd);
 
     [Benchmark]
-    public float Dynamic() => _dynamic.TrainStep(_x, (ReadOnlySpan<float>)_y, 4, Optimizer);
+    public float Dynamic() => _dynamic.TrainStep(_x, (ReadOnlySpan<float>)_y, 4, DynamicSgd);
 }
 
 /// <summary>D-GEX 943-3000-3000-9520 (tanh, MSE) at batch 200, generated engine only (one step takes about a second).</summary>
@@ -101,5 +102,5 @@ public class DgexTrainStep : WorkloadBenchmark
     }
 
     [Benchmark]
-    public float Generated() => _generated.TrainStep(_x, _y, 200, Optimizer);
+    public float Generated() => _generated.TrainStep(_x, _y, 200, GeneratedSgd);
 }

@@ -117,8 +117,8 @@ def main():
 
     median, p10, p90, iters, warmed = measure(step, args.iters, args.warmup)
     print(json.dumps({"workload": args.workload, "batch": batch, "threads": args.threads, "engine": "pytorch",
-                      "mode": args.mode, "median_us": round(median, 1), "p10_us": round(p10, 1),
-                      "p90_us": round(p90, 1), "alloc_bytes_per_step": None}, separators=(",", ":")))
+                      "mode": args.mode, "median_us": round(median, 2), "p10_us": round(p10, 2),
+                      "p90_us": round(p90, 2), "alloc_bytes_per_step": None}, separators=(",", ":")))
     print(f"bench.py: {iters} timed steps after {warmed} warm-up steps (torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads)", file=sys.stderr)
 

@@ -37,6 +37,8 @@ public static class BenchCommand
         ulong seed = cl.Seed("seed", 1);
 
         IModel model = Workloads.Create(workload, engine, seed, batch, threads);
+        if (engine == "dynamic" && threads != 1)
+            Console.Error.WriteLine("dl: note: the dynamic engine runs on one thread; --threads is only reported.");
         if (cl.String("save-weights") is string path)
         {
             Safetensors.Save(path, model.Description, model.Parameters);
@@ -78,7 +80,7 @@ public static class BenchCommand
         Measurement m = Measure(step, iters, warmup);
         Console.Out.WriteLine(new JsonLine()
             .Add("workload", id).Add("batch", batch).Add("threads", threads).Add("engine", engine).Add("mode", mode)
-            .Add("median_us", m.MedianUs, 1).Add("p10_us", m.P10Us, 1).Add("p90_us", m.P90Us, 1)
+            .Add("median_us", m.MedianUs, 2).Add("p10_us", m.P10Us, 2).Add("p90_us", m.P90Us, 2)
             .Add("alloc_bytes_per_step", m.AllocBytesPerStep, 1));
         Console.Error.WriteLine($"dl: {m.Steps} timed steps after {m.WarmupSteps} warm-up steps");
         return 0;

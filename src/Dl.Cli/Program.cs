@@ -10,7 +10,7 @@ public static class Program
                    [--lr-decay G] [--momentum X] [--seed S] [--threads T] [--data DIR] [--engine generated|dynamic]
                    [--save PATH] [--json]
               fashion-mlp (default): 784-128-10 on Fashion-MNIST from --data, else /usr/share/datasets/fashion-mnist,
-              else the subset embedded in Dl.Models. Defaults: --epochs 10 --batch 32 --optimizer adam --lr 0.0015
+              else the subset embedded in Dl.Models (--data embedded forces it). Defaults: --epochs 10 --batch 32 --optimizer adam --lr 0.0015
               --lr-decay 0.75 (lr of epoch e = lr * G^e) --seed 1 --threads 1 --engine generated;
               with --optimizer sgd: --lr 0.05 --momentum 0.9.
               xor: 2-2-1 sigmoid network on the four XOR samples, full batch. Defaults: --epochs 2000 --lr 2 --momentum 0.9.

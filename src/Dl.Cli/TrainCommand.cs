@@ -115,7 +115,9 @@ public static class TrainCommand
 
     private static (Dataset Train, Dataset Test) LoadData(string? directory)
     {
-        if (directory is not null)
+        bool embedded = directory == "embedded";
+        if (embedded) directory = null;
+        else if (directory is not null)
         {
             if (!Directory.Exists(directory))
                 throw new UsageException($"'train': --data directory '{directory}' does not exist.");
