@@ -37,6 +37,7 @@ internal static class ModelEmitter
             {
                 RunMethod(w, "RunLoss", "Loss: the per-sample loss ops.", plan.Loss, plan, true);
                 RunMethod(w, "RunBackward", "Backward: seed dLoss, then each op's vector-Jacobian product in reverse order.", plan.Backward, plan, true);
+                RunMethod(w, "RunBackwardSgd", "Backward with the plain-SGD update fused in: p += lrNeg * dL/dp, weight gradients never stored.", plan.BackwardSgd, plan, true, ", float lrNeg");
             }
             Dynamic(w, model, targetType);
         }
@@ -207,6 +208,14 @@ internal static class ModelEmitter
         using (w.Block($"public float TrainStep({sig}, global::Dl.IOptimizer optimizer)"))
         {
             w.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");
+            using (w.Block("if (optimizer is global::Dl.Sgd { Momentum: 0f, WeightDecay: 0f } sgd)"))
+            {
+                w.Line("// Plain SGD: the update is fused into the backward pass (the weight gradients are not stored).");
+                w.Line("float fusedLoss = Loss(input, target, batch);");
+                w.Line("if (!float.IsFinite(fusedLoss)) throw new global::System.ArithmeticException($\"The loss is {fusedLoss}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Parameters were not changed.\");");
+                w.Line($"RunBackwardSgd(ref {Marshal}.GetReference(input), {targetRef}, batch, -sgd.LearningRate);");
+                w.Line("return fusedLoss;");
+            }
             w.Line("float loss = ComputeGradients(input, target, batch);");
             w.Line("optimizer.Step(_params, _grads);");
             w.Line("return loss;");
@@ -250,10 +259,10 @@ internal static class ModelEmitter
         w.Line();
     }
 
-    private static void RunMethod(SourceWriter w, string name, string description, List<Step> steps, ProgramPlan plan, bool hasTarget)
+    private static void RunMethod(SourceWriter w, string name, string description, List<Step> steps, ProgramPlan plan, bool hasTarget, string extra = "")
     {
         w.Line($"// {description}");
-        string sig = hasTarget ? "ref float input, ref float target, int batch" : "ref float input, int batch";
+        string sig = (hasTarget ? "ref float input, ref float target, int batch" : "ref float input, int batch") + extra;
         using (w.Block($"private void {name}({sig})"))
         {
             var used = steps.SelectMany(s => s.Reads.Concat(s.Writes)).Distinct().OrderBy(b => b.Id).ToList();

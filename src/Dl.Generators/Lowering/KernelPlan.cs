@@ -92,6 +92,8 @@ internal sealed class ProgramPlan
     /// <summary>The loss method's steps, run after <see cref="Forward"/> when a target is given.</summary>
     public List<Step> Loss { get; } = new();
     public List<Step> Backward { get; } = new();
+    /// <summary>Backward with the plain-SGD update fused in (see <see cref="SgdFusion"/>).</summary>
+    public List<Step> BackwardSgd { get; set; } = new();
     /// <summary>Buffer holding each forward node's value (null for constants).</summary>
     public Buffer?[] Values { get; set; } = new Buffer?[0];
     public Buffer?[] Gradients { get; set; } = new Buffer?[0];

@@ -28,6 +28,7 @@ internal sealed class Lowering
         lowering.BuildForward();
         if (model.LossNode >= 0) lowering.BuildBackward();
         Fusion.FuseElementwise(lowering._plan, model);
+        if (model.LossNode >= 0) lowering._plan.BackwardSgd = SgdFusion.Build(lowering._plan);
         BufferPlanner.Plan(lowering._plan, model);
         return lowering._plan;
     }

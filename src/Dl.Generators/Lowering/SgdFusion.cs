@@ -1,0 +1,88 @@
+using System.Collections.Generic;
+using System.Linq;
+using Dl.Generators.Emit;
+
+namespace Dl.Generators.Lowering;
+
+/// <summary>The fused training step for plain SGD (p ← p - lr·g, no momentum or decay): a parameter whose gradient
+/// comes from a single step that no later step depends on is updated by that step directly, so its gradient is never
+/// written and re-read: a weight gradient GEMM accumulates (-lr·dY)ᵀ·X into the weights, a bias reduction adds
+/// -lr·Σ dY into the bias. Other parameters get their gradient as usual and one update loop at the end.
+/// The emitted method takes <c>float lrNeg</c> = -lr.</summary>
+internal static class SgdFusion
+{
+    public const string LearningRate = "lrNeg";
+
+    public static List<Step> Build(ProgramPlan plan)
+    {
+        var backward = plan.Backward;
+        var paramOf = plan.Buffers.Where(b => b.Space == Space.Params).GroupBy(b => b.Offset).ToDictionary(g => g.Key, g => g.First());
+        var writers = backward.SelectMany((s, i) => s.Writes.Where(b => b.Space == Space.Grads).Select(b => (b, i)))
+            .GroupBy(x => x.b).ToDictionary(g => g.Key, g => g.Select(x => x.i).ToList());
+
+        var result = new List<Step>();
+        var pending = new List<(Buffer Grad, Buffer Param)>();
+        for (int i = 0; i < backward.Count; i++)
+        {
+            var step = backward[i];
+            var grad = step.Writes.FirstOrDefault(b => b.Space == Space.Grads);
+            if (grad is null) { result.Add(step); continue; }
+            var param = paramOf[grad.Offset];
+            bool single = writers[grad].Count == 1 && !ReadAfter(backward, i, param);
+            switch (step)
+            {
+                case FillStep:
+                    continue;   // a zero gradient leaves the parameter as it is
+                case GemmStep g when single && !g.Accumulate && g.PerSample is null && Scalable(g, backward, i) is { } dy:
+                    result.Add(Scale(dy, g.Comment));
+                    result.Add(g with { Comment = g.Comment + " -> fused into the SGD update", C = param, Accumulate = true });
+                    continue;
+                case MapStep m when single && (!m.Accumulate || m.ZeroTargetFirst):
+                    result.Add(m with
+                    {
+                        Comment = m.Comment + " -> fused into the SGD update",
+                        Target = param, Accumulate = true, ZeroTargetFirst = false,
+                        ScalarExpression = $"{LearningRate} * ({m.ScalarExpression})",
+                        VectorExpression = $"{Literals.V256}.Create({LearningRate}) * ({m.VectorExpression})",
+                    });
+                    continue;
+            }
+            result.Add(step);
+            if (!pending.Any(p => p.Grad == grad)) pending.Add((grad, param));
+        }
+        foreach (var (grad, param) in pending)
+        {
+            var dims = new[] { new Extent(param.PerSample, false) };
+            result.Add(new MapStep($"{param.Name} += -lr * d{param.Name}", dims, new[] { new Operand(grad, 0, new[] { 1 }) }, param, new[] { 1 }, true,
+                $"{LearningRate} * $0", $"{Literals.V256}.Create({LearningRate}) * $0", false));
+        }
+        return result;
+    }
+
+    /// <summary>The upstream-gradient operand of a weight-gradient GEMM, when nothing after it reads that buffer
+    /// (so it may be scaled by -lr in place).</summary>
+    private static Buffer? Scalable(GemmStep g, List<Step> steps, int at)
+    {
+        foreach (var candidate in new[] { g.A, g.B })
+        {
+            if (candidate.Space is not (Space.Batched or Space.Fixed)) continue;
+            if (!candidate.Name.StartsWith("d", System.StringComparison.Ordinal)) continue;
+            if (ReadAfter(steps, at, candidate)) continue;
+            return candidate;
+        }
+        return null;
+    }
+
+    private static bool ReadAfter(List<Step> steps, int at, Buffer b)
+    {
+        for (int j = at + 1; j < steps.Count; j++) if (steps[j].Reads.Contains(b)) return true;
+        return false;
+    }
+
+    private static MapStep Scale(Buffer b, string comment)
+    {
+        var dims = new[] { b.Length };
+        return new MapStep($"{b.Name} *= -lr (for the fused update below)", dims, new[] { new Operand(b, 0, new[] { 1 }) }, b, new[] { 1 }, false,
+            $"{LearningRate} * $0", $"{Literals.V256}.Create({LearningRate}) * $0", false);
+    }
+}
