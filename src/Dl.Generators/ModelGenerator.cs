@@ -49,7 +49,8 @@ public sealed class ModelGenerator : IIncrementalGenerator
     {
         try
         {
-            return (ModelEmitter.Emit(spec, Lowering.Lowering.Lower(spec), Version), null);
+            var optimized = Lowering.Fusion.RewritePairs(spec);
+            return (ModelEmitter.Emit(optimized, Lowering.Lowering.Lower(optimized), Version), null);
         }
         catch (System.Exception e) when (e is not System.OperationCanceledException)
         {

@@ -58,6 +58,14 @@ public class GeneratedVsDynamicTests
     }
 
     [Fact]
+    public void SigmoidThenBinaryCrossEntropy_IsFusedToLogits_AndMatchesTheTape()
+    {
+        Assert.Contains("binary_cross_entropy_with_logits(out, y)", SigmoidBceClassifier.StaticDescription.GraphText);
+        ModelHarness.GeneratedMatchesDynamic(o => new SigmoidBceClassifier(o), 6,
+            ModelHarness.Labels(6, 2, 5).Select(v => (float)v).ToArray());
+    }
+
+    [Fact]
     public void WideMlp_Batch3() =>
         ModelHarness.GeneratedMatchesDynamic(o => new WideMlp(o), 3, ModelHarness.Labels(3, 10, 5), rtol: 1e-3f);
 }

@@ -65,3 +65,10 @@ public sealed partial class ProbabilityTargets
     [Forward] Tensor Forward([Shape(6)] Tensor x) => Linear(Sigmoid(Linear(x, 11, "h")), 4, "out");
     [Loss] Tensor Loss(Tensor y, [Shape(4)] Tensor p) => SoftmaxCrossEntropy(y, p) + 0.5f * HalfSquaredError(Softmax(y), p);
 }
+
+[Model]
+public sealed partial class SigmoidBceClassifier
+{
+    [Forward] Tensor Forward([Shape(5)] Tensor x) => Sigmoid(Linear(Tanh(Linear(x, 7, "h")), 1, "out"));
+    [Loss] Tensor Loss(Tensor p, [Shape(1)] Tensor y) => BinaryCrossEntropy(p, y);
+}

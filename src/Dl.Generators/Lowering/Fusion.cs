@@ -9,6 +9,29 @@ namespace Dl.Generators.Lowering;
 /// (the bias add and activation after a matmul become one pass: y = relu(xWᵀ + b)).</summary>
 internal static class Fusion
 {
+    /// <summary>Applies the pair rewrites ops declare: a node whose first input comes from the op it names in
+    /// <c>FuseAfter</c> reads that op's input instead and becomes the fused op (sigmoid + binary cross-entropy
+    /// becomes binary cross-entropy with logits, whose gradient σ(z) - t neither saturates nor divides by zero).
+    /// The producer stays when something else reads it (it is often the model's output).</summary>
+    public static ModelSpec RewritePairs(ModelSpec model)
+    {
+        var nodes = model.Nodes.ToArray();
+        bool changed = false;
+        for (int i = 0; i < nodes.Length; i++)
+        {
+            var n = nodes[i];
+            if (n.Fused is not { } f || n.Inputs.Count == 0) continue;
+            var producer = nodes[n.Inputs[0]];
+            if (producer.Op != f.After || producer.Inputs.Count != 1) continue;
+            var inputs = n.Inputs.ToArray();
+            inputs[0] = producer.Inputs[0];
+            nodes[i] = n with { Op = f.Name, Impl = f.Impl, Saves = f.Saves, Inputs = inputs, Fused = null,
+                Label = n.Label.StartsWith(n.Op, System.StringComparison.Ordinal) ? f.Name + n.Id : n.Label };
+            changed = true;
+        }
+        return changed ? model with { Nodes = nodes } : model;
+    }
+
     public static void FuseElementwise(ProgramPlan plan, ModelSpec model)
     {
         var protectedBuffers = new HashSet<Buffer>();

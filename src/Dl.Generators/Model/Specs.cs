@@ -34,8 +34,14 @@ public sealed record NodeSpec(
     int Id, NodeKind Kind, string Label, string Op, string? Impl, EquatableArray<int> Inputs, ShapeSpec Shape,
     float Scalar, EquatableArray<int> Ints, bool Mean, SavedValues Saves, bool Differentiable, string Layer)
 {
+    /// <summary>A pair rewrite this op declares (<c>[DlOp(FuseAfter = ..., FusedWith = ...)]</c>), or null.</summary>
+    public FusedSpec? Fused { get; init; }
+
     public int Int(int i) => Ints[i];
 }
+
+/// <summary>The op that replaces a node when its first input comes from the op named <paramref name="After"/>.</summary>
+public sealed record FusedSpec(string After, string Impl, string Name, SavedValues Saves);
 
 /// <summary>A trainable tensor, in the order of the contiguous parameter block.</summary>
 public sealed record ParameterSpec(string Name, EquatableArray<int> Shape, int Init, float Scale, int FanIn, int FanOut, string? FieldName)

@@ -342,6 +342,22 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
         return (name, saves, diff);
     }
 
+    /// <summary>The pair rewrite an op struct declares through [DlOp(FuseAfter, FusedWith)], or null.</summary>
+    private static FusedSpec? ReadFused(INamedTypeSymbol impl)
+    {
+        var attr = impl.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Dl.DlOpAttribute");
+        if (attr is null) return null;
+        string? after = null; INamedTypeSymbol? with = null;
+        foreach (var named in attr.NamedArguments)
+        {
+            if (named.Key == "FuseAfter") after = named.Value.Value as string;
+            if (named.Key == "FusedWith") with = named.Value.Value as INamedTypeSymbol;
+        }
+        if (after is null || with is null) return null;
+        var (name, saves, _) = ReadImpl(with);
+        return new FusedSpec(after, FullName(with), name, saves);
+    }
+
     private static string FullName(INamedTypeSymbol t) => "global::" + t.ToDisplayString();
 
     private int TensorArg(Value v, float fallbackBatchless, ExpressionSyntax at)
@@ -422,15 +438,15 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
             {
                 int p = T(0), t = T(1);
                 var target = Nodes[t];
-                int classes = target.Kind == NodeKind.Target && target.Shape.Rank == 0 && target.Ints.Count > 0 ? -1 : 0;
                 bool labels = target.Kind == NodeKind.Target && _targetClasses > 0;
                 var impl = labels ? op.LabelsImpl : op.Impl;
                 if (impl is null) throw Invalid(at, opName, labels ? "this loss does not take integer labels" : "this loss needs integer labels");
                 var (name, saves, diff) = ReadImpl(impl);
                 var shape = Check(ShapeInference.Loss(S(p), S(t), labels ? _targetClasses : 0, out var error), error, p, t);
-                _ = classes;
-                return Value.Of(Add(NodeKind.Loss, "", name, FullName(impl), new[] { p, t }, shape, 0, new[] { labels ? _targetClasses : 0 },
-                    false, saves, diff, location));
+                int id = Add(NodeKind.Loss, "", name, FullName(impl), new[] { p, t }, shape, 0, new[] { labels ? _targetClasses : 0 },
+                    false, saves, diff, location);
+                Nodes[id] = Nodes[id] with { Fused = ReadFused(impl) };
+                return Value.Of(id);
             }
             case KReshape:
             {

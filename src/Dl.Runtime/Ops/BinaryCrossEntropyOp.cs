@@ -10,7 +10,7 @@ namespace Dl;
 /// clamp's derivative (as in Keras): a prediction stuck at exactly 0 or 1 gets no gradient. Prefer
 /// <see cref="BinaryCrossEntropyWithLogitsOp"/> on the logits. Reads the inputs (scratch is not used).
 /// An empty row throws <see cref="ArgumentException"/>; NaN propagates.</remarks>
-[DlOp("binary_cross_entropy", Saves = Saved.Input, DomainMin = 0.02, DomainMax = 0.98, Tolerance = 1e-5)]
+[DlOp("binary_cross_entropy", Saves = Saved.Input, FuseAfter = "sigmoid", FusedWith = typeof(BinaryCrossEntropyWithLogitsOp), DomainMin = 0.02, DomainMax = 0.98, Tolerance = 1e-5)]
 public readonly struct BinaryCrossEntropyOp : ILossOp
 {
     public static T Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> target, Span<T> scratch) where T : IFloatingPointIeee754<T>

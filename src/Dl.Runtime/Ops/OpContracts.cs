@@ -30,6 +30,12 @@ public sealed class DlOpAttribute(string name) : Attribute
     public double DomainMax { get; init; } = 3;
     /// <summary>Relative tolerance of the float forward against a double reference.</summary>
     public double Tolerance { get; init; } = 1e-5;
+    /// <summary>With <see cref="FusedWith"/>: when this op's first input is the output of the op named here, the
+    /// generator's optimizer replaces the pair by <see cref="FusedWith"/> applied to that op's input
+    /// (sigmoid followed by binary cross-entropy becomes the numerically stable logits form).</summary>
+    public string? FuseAfter { get; init; }
+    /// <summary>The op struct that computes this op after <see cref="FuseAfter"/> in one step.</summary>
+    public Type? FusedWith { get; init; }
 }
 
 /// <summary>The kinds of op the generator knows how to schedule. A new op of an existing kind

@@ -50,7 +50,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
     private const int ParameterTotal = 101770;
     private const int InputSize = 784;
     private const int OutputSize = 10;
-    private const int BatchedArenaPerSample = 400;
+    private const int BatchedArenaPerSample = 656;
     private const int FixedArenaSize = 0;
     private readonly float[] _params = null!;
     private readonly float[] _grads = null!;
@@ -108,6 +108,14 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch, global::Dl.IOptimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
+        if (optimizer is global::Dl.Sgd { Momentum: 0f, WeightDecay: 0f } sgd)
+        {
+            // Plain SGD: the update is fused into the backward pass (the weight gradients are not stored).
+            float fusedLoss = Loss(input, target, batch);
+            if (!float.IsFinite(fusedLoss)) throw new global::System.ArithmeticException($"The loss is {fusedLoss}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Parameters were not changed.");
+            RunBackwardSgd(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(input), ref global::System.Runtime.CompilerServices.Unsafe.NullRef<float>(), batch, -sgd.LearningRate);
+            return fusedLoss;
+        }
         float loss = ComputeGradients(input, target, batch);
         optimizer.Step(_params, _grads);
         return loss;
@@ -224,12 +232,12 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         ref float b10 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 0 * mb); // y [B, 1]
         ref float b12 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 48 * mb); // softmax_cross_entropy_labels11.scratch [B, 10]
         ref float b13 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref gradients, 0); // dfc1.weight [100352]
-        ref float b14 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 0 * mb); // dfc1.matmul [B, 128]
+        ref float b14 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 528 * mb); // dfc1.matmul [B, 128]
         ref float b15 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref gradients, 100352); // dfc1.bias [128]
-        ref float b16 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 272 * mb); // dfc1 [B, 128]
-        ref float b17 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 16 * mb); // drelu5 [B, 128]
+        ref float b16 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 400 * mb); // dfc1 [B, 128]
+        ref float b17 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 272 * mb); // drelu5 [B, 128]
         ref float b18 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref gradients, 100480); // dfc2.weight [1280]
-        ref float b19 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 0 * mb); // dfc2.matmul [B, 10]
+        ref float b19 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 80 * mb); // dfc2.matmul [B, 10]
         ref float b20 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref gradients, 101760); // dfc2.bias [10]
         ref float b21 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 64 * mb); // dfc2 [B, 10]
         ref float b22 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 16 * mb); // dsoftmax_cross_entropy_labels11 [B, 1]
@@ -314,6 +322,123 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         {
             global::Dl.Kernels.Gemm.Multiply(global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref b14, batch * 128), global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref b0, batch * 784), global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref b13, 100352),
                 128, 784, batch, transA: true, transB: false, accumulate: false, _gemm);
+        }
+    }
+
+    // Backward with the plain-SGD update fused in: p += lrNeg * dL/dp, weight gradients never stored.
+    private void RunBackwardSgd(ref float input, ref float target, int batch, float lrNeg)
+    {
+        ref float arena = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_arena);
+        ref float parameters = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_params);
+        int mb = _maxBatch;
+        ref float b0 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref input, 0 * batch); // x [B, 784]
+        ref float b1 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref parameters, 0); // fc1.weight [100352]
+        ref float b3 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref parameters, 100352); // fc1.bias [128]
+        ref float b5 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 144 * mb); // relu5 [B, 128]
+        ref float b6 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref parameters, 100480); // fc2.weight [1280]
+        ref float b8 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref parameters, 101760); // fc2.bias [10]
+        ref float b9 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 32 * mb); // fc2 [B, 10]
+        ref float b10 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 0 * mb); // y [B, 1]
+        ref float b12 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 48 * mb); // softmax_cross_entropy_labels11.scratch [B, 10]
+        ref float b14 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 528 * mb); // dfc1.matmul [B, 128]
+        ref float b16 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 400 * mb); // dfc1 [B, 128]
+        ref float b17 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 272 * mb); // drelu5 [B, 128]
+        ref float b19 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 80 * mb); // dfc2.matmul [B, 10]
+        ref float b21 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 64 * mb); // dfc2 [B, 10]
+        ref float b22 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 16 * mb); // dsoftmax_cross_entropy_labels11 [B, 1]
+        // seed: dLoss = 1/batch per sample (the loss is the batch mean)
+        {
+            global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref b22, batch).Fill(1f / batch);
+        }
+        // dfc2 += dsoftmax_cross_entropy_labels11 * dsoftmax_cross_entropy_labels11/dfc2  [softmax_cross_entropy_labels]
+        {
+            global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref b21, batch * 10).Clear();
+            for (int r = 0; r < batch; r++)
+            {
+                global::Dl.SoftmaxCrossEntropyLabelsOp.Backward<float>(global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref b9, r * 10), 10), global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref b10, r), 1), global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref b12, r * 10), 10), global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref b22, r), 1)[0], global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref b21, r * 10), 10));
+            }
+        }
+        // dfc2.matmul += dfc2 * dfc2/dfc2.matmul  [add]
+        {
+            for (int i0 = 0; i0 < batch; i0++)
+            {
+                int o0_0 = i0 * 10;
+                int t_0 = i0 * 10;
+                int n = 10;
+                int i = 0;
+                for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::Dl.AddOp.GradA(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b21, (nuint)(o0_0 + i))), ref b19, (nuint)(t_0 + i));
+                for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b19, t_0 + i) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b21, o0_0 + i));
+            }
+        }
+        // dfc2.bias += dfc2 * dfc2/dfc2.bias  [add] -> fused into the SGD update
+        {
+            for (int i0 = 0; i0 < batch; i0++)
+            {
+                int o0_0 = i0 * 10;
+                int n = 10;
+                int i = 0;
+                for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b8, (nuint)(i)) + global::System.Runtime.Intrinsics.Vector256.Create(lrNeg) * (global::Dl.AddOp.GradB(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b21, (nuint)(o0_0 + i)))), ref b8, (nuint)(i));
+                for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b8, i) += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b21, o0_0 + i)));
+            }
+        }
+        // drelu5 += dfc2.matmul * dfc2.matmul/drelu5  [linear]
+        {
+            global::Dl.Kernels.Gemm.Multiply(global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref b19, batch * 10), global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref b6, 1280), global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref b17, batch * 128),
+                batch, 128, 10, transA: false, transB: false, accumulate: false, _gemm);
+        }
+        // dfc2.matmul *= -lr (for the fused update below)
+        {
+            int n = batch * 10;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.Create(lrNeg) * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b19, (nuint)(i)), ref b19, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b19, i) = lrNeg * global::System.Runtime.CompilerServices.Unsafe.Add(ref b19, i);
+        }
+        // dfc2.weight += dfc2.matmul * dfc2.matmul/dfc2.weight  [linear] -> fused into the SGD update
+        {
+            global::Dl.Kernels.Gemm.Multiply(global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref b19, batch * 10), global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref b5, batch * 128), global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref b6, 1280),
+                10, 128, batch, transA: true, transB: false, accumulate: true, _gemm);
+        }
+        // dfc1 += drelu5 * drelu5/dfc1  [relu]
+        {
+            int n = batch * 128;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::Dl.ReluOp.Backward(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b5, (nuint)(i)), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b17, (nuint)(i)), global::System.Runtime.Intrinsics.Vector256.Create(0f)), ref b16, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b16, i) = global::Dl.ReluOp.Backward<float>(0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b5, i), global::System.Runtime.CompilerServices.Unsafe.Add(ref b17, i), 0f);
+        }
+        // dfc1.matmul += dfc1 * dfc1/dfc1.matmul  [add]
+        {
+            for (int i0 = 0; i0 < batch; i0++)
+            {
+                int o0_0 = i0 * 128;
+                int t_0 = i0 * 128;
+                int n = 128;
+                int i = 0;
+                for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::Dl.AddOp.GradA(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b16, (nuint)(o0_0 + i))), ref b14, (nuint)(t_0 + i));
+                for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b14, t_0 + i) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b16, o0_0 + i));
+            }
+        }
+        // dfc1.bias += dfc1 * dfc1/dfc1.bias  [add] -> fused into the SGD update
+        {
+            for (int i0 = 0; i0 < batch; i0++)
+            {
+                int o0_0 = i0 * 128;
+                int n = 128;
+                int i = 0;
+                for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b3, (nuint)(i)) + global::System.Runtime.Intrinsics.Vector256.Create(lrNeg) * (global::Dl.AddOp.GradB(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b16, (nuint)(o0_0 + i)))), ref b3, (nuint)(i));
+                for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b3, i) += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b16, o0_0 + i)));
+            }
+        }
+        // dfc1.matmul *= -lr (for the fused update below)
+        {
+            int n = batch * 128;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.Create(lrNeg) * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b14, (nuint)(i)), ref b14, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b14, i) = lrNeg * global::System.Runtime.CompilerServices.Unsafe.Add(ref b14, i);
+        }
+        // dfc1.weight += dfc1.matmul * dfc1.matmul/dfc1.weight  [linear] -> fused into the SGD update
+        {
+            global::Dl.Kernels.Gemm.Multiply(global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref b14, batch * 128), global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref b0, batch * 784), global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref b1, 100352),
+                128, 784, batch, transA: true, transB: false, accumulate: true, _gemm);
         }
     }
 

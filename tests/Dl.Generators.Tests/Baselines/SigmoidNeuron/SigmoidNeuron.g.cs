@@ -67,8 +67,8 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
     private const int ParameterTotal = 3;
     private const int InputSize = 2;
     private const int OutputSize = 1;
-    private const int BatchedArenaPerSample = 128;
-    private const int FixedArenaSize = 48;
+    private const int BatchedArenaPerSample = 272;
+    private const int FixedArenaSize = 80;
     private readonly float[] _params = null!;
     private readonly float[] _grads = null!;
     private readonly float[] _arena = null!;
@@ -127,6 +127,14 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch, global::Dl.IOptimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
+        if (optimizer is global::Dl.Sgd { Momentum: 0f, WeightDecay: 0f } sgd)
+        {
+            // Plain SGD: the update is fused into the backward pass (the weight gradients are not stored).
+            float fusedLoss = Loss(input, target, batch);
+            if (!float.IsFinite(fusedLoss)) throw new global::System.ArithmeticException($"The loss is {fusedLoss}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Parameters were not changed.");
+            RunBackwardSgd(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(input), ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(target), batch, -sgd.LearningRate);
+            return fusedLoss;
+        }
         float loss = ComputeGradients(input, target, batch);
         optimizer.Step(_params, _grads);
         return loss;
@@ -295,18 +303,18 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         ref float b16 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 80 * mb); // subtract18 [B, 1]
         ref float b17 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 64 * mb); // square19 [B, 1]
         ref float b19 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref gradients, 0); // dw [3]
-        ref float b20 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref fixedArena, 16); // dslice2 [1]
-        ref float b21 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 16 * mb); // dmultiply4 [B, 1]
-        ref float b22 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref fixedArena, 32); // dslice5 [1]
-        ref float b23 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 64 * mb); // dmultiply7 [B, 1]
-        ref float b24 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 48 * mb); // dadd8 [B, 1]
+        ref float b20 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref fixedArena, 64); // dslice2 [1]
+        ref float b21 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 240 * mb); // dmultiply4 [B, 1]
+        ref float b22 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref fixedArena, 48); // dslice5 [1]
+        ref float b23 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 256 * mb); // dmultiply7 [B, 1]
+        ref float b24 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 224 * mb); // dadd8 [B, 1]
         ref float b25 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref fixedArena, 32); // dslice9 [1]
-        ref float b26 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 16 * mb); // dadd10 [B, 1]
-        ref float b27 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 64 * mb); // dnegate11 [B, 1]
-        ref float b28 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 48 * mb); // dexp12 [B, 1]
-        ref float b29 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 64 * mb); // dadd14 [B, 1]
-        ref float b30 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 80 * mb); // ddivide16 [B, 1]
-        ref float b31 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 64 * mb); // dsubtract18 [B, 1]
+        ref float b26 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 208 * mb); // dadd10 [B, 1]
+        ref float b27 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 192 * mb); // dnegate11 [B, 1]
+        ref float b28 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 176 * mb); // dexp12 [B, 1]
+        ref float b29 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 160 * mb); // dadd14 [B, 1]
+        ref float b30 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 144 * mb); // ddivide16 [B, 1]
+        ref float b31 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 128 * mb); // dsubtract18 [B, 1]
         ref float b32 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 112 * mb); // dsquare19 [B, 1]
         ref float b33 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 96 * mb); // dmultiply21 [B, 1]
         // seed: dLoss = 1/batch per sample (the loss is the batch mean)
@@ -440,6 +448,178 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
             {
                 for (int j = 0; j < 1; j++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b19, o * 3 + j) += global::System.Runtime.CompilerServices.Unsafe.Add(ref b20, o * 1 + j);
             }
+        }
+    }
+
+    // Backward with the plain-SGD update fused in: p += lrNeg * dL/dp, weight gradients never stored.
+    private void RunBackwardSgd(ref float input, ref float target, int batch, float lrNeg)
+    {
+        ref float arena = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_arena);
+        ref float fixedArena = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_fixed);
+        ref float parameters = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_params);
+        ref float gradients = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_grads);
+        int mb = _maxBatch;
+        ref float b0 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref parameters, 0); // w [3]
+        ref float b2 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref fixedArena, 0); // slice2 [1]
+        ref float b3 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 0 * mb); // slice3 [B, 1]
+        ref float b5 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref fixedArena, 16); // slice5 [1]
+        ref float b6 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 32 * mb); // slice6 [B, 1]
+        ref float b12 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 16 * mb); // exp12 [B, 1]
+        ref float b13 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 48 * mb); // add14 [B, 1]
+        ref float b16 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 80 * mb); // subtract18 [B, 1]
+        ref float b17 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 64 * mb); // square19 [B, 1]
+        ref float b19 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref gradients, 0); // dw [3]
+        ref float b20 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref fixedArena, 64); // dslice2 [1]
+        ref float b21 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 240 * mb); // dmultiply4 [B, 1]
+        ref float b22 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref fixedArena, 48); // dslice5 [1]
+        ref float b23 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 256 * mb); // dmultiply7 [B, 1]
+        ref float b24 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 224 * mb); // dadd8 [B, 1]
+        ref float b25 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref fixedArena, 32); // dslice9 [1]
+        ref float b26 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 208 * mb); // dadd10 [B, 1]
+        ref float b27 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 192 * mb); // dnegate11 [B, 1]
+        ref float b28 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 176 * mb); // dexp12 [B, 1]
+        ref float b29 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 160 * mb); // dadd14 [B, 1]
+        ref float b30 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 144 * mb); // ddivide16 [B, 1]
+        ref float b31 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 128 * mb); // dsubtract18 [B, 1]
+        ref float b32 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 112 * mb); // dsquare19 [B, 1]
+        ref float b33 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 96 * mb); // dmultiply21 [B, 1]
+        // seed: dLoss = 1/batch per sample (the loss is the batch mean)
+        {
+            global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref b33, batch).Fill(1f / batch);
+        }
+        // dsquare19 += dmultiply21 * dmultiply21/dsquare19  [multiply]
+        {
+            int n = batch;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::Dl.MultiplyOp.GradB(global::System.Runtime.Intrinsics.Vector256.Create(0.5f), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b17, (nuint)(i)), global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b33, (nuint)(i))), ref b32, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b32, i) = global::Dl.MultiplyOp.GradB<float>(0.5f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b17, i), 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b33, i));
+        }
+        // dsubtract18 += dsquare19 * dsquare19/dsubtract18  [square]
+        {
+            int n = batch;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::Dl.SquareOp.Backward(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b16, (nuint)(i)), global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b32, (nuint)(i)), global::System.Runtime.Intrinsics.Vector256.Create(0f)), ref b31, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b31, i) = global::Dl.SquareOp.Backward<float>(global::System.Runtime.CompilerServices.Unsafe.Add(ref b16, i), 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b32, i), 0f);
+        }
+        // ddivide16 += dsubtract18 * dsubtract18/ddivide16  [subtract]
+        {
+            int n = batch;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::Dl.SubtractOp.GradA(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b31, (nuint)(i))), ref b30, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b30, i) = global::Dl.SubtractOp.GradA<float>(0f, 0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b31, i));
+        }
+        // dadd14 += ddivide16 * ddivide16/dadd14  [divide]
+        {
+            int n = batch;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::Dl.DivideOp.GradB(global::System.Runtime.Intrinsics.Vector256.Create(1f), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b13, (nuint)(i)), global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b30, (nuint)(i))), ref b29, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b29, i) = global::Dl.DivideOp.GradB<float>(1f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b13, i), 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b30, i));
+        }
+        // dexp12 += dadd14 * dadd14/dexp12  [add]
+        {
+            int n = batch;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::Dl.AddOp.GradB(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b29, (nuint)(i))), ref b28, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b28, i) = global::Dl.AddOp.GradB<float>(0f, 0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b29, i));
+        }
+        // dnegate11 += dexp12 * dexp12/dnegate11  [exp]
+        {
+            int n = batch;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::Dl.ExpOp.Backward(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b12, (nuint)(i)), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b28, (nuint)(i)), global::System.Runtime.Intrinsics.Vector256.Create(0f)), ref b27, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b27, i) = global::Dl.ExpOp.Backward<float>(0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b12, i), global::System.Runtime.CompilerServices.Unsafe.Add(ref b28, i), 0f);
+        }
+        // dadd10 += dnegate11 * dnegate11/dadd10  [negate]
+        {
+            int n = batch;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::Dl.NegateOp.Backward(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b27, (nuint)(i)), global::System.Runtime.Intrinsics.Vector256.Create(0f)), ref b26, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b26, i) = global::Dl.NegateOp.Backward<float>(0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b27, i), 0f);
+        }
+        // dadd8 += dadd10 * dadd10/dadd8  [add]
+        {
+            int n = batch;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::Dl.AddOp.GradA(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b26, (nuint)(i))), ref b24, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b24, i) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b26, i));
+        }
+        // dslice9 += dadd10 * dadd10/dslice9  [add]
+        {
+            global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref b25, 1).Clear();
+            int n = batch;
+            int i = 0;
+            float sum = 0f;
+            var acc = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+            for (; i <= n - 8; i += 8) acc += global::Dl.AddOp.GradB(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b26, (nuint)(i)));
+            sum = global::System.Runtime.Intrinsics.Vector256.Sum(acc);
+            for (; i < n; i++) sum += global::Dl.AddOp.GradB<float>(0f, 0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b26, i));
+            b25 += sum;
+        }
+        // dw += dslice9 * dslice9/dw  [slice]
+        {
+            global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref b19, 3).Clear();
+            for (int o = 0; o < 1; o++)
+            {
+                for (int j = 0; j < 1; j++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b19, o * 3 + 2 + j) += global::System.Runtime.CompilerServices.Unsafe.Add(ref b25, o * 1 + j);
+            }
+        }
+        // dmultiply4 += dadd8 * dadd8/dmultiply4  [add]
+        {
+            int n = batch;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::Dl.AddOp.GradA(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b24, (nuint)(i))), ref b21, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b21, i) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b24, i));
+        }
+        // dmultiply7 += dadd8 * dadd8/dmultiply7  [add]
+        {
+            int n = batch;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::Dl.AddOp.GradB(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b24, (nuint)(i))), ref b23, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b23, i) = global::Dl.AddOp.GradB<float>(0f, 0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b24, i));
+        }
+        // dslice5 += dmultiply7 * dmultiply7/dslice5  [multiply]
+        {
+            global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref b22, 1).Clear();
+            int n = batch;
+            int i = 0;
+            float sum = 0f;
+            var acc = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+            for (; i <= n - 8; i += 8) acc += global::Dl.MultiplyOp.GradA(global::System.Runtime.Intrinsics.Vector256.Create(b5), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b6, (nuint)(i)), global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b23, (nuint)(i)));
+            sum = global::System.Runtime.Intrinsics.Vector256.Sum(acc);
+            for (; i < n; i++) sum += global::Dl.MultiplyOp.GradA<float>(b5, global::System.Runtime.CompilerServices.Unsafe.Add(ref b6, i), 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b23, i));
+            b22 += sum;
+        }
+        // dw += dslice5 * dslice5/dw  [slice]
+        {
+            for (int o = 0; o < 1; o++)
+            {
+                for (int j = 0; j < 1; j++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b19, o * 3 + 1 + j) += global::System.Runtime.CompilerServices.Unsafe.Add(ref b22, o * 1 + j);
+            }
+        }
+        // dslice2 += dmultiply4 * dmultiply4/dslice2  [multiply]
+        {
+            global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref b20, 1).Clear();
+            int n = batch;
+            int i = 0;
+            float sum = 0f;
+            var acc = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+            for (; i <= n - 8; i += 8) acc += global::Dl.MultiplyOp.GradA(global::System.Runtime.Intrinsics.Vector256.Create(b2), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b3, (nuint)(i)), global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b21, (nuint)(i)));
+            sum = global::System.Runtime.Intrinsics.Vector256.Sum(acc);
+            for (; i < n; i++) sum += global::Dl.MultiplyOp.GradA<float>(b2, global::System.Runtime.CompilerServices.Unsafe.Add(ref b3, i), 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b21, i));
+            b20 += sum;
+        }
+        // dw += dslice2 * dslice2/dw  [slice]
+        {
+            for (int o = 0; o < 1; o++)
+            {
+                for (int j = 0; j < 1; j++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b19, o * 3 + j) += global::System.Runtime.CompilerServices.Unsafe.Add(ref b20, o * 1 + j);
+            }
+        }
+        // w += -lr * dw
+        {
+            b0 += lrNeg * b19;
+            global::System.Runtime.CompilerServices.Unsafe.Add(ref b0, 1) += lrNeg * global::System.Runtime.CompilerServices.Unsafe.Add(ref b19, 1);
+            global::System.Runtime.CompilerServices.Unsafe.Add(ref b0, 2) += lrNeg * global::System.Runtime.CompilerServices.Unsafe.Add(ref b19, 2);
         }
     }
 

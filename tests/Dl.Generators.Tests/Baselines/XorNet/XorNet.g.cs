@@ -52,7 +52,7 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
     private const int ParameterTotal = 9;
     private const int InputSize = 2;
     private const int OutputSize = 1;
-    private const int BatchedArenaPerSample = 80;
+    private const int BatchedArenaPerSample = 160;
     private const int FixedArenaSize = 0;
     private readonly float[] _params = null!;
     private readonly float[] _grads = null!;
@@ -110,6 +110,14 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch, global::Dl.IOptimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
+        if (optimizer is global::Dl.Sgd { Momentum: 0f, WeightDecay: 0f } sgd)
+        {
+            // Plain SGD: the update is fused into the backward pass (the weight gradients are not stored).
+            float fusedLoss = Loss(input, target, batch);
+            if (!float.IsFinite(fusedLoss)) throw new global::System.ArithmeticException($"The loss is {fusedLoss}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Parameters were not changed.");
+            RunBackwardSgd(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(input), ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(target), batch, -sgd.LearningRate);
+            return fusedLoss;
+        }
         float loss = ComputeGradients(input, target, batch);
         optimizer.Step(_params, _grads);
         return loss;
@@ -218,14 +226,14 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         ref float b11 = ref target; // target [B, 1]
         ref float b13 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 48 * mb); // mse_loss12.scratch [B, 1]
         ref float b14 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref gradients, 0); // dhidden.weight [4]
-        ref float b15 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 0 * mb); // dhidden.matmul [B, 2]
+        ref float b15 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 144 * mb); // dhidden.matmul [B, 2]
         ref float b16 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref gradients, 4); // dhidden.bias [2]
-        ref float b17 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 32 * mb); // dhidden [B, 2]
-        ref float b18 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 0 * mb); // dsigmoid5 [B, 2]
+        ref float b17 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 128 * mb); // dhidden [B, 2]
+        ref float b18 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 112 * mb); // dsigmoid5 [B, 2]
         ref float b19 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref gradients, 6); // doutput.weight [2]
-        ref float b20 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 32 * mb); // doutput.matmul [B, 1]
+        ref float b20 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 96 * mb); // doutput.matmul [B, 1]
         ref float b21 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref gradients, 8); // doutput.bias [1]
-        ref float b22 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 0 * mb); // doutput [B, 1]
+        ref float b22 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 80 * mb); // doutput [B, 1]
         ref float b23 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 64 * mb); // dsigmoid10 [B, 1]
         ref float b24 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 0 * mb); // dmse_loss12 [B, 1]
         // seed: dLoss = 1/batch per sample (the loss is the batch mean)
@@ -335,6 +343,151 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
                 float sum = 0f;
                 for (int p = 0; p < batch; p++) sum += global::System.Runtime.CompilerServices.Unsafe.Add(ref b15, p * 2 + 1) * global::System.Runtime.CompilerServices.Unsafe.Add(ref b0, p * 2 + 1);
                 global::System.Runtime.CompilerServices.Unsafe.Add(ref b14, 1 * 2 + 1) = sum;
+            }
+        }
+    }
+
+    // Backward with the plain-SGD update fused in: p += lrNeg * dL/dp, weight gradients never stored.
+    private void RunBackwardSgd(ref float input, ref float target, int batch, float lrNeg)
+    {
+        ref float arena = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_arena);
+        ref float parameters = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_params);
+        int mb = _maxBatch;
+        ref float b0 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref input, 0 * batch); // x [B, 2]
+        ref float b1 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref parameters, 0); // hidden.weight [4]
+        ref float b3 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref parameters, 4); // hidden.bias [2]
+        ref float b5 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 16 * mb); // sigmoid5 [B, 2]
+        ref float b6 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref parameters, 6); // output.weight [2]
+        ref float b8 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref parameters, 8); // output.bias [1]
+        ref float b10 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 32 * mb); // sigmoid10 [B, 1]
+        ref float b11 = ref target; // target [B, 1]
+        ref float b13 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 48 * mb); // mse_loss12.scratch [B, 1]
+        ref float b15 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 144 * mb); // dhidden.matmul [B, 2]
+        ref float b17 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 128 * mb); // dhidden [B, 2]
+        ref float b18 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 112 * mb); // dsigmoid5 [B, 2]
+        ref float b20 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 96 * mb); // doutput.matmul [B, 1]
+        ref float b22 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 80 * mb); // doutput [B, 1]
+        ref float b23 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 64 * mb); // dsigmoid10 [B, 1]
+        ref float b24 = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref arena, 0 * mb); // dmse_loss12 [B, 1]
+        // seed: dLoss = 1/batch per sample (the loss is the batch mean)
+        {
+            global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref b24, batch).Fill(1f / batch);
+        }
+        // dsigmoid10 += dmse_loss12 * dmse_loss12/dsigmoid10  [mse_loss]
+        {
+            global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref b23, batch).Clear();
+            for (int r = 0; r < batch; r++)
+            {
+                global::Dl.MseLossOp.Backward<float>(global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref b10, r), 1), global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref b11, r), 1), global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref b13, r), 1), global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref b24, r), 1)[0], global::System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref b23, r), 1));
+            }
+        }
+        // doutput += dsigmoid10 * dsigmoid10/doutput  [sigmoid]
+        {
+            int n = batch;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::Dl.SigmoidOp.Backward(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b10, (nuint)(i)), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b23, (nuint)(i)), global::System.Runtime.Intrinsics.Vector256.Create(0f)), ref b22, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b22, i) = global::Dl.SigmoidOp.Backward<float>(0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b10, i), global::System.Runtime.CompilerServices.Unsafe.Add(ref b23, i), 0f);
+        }
+        // doutput.matmul += doutput * doutput/doutput.matmul  [add]
+        {
+            int n = batch;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::Dl.AddOp.GradA(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b22, (nuint)(i))), ref b20, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b20, i) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b22, i));
+        }
+        // doutput.bias += doutput * doutput/doutput.bias  [add] -> fused into the SGD update
+        {
+            int n = batch;
+            int i = 0;
+            float sum = 0f;
+            var acc = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+            for (; i <= n - 8; i += 8) acc += global::System.Runtime.Intrinsics.Vector256.Create(lrNeg) * (global::Dl.AddOp.GradB(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b22, (nuint)(i))));
+            sum = global::System.Runtime.Intrinsics.Vector256.Sum(acc);
+            for (; i < n; i++) sum += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b22, i)));
+            b8 += sum;
+        }
+        // dsigmoid5 += doutput.matmul * doutput.matmul/dsigmoid5  [linear]
+        {
+            for (int i = 0; i < batch; i++)
+            {
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref b18, i * 2 + 0) = global::System.Runtime.CompilerServices.Unsafe.Add(ref b20, i * 1 + 0) * global::System.Runtime.CompilerServices.Unsafe.Add(ref b6, 0 * 2 + 0);
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref b18, i * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref b20, i * 1 + 0) * global::System.Runtime.CompilerServices.Unsafe.Add(ref b6, 0 * 2 + 1);
+            }
+        }
+        // doutput.matmul *= -lr (for the fused update below)
+        {
+            int n = batch;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.Create(lrNeg) * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b20, (nuint)(i)), ref b20, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b20, i) = lrNeg * global::System.Runtime.CompilerServices.Unsafe.Add(ref b20, i);
+        }
+        // doutput.weight += doutput.matmul * doutput.matmul/doutput.weight  [linear] -> fused into the SGD update
+        {
+            {
+                float sum = 0f;
+                for (int p = 0; p < batch; p++) sum += global::System.Runtime.CompilerServices.Unsafe.Add(ref b20, p * 1 + 0) * global::System.Runtime.CompilerServices.Unsafe.Add(ref b5, p * 2 + 0);
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref b6, 0 * 2 + 0) += sum;
+            }
+            {
+                float sum = 0f;
+                for (int p = 0; p < batch; p++) sum += global::System.Runtime.CompilerServices.Unsafe.Add(ref b20, p * 1 + 0) * global::System.Runtime.CompilerServices.Unsafe.Add(ref b5, p * 2 + 1);
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref b6, 0 * 2 + 1) += sum;
+            }
+        }
+        // dhidden += dsigmoid5 * dsigmoid5/dhidden  [sigmoid]
+        {
+            int n = batch * 2;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::Dl.SigmoidOp.Backward(global::System.Runtime.Intrinsics.Vector256<float>.Zero, global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b5, (nuint)(i)), global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b18, (nuint)(i)), global::System.Runtime.Intrinsics.Vector256.Create(0f)), ref b17, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b17, i) = global::Dl.SigmoidOp.Backward<float>(0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b5, i), global::System.Runtime.CompilerServices.Unsafe.Add(ref b18, i), 0f);
+        }
+        // dhidden.matmul += dhidden * dhidden/dhidden.matmul  [add]
+        {
+            for (int i0 = 0; i0 < batch; i0++)
+            {
+                int o0_0 = i0 * 2;
+                int t_0 = i0 * 2;
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref b15, t_0) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b17, o0_0));
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref b15, t_0 + 1) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b17, o0_0 + 1));
+            }
+        }
+        // dhidden.bias += dhidden * dhidden/dhidden.bias  [add] -> fused into the SGD update
+        {
+            for (int i0 = 0; i0 < batch; i0++)
+            {
+                int o0_0 = i0 * 2;
+                b3 += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b17, o0_0)));
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref b3, 1) += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, global::System.Runtime.CompilerServices.Unsafe.Add(ref b17, o0_0 + 1)));
+            }
+        }
+        // dhidden.matmul *= -lr (for the fused update below)
+        {
+            int n = batch * 2;
+            int i = 0;
+            for (; i <= n - 8; i += 8) global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.Create(lrNeg) * global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref b15, (nuint)(i)), ref b15, (nuint)(i));
+            for (; i < n; i++) global::System.Runtime.CompilerServices.Unsafe.Add(ref b15, i) = lrNeg * global::System.Runtime.CompilerServices.Unsafe.Add(ref b15, i);
+        }
+        // dhidden.weight += dhidden.matmul * dhidden.matmul/dhidden.weight  [linear] -> fused into the SGD update
+        {
+            {
+                float sum = 0f;
+                for (int p = 0; p < batch; p++) sum += global::System.Runtime.CompilerServices.Unsafe.Add(ref b15, p * 2 + 0) * global::System.Runtime.CompilerServices.Unsafe.Add(ref b0, p * 2 + 0);
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref b1, 0 * 2 + 0) += sum;
+            }
+            {
+                float sum = 0f;
+                for (int p = 0; p < batch; p++) sum += global::System.Runtime.CompilerServices.Unsafe.Add(ref b15, p * 2 + 0) * global::System.Runtime.CompilerServices.Unsafe.Add(ref b0, p * 2 + 1);
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref b1, 0 * 2 + 1) += sum;
+            }
+            {
+                float sum = 0f;
+                for (int p = 0; p < batch; p++) sum += global::System.Runtime.CompilerServices.Unsafe.Add(ref b15, p * 2 + 1) * global::System.Runtime.CompilerServices.Unsafe.Add(ref b0, p * 2 + 0);
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref b1, 1 * 2 + 0) += sum;
+            }
+            {
+                float sum = 0f;
+                for (int p = 0; p < batch; p++) sum += global::System.Runtime.CompilerServices.Unsafe.Add(ref b15, p * 2 + 1) * global::System.Runtime.CompilerServices.Unsafe.Add(ref b0, p * 2 + 1);
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref b1, 1 * 2 + 1) += sum;
             }
         }
     }
