@@ -5,10 +5,20 @@ namespace Dl.Generators.Emit;
 /// <summary>Type names and literals of generated code: global::-qualified, culture-invariant, round-trip floats.</summary>
 internal static class Literals
 {
-    public const string Unsafe = "global::System.Runtime.CompilerServices.Unsafe";
-    public const string Marshal = "global::System.Runtime.InteropServices.MemoryMarshal";
-    public const string V256 = "global::System.Runtime.Intrinsics.Vector256";
-    public const string V256F = "global::System.Runtime.Intrinsics.Vector256<float>";
+    // Short aliases declared at the top of every generated file (see Aliases), so kernels stay readable.
+    public const string Unsafe = "Ref";
+    public const string Marshal = "Mem";
+    public const string V256 = "V256";
+    public const string V256F = "V256F";
+
+    /// <summary>The using-aliases a generated file declares for the names above.</summary>
+    public static readonly string[] Aliases =
+    {
+        "using Ref = global::System.Runtime.CompilerServices.Unsafe;",
+        "using Mem = global::System.Runtime.InteropServices.MemoryMarshal;",
+        "using V256 = global::System.Runtime.Intrinsics.Vector256;",
+        "using V256F = global::System.Runtime.Intrinsics.Vector256<float>;",
+    };
     public const string Gemm = "global::Dl.Kernels.Gemm";
 
     public static string Float(float value)
