@@ -32,6 +32,15 @@ public class PyTorchTests
         if model == 'fashion':
             y = F.linear(F.relu(F.linear(x, p['fc1.weight'], p['fc1.bias'])), p['fc2.weight'], p['fc2.bias'])
             loss = F.cross_entropy(y, torch.tensor(t, dtype=torch.long))
+        elif model == 'wide':
+            h = F.relu(F.linear(x, p['fc1.weight'], p['fc1.bias']))
+            y = F.linear(F.relu(F.linear(h, p['fc2.weight'], p['fc2.bias'])), p['fc3.weight'], p['fc3.bias'])
+            loss = F.cross_entropy(y, torch.tensor(t, dtype=torch.long))
+        elif model == 'dgex':
+            h = torch.tanh(F.linear(x, p['hidden1.weight'], p['hidden1.bias']))
+            h = torch.tanh(F.linear(h, p['hidden2.weight'], p['hidden2.bias']))
+            y = F.linear(h, p['output.weight'], p['output.bias'])
+            loss = F.mse_loss(y, torch.tensor(t).reshape(batch, -1))
         elif model == 'xor':
             y = torch.sigmoid(F.linear(torch.sigmoid(F.linear(x, p['hidden.weight'], p['hidden.bias'])), p['output.weight'], p['output.bias']))
             loss = F.mse_loss(y, torch.tensor(t).reshape(batch, 1))
@@ -40,7 +49,8 @@ public class PyTorchTests
             loss = F.binary_cross_entropy_with_logits(y, torch.tensor(t).reshape(batch, 1))
         loss.backward()
         print(json.dumps({'loss': loss.item(), 'output': y.detach().reshape(-1).tolist(),
-                          'grads': {k: v.grad.reshape(-1).tolist() for k, v in p.items()}}))
+                          'grads': {k: v.grad.reshape(-1)[:4096].tolist() for k, v in p.items()},
+                          'norms': {k: v.grad.double().norm().item() for k, v in p.items()}}))
         """;
 
     private static JsonElement RunTorch(string model, IModel net, float[] x, float[] target, int batch)
@@ -74,9 +84,14 @@ public class PyTorchTests
         ModelHarness.Close(output, torch.GetProperty("output").EnumerateArray().Select(e => (float)e.GetDouble()).ToArray(), 1e-4, 1e-5, "output");
         foreach (var p in net.Description.Parameters)
         {
+            // The first 4096 elements one by one, and the whole gradient through its norm.
             var expected = torch.GetProperty("grads").GetProperty(p.Name).EnumerateArray().Select(e => (float)e.GetDouble()).ToArray();
             double scale = expected.Select(Math.Abs).DefaultIfEmpty(0).Max();
-            ModelHarness.Close(net.Gradient(p.Name), expected, 1e-3, 1e-6 + 1e-4 * scale, "d" + p.Name);
+            var grad = net.Gradient(p.Name);
+            ModelHarness.Close(grad[..expected.Length], expected, 1e-3, 1e-6 + 1e-4 * scale, "d" + p.Name);
+            double norm = Math.Sqrt(grad.ToArray().Sum(g => (double)g * g));
+            double torchNorm = torch.GetProperty("norms").GetProperty(p.Name).GetDouble();
+            Assert.True(Math.Abs(norm - torchNorm) <= 1e-3 * torchNorm + 1e-7, $"|d{p.Name}| = {norm} vs PyTorch {torchNorm}");
         }
     }
 
@@ -90,6 +105,24 @@ public class PyTorchTests
         var x = ModelHarness.Normal(batch * 784, 1);
         var y = ModelHarness.Labels(batch, 10, 2);
         Compare(net, RunTorch("fashion", net, x, y.Select(v => (float)v).ToArray(), batch), x, y, batch);
+    }
+
+    [Fact]
+    public void WideMlp_MatchesPyTorch()
+    {
+        var net = new WideMlp(new ModelOptions { Seed = 4, MaxBatch = 3 });
+        var x = ModelHarness.Normal(3 * 784, 1);
+        var y = ModelHarness.Labels(3, 10, 2);
+        Compare(net, RunTorch("wide", net, x, y.Select(v => (float)v).ToArray(), 3), x, y, 3);
+    }
+
+    [Fact]
+    public void Dgex_MatchesPyTorch()
+    {
+        var net = new Dgex(new ModelOptions { Seed = 4, MaxBatch = 2 });
+        var x = ModelHarness.Normal(2 * 943, 1);
+        var t = ModelHarness.Normal(2 * 9520, 2);
+        Compare(net, RunTorch("dgex", net, x, t, 2), x, t, 2);
     }
 
     [Fact]
