@@ -65,6 +65,12 @@ public class GeneratedVsDynamicTests
             ModelHarness.Labels(6, 2, 5).Select(v => (float)v).ToArray());
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    public void GeneralityZoo(int batch) =>
+        ModelHarness.GeneratedMatchesDynamic(o => new GeneralityZoo(o), batch, ModelHarness.Labels(batch, 3, 5));
+
     [Fact]
     public void WideMlp_Batch3() =>
         ModelHarness.GeneratedMatchesDynamic(o => new WideMlp(o), 3, ModelHarness.Labels(3, 10, 5), rtol: 1e-3f);

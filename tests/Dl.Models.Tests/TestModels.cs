@@ -72,3 +72,30 @@ public sealed partial class SigmoidBceClassifier
     [Forward] Tensor Forward([Shape(5)] Tensor x) => Sigmoid(Linear(Tanh(Linear(x, 7, "h")), 1, "out"));
     [Loss] Tensor Loss(Tensor p, [Shape(1)] Tensor y) => BinaryCrossEntropy(p, y);
 }
+
+/// <summary>Weight sharing, per-sample matrix products, transposed parameters, rank-3 reductions, ranges from the end,
+/// nested blocks: shapes and wiring that the other models do not reach.</summary>
+[Model]
+public sealed partial class GeneralityZoo
+{
+    [Param(4, 3)] Tensor shared;
+    [Param(3)] Tensor gain;
+
+    [Forward]
+    Tensor Forward([Shape(2, 4)] Tensor a, [Shape(4, 5)] Tensor b)
+    {
+        var p = MatMul(a, b);                                   // [2, 5], both operands per sample
+        var q = MatMul(Transpose(p), MatMul(a, shared));        // [5, 2]·[2, 3] = [5, 3]
+        var r = MatMul(q, Transpose(shared));                   // the same parameter used twice
+        var s = Softmax(r) * Mean(r, 1)[..^1][0];               // row-wise softmax on a matrix; ranges from the end
+        var t = Reshape(Concat(s, r, axis: 0), 2, 5, 4);        // [10, 4] -> [2, 5, 4]
+        var u = Sum(t, 1) / (2f + Abs(Sum(t, 2)[1][..4]));      // rank-3 reductions on two axes, broadcast divide
+        var v = Twice(Linear(u, 3, "head")) * gain;             // Linear on a per-sample matrix [2, 4] -> [2, 3]
+        return Sum(LogSoftmax(v), 0) + Maximum(v[0], v[1]) - Minimum(v[1], v[0] * (1f / 3f));
+    }
+
+    [Block] Tensor Twice(Tensor x) => Inner(x) + Inner(x * 0.5f);
+    [Block] Tensor Inner(Tensor x) => LeakyRelu(x, 0.2f) + Pow(Square(x) + 1f, -0.5f);
+
+    [Loss] Tensor Loss(Tensor y, [Labels(3)] Tensor t) => SoftmaxCrossEntropy(y, t) + 0.01f * L2Penalty(shared);
+}

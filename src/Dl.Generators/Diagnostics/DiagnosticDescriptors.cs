@@ -7,7 +7,7 @@ namespace Dl.Generators.Diagnostics;
 internal static class DiagnosticDescriptors
 {
     private const string Category = "Dl";
-    private const string Help = "https://github.com/dl/dl/blob/main/docs/diagnostics.md#";
+    private const string Help = "docs/diagnostics.md#";
 
     private static DiagnosticDescriptor Error(string id, string title, string format) =>
         new(id, title, format, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: Help + id.ToLowerInvariant());

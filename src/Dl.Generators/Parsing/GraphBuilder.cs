@@ -221,7 +221,10 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
     private Value Invoke(InvocationExpressionSyntax call, Dictionary<string, Value> scope)
     {
         var model = ModelFor(call);
-        var method = model.GetSymbolInfo(call, token).Symbol as IMethodSymbol;
+        var info = model.GetSymbolInfo(call, token);
+        var method = info.Symbol as IMethodSymbol;
+        if (method is null && !info.CandidateSymbols.IsEmpty)
+            throw Unsupported(call, "the call matches no overload of " + info.CandidateSymbols[0].Name + " (see the compiler's error for the argument types)");
         if (method is null) throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, call.GetLocation(), call.Expression.ToString()));
 
         if (SymbolEqualityComparer.Default.Equals(method.ContainingType, type) && HasAttr(method, "Dl.BlockAttribute"))
@@ -360,7 +363,7 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
 
     private static string FullName(INamedTypeSymbol t) => "global::" + t.ToDisplayString();
 
-    private int TensorArg(Value v, float fallbackBatchless, ExpressionSyntax at)
+    private int TensorArg(Value v, ExpressionSyntax at)
     {
         if (v.IsTensor) return v.Node;
         float c = System.Convert.ToSingle(v.Constant, System.Globalization.CultureInfo.InvariantCulture);
@@ -373,7 +376,7 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
         var op = ReadOp(symbol) ?? throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, at.GetLocation(), symbol.Name));
         string opName = symbol.Name;
         var location = at.GetLocation();
-        int T(int i) => TensorArg(args[i], 0, at);
+        int T(int i) => TensorArg(args[i], at);
         int I(int i, string what)
         {
             if (args[i].IsTensor || args[i].Constant is null)
