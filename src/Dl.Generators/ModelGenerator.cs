@@ -22,7 +22,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
         // Runs once per edit of a [Model] class's syntax tree; returns the spec or diagnostics, never throws.
         var parsed = context.SyntaxProvider
             .ForAttributeWithMetadataName("Dl.ModelAttribute",
-                static (node, _) => node is ClassDeclarationSyntax,
+                static (node, _) => node is TypeDeclarationSyntax,
                 static (ctx, token) => ModelParser.Parse(ctx, token))
             .WithTrackingName(TrackingNames.Parse);
 

@@ -90,6 +90,58 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DL0005_ContainingTypeNotPartial()
+    {
+        var d = Single("""
+            class Outer {
+                [Model] partial class M { [Forward] Tensor F([Shape(4)] Tensor x) => Relu(x); }
+            }
+            """, "DL0005");
+        Assert.Equal("Outer", Text(d));
+    }
+
+    [Fact]
+    public void NestedModel_InPartialContainers_Compiles()
+    {
+        var (generator, sources, errors) = GeneratorHarness.Run(GeneratorHarness.Usings + """
+            namespace App;
+            public static partial class Outer
+            {
+                public partial record Middle
+                {
+                    [Model] public sealed partial class Net
+                    {
+                        [Forward] Tensor F([Shape(3)] Tensor x) => Linear(x, 2, "fc");
+                        [Loss] Tensor L(Tensor y, [Labels(2)] Tensor t) => SoftmaxCrossEntropy(y, t);
+                    }
+                }
+            }
+            """);
+        Assert.Empty(generator);
+        Assert.Empty(errors);
+        Assert.Contains("partial record Middle", sources[0]);
+    }
+
+    [Fact]
+    public void DL0001_GenericModel()
+    {
+        var d = Single("[Model] partial class M<T> { [Forward] Tensor F([Shape(4)] Tensor x) => Relu(x); }", "DL0001");
+        Assert.Contains("generic", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0007_LossWithoutParameters()
+    {
+        var d = Single("""
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(4)] Tensor x) => Relu(x);
+                [Loss] Tensor L(Tensor y, [Shape(4)] Tensor t) => MseLoss(y, t);
+            }
+            """, "DL0007");
+        Assert.Contains("does not depend on any parameter", d.GetMessage());
+    }
+
+    [Fact]
     public void DL0006_MissingForward() => Single("[Model] partial class M { }", "DL0006");
 
     [Fact]

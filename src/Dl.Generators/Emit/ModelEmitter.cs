@@ -24,6 +24,7 @@ internal static class ModelEmitter
         var interfaces = new List<string> { "global::Dl.IModel", $"global::Dl.Dynamic.IDynamicSource<{model.ClassName}>" };
         if (targetType.Length > 0) interfaces.Add($"global::Dl.ITrainableModel<{targetType}>");
 
+        var containers = model.Containers.Select(c => w.Block(c)).ToList();
         GraphComment(w, model);
         w.Line($"[global::System.CodeDom.Compiler.GeneratedCode(\"Dl.Generators\", \"{version}\")]");
         using (w.Block($"partial class {model.ClassName} : {string.Join(", ", interfaces)}"))
@@ -43,6 +44,7 @@ internal static class ModelEmitter
             }
             Dynamic(w, model, targetType);
         }
+        for (int i = containers.Count - 1; i >= 0; i--) containers[i].Dispose();
         return w.ToString();
     }
 
@@ -189,7 +191,8 @@ internal static class ModelEmitter
             w.Line("if (output.Length < batch * OutputSize) throw new global::System.ArgumentException($\"output has room for {output.Length} values; expected batch x {OutputSize} = {batch * OutputSize}.\", nameof(output));");
             w.Line($"RunForward(ref {Marshal}.GetReference(input), batch);");
             var o = plan.Values[model.OutputNode]!;
-            w.Line($"{BufferSpan(o, "batch * OutputSize", o.Batched)}.CopyTo(output);");
+            if (o.Batched) w.Line($"{BufferSpan(o, "batch * OutputSize", true)}.CopyTo(output);");
+            else w.Line($"for (int s = 0; s < batch; s++) {BufferSpan(o, "", false)}.CopyTo(output.Slice(s * OutputSize)); // the same for every sample");
         }
         w.Line();
     }

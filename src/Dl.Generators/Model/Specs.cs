@@ -66,7 +66,9 @@ public sealed record ModelSpec(
     EquatableArray<InputSpec> Inputs, InputSpec? Target, EquatableArray<ParameterSpec> Parameters,
     EquatableArray<NodeSpec> Nodes, int OutputNode, int LossNode, EquatableArray<LayerSpec> Layers)
 {
-    public string FullName => string.IsNullOrEmpty(Namespace) ? ClassName : Namespace + "." + ClassName;
+    /// <summary>Declarations of the types the model is nested in, outermost first (e.g. <c>partial class Outer</c>).</summary>
+    public EquatableArray<string> Containers { get; init; } = EquatableArray<string>.Empty;
+    public string FullName => (string.IsNullOrEmpty(Namespace) ? "" : Namespace + ".") + string.Concat(Containers.Select(c => c.Substring(c.LastIndexOf(' ') + 1) + ".")) + ClassName;
 }
 
 /// <summary>The result of parsing one [Model] class: a spec (null on error) and the diagnostics.</summary>

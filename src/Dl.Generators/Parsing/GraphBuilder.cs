@@ -556,6 +556,13 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
 
     // ---- checks -------------------------------------------------------------------------------------------
 
+    /// <summary>True when some parameter reaches <paramref name="node"/>.</summary>
+    public bool DependsOnParameters(int node)
+    {
+        var n = Nodes[node];
+        return n.Kind == NodeKind.Param || n.Inputs.Any(DependsOnParameters);
+    }
+
     /// <summary>DL0009 when a parameter's gradient would have to pass through a non-differentiable op.</summary>
     public void CheckDifferentiable(int loss, string model)
     {

@@ -18,11 +18,28 @@ internal static class ModelParser
     public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken token)
     {
         var type = (INamedTypeSymbol)context.TargetSymbol;
-        var syntax = (ClassDeclarationSyntax)context.TargetNode;
+        if (context.TargetNode is not ClassDeclarationSyntax syntax)
+        {
+            var node = (TypeDeclarationSyntax)context.TargetNode;
+            return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, node.Identifier.GetLocation(), type.Name,
+                "[Model] applies to a partial class, not a struct or record"));
+        }
         try
         {
             if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
                 return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.ModelNotPartial, syntax.Identifier.GetLocation(), type.Name));
+
+            if (type.IsGenericType)
+                return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, syntax.Identifier.GetLocation(), type.Name,
+                    "a model class cannot be generic: every shape is fixed at build time"));
+            var containers = new List<string>();
+            for (var outer = syntax.Parent as TypeDeclarationSyntax; outer is not null; outer = outer.Parent as TypeDeclarationSyntax)
+            {
+                if (!outer.Modifiers.Any(SyntaxKind.PartialKeyword))
+                    return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.ModelNotPartial, outer.Identifier.GetLocation(), outer.Identifier.Text + " (it contains the model " + type.Name + ")"));
+                string keyword = outer is RecordDeclarationSyntax r ? "record " + (r.ClassOrStructKeyword.Text is { Length: > 0 } k ? k : "") : outer.Keyword.Text;
+                containers.Insert(0, $"partial {keyword} {outer.Identifier.Text}{outer.TypeParameterList}".Replace("  ", " "));
+            }
 
             var builder = new GraphBuilder(context.SemanticModel, type, token);
             builder.CollectFieldParameters();
@@ -59,6 +76,8 @@ internal static class ModelParser
                     throw Error(DiagnosticDescriptors.InvalidLoss, loss, type.Name, $"the loss must be a scalar per sample, not {lossShape}");
                 token.ThrowIfCancellationRequested();
                 builder.CheckDifferentiable(lossNode, type.Name);
+                if (!builder.DependsOnParameters(lossNode))
+                    throw Error(DiagnosticDescriptors.InvalidLoss, loss, type.Name, "the loss does not depend on any parameter, so there is nothing to train");
             }
 
             string modifiers = string.Join(" ", syntax.Modifiers.Select(m => m.Text));
@@ -66,7 +85,7 @@ internal static class ModelParser
                 type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString(),
                 type.Name, modifiers, forward.Name, loss?.Name,
                 inputs.ToArray(), target, builder.Parameters.ToArray(), builder.Nodes.ToArray(), output, lossNode,
-                builder.Layers.ToArray());
+                builder.Layers.ToArray()) { Containers = containers.ToArray() };
             return new ParseResult(spec, EquatableArray<DiagnosticInfo>.Empty);
         }
         catch (ModelErrorException e)
