@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Dl.Kernels;
 
@@ -37,7 +38,9 @@ internal static unsafe class GemmDriver
             return;
         }
         int m = i1 - i0;
-        if (p.TransB && !p.TransA && (m <= DotMaxM || j1 - j0 <= DotMaxN) && GemmBlocking.DotWidth != 0 && p.K >= GemmBlocking.DotWidth)
+        if (p.K == 1)
+            Rank1(in p, i0, i1, j0, j1);
+        else if (p.TransB && !p.TransA && (m <= DotMaxM || j1 - j0 <= DotMaxN) && GemmBlocking.DotWidth != 0 && p.K >= GemmBlocking.DotWidth)
             Dot(in p, i0, i1, j0, j1);
         else if (!p.TransB && m <= GemvMaxM && GemmBlocking.DotWidth != 0)
         {
@@ -50,6 +53,41 @@ internal static unsafe class GemmDriver
         else
             Packed(in p, i0, i1, j0, j1, buf);
         buf.KeepAlive();
+    }
+
+    /// <summary>k = 1: C[i, j] (+)= a_i · b_j, an outer product (the weight gradient, or the fused SGD update, of a
+    /// layer at batch 1). With k = 1 both operands are contiguous vectors whatever the transposes, and the work is one
+    /// streaming pass over C: packing would only add traffic (batch-1 784x128 update: 11.6 µs packed-direct, measured).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rank1(in GemmProblem p, int i0, int i1, int j0, int j1)
+    {
+        int n = p.N;
+        float* a = p.A, b = p.B, cBase = p.C;
+        bool accumulate = p.Accumulate;
+        for (int i = i0; i < i1; i++)
+        {
+            float ai = a[i];
+            float* c = cBase + (nint)i * n;
+            int j = j0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var va = Vector512.Create(ai);
+                if (accumulate)
+                    for (; j <= j1 - 16; j += 16) Vector512.FusedMultiplyAdd(va, Vector512.Load(b + j), Vector512.Load(c + j)).Store(c + j);
+                else
+                    for (; j <= j1 - 16; j += 16) (va * Vector512.Load(b + j)).Store(c + j);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                var va = Vector256.Create(ai);
+                if (accumulate)
+                    for (; j <= j1 - 8; j += 8) Vector256.FusedMultiplyAdd(va, Vector256.Load(b + j), Vector256.Load(c + j)).Store(c + j);
+                else
+                    for (; j <= j1 - 8; j += 8) (va * Vector256.Load(b + j)).Store(c + j);
+            }
+            if (accumulate) for (; j < j1; j++) c[j] = MathF.FusedMultiplyAdd(ai, b[j], c[j]);
+            else for (; j < j1; j++) c[j] = ai * b[j];
+        }
     }
 
     /// <summary>Splits k into equal blocks of at most KC (so the last block is not a sliver).</summary>
