@@ -161,8 +161,7 @@ internal static class StepEmitter
             oc = ps.C == 0 ? "0" : $"s * {ps.C}";
             if (ps.AccumulateAcrossSamples && !g.Accumulate) accumulate = "s > 0";
         }
-        int perSample = g.M.Literal * g.N.Literal * g.K.Literal;
-        if (perSample <= InlineGemmLimit && !g.N.Batched && g.N.Literal <= UnrollLimit && !g.K.Batched && g.K.Literal <= 16 || perSample <= InlineGemmLimit && g.K.Batched && g.M.Literal * g.N.Literal <= 16)
+        if (IsInline(g))
             InlineGemm(w, g, oa, ob, oc, accumulate);
         else
         {
@@ -171,6 +170,15 @@ internal static class StepEmitter
             w.Line($"    {g.M}, {g.N}, {g.K}, transA: {Bool(g.TransA)}, transB: {Bool(g.TransB)}, accumulate: {accumulate}, _gemm);");
         }
         loop?.Dispose();
+    }
+
+    /// <summary>Tiny products are printed inline: per sample (or per batch row) at most <see cref="InlineGemmLimit"/>
+    /// multiply-adds, with the unrolled dimensions small (columns and inner sum when the batch is the row count; the
+    /// output when the batch is the summed dimension).</summary>
+    private static bool IsInline(GemmStep g)
+    {
+        if (g.N.Batched || g.M.Literal * g.N.Literal * g.K.Literal > InlineGemmLimit) return false;
+        return g.K.Batched ? g.M.Literal * g.N.Literal <= 16 : g.N.Literal <= UnrollLimit && g.K.Literal <= 16;
     }
 
     private static string ReadSpan(Buffer b, string offset, string length) => $"{Marshal}.CreateReadOnlySpan(ref {At(b, offset)}, {length})";

@@ -48,7 +48,7 @@ internal static class Fusion
             if (steps[i] is not MapStep producer || steps[i + 1] is not MapStep next) continue;
             var consumer = next;
             if (producer.Accumulate || consumer.Accumulate || keep.Contains(producer.Target)) continue;
-            if (!Same(producer.Dims, consumer.Dims)) consumer = Reshaped(consumer, producer)!;
+            if (!producer.Dims.SequenceEqual(consumer.Dims)) consumer = Reshaped(consumer, producer)!;
             if (consumer is null) continue;
             if (!producer.TargetStrides.SequenceEqual(consumer.TargetStrides)) continue;
             var uses = consumer.Operands.Select((o, k) => (o, k)).Where(x => x.o.Buffer == producer.Target).ToList();
@@ -103,8 +103,6 @@ internal static class Fusion
 
     private static bool ReadElsewhere(Buffer b, ProgramPlan plan, Step except) =>
         plan.Forward.Concat(plan.Loss).Concat(plan.Backward).Any(s => !ReferenceEquals(s, except) && s.Reads.Contains(b));
-
-    private static bool Same(Extent[] a, Extent[] b) => a.SequenceEqual(b);
 
     private static string Substitute(string expression, Dictionary<int, string> map, int fused, string fusedExpression)
     {

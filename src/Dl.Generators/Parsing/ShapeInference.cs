@@ -9,8 +9,6 @@ namespace Dl.Generators.Parsing;
 /// naming both shapes; the parser turns the message into DL0003/DL0012 at the offending expression.</summary>
 internal static class ShapeInference
 {
-    public static ShapeSpec Same(ShapeSpec x) => x;
-
     /// <summary>NumPy broadcasting over per-sample dims; a batched operand makes the result batched.</summary>
     public static ShapeSpec Broadcast(ShapeSpec a, ShapeSpec b, out string? error)
     {
