@@ -71,6 +71,15 @@ public class GeneratedVsDynamicTests
     public void GeneralityZoo(int batch) =>
         ModelHarness.GeneratedMatchesDynamic(o => new GeneralityZoo(o), batch, ModelHarness.Labels(batch, 3, 5));
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    public void ReassignNet(int batch)
+    {
+        Assert.Contains("h_", Dl.Tests.ReassignNet.StaticDescription.GraphText);
+        ModelHarness.GeneratedMatchesDynamic(o => new ReassignNet(o), batch, ModelHarness.Labels(batch, 3, 5));
+    }
+
     [Fact]
     public void WideMlp_Batch3() =>
         ModelHarness.GeneratedMatchesDynamic(o => new WideMlp(o), 3, ModelHarness.Labels(3, 10, 5), rtol: 1e-3f);

@@ -99,3 +99,21 @@ public sealed partial class GeneralityZoo
 
     [Loss] Tensor Loss(Tensor y, [Labels(3)] Tensor t) => SoftmaxCrossEntropy(y, t) + 0.01f * L2Penalty(shared);
 }
+
+/// <summary>Locals reassigned and updated with compound operators, as people write residual code.</summary>
+[Model]
+public sealed partial class ReassignNet
+{
+    [Forward]
+    Tensor Forward([Shape(6)] Tensor x)
+    {
+        var h = Linear(x, 9, "a");
+        h = Relu(h);
+        h += Linear(x, 9, "b");
+        h *= 0.5f;
+        h -= Sigmoid(h) / 4f;
+        return Linear(h, 3, "c");
+    }
+
+    [Loss] Tensor Loss(Tensor y, [Labels(3)] Tensor t) => SoftmaxCrossEntropy(y, t);
+}

@@ -131,12 +131,21 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
                             scope[v.Identifier.Text] = value;
                         }
                         break;
+                    case ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax assign } when !returned
+                        && assign.Left is IdentifierNameSyntax target && scope.ContainsKey(target.Identifier.Text):
+                        // h = Relu(h); h += x;  a compound assignment applies the operator the compiler bound
+                        var assigned = assign.IsKind(SyntaxKind.SimpleAssignmentExpression)
+                            ? Eval(assign.Right, scope)
+                            : Compound(assign, scope[target.Identifier.Text], scope);
+                        if (assigned.IsTensor) Relabel(assigned.Node, target.Identifier.Text);
+                        scope[target.Identifier.Text] = assigned;
+                        break;
                     case ReturnStatementSyntax ret when !returned && ret.Expression is not null:
                         result = Eval(ret.Expression, scope);
                         returned = true;
                         break;
                     default:
-                        throw Unsupported(statement, "model methods contain local declarations and one final return");
+                        throw Unsupported(statement, "model methods contain local declarations, assignments to locals and one final return");
                 }
             }
             if (!returned) throw ModelParser.Error(UnsupportedConstruct, method, method.Name, "the method must return a tensor");
@@ -146,10 +155,18 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
         return result.Node;
     }
 
+    private Value Compound(AssignmentExpressionSyntax assign, Value current, Dictionary<string, Value> scope)
+    {
+        var right = Eval(assign.Right, scope);
+        if (!current.IsTensor && !right.IsTensor) throw Unsupported(assign, "compound assignment of constants");
+        return Apply(OperatorSymbol(assign), new[] { current, right }, assign, null);
+    }
+
     private void Relabel(int node, string name)
     {
         var n = Nodes[node];
-        if (n.Kind is NodeKind.Input or NodeKind.Target or NodeKind.Param || Nodes.Any(m => m.Label == name)) return;
+        if (n.Kind is NodeKind.Input or NodeKind.Target or NodeKind.Param or NodeKind.Constant) return;
+        if (Nodes.Any(m => m.Label == name)) name = name + "_" + node;   // a reassigned local: h, h_7, ...
         Nodes[node] = n with { Label = name };
         if (_collectLayers) for (int i = 0; i < Layers.Count; i++)
             if (Layers[i].Name == n.Label) Layers[i] = Layers[i] with { Name = name };
