@@ -80,6 +80,12 @@ public class GeneratedVsDynamicTests
         ModelHarness.GeneratedMatchesDynamic(o => new ReassignNet(o), batch, ModelHarness.Labels(batch, 3, 5));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void TailSweep(int batch) =>
+        ModelHarness.GeneratedMatchesDynamic(o => new TailSweep(o), batch, ModelHarness.Labels(batch, 3, 5));
+
     [Fact]
     public void WideMlp_Batch3() =>
         ModelHarness.GeneratedMatchesDynamic(o => new WideMlp(o), 3, ModelHarness.Labels(3, 10, 5), rtol: 1e-3f);

@@ -117,3 +117,46 @@ public sealed partial class ReassignNet
 
     [Loss] Tensor Loss(Tensor y, [Labels(3)] Tensor t) => SoftmaxCrossEntropy(y, t);
 }
+
+
+/// <summary>Element-wise loops of every length 1..24 (unrolled, vector body and scalar tail, forward and backward,
+/// including bias reductions of each length): 24 slices of a 300-wide input, each through its own layer.</summary>
+[Model]
+public sealed partial class TailSweep
+{
+    [Forward]
+    Tensor Forward([Shape(300)] Tensor x)
+    {
+        var h = Piece(x, 0, 1, "p1");
+        h = Concat(h, Piece(x, 1, 2, "p2"));
+        h = Concat(h, Piece(x, 3, 3, "p3"));
+        h = Concat(h, Piece(x, 6, 4, "p4"));
+        h = Concat(h, Piece(x, 10, 5, "p5"));
+        h = Concat(h, Piece(x, 15, 6, "p6"));
+        h = Concat(h, Piece(x, 21, 7, "p7"));
+        h = Concat(h, Piece(x, 28, 8, "p8"));
+        h = Concat(h, Piece(x, 36, 9, "p9"));
+        h = Concat(h, Piece(x, 45, 10, "p10"));
+        h = Concat(h, Piece(x, 55, 11, "p11"));
+        h = Concat(h, Piece(x, 66, 12, "p12"));
+        h = Concat(h, Piece(x, 78, 13, "p13"));
+        h = Concat(h, Piece(x, 91, 14, "p14"));
+        h = Concat(h, Piece(x, 105, 15, "p15"));
+        h = Concat(h, Piece(x, 120, 16, "p16"));
+        h = Concat(h, Piece(x, 136, 17, "p17"));
+        h = Concat(h, Piece(x, 153, 18, "p18"));
+        h = Concat(h, Piece(x, 171, 19, "p19"));
+        h = Concat(h, Piece(x, 190, 20, "p20"));
+        h = Concat(h, Piece(x, 210, 21, "p21"));
+        h = Concat(h, Piece(x, 231, 22, "p22"));
+        h = Concat(h, Piece(x, 253, 23, "p23"));
+        h = Concat(h, Piece(x, 276, 24, "p24"));
+        return Linear(h, 3, "out");
+    }
+
+    [Block]
+    Tensor Piece(Tensor x, int start, int length, string name) =>
+        Sigmoid(Linear(Slice(x, 0, start, length), length, name)) * Tanh(Slice(x, 0, start, length));
+
+    [Loss] Tensor Loss(Tensor y, [Labels(3)] Tensor t) => SoftmaxCrossEntropy(y, t);
+}
