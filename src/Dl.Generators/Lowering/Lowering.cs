@@ -238,6 +238,9 @@ internal sealed class Lowering
         steps.Add(new FillStep("seed: dLoss = 1/batch per sample (the loss is the batch mean)", lossGrad, lossGrad.Batched ? "1f / batch" : "1f"));
         _written.Add(lossGrad.Id);
 
+        var uses = new int[nodes.Count];
+        foreach (var n in nodes) if (onPath[n.Id]) foreach (int i in n.Inputs) uses[i]++;
+
         for (int id = _model.LossNode; id >= 0; id--)
         {
             var n = nodes[id];
@@ -247,6 +250,12 @@ internal sealed class Lowering
             {
                 int input = n.Inputs[slot];
                 if (!needs[input] || _plan.Gradients[input] is not { } dx) continue;
+                if (slot == 0 && n.PassesGradientA && uses[input] == 1 && dx.Space == dy.Space && nodes[input].Shape == n.Shape)
+                {
+                    // d(a + b)/da = 1 and a has no other use: a's gradient is this node's gradient, no copy.
+                    _plan.Gradients[input] = dy;
+                    continue;
+                }
                 // The same node may feed both operands (x * x): each use is its own contribution.
                 steps.AddRange(BackwardSteps(n, slot, dy, dx));
             }

@@ -36,6 +36,8 @@ public sealed record NodeSpec(
 {
     /// <summary>A pair rewrite this op declares (<c>[DlOp(FuseAfter = ..., FusedWith = ...)]</c>), or null.</summary>
     public FusedSpec? Fused { get; init; }
+    /// <summary>The op's gradient with respect to its first input is the upstream gradient (see Dl.DlOpAttribute).</summary>
+    public bool PassesGradientA { get; init; }
 
     public int Int(int i) => Ints[i];
 }

@@ -362,6 +362,10 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
         return (name, saves, diff);
     }
 
+    private static bool ReadFlag(INamedTypeSymbol impl, string name) =>
+        impl.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Dl.DlOpAttribute")?.NamedArguments
+            .Any(n => n.Key == name && n.Value.Value is true) == true;
+
     /// <summary>The pair rewrite an op struct declares through [DlOp(FuseAfter, FusedWith)], or null.</summary>
     private static FusedSpec? ReadFused(INamedTypeSymbol impl)
     {
@@ -425,7 +429,9 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
                 var (name, saves, diff) = ReadImpl(op.Impl!);
                 int a = T(0), b = T(1);
                 var shape = Check(ShapeInference.Broadcast(S(a), S(b), out var error), error, a, b);
-                return Value.Of(Add(NodeKind.Binary, "", name, FullName(op.Impl!), new[] { a, b }, shape, 0, new int[0], false, saves, diff, location));
+                int id = Add(NodeKind.Binary, "", name, FullName(op.Impl!), new[] { a, b }, shape, 0, new int[0], false, saves, diff, location);
+                Nodes[id] = Nodes[id] with { PassesGradientA = ReadFlag(op.Impl!, "PassesGradientA") };
+                return Value.Of(id);
             }
             case KMatMul:
             {
@@ -530,6 +536,7 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
             int b = AddParameter(new ParameterSpec(name + ".bias", new[] { outFeatures }, 1, 0, inFeatures, outFeatures, null), location);
             Nodes[y] = Nodes[y] with { Label = name + ".matmul" };
             y = Add(NodeKind.Binary, name, "add", "global::Dl.AddOp", new[] { y, b }, Nodes[y].Shape, 0, new int[0], false, SavedValues.Nothing, true, location);
+            Nodes[y] = Nodes[y] with { PassesGradientA = true };
         }
         _layer = saved;
         if (_collectLayers && _layer.Length == 0)

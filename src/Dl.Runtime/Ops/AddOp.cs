@@ -5,7 +5,7 @@ namespace Dl;
 
 /// <summary>Addition: y = a + b (the <c>+</c> operator of <see cref="Tensor"/>).</summary>
 /// <remarks>The derivative is 1 for both operands: the gradient is distributed unchanged ("the sum gate").</remarks>
-[DlOp("add", Saves = Saved.Nothing)]
+[DlOp("add", Saves = Saved.Nothing, PassesGradientA = true)]
 public readonly struct AddOp : IBinaryOp
 {
     public static T Forward<T>(T a, T b) where T : IFloatingPointIeee754<T> => a + b;

@@ -34,6 +34,9 @@ public sealed class DlOpAttribute(string name) : Attribute
     /// generator's optimizer replaces the pair by <see cref="FusedWith"/> applied to that op's input
     /// (sigmoid followed by binary cross-entropy becomes the numerically stable logits form).</summary>
     public string? FuseAfter { get; init; }
+    /// <summary>True when <c>GradA</c> is the upstream gradient itself (d(a + b)/da = 1): the generator then lets the
+    /// first operand share the output's gradient buffer instead of copying it, when that operand has no other use.</summary>
+    public bool PassesGradientA { get; init; }
     /// <summary>The op struct that computes this op after <see cref="FuseAfter"/> in one step.</summary>
     public Type? FusedWith { get; init; }
 }

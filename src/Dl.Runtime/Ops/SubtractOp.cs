@@ -5,7 +5,7 @@ namespace Dl;
 
 /// <summary>Subtraction: y = a - b (the binary <c>-</c> operator of <see cref="Tensor"/>).</summary>
 /// <remarks>The derivatives are 1 and -1: dA = dy, dB = -dy. Linear, so backward reads nothing.</remarks>
-[DlOp("subtract", Saves = Saved.Nothing, Tolerance = 0)]
+[DlOp("subtract", Saves = Saved.Nothing, PassesGradientA = true, Tolerance = 0)]
 public readonly struct SubtractOp : IBinaryOp
 {
     public static T Forward<T>(T a, T b) where T : IFloatingPointIeee754<T> => a - b;

@@ -55,7 +55,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
     private const int ParameterTotal = 101770;
     private const int InputSize = 784;
     private const int OutputSize = 10;
-    private const int BatchedArenaPerSample = 656;
+    private const int BatchedArenaPerSample = 528;
     private const int FixedArenaSize = 0;
     private readonly float[] _params = null!;
     private readonly float[] _grads = null!;
@@ -237,12 +237,10 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         ref float b10 = ref Ref.Add(ref arena, 0 * mb); // y [B, 1]
         ref float b12 = ref Ref.Add(ref arena, 48 * mb); // softmax_cross_entropy_labels11.scratch [B, 10]
         ref float b13 = ref Ref.Add(ref gradients, 0); // dfc1.weight [100352]
-        ref float b14 = ref Ref.Add(ref arena, 528 * mb); // dfc1.matmul [B, 128]
         ref float b15 = ref Ref.Add(ref gradients, 100352); // dfc1.bias [128]
         ref float b16 = ref Ref.Add(ref arena, 400 * mb); // dfc1 [B, 128]
         ref float b17 = ref Ref.Add(ref arena, 272 * mb); // drelu5 [B, 128]
         ref float b18 = ref Ref.Add(ref gradients, 100480); // dfc2.weight [1280]
-        ref float b19 = ref Ref.Add(ref arena, 80 * mb); // dfc2.matmul [B, 10]
         ref float b20 = ref Ref.Add(ref gradients, 101760); // dfc2.bias [10]
         ref float b21 = ref Ref.Add(ref arena, 64 * mb); // dfc2 [B, 10]
         ref float b22 = ref Ref.Add(ref arena, 16 * mb); // dsoftmax_cross_entropy_labels11 [B, 1]
@@ -256,18 +254,6 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
             for (int r = 0; r < batch; r++)
             {
                 global::Dl.SoftmaxCrossEntropyLabelsOp.Backward<float>(Mem.CreateReadOnlySpan(ref Ref.Add(ref b9, r * 10), 10), Mem.CreateReadOnlySpan(ref Ref.Add(ref b10, r), 1), Mem.CreateReadOnlySpan(ref Ref.Add(ref b12, r * 10), 10), Mem.CreateReadOnlySpan(ref Ref.Add(ref b22, r), 1)[0], Mem.CreateSpan(ref Ref.Add(ref b21, r * 10), 10));
-            }
-        }
-        // dfc2.matmul += dfc2 * dfc2/dfc2.matmul  [add]
-        {
-            for (int i0 = 0; i0 < batch; i0++)
-            {
-                int o0_0 = i0 * 10;
-                int t_0 = i0 * 10;
-                int n = 10;
-                int i = 0;
-                for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.AddOp.GradA(V256F.Zero, V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b21, (nuint)(o0_0 + i))), ref b19, (nuint)(t_0 + i));
-                for (; i < n; i++) Ref.Add(ref b19, t_0 + i) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, Ref.Add(ref b21, o0_0 + i));
             }
         }
         // dfc2.bias += dfc2 * dfc2/dfc2.bias  [add]
@@ -284,12 +270,12 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         }
         // drelu5 += dfc2.matmul * dfc2.matmul/drelu5  [linear]
         {
-            global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b19, batch * 10), Mem.CreateReadOnlySpan(ref b6, 1280), Mem.CreateSpan(ref b17, batch * 128),
+            global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b21, batch * 10), Mem.CreateReadOnlySpan(ref b6, 1280), Mem.CreateSpan(ref b17, batch * 128),
                 batch, 128, 10, transA: false, transB: false, accumulate: false, _gemm);
         }
         // dfc2.weight += dfc2.matmul * dfc2.matmul/dfc2.weight  [linear]
         {
-            global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b19, batch * 10), Mem.CreateReadOnlySpan(ref b5, batch * 128), Mem.CreateSpan(ref b18, 1280),
+            global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b21, batch * 10), Mem.CreateReadOnlySpan(ref b5, batch * 128), Mem.CreateSpan(ref b18, 1280),
                 10, 128, batch, transA: true, transB: false, accumulate: false, _gemm);
         }
         // dfc1 += drelu5 * drelu5/dfc1  [relu]
@@ -298,18 +284,6 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
             int i = 0;
             for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.ReluOp.Backward(V256F.Zero, V256.LoadUnsafe(ref b5, (nuint)(i)), V256.LoadUnsafe(ref b17, (nuint)(i)), V256.Create(0f)), ref b16, (nuint)(i));
             for (; i < n; i++) Ref.Add(ref b16, i) = global::Dl.ReluOp.Backward<float>(0f, Ref.Add(ref b5, i), Ref.Add(ref b17, i), 0f);
-        }
-        // dfc1.matmul += dfc1 * dfc1/dfc1.matmul  [add]
-        {
-            for (int i0 = 0; i0 < batch; i0++)
-            {
-                int o0_0 = i0 * 128;
-                int t_0 = i0 * 128;
-                int n = 128;
-                int i = 0;
-                for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.AddOp.GradA(V256F.Zero, V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b16, (nuint)(o0_0 + i))), ref b14, (nuint)(t_0 + i));
-                for (; i < n; i++) Ref.Add(ref b14, t_0 + i) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, Ref.Add(ref b16, o0_0 + i));
-            }
         }
         // dfc1.bias += dfc1 * dfc1/dfc1.bias  [add]
         {
@@ -325,7 +299,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         }
         // dfc1.weight += dfc1.matmul * dfc1.matmul/dfc1.weight  [linear]
         {
-            global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b14, batch * 128), Mem.CreateReadOnlySpan(ref b0, batch * 784), Mem.CreateSpan(ref b13, 100352),
+            global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b16, batch * 128), Mem.CreateReadOnlySpan(ref b0, batch * 784), Mem.CreateSpan(ref b13, 100352),
                 128, 784, batch, transA: true, transB: false, accumulate: false, _gemm);
         }
     }
@@ -345,10 +319,8 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         ref float b9 = ref Ref.Add(ref arena, 32 * mb); // fc2 [B, 10]
         ref float b10 = ref Ref.Add(ref arena, 0 * mb); // y [B, 1]
         ref float b12 = ref Ref.Add(ref arena, 48 * mb); // softmax_cross_entropy_labels11.scratch [B, 10]
-        ref float b14 = ref Ref.Add(ref arena, 528 * mb); // dfc1.matmul [B, 128]
         ref float b16 = ref Ref.Add(ref arena, 400 * mb); // dfc1 [B, 128]
         ref float b17 = ref Ref.Add(ref arena, 272 * mb); // drelu5 [B, 128]
-        ref float b19 = ref Ref.Add(ref arena, 80 * mb); // dfc2.matmul [B, 10]
         ref float b21 = ref Ref.Add(ref arena, 64 * mb); // dfc2 [B, 10]
         ref float b22 = ref Ref.Add(ref arena, 16 * mb); // dsoftmax_cross_entropy_labels11 [B, 1]
         // seed: dLoss = 1/batch per sample (the loss is the batch mean)
@@ -361,18 +333,6 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
             for (int r = 0; r < batch; r++)
             {
                 global::Dl.SoftmaxCrossEntropyLabelsOp.Backward<float>(Mem.CreateReadOnlySpan(ref Ref.Add(ref b9, r * 10), 10), Mem.CreateReadOnlySpan(ref Ref.Add(ref b10, r), 1), Mem.CreateReadOnlySpan(ref Ref.Add(ref b12, r * 10), 10), Mem.CreateReadOnlySpan(ref Ref.Add(ref b22, r), 1)[0], Mem.CreateSpan(ref Ref.Add(ref b21, r * 10), 10));
-            }
-        }
-        // dfc2.matmul += dfc2 * dfc2/dfc2.matmul  [add]
-        {
-            for (int i0 = 0; i0 < batch; i0++)
-            {
-                int o0_0 = i0 * 10;
-                int t_0 = i0 * 10;
-                int n = 10;
-                int i = 0;
-                for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.AddOp.GradA(V256F.Zero, V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b21, (nuint)(o0_0 + i))), ref b19, (nuint)(t_0 + i));
-                for (; i < n; i++) Ref.Add(ref b19, t_0 + i) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, Ref.Add(ref b21, o0_0 + i));
             }
         }
         // dfc2.bias += dfc2 * dfc2/dfc2.bias  [add] -> fused into the SGD update
@@ -388,19 +348,19 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         }
         // drelu5 += dfc2.matmul * dfc2.matmul/drelu5  [linear]
         {
-            global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b19, batch * 10), Mem.CreateReadOnlySpan(ref b6, 1280), Mem.CreateSpan(ref b17, batch * 128),
+            global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b21, batch * 10), Mem.CreateReadOnlySpan(ref b6, 1280), Mem.CreateSpan(ref b17, batch * 128),
                 batch, 128, 10, transA: false, transB: false, accumulate: false, _gemm);
         }
-        // dfc2.matmul *= -lr (for the fused update below)
+        // dfc2 *= -lr (for the fused update below)
         {
             int n = batch * 10;
             int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(V256.Create(lrNeg) * V256.LoadUnsafe(ref b19, (nuint)(i)), ref b19, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b19, i) = lrNeg * Ref.Add(ref b19, i);
+            for (; i <= n - 8; i += 8) V256.StoreUnsafe(V256.Create(lrNeg) * V256.LoadUnsafe(ref b21, (nuint)(i)), ref b21, (nuint)(i));
+            for (; i < n; i++) Ref.Add(ref b21, i) = lrNeg * Ref.Add(ref b21, i);
         }
         // dfc2.weight += dfc2.matmul * dfc2.matmul/dfc2.weight  [linear] -> fused into the SGD update
         {
-            global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b19, batch * 10), Mem.CreateReadOnlySpan(ref b5, batch * 128), Mem.CreateSpan(ref b6, 1280),
+            global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b21, batch * 10), Mem.CreateReadOnlySpan(ref b5, batch * 128), Mem.CreateSpan(ref b6, 1280),
                 10, 128, batch, transA: true, transB: false, accumulate: true, _gemm);
         }
         // dfc1 += drelu5 * drelu5/dfc1  [relu]
@@ -409,18 +369,6 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
             int i = 0;
             for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.ReluOp.Backward(V256F.Zero, V256.LoadUnsafe(ref b5, (nuint)(i)), V256.LoadUnsafe(ref b17, (nuint)(i)), V256.Create(0f)), ref b16, (nuint)(i));
             for (; i < n; i++) Ref.Add(ref b16, i) = global::Dl.ReluOp.Backward<float>(0f, Ref.Add(ref b5, i), Ref.Add(ref b17, i), 0f);
-        }
-        // dfc1.matmul += dfc1 * dfc1/dfc1.matmul  [add]
-        {
-            for (int i0 = 0; i0 < batch; i0++)
-            {
-                int o0_0 = i0 * 128;
-                int t_0 = i0 * 128;
-                int n = 128;
-                int i = 0;
-                for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.AddOp.GradA(V256F.Zero, V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b16, (nuint)(o0_0 + i))), ref b14, (nuint)(t_0 + i));
-                for (; i < n; i++) Ref.Add(ref b14, t_0 + i) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, Ref.Add(ref b16, o0_0 + i));
-            }
         }
         // dfc1.bias += dfc1 * dfc1/dfc1.bias  [add] -> fused into the SGD update
         {
@@ -433,16 +381,16 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
                 for (; i < n; i++) Ref.Add(ref b3, i) += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, Ref.Add(ref b16, o0_0 + i)));
             }
         }
-        // dfc1.matmul *= -lr (for the fused update below)
+        // dfc1 *= -lr (for the fused update below)
         {
             int n = batch * 128;
             int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(V256.Create(lrNeg) * V256.LoadUnsafe(ref b14, (nuint)(i)), ref b14, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b14, i) = lrNeg * Ref.Add(ref b14, i);
+            for (; i <= n - 8; i += 8) V256.StoreUnsafe(V256.Create(lrNeg) * V256.LoadUnsafe(ref b16, (nuint)(i)), ref b16, (nuint)(i));
+            for (; i < n; i++) Ref.Add(ref b16, i) = lrNeg * Ref.Add(ref b16, i);
         }
         // dfc1.weight += dfc1.matmul * dfc1.matmul/dfc1.weight  [linear] -> fused into the SGD update
         {
-            global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b14, batch * 128), Mem.CreateReadOnlySpan(ref b0, batch * 784), Mem.CreateSpan(ref b1, 100352),
+            global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b16, batch * 128), Mem.CreateReadOnlySpan(ref b0, batch * 784), Mem.CreateSpan(ref b1, 100352),
                 128, 784, batch, transA: true, transB: false, accumulate: true, _gemm);
         }
     }

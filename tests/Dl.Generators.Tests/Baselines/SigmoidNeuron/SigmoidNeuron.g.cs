@@ -72,7 +72,7 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
     private const int ParameterTotal = 3;
     private const int InputSize = 2;
     private const int OutputSize = 1;
-    private const int BatchedArenaPerSample = 272;
+    private const int BatchedArenaPerSample = 224;
     private const int FixedArenaSize = 80;
     private readonly float[] _params = null!;
     private readonly float[] _grads = null!;
@@ -309,16 +309,13 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         ref float b17 = ref Ref.Add(ref arena, 64 * mb); // square19 [B, 1]
         ref float b19 = ref Ref.Add(ref gradients, 0); // dw [3]
         ref float b20 = ref Ref.Add(ref fixedArena, 64); // dslice2 [1]
-        ref float b21 = ref Ref.Add(ref arena, 240 * mb); // dmultiply4 [B, 1]
         ref float b22 = ref Ref.Add(ref fixedArena, 48); // dslice5 [1]
-        ref float b23 = ref Ref.Add(ref arena, 256 * mb); // dmultiply7 [B, 1]
-        ref float b24 = ref Ref.Add(ref arena, 224 * mb); // dadd8 [B, 1]
+        ref float b23 = ref Ref.Add(ref arena, 208 * mb); // dmultiply7 [B, 1]
         ref float b25 = ref Ref.Add(ref fixedArena, 32); // dslice9 [1]
-        ref float b26 = ref Ref.Add(ref arena, 208 * mb); // dadd10 [B, 1]
-        ref float b27 = ref Ref.Add(ref arena, 192 * mb); // dnegate11 [B, 1]
-        ref float b28 = ref Ref.Add(ref arena, 176 * mb); // dexp12 [B, 1]
-        ref float b29 = ref Ref.Add(ref arena, 160 * mb); // dadd14 [B, 1]
-        ref float b30 = ref Ref.Add(ref arena, 144 * mb); // ddivide16 [B, 1]
+        ref float b26 = ref Ref.Add(ref arena, 192 * mb); // dadd10 [B, 1]
+        ref float b27 = ref Ref.Add(ref arena, 176 * mb); // dnegate11 [B, 1]
+        ref float b28 = ref Ref.Add(ref arena, 160 * mb); // dexp12 [B, 1]
+        ref float b29 = ref Ref.Add(ref arena, 144 * mb); // dadd14 [B, 1]
         ref float b31 = ref Ref.Add(ref arena, 128 * mb); // dsubtract18 [B, 1]
         ref float b32 = ref Ref.Add(ref arena, 112 * mb); // dsquare19 [B, 1]
         ref float b33 = ref Ref.Add(ref arena, 96 * mb); // dmultiply21 [B, 1]
@@ -340,19 +337,12 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
             for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.SquareOp.Backward(V256.LoadUnsafe(ref b16, (nuint)(i)), V256F.Zero, V256.LoadUnsafe(ref b32, (nuint)(i)), V256.Create(0f)), ref b31, (nuint)(i));
             for (; i < n; i++) Ref.Add(ref b31, i) = global::Dl.SquareOp.Backward<float>(Ref.Add(ref b16, i), 0f, Ref.Add(ref b32, i), 0f);
         }
-        // ddivide16 += dsubtract18 * dsubtract18/ddivide16  [subtract]
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.SubtractOp.GradA(V256F.Zero, V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b31, (nuint)(i))), ref b30, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b30, i) = global::Dl.SubtractOp.GradA<float>(0f, 0f, 0f, Ref.Add(ref b31, i));
-        }
         // dadd14 += ddivide16 * ddivide16/dadd14  [divide]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.DivideOp.GradB(V256.Create(1f), V256.LoadUnsafe(ref b13, (nuint)(i)), V256F.Zero, V256.LoadUnsafe(ref b30, (nuint)(i))), ref b29, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b29, i) = global::Dl.DivideOp.GradB<float>(1f, Ref.Add(ref b13, i), 0f, Ref.Add(ref b30, i));
+            for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.DivideOp.GradB(V256.Create(1f), V256.LoadUnsafe(ref b13, (nuint)(i)), V256F.Zero, V256.LoadUnsafe(ref b31, (nuint)(i))), ref b29, (nuint)(i));
+            for (; i < n; i++) Ref.Add(ref b29, i) = global::Dl.DivideOp.GradB<float>(1f, Ref.Add(ref b13, i), 0f, Ref.Add(ref b31, i));
         }
         // dexp12 += dadd14 * dadd14/dexp12  [add]
         {
@@ -375,13 +365,6 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
             for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.NegateOp.Backward(V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b27, (nuint)(i)), V256.Create(0f)), ref b26, (nuint)(i));
             for (; i < n; i++) Ref.Add(ref b26, i) = global::Dl.NegateOp.Backward<float>(0f, 0f, Ref.Add(ref b27, i), 0f);
         }
-        // dadd8 += dadd10 * dadd10/dadd8  [add]
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.AddOp.GradA(V256F.Zero, V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b26, (nuint)(i))), ref b24, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b24, i) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, Ref.Add(ref b26, i));
-        }
         // dslice9 += dadd10 * dadd10/dslice9  [add]
         {
             Mem.CreateSpan(ref b25, 1).Clear();
@@ -402,19 +385,12 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
                 for (int j = 0; j < 1; j++) Ref.Add(ref b19, o * 3 + 2 + j) += Ref.Add(ref b25, o * 1 + j);
             }
         }
-        // dmultiply4 += dadd8 * dadd8/dmultiply4  [add]
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.AddOp.GradA(V256F.Zero, V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b24, (nuint)(i))), ref b21, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b21, i) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, Ref.Add(ref b24, i));
-        }
         // dmultiply7 += dadd8 * dadd8/dmultiply7  [add]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.AddOp.GradB(V256F.Zero, V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b24, (nuint)(i))), ref b23, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b23, i) = global::Dl.AddOp.GradB<float>(0f, 0f, 0f, Ref.Add(ref b24, i));
+            for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.AddOp.GradB(V256F.Zero, V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b26, (nuint)(i))), ref b23, (nuint)(i));
+            for (; i < n; i++) Ref.Add(ref b23, i) = global::Dl.AddOp.GradB<float>(0f, 0f, 0f, Ref.Add(ref b26, i));
         }
         // dslice5 += dmultiply7 * dmultiply7/dslice5  [multiply]
         {
@@ -442,9 +418,9 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
             int i = 0;
             float sum = 0f;
             var acc = V256F.Zero;
-            for (; i <= n - 8; i += 8) acc += global::Dl.MultiplyOp.GradA(V256.Create(b2), V256.LoadUnsafe(ref b3, (nuint)(i)), V256F.Zero, V256.LoadUnsafe(ref b21, (nuint)(i)));
+            for (; i <= n - 8; i += 8) acc += global::Dl.MultiplyOp.GradA(V256.Create(b2), V256.LoadUnsafe(ref b3, (nuint)(i)), V256F.Zero, V256.LoadUnsafe(ref b26, (nuint)(i)));
             sum = V256.Sum(acc);
-            for (; i < n; i++) sum += global::Dl.MultiplyOp.GradA<float>(b2, Ref.Add(ref b3, i), 0f, Ref.Add(ref b21, i));
+            for (; i < n; i++) sum += global::Dl.MultiplyOp.GradA<float>(b2, Ref.Add(ref b3, i), 0f, Ref.Add(ref b26, i));
             b20 += sum;
         }
         // dw += dslice2 * dslice2/dw  [slice]
@@ -475,16 +451,13 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         ref float b17 = ref Ref.Add(ref arena, 64 * mb); // square19 [B, 1]
         ref float b19 = ref Ref.Add(ref gradients, 0); // dw [3]
         ref float b20 = ref Ref.Add(ref fixedArena, 64); // dslice2 [1]
-        ref float b21 = ref Ref.Add(ref arena, 240 * mb); // dmultiply4 [B, 1]
         ref float b22 = ref Ref.Add(ref fixedArena, 48); // dslice5 [1]
-        ref float b23 = ref Ref.Add(ref arena, 256 * mb); // dmultiply7 [B, 1]
-        ref float b24 = ref Ref.Add(ref arena, 224 * mb); // dadd8 [B, 1]
+        ref float b23 = ref Ref.Add(ref arena, 208 * mb); // dmultiply7 [B, 1]
         ref float b25 = ref Ref.Add(ref fixedArena, 32); // dslice9 [1]
-        ref float b26 = ref Ref.Add(ref arena, 208 * mb); // dadd10 [B, 1]
-        ref float b27 = ref Ref.Add(ref arena, 192 * mb); // dnegate11 [B, 1]
-        ref float b28 = ref Ref.Add(ref arena, 176 * mb); // dexp12 [B, 1]
-        ref float b29 = ref Ref.Add(ref arena, 160 * mb); // dadd14 [B, 1]
-        ref float b30 = ref Ref.Add(ref arena, 144 * mb); // ddivide16 [B, 1]
+        ref float b26 = ref Ref.Add(ref arena, 192 * mb); // dadd10 [B, 1]
+        ref float b27 = ref Ref.Add(ref arena, 176 * mb); // dnegate11 [B, 1]
+        ref float b28 = ref Ref.Add(ref arena, 160 * mb); // dexp12 [B, 1]
+        ref float b29 = ref Ref.Add(ref arena, 144 * mb); // dadd14 [B, 1]
         ref float b31 = ref Ref.Add(ref arena, 128 * mb); // dsubtract18 [B, 1]
         ref float b32 = ref Ref.Add(ref arena, 112 * mb); // dsquare19 [B, 1]
         ref float b33 = ref Ref.Add(ref arena, 96 * mb); // dmultiply21 [B, 1]
@@ -506,19 +479,12 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
             for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.SquareOp.Backward(V256.LoadUnsafe(ref b16, (nuint)(i)), V256F.Zero, V256.LoadUnsafe(ref b32, (nuint)(i)), V256.Create(0f)), ref b31, (nuint)(i));
             for (; i < n; i++) Ref.Add(ref b31, i) = global::Dl.SquareOp.Backward<float>(Ref.Add(ref b16, i), 0f, Ref.Add(ref b32, i), 0f);
         }
-        // ddivide16 += dsubtract18 * dsubtract18/ddivide16  [subtract]
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.SubtractOp.GradA(V256F.Zero, V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b31, (nuint)(i))), ref b30, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b30, i) = global::Dl.SubtractOp.GradA<float>(0f, 0f, 0f, Ref.Add(ref b31, i));
-        }
         // dadd14 += ddivide16 * ddivide16/dadd14  [divide]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.DivideOp.GradB(V256.Create(1f), V256.LoadUnsafe(ref b13, (nuint)(i)), V256F.Zero, V256.LoadUnsafe(ref b30, (nuint)(i))), ref b29, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b29, i) = global::Dl.DivideOp.GradB<float>(1f, Ref.Add(ref b13, i), 0f, Ref.Add(ref b30, i));
+            for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.DivideOp.GradB(V256.Create(1f), V256.LoadUnsafe(ref b13, (nuint)(i)), V256F.Zero, V256.LoadUnsafe(ref b31, (nuint)(i))), ref b29, (nuint)(i));
+            for (; i < n; i++) Ref.Add(ref b29, i) = global::Dl.DivideOp.GradB<float>(1f, Ref.Add(ref b13, i), 0f, Ref.Add(ref b31, i));
         }
         // dexp12 += dadd14 * dadd14/dexp12  [add]
         {
@@ -541,13 +507,6 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
             for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.NegateOp.Backward(V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b27, (nuint)(i)), V256.Create(0f)), ref b26, (nuint)(i));
             for (; i < n; i++) Ref.Add(ref b26, i) = global::Dl.NegateOp.Backward<float>(0f, 0f, Ref.Add(ref b27, i), 0f);
         }
-        // dadd8 += dadd10 * dadd10/dadd8  [add]
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.AddOp.GradA(V256F.Zero, V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b26, (nuint)(i))), ref b24, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b24, i) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, Ref.Add(ref b26, i));
-        }
         // dslice9 += dadd10 * dadd10/dslice9  [add]
         {
             Mem.CreateSpan(ref b25, 1).Clear();
@@ -568,19 +527,12 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
                 for (int j = 0; j < 1; j++) Ref.Add(ref b19, o * 3 + 2 + j) += Ref.Add(ref b25, o * 1 + j);
             }
         }
-        // dmultiply4 += dadd8 * dadd8/dmultiply4  [add]
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.AddOp.GradA(V256F.Zero, V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b24, (nuint)(i))), ref b21, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b21, i) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, Ref.Add(ref b24, i));
-        }
         // dmultiply7 += dadd8 * dadd8/dmultiply7  [add]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.AddOp.GradB(V256F.Zero, V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b24, (nuint)(i))), ref b23, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b23, i) = global::Dl.AddOp.GradB<float>(0f, 0f, 0f, Ref.Add(ref b24, i));
+            for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.AddOp.GradB(V256F.Zero, V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b26, (nuint)(i))), ref b23, (nuint)(i));
+            for (; i < n; i++) Ref.Add(ref b23, i) = global::Dl.AddOp.GradB<float>(0f, 0f, 0f, Ref.Add(ref b26, i));
         }
         // dslice5 += dmultiply7 * dmultiply7/dslice5  [multiply]
         {
@@ -608,9 +560,9 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
             int i = 0;
             float sum = 0f;
             var acc = V256F.Zero;
-            for (; i <= n - 8; i += 8) acc += global::Dl.MultiplyOp.GradA(V256.Create(b2), V256.LoadUnsafe(ref b3, (nuint)(i)), V256F.Zero, V256.LoadUnsafe(ref b21, (nuint)(i)));
+            for (; i <= n - 8; i += 8) acc += global::Dl.MultiplyOp.GradA(V256.Create(b2), V256.LoadUnsafe(ref b3, (nuint)(i)), V256F.Zero, V256.LoadUnsafe(ref b26, (nuint)(i)));
             sum = V256.Sum(acc);
-            for (; i < n; i++) sum += global::Dl.MultiplyOp.GradA<float>(b2, Ref.Add(ref b3, i), 0f, Ref.Add(ref b21, i));
+            for (; i < n; i++) sum += global::Dl.MultiplyOp.GradA<float>(b2, Ref.Add(ref b3, i), 0f, Ref.Add(ref b26, i));
             b20 += sum;
         }
         // dw += dslice2 * dslice2/dw  [slice]

@@ -57,7 +57,7 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
     private const int ParameterTotal = 9;
     private const int InputSize = 2;
     private const int OutputSize = 1;
-    private const int BatchedArenaPerSample = 160;
+    private const int BatchedArenaPerSample = 128;
     private const int FixedArenaSize = 0;
     private readonly float[] _params = null!;
     private readonly float[] _grads = null!;
@@ -231,12 +231,10 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         ref float b11 = ref target; // target [B, 1]
         ref float b13 = ref Ref.Add(ref arena, 48 * mb); // mse_loss12.scratch [B, 1]
         ref float b14 = ref Ref.Add(ref gradients, 0); // dhidden.weight [4]
-        ref float b15 = ref Ref.Add(ref arena, 144 * mb); // dhidden.matmul [B, 2]
         ref float b16 = ref Ref.Add(ref gradients, 4); // dhidden.bias [2]
-        ref float b17 = ref Ref.Add(ref arena, 128 * mb); // dhidden [B, 2]
-        ref float b18 = ref Ref.Add(ref arena, 112 * mb); // dsigmoid5 [B, 2]
+        ref float b17 = ref Ref.Add(ref arena, 112 * mb); // dhidden [B, 2]
+        ref float b18 = ref Ref.Add(ref arena, 96 * mb); // dsigmoid5 [B, 2]
         ref float b19 = ref Ref.Add(ref gradients, 6); // doutput.weight [2]
-        ref float b20 = ref Ref.Add(ref arena, 96 * mb); // doutput.matmul [B, 1]
         ref float b21 = ref Ref.Add(ref gradients, 8); // doutput.bias [1]
         ref float b22 = ref Ref.Add(ref arena, 80 * mb); // doutput [B, 1]
         ref float b23 = ref Ref.Add(ref arena, 64 * mb); // dsigmoid10 [B, 1]
@@ -260,13 +258,6 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
             for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.SigmoidOp.Backward(V256F.Zero, V256.LoadUnsafe(ref b10, (nuint)(i)), V256.LoadUnsafe(ref b23, (nuint)(i)), V256.Create(0f)), ref b22, (nuint)(i));
             for (; i < n; i++) Ref.Add(ref b22, i) = global::Dl.SigmoidOp.Backward<float>(0f, Ref.Add(ref b10, i), Ref.Add(ref b23, i), 0f);
         }
-        // doutput.matmul += doutput * doutput/doutput.matmul  [add]
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.AddOp.GradA(V256F.Zero, V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b22, (nuint)(i))), ref b20, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b20, i) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, Ref.Add(ref b22, i));
-        }
         // doutput.bias += doutput * doutput/doutput.bias  [add]
         {
             Mem.CreateSpan(ref b21, 1).Clear();
@@ -283,20 +274,20 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         {
             for (int i = 0; i < batch; i++)
             {
-                Ref.Add(ref b18, i * 2 + 0) = Ref.Add(ref b20, i * 1 + 0) * Ref.Add(ref b6, 0 * 2 + 0);
-                Ref.Add(ref b18, i * 2 + 1) = Ref.Add(ref b20, i * 1 + 0) * Ref.Add(ref b6, 0 * 2 + 1);
+                Ref.Add(ref b18, i * 2 + 0) = Ref.Add(ref b22, i * 1 + 0) * Ref.Add(ref b6, 0 * 2 + 0);
+                Ref.Add(ref b18, i * 2 + 1) = Ref.Add(ref b22, i * 1 + 0) * Ref.Add(ref b6, 0 * 2 + 1);
             }
         }
         // doutput.weight += doutput.matmul * doutput.matmul/doutput.weight  [linear]
         {
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b20, p * 1 + 0) * Ref.Add(ref b5, p * 2 + 0);
+                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b22, p * 1 + 0) * Ref.Add(ref b5, p * 2 + 0);
                 Ref.Add(ref b19, 0 * 2 + 0) = sum;
             }
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b20, p * 1 + 0) * Ref.Add(ref b5, p * 2 + 1);
+                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b22, p * 1 + 0) * Ref.Add(ref b5, p * 2 + 1);
                 Ref.Add(ref b19, 0 * 2 + 1) = sum;
             }
         }
@@ -306,16 +297,6 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
             int i = 0;
             for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.SigmoidOp.Backward(V256F.Zero, V256.LoadUnsafe(ref b5, (nuint)(i)), V256.LoadUnsafe(ref b18, (nuint)(i)), V256.Create(0f)), ref b17, (nuint)(i));
             for (; i < n; i++) Ref.Add(ref b17, i) = global::Dl.SigmoidOp.Backward<float>(0f, Ref.Add(ref b5, i), Ref.Add(ref b18, i), 0f);
-        }
-        // dhidden.matmul += dhidden * dhidden/dhidden.matmul  [add]
-        {
-            for (int i0 = 0; i0 < batch; i0++)
-            {
-                int o0_0 = i0 * 2;
-                int t_0 = i0 * 2;
-                Ref.Add(ref b15, t_0) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, Ref.Add(ref b17, o0_0));
-                Ref.Add(ref b15, t_0 + 1) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, Ref.Add(ref b17, o0_0 + 1));
-            }
         }
         // dhidden.bias += dhidden * dhidden/dhidden.bias  [add]
         {
@@ -331,22 +312,22 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         {
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b15, p * 2 + 0) * Ref.Add(ref b0, p * 2 + 0);
+                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b17, p * 2 + 0) * Ref.Add(ref b0, p * 2 + 0);
                 Ref.Add(ref b14, 0 * 2 + 0) = sum;
             }
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b15, p * 2 + 0) * Ref.Add(ref b0, p * 2 + 1);
+                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b17, p * 2 + 0) * Ref.Add(ref b0, p * 2 + 1);
                 Ref.Add(ref b14, 0 * 2 + 1) = sum;
             }
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b15, p * 2 + 1) * Ref.Add(ref b0, p * 2 + 0);
+                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b17, p * 2 + 1) * Ref.Add(ref b0, p * 2 + 0);
                 Ref.Add(ref b14, 1 * 2 + 0) = sum;
             }
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b15, p * 2 + 1) * Ref.Add(ref b0, p * 2 + 1);
+                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b17, p * 2 + 1) * Ref.Add(ref b0, p * 2 + 1);
                 Ref.Add(ref b14, 1 * 2 + 1) = sum;
             }
         }
@@ -367,10 +348,8 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         ref float b10 = ref Ref.Add(ref arena, 32 * mb); // sigmoid10 [B, 1]
         ref float b11 = ref target; // target [B, 1]
         ref float b13 = ref Ref.Add(ref arena, 48 * mb); // mse_loss12.scratch [B, 1]
-        ref float b15 = ref Ref.Add(ref arena, 144 * mb); // dhidden.matmul [B, 2]
-        ref float b17 = ref Ref.Add(ref arena, 128 * mb); // dhidden [B, 2]
-        ref float b18 = ref Ref.Add(ref arena, 112 * mb); // dsigmoid5 [B, 2]
-        ref float b20 = ref Ref.Add(ref arena, 96 * mb); // doutput.matmul [B, 1]
+        ref float b17 = ref Ref.Add(ref arena, 112 * mb); // dhidden [B, 2]
+        ref float b18 = ref Ref.Add(ref arena, 96 * mb); // dsigmoid5 [B, 2]
         ref float b22 = ref Ref.Add(ref arena, 80 * mb); // doutput [B, 1]
         ref float b23 = ref Ref.Add(ref arena, 64 * mb); // dsigmoid10 [B, 1]
         ref float b24 = ref Ref.Add(ref arena, 0 * mb); // dmse_loss12 [B, 1]
@@ -393,13 +372,6 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
             for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.SigmoidOp.Backward(V256F.Zero, V256.LoadUnsafe(ref b10, (nuint)(i)), V256.LoadUnsafe(ref b23, (nuint)(i)), V256.Create(0f)), ref b22, (nuint)(i));
             for (; i < n; i++) Ref.Add(ref b22, i) = global::Dl.SigmoidOp.Backward<float>(0f, Ref.Add(ref b10, i), Ref.Add(ref b23, i), 0f);
         }
-        // doutput.matmul += doutput * doutput/doutput.matmul  [add]
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.AddOp.GradA(V256F.Zero, V256F.Zero, V256F.Zero, V256.LoadUnsafe(ref b22, (nuint)(i))), ref b20, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b20, i) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, Ref.Add(ref b22, i));
-        }
         // doutput.bias += doutput * doutput/doutput.bias  [add] -> fused into the SGD update
         {
             int n = batch;
@@ -415,27 +387,27 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         {
             for (int i = 0; i < batch; i++)
             {
-                Ref.Add(ref b18, i * 2 + 0) = Ref.Add(ref b20, i * 1 + 0) * Ref.Add(ref b6, 0 * 2 + 0);
-                Ref.Add(ref b18, i * 2 + 1) = Ref.Add(ref b20, i * 1 + 0) * Ref.Add(ref b6, 0 * 2 + 1);
+                Ref.Add(ref b18, i * 2 + 0) = Ref.Add(ref b22, i * 1 + 0) * Ref.Add(ref b6, 0 * 2 + 0);
+                Ref.Add(ref b18, i * 2 + 1) = Ref.Add(ref b22, i * 1 + 0) * Ref.Add(ref b6, 0 * 2 + 1);
             }
         }
-        // doutput.matmul *= -lr (for the fused update below)
+        // doutput *= -lr (for the fused update below)
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(V256.Create(lrNeg) * V256.LoadUnsafe(ref b20, (nuint)(i)), ref b20, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b20, i) = lrNeg * Ref.Add(ref b20, i);
+            for (; i <= n - 8; i += 8) V256.StoreUnsafe(V256.Create(lrNeg) * V256.LoadUnsafe(ref b22, (nuint)(i)), ref b22, (nuint)(i));
+            for (; i < n; i++) Ref.Add(ref b22, i) = lrNeg * Ref.Add(ref b22, i);
         }
         // doutput.weight += doutput.matmul * doutput.matmul/doutput.weight  [linear] -> fused into the SGD update
         {
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b20, p * 1 + 0) * Ref.Add(ref b5, p * 2 + 0);
+                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b22, p * 1 + 0) * Ref.Add(ref b5, p * 2 + 0);
                 Ref.Add(ref b6, 0 * 2 + 0) += sum;
             }
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b20, p * 1 + 0) * Ref.Add(ref b5, p * 2 + 1);
+                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b22, p * 1 + 0) * Ref.Add(ref b5, p * 2 + 1);
                 Ref.Add(ref b6, 0 * 2 + 1) += sum;
             }
         }
@@ -446,16 +418,6 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
             for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.SigmoidOp.Backward(V256F.Zero, V256.LoadUnsafe(ref b5, (nuint)(i)), V256.LoadUnsafe(ref b18, (nuint)(i)), V256.Create(0f)), ref b17, (nuint)(i));
             for (; i < n; i++) Ref.Add(ref b17, i) = global::Dl.SigmoidOp.Backward<float>(0f, Ref.Add(ref b5, i), Ref.Add(ref b18, i), 0f);
         }
-        // dhidden.matmul += dhidden * dhidden/dhidden.matmul  [add]
-        {
-            for (int i0 = 0; i0 < batch; i0++)
-            {
-                int o0_0 = i0 * 2;
-                int t_0 = i0 * 2;
-                Ref.Add(ref b15, t_0) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, Ref.Add(ref b17, o0_0));
-                Ref.Add(ref b15, t_0 + 1) = global::Dl.AddOp.GradA<float>(0f, 0f, 0f, Ref.Add(ref b17, o0_0 + 1));
-            }
-        }
         // dhidden.bias += dhidden * dhidden/dhidden.bias  [add] -> fused into the SGD update
         {
             for (int i0 = 0; i0 < batch; i0++)
@@ -465,33 +427,33 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
                 Ref.Add(ref b3, 1) += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, Ref.Add(ref b17, o0_0 + 1)));
             }
         }
-        // dhidden.matmul *= -lr (for the fused update below)
+        // dhidden *= -lr (for the fused update below)
         {
             int n = batch * 2;
             int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(V256.Create(lrNeg) * V256.LoadUnsafe(ref b15, (nuint)(i)), ref b15, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b15, i) = lrNeg * Ref.Add(ref b15, i);
+            for (; i <= n - 8; i += 8) V256.StoreUnsafe(V256.Create(lrNeg) * V256.LoadUnsafe(ref b17, (nuint)(i)), ref b17, (nuint)(i));
+            for (; i < n; i++) Ref.Add(ref b17, i) = lrNeg * Ref.Add(ref b17, i);
         }
         // dhidden.weight += dhidden.matmul * dhidden.matmul/dhidden.weight  [linear] -> fused into the SGD update
         {
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b15, p * 2 + 0) * Ref.Add(ref b0, p * 2 + 0);
+                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b17, p * 2 + 0) * Ref.Add(ref b0, p * 2 + 0);
                 Ref.Add(ref b1, 0 * 2 + 0) += sum;
             }
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b15, p * 2 + 0) * Ref.Add(ref b0, p * 2 + 1);
+                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b17, p * 2 + 0) * Ref.Add(ref b0, p * 2 + 1);
                 Ref.Add(ref b1, 0 * 2 + 1) += sum;
             }
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b15, p * 2 + 1) * Ref.Add(ref b0, p * 2 + 0);
+                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b17, p * 2 + 1) * Ref.Add(ref b0, p * 2 + 0);
                 Ref.Add(ref b1, 1 * 2 + 0) += sum;
             }
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b15, p * 2 + 1) * Ref.Add(ref b0, p * 2 + 1);
+                for (int p = 0; p < batch; p++) sum += Ref.Add(ref b17, p * 2 + 1) * Ref.Add(ref b0, p * 2 + 1);
                 Ref.Add(ref b1, 1 * 2 + 1) += sum;
             }
         }
