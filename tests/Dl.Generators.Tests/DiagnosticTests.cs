@@ -123,6 +123,18 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void IdentityAndParameterOutputs_Compile()
+    {
+        // Degenerate graphs: the output is the input itself, or a parameter (the same for every sample).
+        var (generator, _, errors) = GeneratorHarness.Run(GeneratorHarness.Usings + """
+            [Model] partial class Identity { [Forward] Tensor F([Shape(3)] Tensor x) => x; }
+            [Model] partial class Constant { [Param(2)] Tensor w; [Forward] Tensor F([Shape(3)] Tensor x) => w; }
+            """);
+        Assert.Empty(generator);
+        Assert.Empty(errors);
+    }
+
+    [Fact]
     public void DL0001_GenericModel()
     {
         var d = Single("[Model] partial class M<T> { [Forward] Tensor F([Shape(4)] Tensor x) => Relu(x); }", "DL0001");

@@ -19,6 +19,18 @@ public class ModelBehaviourTests
     }
 
     [Fact]
+    public void DegenerateGraphs_PredictTheInputOrTheParameter()
+    {
+        float[] x = [1, 2, 3, 4, 5, 6];
+        var y = new float[6];
+        new IdentityModel(new ModelOptions { MaxBatch = 2 }).Predict(x, y, 2);
+        Assert.Equal(x, y);
+        var z = new float[4];
+        new ConstantModel(new ModelOptions { MaxBatch = 2 }).Predict(x, z, 2);
+        Assert.Equal([0.5f, 0.5f, 0.5f, 0.5f], z);
+    }
+
+    [Fact]
     public void Graph_Text_And_Dot_ListEveryNode()
     {
         var net = new FashionMlp(new ModelOptions { MaxBatch = 1 });

@@ -160,3 +160,13 @@ public sealed partial class TailSweep
 
     [Loss] Tensor Loss(Tensor y, [Labels(3)] Tensor t) => SoftmaxCrossEntropy(y, t);
 }
+
+/// <summary>Degenerate graphs: the output is the input itself, or a parameter shared by every sample.</summary>
+[Model] public sealed partial class IdentityModel { [Forward] Tensor Forward([Shape(3)] Tensor x) => x; }
+
+[Model]
+public sealed partial class ConstantModel
+{
+    [Param(2, Init = Init.Constant, Scale = 0.5f)] Tensor w;
+    [Forward] Tensor Forward([Shape(3)] Tensor x) => w;
+}
