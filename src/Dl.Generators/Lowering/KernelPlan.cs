@@ -63,7 +63,7 @@ internal sealed record PerSampleStrides(int A, int B, int C, bool AccumulateAcro
 
 /// <summary>A row-wise op or loss call per row: <c>Impl.Forward/Backward</c> on spans of literal length.</summary>
 internal sealed record RowCallStep(string Comment, string Call, Extent Rows, Buffer[] In, int[] InRowLengths, Buffer[] Out, int[] OutRowLengths,
-    bool ZeroOutFirst, string? LossGradient) : Step(Comment)
+    bool ZeroOutFirst) : Step(Comment)
 {
     public override IEnumerable<Buffer> Reads => In.Concat(ZeroOutFirst ? new Buffer[0] : Out.Where(_ => Call.Contains("Backward")));
     public override IEnumerable<Buffer> Writes => Out;

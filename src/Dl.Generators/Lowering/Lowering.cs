@@ -119,7 +119,7 @@ internal sealed class Lowering
                 int cols = n.Shape.Last;
                 var rows = new Extent(n.Shape.Size / cols, n.Shape.Batched);
                 yield return new RowCallStep(comment, $"{n.Impl}.Forward<float>($in0, $out0)", rows, new[] { V(n.Inputs[0]) }, new[] { cols },
-                    new[] { y }, new[] { cols }, false, null);
+                    new[] { y }, new[] { cols }, false);
                 break;
             }
             case NodeKind.Loss:
@@ -129,7 +129,7 @@ internal sealed class Lowering
                 _scratch[n.Id] = scratch;
                 int targetLength = _model.Target is { IsLabels: true } && Node(n.Inputs[1]).Kind == NodeKind.Target ? 1 : Node(n.Inputs[1]).Shape.Size;
                 yield return new RowCallStep(comment, $"$out0[0] = {n.Impl}.Forward<float>($in0, $in1, $out1)", new Extent(1, true),
-                    new[] { V(n.Inputs[0]), V(n.Inputs[1]) }, new[] { p.Shape.Size, targetLength }, new[] { y, scratch }, new[] { 1, p.Shape.Size }, false, null);
+                    new[] { V(n.Inputs[0]), V(n.Inputs[1]) }, new[] { p.Shape.Size, targetLength }, new[] { y, scratch }, new[] { 1, p.Shape.Size }, false);
                 break;
             }
             case NodeKind.Reshape:
@@ -338,7 +338,7 @@ internal sealed class Lowering
             {
                 int cols = n.Shape.Last;
                 yield return new RowCallStep(comment, $"{n.Impl}.Backward<float>($in0, $in1, $in2, $out0)", new Extent(n.Shape.Size / cols, n.Shape.Batched),
-                    new[] { V(n.Inputs[0]), V(n.Id), dy }, new[] { cols, cols, cols }, new[] { dx }, new[] { cols }, first, null);
+                    new[] { V(n.Inputs[0]), V(n.Id), dy }, new[] { cols, cols, cols }, new[] { dx }, new[] { cols }, first);
                 break;
             }
             case NodeKind.Loss:
@@ -348,7 +348,7 @@ internal sealed class Lowering
                 int targetLength = _model.Target is { IsLabels: true } && t.Kind == NodeKind.Target ? 1 : t.Shape.Size;
                 yield return new RowCallStep(comment, $"{n.Impl}.Backward<float>($in0, $in1, $in2, $in3[0], $out0)", new Extent(1, true),
                     new[] { V(n.Inputs[0]), V(n.Inputs[1]), _scratch[n.Id], dy }, new[] { p.Shape.Size, targetLength, p.Shape.Size, 1 },
-                    new[] { dx }, new[] { p.Shape.Size }, first, null);
+                    new[] { dx }, new[] { p.Shape.Size }, first);
                 break;
             }
             case NodeKind.Reshape:
