@@ -79,6 +79,22 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DL0004_NonConstantLoopBound()
+    {
+        var d = Single("""
+            [Model] partial class M {
+                int layers = 3;
+                [Forward] Tensor F([Shape(4)] Tensor x) {
+                    var h = x;
+                    for (int i = 0; i < layers; i++) h = Relu(Linear(h, 4, $"fc{i}"));
+                    return h;
+                }
+            }
+            """, "DL0004");
+        Assert.Equal("layers", Text(d));
+    }
+
+    [Fact]
     public void DL0005_NotPartial()
     {
         var d = Single("""

@@ -86,6 +86,16 @@ public class GeneratedVsDynamicTests
     public void TailSweep(int batch) =>
         ModelHarness.GeneratedMatchesDynamic(o => new TailSweep(o), batch, ModelHarness.Labels(batch, 3, 5));
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void LoopNet(int batch)
+    {
+        Assert.Equal(["in.weight", "in.bias", "block0.weight", "block0.bias", "block1.weight", "block1.bias", "block2.weight",
+            "block2.bias", "block3.weight", "block3.bias", "out.weight", "out.bias"], Dl.Tests.LoopNet.StaticDescription.Parameters.Select(p => p.Name));
+        ModelHarness.GeneratedMatchesDynamic(o => new LoopNet(o), batch, ModelHarness.Labels(batch, 3, 5));
+    }
+
     [Fact]
     public void WideMlp_Batch3() =>
         ModelHarness.GeneratedMatchesDynamic(o => new WideMlp(o), 3, ModelHarness.Labels(3, 10, 5), rtol: 1e-3f);

@@ -170,3 +170,25 @@ public sealed partial class ConstantModel
     [Param(2, Init = Init.Constant, Scale = 0.5f)] Tensor w;
     [Forward] Tensor Forward([Shape(3)] Tensor x) => w;
 }
+
+/// <summary>Layers stacked by a for loop over constant bounds (unrolled by the generator), with residual updates.</summary>
+[Model]
+public sealed partial class LoopNet
+{
+    const int Depth = 4;
+
+    [Forward]
+    Tensor Forward([Shape(5)] Tensor x)
+    {
+        var h = Tanh(Linear(x, 12, "in"));
+        for (int i = 0; i < Depth; i++)
+        {
+            var r = Relu(Linear(h, 12, $"block{i}"));
+            h += 0.5f * r;
+        }
+        for (int j = 3; j > 0; j -= 2) h = h * (1f / j);
+        return Linear(h, 3, "out");
+    }
+
+    [Loss] Tensor Loss(Tensor y, [Labels(3)] Tensor t) => SoftmaxCrossEntropy(y, t);
+}

@@ -13,8 +13,9 @@ namespace Dl.Generators.Parsing;
 
 /// <summary>Reads model method bodies into graph nodes, calling <see cref="ShapeInference"/> per node (layer
 /// parameters take their shapes from their inputs, so shapes are inferred while the graph is built).
-/// What model code may contain: locals, <c>return</c>, calls to <c>[Op]</c> methods of Dl and <c>[Block]</c> methods
-/// of the model, the Tensor operators, constant indexers and ranges, and compile-time constants.</summary>
+/// What model code may contain: locals and assignments to them, <c>for</c> loops over constant bounds (unrolled),
+/// <c>return</c>, calls to <c>[Op]</c> methods of Dl and <c>[Block]</c> methods of the model, the Tensor operators,
+/// constant indexers and ranges, and compile-time constants.</summary>
 internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol type, CancellationToken token)
 {
     /// <summary>A value in model code: a tensor (graph node) or a compile-time constant.</summary>
@@ -108,51 +109,110 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
     {
         var syntax = method.DeclaringSyntaxReferences.Select(r => r.GetSyntax(token)).OfType<MethodDeclarationSyntax>().FirstOrDefault()
             ?? throw ModelParser.Error(UnsupportedConstruct, method, method.Name, "the method needs a body in source");
-        Value result;
-        if (syntax.ExpressionBody is { } arrow)
-        {
-            result = Eval(arrow.Expression, scope);
-        }
-        else if (syntax.Body is { } body)
-        {
-            result = Value.Const(null);
-            bool returned = false;
-            foreach (var statement in body.Statements)
-            {
-                token.ThrowIfCancellationRequested();
-                switch (statement)
-                {
-                    case LocalDeclarationStatementSyntax local when !returned:
-                        foreach (var v in local.Declaration.Variables)
-                        {
-                            if (v.Initializer is null) throw Unsupported(v, "a local needs an initializer");
-                            var value = Eval(v.Initializer.Value, scope);
-                            if (value.IsTensor) Relabel(value.Node, v.Identifier.Text);
-                            scope[v.Identifier.Text] = value;
-                        }
-                        break;
-                    case ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax assign } when !returned
-                        && assign.Left is IdentifierNameSyntax target && scope.ContainsKey(target.Identifier.Text):
-                        // h = Relu(h); h += x;  a compound assignment applies the operator the compiler bound
-                        var assigned = assign.IsKind(SyntaxKind.SimpleAssignmentExpression)
-                            ? Eval(assign.Right, scope)
-                            : Compound(assign, scope[target.Identifier.Text], scope);
-                        if (assigned.IsTensor) Relabel(assigned.Node, target.Identifier.Text);
-                        scope[target.Identifier.Text] = assigned;
-                        break;
-                    case ReturnStatementSyntax ret when !returned && ret.Expression is not null:
-                        result = Eval(ret.Expression, scope);
-                        returned = true;
-                        break;
-                    default:
-                        throw Unsupported(statement, "model methods contain local declarations, assignments to locals and one final return");
-                }
-            }
-            if (!returned) throw ModelParser.Error(UnsupportedConstruct, method, method.Name, "the method must return a tensor");
-        }
+        Value? result;
+        if (syntax.ExpressionBody is { } arrow) result = Eval(arrow.Expression, scope);
+        else if (syntax.Body is { } body) result = Execute(body.Statements, scope, topLevel: true);
         else throw ModelParser.Error(UnsupportedConstruct, method, method.Name, "the method needs a body in source");
-        if (!result.IsTensor) throw ModelParser.Error(UnsupportedConstruct, method, method.Name, "the method must return a tensor, not a constant");
-        return result.Node;
+        if (result is null) throw ModelParser.Error(UnsupportedConstruct, method, method.Name, "the method must return a tensor");
+        if (!result.Value.IsTensor) throw ModelParser.Error(UnsupportedConstruct, method, method.Name, "the method must return a tensor, not a constant");
+        return result.Value.Node;
+    }
+
+    /// <summary>Most iterations a constant-bound <c>for</c> loop may unroll to.</summary>
+    private const int MaxUnroll = 4096;
+
+    /// <summary>Runs statements in order: local declarations, assignments to locals, <c>for</c> loops over constant
+    /// bounds (unrolled; the loop variable is a constant in each copy) and, at the top level only, one final return.</summary>
+    private Value? Execute(IEnumerable<StatementSyntax> statements, Dictionary<string, Value> scope, bool topLevel)
+    {
+        Value? result = null;
+        foreach (var statement in statements)
+        {
+            token.ThrowIfCancellationRequested();
+            if (result is not null) throw Unsupported(statement, "nothing may follow the return");
+            switch (statement)
+            {
+                case LocalDeclarationStatementSyntax local:
+                    foreach (var v in local.Declaration.Variables)
+                    {
+                        if (v.Initializer is null) throw Unsupported(v, "a local needs an initializer");
+                        var value = Eval(v.Initializer.Value, scope);
+                        if (value.IsTensor) Relabel(value.Node, v.Identifier.Text);
+                        scope[v.Identifier.Text] = value;
+                    }
+                    break;
+                case ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax assign }
+                    when assign.Left is IdentifierNameSyntax target && scope.ContainsKey(target.Identifier.Text):
+                    // h = Relu(h); h += x;  a compound assignment applies the operator the compiler bound
+                    var assigned = assign.IsKind(SyntaxKind.SimpleAssignmentExpression)
+                        ? Eval(assign.Right, scope)
+                        : Compound(assign, scope[target.Identifier.Text], scope);
+                    if (assigned.IsTensor) Relabel(assigned.Node, target.Identifier.Text);
+                    scope[target.Identifier.Text] = assigned;
+                    break;
+                case ForStatementSyntax loop:
+                    Unroll(loop, scope);
+                    break;
+                case BlockSyntax block:
+                    if (Execute(block.Statements, scope, topLevel: false) is not null) throw Unsupported(block, "return only at the end of the method");
+                    break;
+                case ReturnStatementSyntax ret when topLevel && ret.Expression is not null:
+                    result = Eval(ret.Expression, scope);
+                    break;
+                default:
+                    throw Unsupported(statement, "model methods contain local declarations, assignments to locals, for loops over constant bounds and one final return");
+            }
+        }
+        return result;
+    }
+
+    /// <summary><c>for (int i = a; i &lt; b; i += c) body</c> with constant a, b, c: the body once per value of i.</summary>
+    private void Unroll(ForStatementSyntax loop, Dictionary<string, Value> scope)
+    {
+        if (loop.Declaration is not { Variables.Count: 1 } declaration || declaration.Variables[0].Initializer is not { } init
+            || loop.Condition is not BinaryExpressionSyntax condition || loop.Incrementors.Count != 1)
+            throw Unsupported(loop, "a model loop is for (int i = start; i < end; i++) with constant bounds");
+        string name = declaration.Variables[0].Identifier.Text;
+        int start = LoopConstant(init.Value, scope, "the start");
+        if (condition.Left is not IdentifierNameSyntax { Identifier.Text: var left } || left != name)
+            throw Unsupported(condition, $"the condition must compare {name} with a constant");
+        int end = LoopConstant(condition.Right, scope, "the bound");
+        int step = loop.Incrementors[0] switch
+        {
+            PostfixUnaryExpressionSyntax p when p.IsKind(SyntaxKind.PostIncrementExpression) => 1,
+            PrefixUnaryExpressionSyntax p when p.IsKind(SyntaxKind.PreIncrementExpression) => 1,
+            PostfixUnaryExpressionSyntax p when p.IsKind(SyntaxKind.PostDecrementExpression) => -1,
+            PrefixUnaryExpressionSyntax p when p.IsKind(SyntaxKind.PreDecrementExpression) => -1,
+            AssignmentExpressionSyntax a when a.IsKind(SyntaxKind.AddAssignmentExpression) => LoopConstant(a.Right, scope, "the step"),
+            AssignmentExpressionSyntax a when a.IsKind(SyntaxKind.SubtractAssignmentExpression) => -LoopConstant(a.Right, scope, "the step"),
+            _ => throw Unsupported(loop.Incrementors[0], "the loop variable steps by a constant (i++, i--, i += c)"),
+        };
+        System.Func<int, bool> holds = condition.Kind() switch
+        {
+            SyntaxKind.LessThanExpression => i => i < end,
+            SyntaxKind.LessThanOrEqualExpression => i => i <= end,
+            SyntaxKind.GreaterThanExpression => i => i > end,
+            SyntaxKind.GreaterThanOrEqualExpression => i => i >= end,
+            _ => throw Unsupported(condition, "the condition is <, <=, > or >="),
+        };
+        if (step == 0) throw Invalid(loop, "for", "the step is 0");
+        var body = loop.Statement is BlockSyntax b ? (IEnumerable<StatementSyntax>)b.Statements : new[] { loop.Statement };
+        int count = 0;
+        for (int i = start; holds(i); i += step)
+        {
+            if (++count > MaxUnroll) throw Invalid(loop, "for", $"the loop runs more than {MaxUnroll} times");
+            scope[name] = Value.Const(i);
+            if (Execute(body, scope, topLevel: false) is not null) throw Unsupported(loop, "return only at the end of the method");
+        }
+        scope.Remove(name);
+    }
+
+    private int LoopConstant(ExpressionSyntax e, Dictionary<string, Value> scope, string what)
+    {
+        var v = Eval(e, scope);
+        if (v.IsTensor || v.Constant is not int i)
+            throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, e.GetLocation(), e.ToString(), "for (" + what + " of the loop)"));
+        return i;
     }
 
     private Value Compound(AssignmentExpressionSyntax assign, Value current, Dictionary<string, Value> scope)
