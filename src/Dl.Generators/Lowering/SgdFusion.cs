@@ -20,6 +20,7 @@ internal static class SgdFusion
         var writers = backward.SelectMany((s, i) => s.Writes.Where(b => b.Space == Space.Grads).Select(b => (b, i)))
             .GroupBy(x => x.b).ToDictionary(g => g.Key, g => g.Select(x => x.i).ToList());
 
+        var gradients = new HashSet<Buffer>(plan.Gradients.Where(b => b is not null)!);
         var result = new List<Step>();
         var pending = new List<(Buffer Grad, Buffer Param)>();
         for (int i = 0; i < backward.Count; i++)
@@ -33,7 +34,7 @@ internal static class SgdFusion
             {
                 case FillStep:
                     continue;   // a zero gradient leaves the parameter as it is
-                case GemmStep g when single && !g.Accumulate && g.PerSample is null && Scalable(g, backward, i) is { } dy:
+                case GemmStep g when single && !g.Accumulate && g.PerSample is null && Scalable(g, backward, i, gradients) is { } dy:
                     result.Add(Scale(dy, g.Comment));
                     result.Add(g with { Comment = g.Comment + " -> fused into the SGD update", C = param, Accumulate = true });
                     continue;
@@ -61,12 +62,11 @@ internal static class SgdFusion
 
     /// <summary>The upstream-gradient operand of a weight-gradient GEMM, when nothing after it reads that buffer
     /// (so it may be scaled by -lr in place).</summary>
-    private static Buffer? Scalable(GemmStep g, List<Step> steps, int at)
+    private static Buffer? Scalable(GemmStep g, List<Step> steps, int at, HashSet<Buffer> gradients)
     {
         foreach (var candidate in new[] { g.A, g.B })
         {
-            if (candidate.Space is not (Space.Batched or Space.Fixed)) continue;
-            if (!candidate.Name.StartsWith("d", System.StringComparison.Ordinal)) continue;
+            if (!gradients.Contains(candidate) || candidate.Space is not (Space.Batched or Space.Fixed)) continue;
             if (ReadAfter(steps, at, candidate)) continue;
             return candidate;
         }
