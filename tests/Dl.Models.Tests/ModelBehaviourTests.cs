@@ -49,8 +49,8 @@ public class ModelBehaviourTests
         var y = ModelHarness.Labels(batch, 10, 2);
         var output = new float[batch * 10];
         var sgd = new Sgd(0.01f, momentum: 0.9f);
-        Assert.Equal(0, ModelHarness.AllocatedPerCall(() => net.TrainStep(x, y, batch, sgd)));
-        Assert.Equal(0, ModelHarness.AllocatedPerCall(() => net.Predict(x, output, batch)));
+        Assert.Equal(0, Allocation.PerCall(() => net.TrainStep(x, y, batch, sgd)));
+        Assert.Equal(0, Allocation.PerCall(() => net.Predict(x, output, batch)));
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public class ModelBehaviourTests
         var net = new XorNet(new ModelOptions { Seed = 1, MaxBatch = 4 });
         var sgd = new Sgd(0.5f);
         float[] target = [0, 1, 1, 0];
-        Assert.Equal(0, ModelHarness.AllocatedPerCall(() => net.TrainStep(LogicGates.Inputs, target, 4, sgd), 100));
+        Assert.Equal(0, Allocation.PerCall(() => net.TrainStep(LogicGates.Inputs, target, 4, sgd), 100));
     }
 
     [Fact]

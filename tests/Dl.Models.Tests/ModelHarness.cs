@@ -69,18 +69,4 @@ internal static class ModelHarness
         }
     }
 
-    /// <summary>Steady-state bytes allocated per call: the least over several rounds after warm-up, so that one-off
-    /// runtime work on this thread (tiered re-compilation, type loading) is not counted as the model's.</summary>
-    public static long AllocatedPerCall(Action action, int calls = 20)
-    {
-        for (int i = 0; i < 3; i++) action();
-        long least = long.MaxValue;
-        for (int round = 0; round < 5; round++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < calls; i++) action();
-            least = Math.Min(least, (GC.GetAllocatedBytesForCurrentThread() - before) / calls);
-        }
-        return least;
-    }
 }

@@ -160,12 +160,7 @@ public class GemmTests
         {
             foreach (var (s, a, b, c) in data) Gemm.Multiply(a, b, c, s.m, s.n, s.k, s.ta, s.tb, false, ctx);
         }
-        RunAll();
-        RunAll();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) RunAll();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        Assert.Equal(0, Allocation.PerCall(RunAll, calls: 5));
     }
 
     [Fact]

@@ -115,18 +115,11 @@ public class TapeErrorsAndPoolingTests
         float[] x = GradCheck.Random(batch * 64, 8).Select(v => (float)v).ToArray();
         int[] labels = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
         var sgd = new Sgd(0.01f);
-        for (int i = 0; i < 5; i++) model.TrainStep(x, labels, batch, sgd);
-        const int steps = 50;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < steps; i++) model.TrainStep(x, labels, batch, sgd);
-        long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / steps;
+        long perStep = Allocation.PerCall(() => model.TrainStep(x, labels, batch, sgd), calls: 50);
         Assert.True(perStep == 0, $"{perStep} bytes allocated per steady-state TrainStep");
 
         var output = new float[batch * 10];
-        model.Predict(x, output, batch);
-        before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < steps; i++) model.Predict(x, output, batch);
-        long perPredict = (GC.GetAllocatedBytesForCurrentThread() - before) / steps;
+        long perPredict = Allocation.PerCall(() => model.Predict(x, output, batch), calls: 50);
         Assert.True(perPredict == 0, $"{perPredict} bytes allocated per steady-state Predict");
     }
 
