@@ -36,4 +36,6 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor MissingShape = Error("DL0011", "Input without shape", "Input '{0}' needs a [Shape(...)] or [Labels(n)] attribute");
     /// <summary>DL0012: "Invalid argument of {0}: {1}".</summary>
     public static readonly DiagnosticDescriptor InvalidArgument = Error("DL0012", "Invalid op argument", "Invalid argument of {0}: {1}");
+    /// <summary>DL0013: "Impossible window geometry in {0}: {1}".</summary>
+    public static readonly DiagnosticDescriptor WindowGeometry = Error("DL0013", "Impossible window geometry", "Impossible window geometry in {0}: {1}");
 }

@@ -27,6 +27,7 @@ public sealed record DiagnosticInfo(string Id, string FilePath, TextSpan Span, L
             "DL0007" => DiagnosticDescriptors.InvalidLoss,
             "DL0008" => DiagnosticDescriptors.DuplicateParameter,
             "DL0009" => DiagnosticDescriptors.NotDifferentiable,
+            "DL0013" => DiagnosticDescriptors.WindowGeometry,
             "DL0011" => DiagnosticDescriptors.MissingShape,
             "DL0012" => DiagnosticDescriptors.InvalidArgument,
             _ => DiagnosticDescriptors.InternalError,

@@ -84,6 +84,18 @@ internal static class ModelEmitter
             offset += p.Size;
         }
         w.Line("    },");
+        if (model.States.Count > 0)
+        {
+            w.Line("    State = new global::Dl.ParameterInfo[]");
+            w.Line("    {");
+            int stateOffset = 0;
+            foreach (var p in model.States)
+            {
+                w.Line($"        new({String(p.Name)}, {Shape(p.Shape)}, {stateOffset}, (global::Dl.Init){p.Init}, {Float(p.Scale)}, {p.FanIn}, {p.FanOut}),");
+                stateOffset += p.Size;
+            }
+            w.Line("    },");
+        }
         w.Line("    Inputs = new global::Dl.InputInfo[]");
         w.Line("    {");
         foreach (var i in model.Inputs) w.Line($"        new({String(i.Name)}, {Shape(i.Shape)}, {i.Classes}),");
@@ -125,6 +137,8 @@ internal static class ModelEmitter
         w.Line("private readonly float[] _grads = null!;");
         w.Line("private readonly float[] _arena = null!;");
         w.Line("private readonly float[] _fixed = null!;");
+        w.Line($"private readonly float[] _state = new float[{model.States.Sum(p => p.Size)}];");
+        w.Line("private readonly ulong _seed;");
         w.Line("private readonly global::Dl.Kernels.GemmContext _gemm = null!;");
         w.Line("private readonly int _maxBatch;");
         w.Line();
@@ -145,8 +159,14 @@ internal static class ModelEmitter
             w.Line("_arena = global::System.GC.AllocateArray<float>(global::System.Math.Max(1, checked(BatchedArenaPerSample * options.MaxBatch)), pinned: true);");
             w.Line("_fixed = new float[global::System.Math.Max(1, FixedArenaSize)];");
             w.Line("_gemm = new global::Dl.Kernels.GemmContext(options.Threads);");
+            w.Line("_seed = options.Seed;");
             w.Line("foreach (var p in StaticDescription.Parameters)");
             w.Line("    global::Dl.Initializers.Fill(global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length), p, options.Seed);");
+            if (model.States.Count > 0)
+            {
+                w.Line("foreach (var p in StaticDescription.State)");
+                w.Line("    global::Dl.Initializers.Fill(global::System.MemoryExtensions.AsSpan(_state, p.Offset, p.Length), p, options.Seed);");
+            }
             foreach (var p in model.Parameters.Where(p => p.FieldName is not null)) w.Line($"{p.FieldName} = null!;");
         }
         w.Line();
@@ -166,14 +186,16 @@ internal static class ModelEmitter
         w.Line("public global::System.Span<float> Parameters => _params;");
         w.Line("public global::System.Span<float> Gradients => _grads;");
         w.Line("public bool Training { get; set; } = true;");
+        w.Line("public global::System.Span<float> State => _state;");
+        w.Line("public long DropoutStep { get; set; }");
         w.Line("public global::System.Span<float> Parameter(string name) { var p = StaticDescription.Find(name); return global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length); }");
         w.Line("public global::System.Span<float> Gradient(string name) { var p = StaticDescription.Find(name); return global::System.MemoryExtensions.AsSpan(_grads, p.Offset, p.Length); }");
         w.Line("public string Summary() => global::Dl.ModelSummary.Format(StaticDescription);");
         w.Line("public string Graph(global::Dl.GraphFormat format = global::Dl.GraphFormat.Text) => global::Dl.ModelSummary.Graph(StaticDescription, format);");
         w.Line("/// <summary>Writes the parameters as safetensors, atomically.</summary>");
-        w.Line("public void Save(string path) => global::Dl.Checkpoints.Safetensors.Save(path, StaticDescription, _params);");
+        w.Line("public void Save(string path) => global::Dl.Checkpoints.Safetensors.Save(path, StaticDescription, _params, _state);");
         w.Line("/// <summary>Reads parameters written by <see cref=\"Save\"/>; validates names, shapes and sizes and changes nothing on error.</summary>");
-        w.Line("public void Load(string path) => global::Dl.Checkpoints.Safetensors.Load(path, StaticDescription, _params);");
+        w.Line("public void Load(string path) => global::Dl.Checkpoints.Safetensors.Load(path, StaticDescription, _params, _state);");
         w.Line();
     }
 
@@ -200,7 +222,7 @@ internal static class ModelEmitter
 
     private static string BufferSpan(Buffer b, string length, bool batched)
     {
-        string array = b.Space switch { Space.Params => "_params", Space.Grads => "_grads", Space.Fixed => "_fixed", _ => "_arena" };
+        string array = b.Space switch { Space.Params => "_params", Space.Grads => "_grads", Space.Fixed => "_fixed", Space.State => "_state", _ => "_arena" };
         string offset = b.Space == Space.Batched ? $"{b.Offset} * _maxBatch" : b.Offset.ToString();
         return $"global::System.MemoryExtensions.AsSpan({array}, {offset}, {(batched ? length : b.PerSample.ToString())})";
     }
@@ -276,6 +298,7 @@ internal static class ModelEmitter
             if (used.Any(b => b.Space == Space.Fixed)) w.Line($"ref float fixedArena = ref {Marshal}.GetArrayDataReference(_fixed);");
             if (used.Any(b => b.Space == Space.Params)) w.Line($"ref float parameters = ref {Marshal}.GetArrayDataReference(_params);");
             if (used.Any(b => b.Space == Space.Grads)) w.Line($"ref float gradients = ref {Marshal}.GetArrayDataReference(_grads);");
+            if (used.Any(b => b.Space == Space.State)) w.Line($"ref float state = ref {Marshal}.GetArrayDataReference(_state);");
             w.Line("int mb = _maxBatch;");
             foreach (var b in used)
             {
@@ -285,12 +308,14 @@ internal static class ModelEmitter
                     Space.Fixed => $"ref {Unsafe}.Add(ref fixedArena, {b.Offset})",
                     Space.Params => $"ref {Unsafe}.Add(ref parameters, {b.Offset})",
                     Space.Grads => $"ref {Unsafe}.Add(ref gradients, {b.Offset})",
+                    Space.State => $"ref {Unsafe}.Add(ref state, {b.Offset})",
                     Space.Input => $"ref {Unsafe}.Add(ref input, {b.Offset} * batch)",
                     _ => "ref target",
                 };
                 w.Line($"ref float {b.Ref} = {at}; // {b.Name} {(b.Batched ? "[B, " + b.PerSample + "]" : "[" + b.PerSample + "]")}");
             }
             foreach (var step in steps) StepEmitter.Emit(w, step);
+            if (name == "RunForward") w.Line("if (Training) DropoutStep++; // dropout masks are keyed by (seed, dropout index, step)");
         }
         w.Line();
     }

@@ -28,8 +28,24 @@ internal static class StepEmitter
                 case RowCallStep r: Rows(w, r); break;
                 case CopyStep c: Copy(w, c); break;
                 case FillStep f: w.Line($"{Span(f.Target, f.Target.Length)}.Fill({f.Value});"); break;
+                case CallStep c: Call(w, c); break;
+                case ModeStep m: Mode(w, m); break;
             }
         }
+    }
+
+    private static void Call(SourceWriter w, CallStep c)
+    {
+        var args = c.Args.Select(a => a.Buffer is null ? a.Text
+            : a.Write ? Span(a.Buffer, a.Buffer.Length)
+            : $"{Marshal}.CreateReadOnlySpan(ref {a.Buffer.Ref}, {a.Buffer.Length})");
+        w.Line($"{c.Method}({string.Join(", ", args)});");
+    }
+
+    private static void Mode(SourceWriter w, ModeStep m)
+    {
+        using (w.Block("if (Training)")) foreach (var s in m.Training) Emit(w, s);
+        using (w.Block("else")) foreach (var s in m.Evaluation) Emit(w, s);
     }
 
     private static string Span(Buffer b, Extent length) => $"{Marshal}.CreateSpan(ref {b.Ref}, {length})";

@@ -8,7 +8,7 @@ namespace Dl.Generators.Lowering;
 // offsets; the emitter only prints it. Steps name the buffers they read and write, so liveness needs no op knowledge.
 
 /// <summary>Where a buffer lives. Batched arena buffers are sized per sample and scaled by MaxBatch.</summary>
-internal enum Space { Batched, Fixed, Params, Grads, Input, Target }
+internal enum Space { Batched, Fixed, Params, Grads, Input, Target, State }
 
 internal sealed class Buffer(int id, string name, int perSample, bool batched, Space space)
 {
@@ -82,6 +82,34 @@ internal sealed record FillStep(string Comment, Buffer Target, string Value) : S
 {
     public override IEnumerable<Buffer> Reads => new Buffer[0];
     public override IEnumerable<Buffer> Writes => new[] { Target };
+}
+
+/// <summary>An argument of a <see cref="CallStep"/>: a buffer passed as a span of its whole length (read, written, or
+/// read and written), or a literal C# expression (a geometry, a size, <c>batch</c>, a flag).</summary>
+internal sealed record CallArg(Buffer? Buffer, bool Read, bool Write, string Text)
+{
+    public static CallArg In(Buffer b) => new(b, true, false, "");
+    /// <summary>A written buffer; <paramref name="accumulate"/> means the call adds to what is there (so it reads it).</summary>
+    public static CallArg Out(Buffer b, bool accumulate = false) => new(b, accumulate, true, "");
+    public static CallArg InOut(Buffer b) => new(b, true, true, "");
+    public static CallArg Lit(string text) => new(null, false, false, text);
+    public static CallArg Lit(bool value) => new(null, false, false, value ? "true" : "false");
+    public static CallArg Lit(int value) => new(null, false, false, value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+}
+
+/// <summary>One call of a runtime kernel with literal geometry (convolution, pooling, batch norm, dropout):
+/// <c>Method(args...)</c>. The kernel variant was chosen for the shape at generation time.</summary>
+internal sealed record CallStep(string Comment, string Method, CallArg[] Args) : Step(Comment)
+{
+    public override IEnumerable<Buffer> Reads => Args.Where(a => a.Buffer is not null && a.Read).Select(a => a.Buffer!);
+    public override IEnumerable<Buffer> Writes => Args.Where(a => a.Buffer is not null && a.Write).Select(a => a.Buffer!);
+}
+
+/// <summary>Steps that differ between training and evaluation mode (batch norm, dropout): <c>if (Training) … else …</c>.</summary>
+internal sealed record ModeStep(string Comment, Step[] Training, Step[] Evaluation) : Step(Comment)
+{
+    public override IEnumerable<Buffer> Reads => Training.Concat(Evaluation).SelectMany(s => s.Reads).Distinct();
+    public override IEnumerable<Buffer> Writes => Training.Concat(Evaluation).SelectMany(s => s.Writes).Distinct();
 }
 
 /// <summary>The whole lowered program of a model.</summary>

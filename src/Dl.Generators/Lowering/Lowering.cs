@@ -8,7 +8,7 @@ namespace Dl.Generators.Lowering;
 /// <summary>Stages 3 to 5: lowers a <see cref="ModelSpec"/> to a <see cref="ProgramPlan"/>. Forward steps come from each
 /// node's kind; the backward pass is built in reverse from one vector-Jacobian rule per kind (the op structs supply the
 /// element-wise math); then element-wise chains are fused and the buffers planned.</summary>
-internal sealed class Lowering
+internal sealed partial class Lowering
 {
     private readonly ModelSpec _model;
     private readonly ProgramPlan _plan = new();
@@ -162,6 +162,9 @@ internal sealed class Lowering
                 yield return new CopyStep(comment + " (second part)", V(n.Inputs[1]), y, new Extent(pre, a.Batched), db * post, (da + db) * post, 1, 0, 0, db * post, 0, da * post, false, false, false);
                 break;
             }
+            case NodeKind.Conv or NodeKind.Pool or NodeKind.Norm or NodeKind.Dropout:
+                foreach (var step in SpatialForward(n, y, comment)) yield return step;
+                break;
         }
     }
 
@@ -246,6 +249,15 @@ internal sealed class Lowering
             var n = nodes[id];
             if (!onPath[id] || !needs[id] || n.Kind is NodeKind.Param or NodeKind.Input or NodeKind.Target or NodeKind.Constant) continue;
             var dy = _plan.Gradients[id]!;
+            if (n.Kind == NodeKind.Norm)
+            {
+                var dx = needs[n.Inputs[0]] ? _plan.Gradients[n.Inputs[0]] : null;
+                bool firstX = dx is not null && First(dx);
+                var dgamma = _plan.Gradients[n.Inputs[1]]!; var dbeta = _plan.Gradients[n.Inputs[2]]!;
+                First(dgamma); First(dbeta);
+                steps.AddRange(NormBackward(n, dy, dx, dgamma, dbeta, firstX));
+                continue;
+            }
             for (int slot = 0; slot < n.Inputs.Count; slot++)
             {
                 int input = n.Inputs[slot];
@@ -381,6 +393,9 @@ internal sealed class Lowering
                 yield return new CopyStep(comment, dy, dx, new Extent(pre, a.Batched), (da + db) * post, mine * post, 1, 0, 0, mine * post, offset, 0, false, !first, false);
                 break;
             }
+            case NodeKind.Conv or NodeKind.Pool or NodeKind.Dropout:
+                foreach (var step in SpatialBackward(n, slot, dy, dx, first, comment)) yield return step;
+                break;
         }
     }
 

@@ -26,8 +26,16 @@ internal static class SgdFusion
         for (int i = 0; i < backward.Count; i++)
         {
             var step = backward[i];
-            var grad = step.Writes.FirstOrDefault(b => b.Space == Space.Grads);
-            if (grad is null) { result.Add(step); continue; }
+            var grads = step.Writes.Where(b => b.Space == Space.Grads).ToList();
+            if (grads.Count == 0) { result.Add(step); continue; }
+            if (grads.Count > 1)
+            {
+                // One call writes several gradients (batch norm's dgamma and dbeta): the generic update applies to each.
+                result.Add(step);
+                foreach (var g in grads) if (!pending.Any(p => p.Grad == g)) pending.Add((g, paramOf[g.Offset]));
+                continue;
+            }
+            var grad = grads[0];
             var param = paramOf[grad.Offset];
             bool single = writers[grad].Count == 1 && !ReadAfter(backward, i, param);
             switch (step)

@@ -20,7 +20,7 @@ public sealed record ShapeSpec(EquatableArray<int> Dims, bool Batched)
 }
 
 /// <summary>Node kinds of the graph: the op kinds of Dl.OpKind plus leaves.</summary>
-public enum NodeKind { Input, Target, Param, Constant, Unary, Binary, MatMul, Reduce, RowWise, Loss, Reshape, Transpose, Slice, Concat }
+public enum NodeKind { Input, Target, Param, Constant, Unary, Binary, MatMul, Reduce, RowWise, Loss, Reshape, Transpose, Slice, Concat, Conv, Pool, Norm, Dropout }
 
 /// <summary>What an op's backward reads (mirrors Dl.Saved).</summary>
 public enum SavedValues { Nothing = 0, Input = 1, Output = 2, Both = 3 }
@@ -29,7 +29,9 @@ public enum SavedValues { Nothing = 0, Input = 1, Output = 2, Both = 3 }
 /// <param name="Impl">Fully qualified name of the op struct (unary, binary, row-wise, loss, squared-reduce), or null.</param>
 /// <param name="Scalar">The op constant <c>a</c> (unary) or the value (constant nodes).</param>
 /// <param name="Ints">Op-specific integers: matmul [transB]; reduce [axis or -1 for all]; slice [axis, start, length, keepAxis];
-/// concat [axis]; input/param/target [index].</param>
+/// concat [axis]; input/param/target [index]; conv and pool: a <see cref="WindowSpec"/> (<see cref="WindowSpec.ToInts"/>) then,
+/// for conv, [out channels, 1 for conv1d]; norm [channels, plane size, running-mean state index, running-var state index];
+/// dropout [index in source order].</param>
 public sealed record NodeSpec(
     int Id, NodeKind Kind, string Label, string Op, string? Impl, EquatableArray<int> Inputs, ShapeSpec Shape,
     float Scalar, EquatableArray<int> Ints, bool Mean, SavedValues Saves, bool Differentiable, string Layer)
@@ -38,8 +40,12 @@ public sealed record NodeSpec(
     public FusedSpec? Fused { get; init; }
     /// <summary>The op's gradient with respect to its first input is the upstream gradient (see Dl.DlOpAttribute).</summary>
     public bool PassesGradientA { get; init; }
+    /// <summary>A second op constant (batch norm's momentum; <see cref="Scalar"/> holds its eps).</summary>
+    public float Scalar2 { get; init; }
 
     public int Int(int i) => Ints[i];
+    /// <summary>The window geometry of a conv or pool node.</summary>
+    public WindowSpec Window => WindowSpec.FromInts(Ints);
 }
 
 /// <summary>The op that replaces a node when its first input comes from the op named <paramref name="After"/>.</summary>
@@ -49,6 +55,23 @@ public sealed record FusedSpec(string After, string Impl, string Name, SavedValu
 public sealed record ParameterSpec(string Name, EquatableArray<int> Shape, int Init, float Scale, int FanIn, int FanOut, string? FieldName)
 {
     public int Size => Shape.Aggregate(1, (a, b) => a * b);
+}
+
+/// <summary>The geometry of a 2-D window (convolution or pooling) on one sample [Channels, Height, Width]; mirrors
+/// Dl.Kernels.Window2d, whose constructor the emitter prints with these literals.</summary>
+public sealed record WindowSpec(int Channels, int Height, int Width, int KernelH, int KernelW, int StrideH, int StrideW,
+    int PadTop, int PadBottom, int PadLeft, int PadRight)
+{
+    public const int IntCount = 11;
+    public int OutH => Floor(Height + PadTop + PadBottom - KernelH, StrideH) + 1;
+    public int OutW => Floor(Width + PadLeft + PadRight - KernelW, StrideW) + 1;
+    public int ColRows => Channels * KernelH * KernelW;
+    public int OutPlane => OutH * OutW;
+    private static int Floor(int a, int b) => a >= 0 ? a / b : -((-a + b - 1) / b);
+    public int[] ToInts() => new[] { Channels, Height, Width, KernelH, KernelW, StrideH, StrideW, PadTop, PadBottom, PadLeft, PadRight };
+    public static WindowSpec FromInts(EquatableArray<int> v) => new(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]);
+    /// <summary>The C# expression constructing the runtime geometry.</summary>
+    public string Literal => $"new global::Dl.Kernels.Window2d({string.Join(", ", ToInts())})";
 }
 
 /// <summary>A forward input or the loss target.</summary>
@@ -70,6 +93,10 @@ public sealed record ModelSpec(
 {
     /// <summary>Declarations of the types the model is nested in, outermost first (e.g. <c>partial class Outer</c>).</summary>
     public EquatableArray<string> Containers { get; init; } = EquatableArray<string>.Empty;
+    /// <summary>Non-trainable state tensors (batch norm running statistics), in the order of the state block.</summary>
+    public EquatableArray<ParameterSpec> States { get; init; } = EquatableArray<ParameterSpec>.Empty;
+    /// <summary>Dropout ops in the model (each draws from its own stream).</summary>
+    public bool HasDropout => Nodes.Any(n => n.Kind == NodeKind.Dropout);
     public string FullName => (string.IsNullOrEmpty(Namespace) ? "" : Namespace + ".") + string.Concat(Containers.Select(c => c.Substring(c.LastIndexOf(' ') + 1) + ".")) + ClassName;
 }
 

@@ -16,7 +16,7 @@ namespace Dl.Generators.Parsing;
 /// What model code may contain: locals and assignments to them, <c>for</c> loops over constant bounds (unrolled),
 /// <c>return</c>, calls to <c>[Op]</c> methods of Dl and <c>[Block]</c> methods of the model, the Tensor operators,
 /// constant indexers and ranges, and compile-time constants.</summary>
-internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol type, CancellationToken token)
+internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol type, CancellationToken token)
 {
     /// <summary>A value in model code: a tensor (graph node) or a compile-time constant.</summary>
     private readonly record struct Value(int Node, object? Constant)
@@ -226,6 +226,7 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
     {
         var n = Nodes[node];
         if (n.Kind is NodeKind.Input or NodeKind.Target or NodeKind.Param or NodeKind.Constant) return;
+        if (n.Kind is NodeKind.Conv or NodeKind.Norm) return;   // a named layer keeps its name (the summary row and the graph)
         if (Nodes.Any(m => m.Label == name)) name = name + "_" + node;   // a reassigned local: h, h_7, ...
         Nodes[node] = n with { Label = name };
         if (_collectLayers) for (int i = 0; i < Layers.Count; i++)
@@ -259,6 +260,7 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
         {
             case IdentifierNameSyntax or MemberAccessExpressionSyntax:
                 var symbol = model.GetSymbolInfo(e, token).Symbol;
+                if (PadMember(symbol) is { } padConstant) return padConstant;
                 if (symbol is IFieldSymbol f && SymbolEqualityComparer.Default.Equals(f.ContainingType, type) && _fieldNodes.TryGetValue(f.Name, out int fn))
                     return Value.Of(fn);
                 if (symbol is IFieldSymbol or IPropertySymbol or ILocalSymbol or IParameterSymbol && model.GetTypeInfo(e, token).Type?.ToDisplayString() != "Dl.Tensor")
@@ -286,6 +288,15 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
                 return Invoke(call, scope);
             case ElementAccessExpressionSyntax access:
                 return Index(access, scope);
+            case TupleExpressionSyntax tuple:
+                return Tuple(tuple, scope);
+            case ConditionalExpressionSyntax conditional:
+                // Only a constant condition: the branch not taken is not built.
+                return Constant(conditional.Condition, scope, "?:") is bool take
+                    ? Eval(take ? conditional.WhenTrue : conditional.WhenFalse, scope)
+                    : throw Unsupported(conditional, "the condition must be a constant bool");
+            case PrefixUnaryExpressionSyntax not when not.IsKind(SyntaxKind.LogicalNotExpression):
+                return Constant(not.Operand, scope, "!") is bool v ? Value.Const(!v) : throw Unsupported(not, "! applies to a constant bool");
             default:
                 throw Unsupported(e, "model code is built from Dl ops, operators, locals and constants");
         }
@@ -537,7 +548,8 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
             case KReshape:
             {
                 int x = T(0);
-                var dims = args[1].Constant as int[] ?? throw Invalid(at, opName, "the shape must be constant integers");
+                // Flatten(x) is Reshape(x, -1).
+                var dims = args.Length == 1 ? new[] { -1 } : args[1].Constant as int[] ?? throw Invalid(at, opName, "the shape must be constant integers");
                 var shape = Check(ShapeInference.Reshape(S(x), dims, out var error), error, x);
                 return Value.Of(Add(NodeKind.Reshape, "", "reshape", null, new[] { x }, shape, 0, new int[0], false, SavedValues.Nothing, true, location));
             }
@@ -563,6 +575,8 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
                 var shape = Check(ShapeInference.Concat(S(a), S(b), axis, out var error), error, a, b);
                 return Value.Of(Add(NodeKind.Concat, "", "concat", null, new[] { a, b }, shape, 0, new[] { axis }, false, SavedValues.Nothing, true, location));
             }
+            case KConv or KPool or KNorm or KDropout:
+                return ApplySpatial(op, symbol, args, at, names);
             default:
                 throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, location, symbol.Name));
         }
@@ -616,6 +630,18 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
 
     private object Fold(BinaryExpressionSyntax b, object? l, object? r)
     {
+        // Comparisons and logic over constants (block arguments: stride == 1 ? a : Project(a)).
+        switch (b.Kind())
+        {
+            case SyntaxKind.EqualsExpression: return Equals(l, r) || (IsNumber(l) && IsNumber(r) && System.Convert.ToDouble(l) == System.Convert.ToDouble(r));
+            case SyntaxKind.NotEqualsExpression: return !(Equals(l, r) || (IsNumber(l) && IsNumber(r) && System.Convert.ToDouble(l) == System.Convert.ToDouble(r)));
+            case SyntaxKind.LessThanExpression: return System.Convert.ToDouble(l) < System.Convert.ToDouble(r);
+            case SyntaxKind.LessThanOrEqualExpression: return System.Convert.ToDouble(l) <= System.Convert.ToDouble(r);
+            case SyntaxKind.GreaterThanExpression: return System.Convert.ToDouble(l) > System.Convert.ToDouble(r);
+            case SyntaxKind.GreaterThanOrEqualExpression: return System.Convert.ToDouble(l) >= System.Convert.ToDouble(r);
+            case SyntaxKind.LogicalAndExpression when l is bool la && r is bool ra: return la && ra;
+            case SyntaxKind.LogicalOrExpression when l is bool lo && r is bool ro: return lo || ro;
+        }
         if (l is string || r is string)
             return b.IsKind(SyntaxKind.AddExpression) ? string.Concat(l, r) : throw Unsupported(b, "only + applies to strings");
         if (l is int li && r is int ri)
@@ -637,6 +663,8 @@ internal sealed class GraphBuilder(SemanticModel semanticModel, INamedTypeSymbol
             _ => throw Unsupported(b, "unsupported numeric operator"),
         });
     }
+
+    private static bool IsNumber(object? o) => o is int or float or double or long;
 
     // ---- checks -------------------------------------------------------------------------------------------
 

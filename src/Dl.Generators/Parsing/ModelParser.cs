@@ -85,7 +85,7 @@ internal static class ModelParser
                 type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString(),
                 type.Name, modifiers, forward.Name, loss?.Name,
                 inputs.ToArray(), target, builder.Parameters.ToArray(), builder.Nodes.ToArray(), output, lossNode,
-                builder.Layers.ToArray()) { Containers = containers.ToArray() };
+                builder.Layers.ToArray()) { Containers = containers.ToArray(), States = builder.States.ToArray() };
             return new ParseResult(spec, EquatableArray<DiagnosticInfo>.Empty);
         }
         catch (ModelErrorException e)

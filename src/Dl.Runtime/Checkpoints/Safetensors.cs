@@ -20,16 +20,17 @@ public static class Safetensors
     /// atomically: a temporary file in the same directory is written, flushed to disk, then moved over the target.</summary>
     public static void Save(string path, ModelDescription description, ReadOnlySpan<float> parameters,
         IReadOnlyDictionary<string, string>? metadata = null)
+        => Save(path, description, parameters, default, metadata);
+
+    /// <summary>Writes every parameter and then every state tensor (<see cref="ModelDescription.State"/>: batch norm's
+    /// running statistics) atomically, like <see cref="Save(string, ModelDescription, ReadOnlySpan{float}, IReadOnlyDictionary{string, string}?)"/>.</summary>
+    public static void Save(string path, ModelDescription description, ReadOnlySpan<float> parameters, ReadOnlySpan<float> state,
+        IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(description);
-        foreach (ParameterInfo p in description.Parameters)
-        {
-            if (p.Offset < 0 || p.Offset + (long)p.Length > parameters.Length)
-                throw new ArgumentException(
-                    $"Parameter '{p.Name}' {p.ShapeText} at offset {p.Offset} does not fit in the {parameters.Length}-float parameter block of model {description.Name}.",
-                    nameof(parameters));
-        }
+        CheckFits(description, description.Parameters, parameters.Length, "parameter", nameof(parameters));
+        CheckFits(description, description.State, state.Length, "state", nameof(state));
 
         byte[] header = BuildHeader(description, metadata);
         string full = Path.GetFullPath(path);
@@ -44,6 +45,8 @@ public static class Safetensors
                 file.Write(header);
                 foreach (ParameterInfo p in description.Parameters)
                     WriteFloats(file, parameters.Slice(p.Offset, p.Length));
+                foreach (ParameterInfo p in description.State)
+                    WriteFloats(file, state.Slice(p.Offset, p.Length));
                 file.Flush(flushToDisk: true);
             }
             File.Move(temp, full, overwrite: true);
@@ -60,31 +63,51 @@ public static class Safetensors
     /// hold no other tensor. On any error <paramref name="parameters"/> is left unchanged.</summary>
     /// <exception cref="InvalidDataException">The file is malformed or does not match the model; the message names the
     /// file, the tensor, and what was expected versus found.</exception>
-    public static void Load(string path, ModelDescription description, Span<float> parameters)
+    public static void Load(string path, ModelDescription description, Span<float> parameters) => Load(path, description, parameters, default);
+
+    /// <summary>Reads parameters and state (<see cref="ModelDescription.State"/>) written by
+    /// <see cref="Save(string, ModelDescription, ReadOnlySpan{float}, ReadOnlySpan{float}, IReadOnlyDictionary{string, string}?)"/>;
+    /// validates like <see cref="Load(string, ModelDescription, Span{float})"/> and changes nothing on error.</summary>
+    public static void Load(string path, ModelDescription description, Span<float> parameters, Span<float> state)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(description);
-        foreach (ParameterInfo p in description.Parameters)
-        {
-            if (p.Offset < 0 || p.Offset + (long)p.Length > parameters.Length)
-                throw new ArgumentException(
-                    $"Parameter '{p.Name}' {p.ShapeText} at offset {p.Offset} does not fit in the {parameters.Length}-float parameter block of model {description.Name}.",
-                    nameof(parameters));
-        }
+        CheckFits(description, description.Parameters, parameters.Length, "parameter", nameof(parameters));
+        CheckFits(description, description.State, state.Length, "state", nameof(state));
 
         using FileStream file = OpenRead(path);
         (SafetensorsHeader header, long dataStart) = ReadHeader(file, path);
         var byName = header.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
         foreach (SafetensorsEntry entry in header.Entries)
         {
-            if (!description.Parameters.Any(p => p.Name == entry.Name))
+            if (!description.Parameters.Any(p => p.Name == entry.Name) && !description.State.Any(p => p.Name == entry.Name))
                 throw SafetensorsHeader.Bad(path,
-                    $"tensor '{entry.Name}' {entry.ShapeText} is not a parameter of model {description.Name} (it has: {string.Join(", ", description.Parameters.Select(p => p.Name))})");
+                    $"tensor '{entry.Name}' {entry.ShapeText} is not a parameter of model {description.Name} (it has: {string.Join(", ", description.Parameters.Concat(description.State).Select(p => p.Name))})");
         }
 
-        // Read into a copy so that a failure part-way leaves the caller's parameters untouched.
-        float[] staging = parameters.ToArray();
-        foreach (ParameterInfo p in description.Parameters)
+        // Read into copies so that a failure part-way leaves the caller's parameters and state untouched.
+        float[] staging = parameters.ToArray(), stateStaging = state.ToArray();
+        ReadBlock(file, dataStart, byName, path, description, description.Parameters, staging);
+        ReadBlock(file, dataStart, byName, path, description, description.State, stateStaging);
+        staging.CopyTo(parameters);
+        stateStaging.CopyTo(state);
+    }
+
+    private static void CheckFits(ModelDescription description, ParameterInfo[] tensors, int length, string what, string argument)
+    {
+        foreach (ParameterInfo p in tensors)
+        {
+            if (p.Offset < 0 || p.Offset + (long)p.Length > length)
+                throw new ArgumentException(
+                    $"{char.ToUpperInvariant(what[0])}{what[1..]} '{p.Name}' {p.ShapeText} at offset {p.Offset} does not fit in the {length}-float {what} block of model {description.Name}.",
+                    argument);
+        }
+    }
+
+    private static void ReadBlock(FileStream file, long dataStart, Dictionary<string, SafetensorsEntry> byName, string path,
+        ModelDescription description, ParameterInfo[] tensors, float[] staging)
+    {
+        foreach (ParameterInfo p in tensors)
         {
             if (!byName.TryGetValue(p.Name, out SafetensorsEntry? entry))
                 throw SafetensorsHeader.Bad(path, $"tensor '{p.Name}' is missing (model {description.Name} expects F32 {p.ShapeText})");
@@ -95,7 +118,6 @@ public static class Safetensors
             file.Position = dataStart + entry.Begin;
             ReadFloats(file, staging.AsSpan(p.Offset, p.Length), path, p.Name);
         }
-        staging.CopyTo(parameters);
     }
 
     /// <summary>Every tensor of a safetensors file, converted to float (dtypes F32, F64, F16, BF16), in header order.</summary>
@@ -180,7 +202,7 @@ public static class Safetensors
             }
             var seen = new HashSet<string>(StringComparer.Ordinal);
             long offset = 0;
-            foreach (ParameterInfo p in description.Parameters)
+            foreach (ParameterInfo p in description.Parameters.Concat(description.State))
             {
                 if (p.Name == "__metadata__" || !seen.Add(p.Name))
                     throw new ArgumentException($"Model {description.Name}: parameter name '{p.Name}' is reserved or duplicated.", nameof(description));

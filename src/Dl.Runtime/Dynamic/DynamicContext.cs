@@ -34,6 +34,19 @@ public sealed class DynamicContext
         return _model.BindParameter(name);
     }
 
+    /// <summary>The model seed (dropout masks are keyed by it).</summary>
+    internal ulong Seed => _model.Seed;
+
+    /// <summary>Training-mode forward passes before this one (dropout masks are keyed by it).</summary>
+    internal long DropoutStep => _model.DropoutStep;
+
+    /// <summary>The index of the next dropout op of this run, in call order (the generator numbers them in source order).</summary>
+    internal int NextDropoutIndex() => _model.NextDropoutIndex();
+
+    /// <summary>The state tensors <c>{layer}.running_mean</c> and <c>{layer}.running_var</c> of a batch norm layer.</summary>
+    internal void RunningStatistics<T>(string layer, int channels, out Span<T> mean, out Span<T> variance) where T : unmanaged
+        => _model.RunningStatistics(layer, channels, out mean, out variance);
+
     /// <summary>The parameters <c>{layer}.weight</c> and (when <paramref name="bias"/>) <c>{layer}.bias</c>.</summary>
     internal (Tensor Weight, Tensor? Bias) LinearParameters(string layer, bool bias) => _model.BindLinear(layer, bias);
 

@@ -32,6 +32,11 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
     // Sizes cached once: ModelDescription computes them with LINQ, which allocates an enumerator per call.
     private readonly int[] _inputSizes, _paramLengths;
     private readonly int _inputSize, _outputSize, _targetSize;
+    private readonly float[]? _state;
+    private readonly double[]? _stateDouble;
+    private readonly Dictionary<string, (int Mean, int Var)> _statIndex = new(StringComparer.Ordinal);
+    private double[]? _traceState;
+    private int _dropoutIndex;
     private Array _runParams = null!;
     private Array? _runGrads;
     private bool _recorded;
@@ -74,6 +79,16 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
             for (int i = 0; i < count; i++) _paramsDouble[i] = initial[i];
             _gradsDouble = new double[count];
         }
+        Seed = seed;
+        var state = new float[description.StateCount];
+        foreach (ParameterInfo p in description.State)
+        {
+            if (p.Offset < 0 || p.Offset + p.Length > state.Length)
+                throw new ArgumentException($"Model {description.Name}: state '{p.Name}' {p.ShapeText} at offset {p.Offset} does not fit the {state.Length}-element state block.", nameof(description));
+            Initializers.Fill(state.AsSpan(p.Offset, p.Length), p, seed);
+        }
+        if (precision == Precision.Single) _state = state;
+        else _stateDouble = state.Select(v => (double)v).ToArray();
         _bound = new Tensor?[description.Parameters.Length];
         _inputs = new Tensor[description.Inputs.Length];
         _inputShapes = new int[description.Inputs.Length][];
@@ -99,8 +114,43 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
     /// <summary>No fixed capacity: buffers are pooled per batch size seen.</summary>
     public int MaxBatch => int.MaxValue;
 
-    /// <summary>Training mode, visible to model code through <see cref="DynamicContext.Training"/>.</summary>
-    public bool Training { get; set; }
+    /// <summary>Training mode (the default, as in PyTorch), visible to model code through <see cref="DynamicContext.Training"/>:
+    /// batch norm uses batch statistics and dropout drops. Set false for evaluation.</summary>
+    public bool Training { get; set; } = true;
+
+    /// <summary>The seed the parameters were initialized from; dropout masks are keyed by it.</summary>
+    public ulong Seed { get; }
+
+    /// <summary>Training-mode forward passes so far; dropout masks are keyed by it (the compiled model counts the same way).</summary>
+    public long DropoutStep { get; set; }
+
+    /// <summary>Non-trainable state (batch norm running statistics), laid out by <see cref="ModelDescription.State"/>.</summary>
+    public Span<float> State => _state ?? throw SingleOnly(nameof(State), nameof(StateDouble));
+
+    /// <summary>The state in double precision.</summary>
+    public Span<double> StateDouble => _stateDouble ?? throw DoubleOnly(nameof(StateDouble));
+
+    internal int NextDropoutIndex() => _dropoutIndex++;
+
+    internal void RunningStatistics<T>(string layer, int channels, out Span<T> runningMean, out Span<T> runningVar) where T : unmanaged
+    {
+        if (!_statIndex.TryGetValue(layer, out (int Mean, int Var) ids))
+        {
+            int Find(string n) => Array.FindIndex(Description.State, p => p.Name == n);
+            ids = (Find(layer + ".running_mean"), Find(layer + ".running_var"));
+            if (ids.Mean < 0 || ids.Var < 0)
+                throw new KeyNotFoundException($"Model {Description.Name} has no state '{layer}.running_mean' and '{layer}.running_var'; it has: {string.Join(", ", Description.State.Select(p => p.Name))}.");
+            _statIndex[layer] = ids;
+        }
+        ParameterInfo mean = Description.State[ids.Mean], var = Description.State[ids.Var];
+        if (mean.Length != channels || var.Length != channels)
+            throw new ArgumentException($"batch_norm '{layer}': running statistics are [{mean.Length}] and [{var.Length}], expected [{channels}].");
+        // A trace of a float model runs in double on widened copies (BindArrays); its statistics updates are discarded.
+        Array? array = typeof(T) == typeof(float) ? _state : (Array?)_stateDouble ?? _traceState;
+        T[] block = (T[])(array ?? throw new InvalidOperationException("The state block does not match the run's precision."));
+        runningMean = block.AsSpan(mean.Offset, channels);
+        runningVar = block.AsSpan(var.Offset, channels);
+    }
 
     /// <summary>All parameters (single precision), laid out by <see cref="ParameterInfo.Offset"/>.</summary>
     /// <exception cref="InvalidOperationException">The model computes in double precision (see <see cref="ParametersDouble"/>).</exception>
@@ -288,6 +338,7 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
     {
         _tape.Begin(_runParams is double[] ? Precision.Double : Precision.Single, batch, gradients, traceAll);
         Array.Clear(_bound);
+        _dropoutIndex = 0;
         _recorded = true;
     }
 
@@ -300,6 +351,7 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
             _runGrads = (Array?)_grads ?? _gradsDouble!;
             return;
         }
+        if (_state is not null) _traceState = _state.Select(v => (double)v).ToArray();
         var p = new double[Description.ParameterCount];
         if (_params is not null) for (int i = 0; i < p.Length; i++) p[i] = _params[i];
         else _paramsDouble!.CopyTo(p, 0);
@@ -338,6 +390,7 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
         }
         Tensor output = _source.DynamicForward(_inputs)
             ?? throw new InvalidOperationException($"{Description.Name}.DynamicForward returned null.");
+        if (Training) DropoutStep++;
         if (!ReferenceEquals(output.Tape, _tape))
             throw new InvalidOperationException($"{Description.Name}.DynamicForward returned a tensor of another model's tape.");
         if (!output.Shape.SequenceEqual(Description.OutputShape))

@@ -29,6 +29,9 @@ public sealed class ModelDescription
 {
     public required string Name { get; init; }
     public required ParameterInfo[] Parameters { get; init; }
+    /// <summary>Non-trainable state saved with the parameters (PyTorch's buffers: batch norm's running statistics), in a
+    /// block of its own (<see cref="ParameterInfo.Offset"/> counts within it); initialized like parameters.</summary>
+    public ParameterInfo[] State { get; init; } = [];
     public required InputInfo[] Inputs { get; init; }
     /// <summary>The loss target, or null when the model declares no loss.</summary>
     public InputInfo? Target { get; init; }
@@ -39,6 +42,7 @@ public sealed class ModelDescription
     /// <summary>The graph in Graphviz DOT.</summary>
     public string GraphDot { get; init; } = "";
     public int ParameterCount => Parameters.Sum(p => p.Length);
+    public int StateCount => State.Sum(p => p.Length);
     public int InputSize => Inputs.Sum(i => i.Size);
     public int OutputSize => OutputShape.Aggregate(1, (a, b) => a * b);
     public ParameterInfo Find(string name) =>
@@ -71,8 +75,13 @@ public interface IModel
     Span<float> Gradients { get; }
     Span<float> Parameter(string name);
     Span<float> Gradient(string name);
-    /// <summary>Evaluation (false) or training (true) mode.</summary>
+    /// <summary>Training (true, the default, as in PyTorch) or evaluation (false) mode: batch norm uses batch statistics
+    /// and updates its running statistics, and dropout drops, only in training mode.</summary>
     bool Training { get; set; }
+    /// <summary>Non-trainable state (batch norm running statistics), laid out by <see cref="ModelDescription.State"/>.</summary>
+    Span<float> State { get; }
+    /// <summary>Training-mode forward passes so far; dropout masks are keyed by it and the seed.</summary>
+    long DropoutStep { get; set; }
     /// <summary>Forward pass of <paramref name="batch"/> samples into <paramref name="output"/> (batch x output size).</summary>
     void Predict(ReadOnlySpan<float> input, Span<float> output, int batch);
     string Summary();

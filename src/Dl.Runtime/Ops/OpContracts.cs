@@ -46,6 +46,14 @@ public sealed class DlOpAttribute(string name) : Attribute
 public enum OpKind
 {
     Unary, Binary, MatMul, Reduce, RowWise, Loss, Reshape, Transpose, Slice, Concat, Linear,
+    /// <summary>A convolution: geometry from the call's constant arguments, weight and bias created by the op.</summary>
+    Conv,
+    /// <summary>A pooling window (max, or average with <see cref="OpAttribute.Mean"/>; global when it takes only the input).</summary>
+    Pool,
+    /// <summary>Batch normalization: parameters, running-statistics state, train and evaluation behaviour.</summary>
+    Norm,
+    /// <summary>Dropout: a seeded mask in training mode, identity in evaluation mode.</summary>
+    Dropout,
 }
 
 /// <summary>Binds a surface method of <see cref="Ops"/> to its kind and implementing struct.</summary>

@@ -51,6 +51,8 @@ public sealed partial class Tensor
     internal bool Flag0, Flag1;
     /// <summary>A saved buffer of the op (loss scratch, broadcast operands), rented from the tape.</summary>
     internal Array? Aux0, Aux1;
+    /// <summary>The window geometry of a convolution or pooling node.</summary>
+    internal Dl.Kernels.Window2d Window;
 
     internal Tensor() { }
 

@@ -163,8 +163,8 @@ public class UnaryOpTests
 
         static void Elementwise(float[] x, float[] y, float[] dy, float[] dx)
         {
-            Kernels.Elementwise.Unary<ReluOp>(x, y, 0f);
-            Kernels.Elementwise.UnaryBackward<ReluOp>(x, y, dy, dx, 0f, accumulate: false);
+            Dl.Kernels.Elementwise.Unary<ReluOp>(x, y, 0f);
+            Dl.Kernels.Elementwise.UnaryBackward<ReluOp>(x, y, dy, dx, 0f, accumulate: false);
         }
     }
 
@@ -186,7 +186,7 @@ public class UnaryOpTests
         for (int k = 1; k <= 60; k++) { xs.Add(MathF.ScaleB(1f, -k)); xs.Add(-MathF.ScaleB(1.37f, -k)); }
         for (float v = -10f; v <= 10f; v += 0.0371f) xs.Add(v);
         float[] x = xs.ToArray(), y = new float[x.Length];
-        Kernels.Elementwise.Unary<TanhOp>(x, y, 0f);
+        Dl.Kernels.Elementwise.Unary<TanhOp>(x, y, 0f);
         for (int i = 0; i < x.Length; i++)
         {
             double want = Math.Tanh(x[i]);

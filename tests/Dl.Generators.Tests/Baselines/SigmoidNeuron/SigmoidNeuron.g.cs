@@ -78,6 +78,8 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
     private readonly float[] _grads = null!;
     private readonly float[] _arena = null!;
     private readonly float[] _fixed = null!;
+    private readonly float[] _state = new float[0];
+    private readonly ulong _seed;
     private readonly global::Dl.Kernels.GemmContext _gemm = null!;
     private readonly int _maxBatch;
 
@@ -94,6 +96,7 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         _arena = global::System.GC.AllocateArray<float>(global::System.Math.Max(1, checked(BatchedArenaPerSample * options.MaxBatch)), pinned: true);
         _fixed = new float[global::System.Math.Max(1, FixedArenaSize)];
         _gemm = new global::Dl.Kernels.GemmContext(options.Threads);
+        _seed = options.Seed;
         foreach (var p in StaticDescription.Parameters)
             global::Dl.Initializers.Fill(global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length), p, options.Seed);
         w = null!;
@@ -111,14 +114,16 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
     public global::System.Span<float> Parameters => _params;
     public global::System.Span<float> Gradients => _grads;
     public bool Training { get; set; } = true;
+    public global::System.Span<float> State => _state;
+    public long DropoutStep { get; set; }
     public global::System.Span<float> Parameter(string name) { var p = StaticDescription.Find(name); return global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length); }
     public global::System.Span<float> Gradient(string name) { var p = StaticDescription.Find(name); return global::System.MemoryExtensions.AsSpan(_grads, p.Offset, p.Length); }
     public string Summary() => global::Dl.ModelSummary.Format(StaticDescription);
     public string Graph(global::Dl.GraphFormat format = global::Dl.GraphFormat.Text) => global::Dl.ModelSummary.Graph(StaticDescription, format);
     /// <summary>Writes the parameters as safetensors, atomically.</summary>
-    public void Save(string path) => global::Dl.Checkpoints.Safetensors.Save(path, StaticDescription, _params);
+    public void Save(string path) => global::Dl.Checkpoints.Safetensors.Save(path, StaticDescription, _params, _state);
     /// <summary>Reads parameters written by <see cref="Save"/>; validates names, shapes and sizes and changes nothing on error.</summary>
-    public void Load(string path) => global::Dl.Checkpoints.Safetensors.Load(path, StaticDescription, _params);
+    public void Load(string path) => global::Dl.Checkpoints.Safetensors.Load(path, StaticDescription, _params, _state);
 
     public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch)
     {
@@ -257,6 +262,7 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
             for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.DivideOp.Forward(V256.Create(1f), V256.LoadUnsafe(ref b13, (nuint)(i))), ref b14, (nuint)(i));
             for (; i < n; i++) Ref.Add(ref b14, i) = global::Dl.DivideOp.Forward<float>(1f, Ref.Add(ref b13, i));
         }
+        if (Training) DropoutStep++; // dropout masks are keyed by (seed, dropout index, step)
     }
 
     // Loss: the per-sample loss ops.

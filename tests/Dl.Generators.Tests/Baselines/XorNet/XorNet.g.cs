@@ -63,6 +63,8 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
     private readonly float[] _grads = null!;
     private readonly float[] _arena = null!;
     private readonly float[] _fixed = null!;
+    private readonly float[] _state = new float[0];
+    private readonly ulong _seed;
     private readonly global::Dl.Kernels.GemmContext _gemm = null!;
     private readonly int _maxBatch;
 
@@ -79,6 +81,7 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         _arena = global::System.GC.AllocateArray<float>(global::System.Math.Max(1, checked(BatchedArenaPerSample * options.MaxBatch)), pinned: true);
         _fixed = new float[global::System.Math.Max(1, FixedArenaSize)];
         _gemm = new global::Dl.Kernels.GemmContext(options.Threads);
+        _seed = options.Seed;
         foreach (var p in StaticDescription.Parameters)
             global::Dl.Initializers.Fill(global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length), p, options.Seed);
     }
@@ -94,14 +97,16 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
     public global::System.Span<float> Parameters => _params;
     public global::System.Span<float> Gradients => _grads;
     public bool Training { get; set; } = true;
+    public global::System.Span<float> State => _state;
+    public long DropoutStep { get; set; }
     public global::System.Span<float> Parameter(string name) { var p = StaticDescription.Find(name); return global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length); }
     public global::System.Span<float> Gradient(string name) { var p = StaticDescription.Find(name); return global::System.MemoryExtensions.AsSpan(_grads, p.Offset, p.Length); }
     public string Summary() => global::Dl.ModelSummary.Format(StaticDescription);
     public string Graph(global::Dl.GraphFormat format = global::Dl.GraphFormat.Text) => global::Dl.ModelSummary.Graph(StaticDescription, format);
     /// <summary>Writes the parameters as safetensors, atomically.</summary>
-    public void Save(string path) => global::Dl.Checkpoints.Safetensors.Save(path, StaticDescription, _params);
+    public void Save(string path) => global::Dl.Checkpoints.Safetensors.Save(path, StaticDescription, _params, _state);
     /// <summary>Reads parameters written by <see cref="Save"/>; validates names, shapes and sizes and changes nothing on error.</summary>
-    public void Load(string path) => global::Dl.Checkpoints.Safetensors.Load(path, StaticDescription, _params);
+    public void Load(string path) => global::Dl.Checkpoints.Safetensors.Load(path, StaticDescription, _params, _state);
 
     public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch)
     {
@@ -197,6 +202,7 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
             for (; i <= n - 8; i += 8) V256.StoreUnsafe(global::Dl.SigmoidOp.Forward((global::Dl.AddOp.Forward(V256.LoadUnsafe(ref b7, (nuint)(i)), V256.Create(b8))), V256.Create(0f)), ref b10, (nuint)(i));
             for (; i < n; i++) Ref.Add(ref b10, i) = global::Dl.SigmoidOp.Forward<float>((global::Dl.AddOp.Forward<float>(Ref.Add(ref b7, i), b8)), 0f);
         }
+        if (Training) DropoutStep++; // dropout masks are keyed by (seed, dropout index, step)
     }
 
     // Loss: the per-sample loss ops.

@@ -1,0 +1,208 @@
+using System.Collections.Generic;
+using System.Linq;
+using Dl.Generators.Diagnostics;
+using Dl.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using static Dl.Generators.Diagnostics.DiagnosticDescriptors;
+
+namespace Dl.Generators.Parsing;
+
+// The spatial ops: convolution, pooling, batch norm and dropout. Their constant arguments (kernel, stride, padding) are
+// read from the call's syntax: ints, tuples (3, 2) and the Pad.Same / Pad.Valid / Pad.Full members; the geometry is
+// checked here with the output-size formula, so an impossible combination is DL0013 at the call.
+internal sealed partial class GraphBuilder
+{
+    private const int KConv = 11, KPool = 12, KNorm = 13, KDropout = 14;
+    private const int InitZeros = 1, InitConstant = 2;
+
+    /// <summary>Non-trainable state tensors (batch norm running statistics), in the order of the state block.</summary>
+    public List<ParameterSpec> States { get; } = new();
+    private int _dropouts;
+
+    /// <summary>A padding constant: a mode ("same", "full") or explicit cells per side.</summary>
+    private sealed record PadValue(string Mode, int Top, int Bottom, int Left, int Right)
+    {
+        public override string ToString() => Mode.Length > 0 ? Mode : $"({Top}, {Bottom}, {Left}, {Right})";
+    }
+
+    /// <summary><c>Pad.Same</c>, <c>Pad.Valid</c>, <c>Pad.Full</c> as constants (null for any other symbol).</summary>
+    private static Value? PadMember(ISymbol? symbol)
+    {
+        if (symbol is not (IPropertySymbol or IFieldSymbol) || !symbol.IsStatic || symbol.ContainingType?.ToDisplayString() != "Dl.Pad") return null;
+        return symbol.Name switch
+        {
+            "Same" => Value.Const(new PadValue("same", 0, 0, 0, 0)),
+            "Full" => Value.Const(new PadValue("full", 0, 0, 0, 0)),
+            "Valid" => Value.Const(new PadValue("", 0, 0, 0, 0)),
+            _ => null,
+        };
+    }
+
+    /// <summary>A tuple of constants, (3, 2) or (0, 1, 0, 1), as an int array.</summary>
+    private Value Tuple(TupleExpressionSyntax tuple, Dictionary<string, Value> scope) =>
+        Value.Const(tuple.Arguments.Select(a => System.Convert.ToInt32(Constant(a.Expression, scope, "tuple"))).ToArray());
+
+    private Value ApplySpatial(OpInfo op, ISymbol symbol, Value[] args, ExpressionSyntax at, string[]? names)
+    {
+        string opName = symbol.Name;
+        var location = at.GetLocation();
+        object Arg(int i, string what) => i < args.Length && !args[i].IsTensor
+            ? args[i].Constant ?? DefaultMarker
+            : throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, location, names?[i] ?? what, opName));
+        int Int(int i, string what) => Arg(i, what) is var v && v != DefaultMarker ? System.Convert.ToInt32(v) : throw Invalid(at, opName, what + " is required");
+        int x = TensorArg(args[0], at);
+        var xs = Nodes[x].Shape;
+        if (op.Kind is KConv or KPool && !xs.Batched) throw Invalid(at, opName, $"the input must be a batched sample, got {xs}");
+
+        switch (op.Kind)
+        {
+            case KConv:
+            {
+                bool one = opName == "Conv1d";
+                if (xs.Rank != (one ? 2 : 3))
+                    throw Invalid(at, opName, $"expected a sample of shape {(one ? "[C, L]" : "[C, H, W]")}, got {xs}");
+                int outChannels = Int(1, "outChannels");
+                if (outChannels <= 0) throw Invalid(at, opName, $"outChannels must be positive, got {outChannels}");
+                var kernel = one ? (1, Int(2, "kernel")) : Size2(Arg(2, "kernel"), null, "kernel", at, opName);
+                string name = Arg(3, "name") as string ?? throw Invalid(at, opName, "the layer needs a constant name");
+                if (name.Length == 0) throw Invalid(at, opName, "the layer needs a non-empty name");
+                var stride = one ? (1, Arg(4, "stride") is int s ? s : 1) : Size2(Arg(4, "stride"), (1, 1), "stride", at, opName);
+                var pad = Padding(Arg(5, "padding"), at, opName);
+                if (one && pad.Mode.Length == 0 && (pad.Top != 0 || pad.Bottom != 0))
+                    throw Invalid(at, opName, $"a 1-D padding has no top or bottom; use an int, Pad.Same/Valid/Full or (0, 0, left, right), got {pad}");
+                bool bias = !(Arg(6, "bias") is false);
+                int init = Arg(7, "init") is int i ? i : 0;
+                var window = Window(opName, xs.Dims[0], one ? 1 : xs.Dims[1], xs.Dims[xs.Rank - 1], kernel, stride, pad, pooling: false, at);
+
+                string saved = _layer;
+                _layer = name;
+                int fanIn = window.ColRows, fanOut = outChannels * window.KernelH * window.KernelW;
+                int[] weightShape = one ? new[] { outChannels, window.Channels, window.KernelW } : new[] { outChannels, window.Channels, window.KernelH, window.KernelW };
+                int w = AddParameter(new ParameterSpec(name + ".weight", weightShape, init, 0, fanIn, fanOut, null), location);
+                var inputs = new List<int> { x, w };
+                if (bias) inputs.Add(AddParameter(new ParameterSpec(name + ".bias", new[] { outChannels }, InitZeros, 0, fanIn, fanOut, null), location));
+                var shape = new ShapeSpec(one ? new[] { outChannels, window.OutW } : new[] { outChannels, window.OutH, window.OutW }, xs.Batched);
+                int y = Add(NodeKind.Conv, name, one ? "conv1d" : "conv2d", null, inputs.ToArray(), shape, 0,
+                    window.ToInts().Concat(new[] { outChannels, one ? 1 : 0 }).ToArray(), false, SavedValues.Input, true, location);
+                _layer = saved;
+                if (_collectLayers && _layer.Length == 0)
+                    Layers.Add(new LayerSpec(name, one ? "Conv1d" : "Conv2d", shape.Dims, outChannels * window.ColRows + (bias ? outChannels : 0)));
+                return Value.Of(y);
+            }
+            case KPool:
+            {
+                if (xs.Rank != 3) throw Invalid(at, opName, $"expected a sample of shape [C, H, W], got {xs}");
+                bool global = args.Length == 1;
+                WindowSpec window;
+                if (global) window = new WindowSpec(xs.Dims[0], xs.Dims[1], xs.Dims[2], xs.Dims[1], xs.Dims[2], 1, 1, 0, 0, 0, 0);
+                else
+                {
+                    var kernel = Size2(Arg(1, "kernel"), null, "kernel", at, opName);
+                    var stride = Size2(Arg(2, "stride"), kernel, "stride", at, opName);
+                    var pad = Padding(Arg(3, "padding"), at, opName);
+                    if (pad.Mode.Length > 0) throw Invalid(at, opName, $"pooling takes explicit padding, got {pad.Mode}");
+                    window = Window(opName, xs.Dims[0], xs.Dims[1], xs.Dims[2], kernel, stride, pad, pooling: true, at);
+                }
+                var shape = new ShapeSpec(global ? new[] { window.Channels } : new[] { window.Channels, window.OutH, window.OutW }, xs.Batched);
+                string name = global ? "global_avg_pool2d" : op.Mean ? "avg_pool2d" : "max_pool2d";
+                return Value.Of(Add(NodeKind.Pool, "", name, null, new[] { x }, shape, 0, window.ToInts(), op.Mean,
+                    op.Mean ? SavedValues.Nothing : SavedValues.Both, true, location));
+            }
+            case KNorm:
+            {
+                if (xs.Rank < 1) throw Invalid(at, opName, $"expected a sample with a channel or feature axis, got {xs}");
+                if (!xs.Batched) throw Invalid(at, opName, "the input must be batched (statistics are over the batch)");
+                string name = Arg(1, "name") as string ?? throw Invalid(at, opName, "the layer needs a constant name");
+                if (name.Length == 0) throw Invalid(at, opName, "the layer needs a non-empty name");
+                float momentum = Arg(2, "momentum") is var m && m != DefaultMarker ? System.Convert.ToSingle(m) : 0.1f;
+                float eps = Arg(3, "eps") is var e && e != DefaultMarker ? System.Convert.ToSingle(e) : 1e-5f;
+                if (!(momentum >= 0f && momentum <= 1f)) throw Invalid(at, opName, $"momentum must be in [0, 1], got {momentum}");
+                if (!(eps > 0f)) throw Invalid(at, opName, $"eps must be positive, got {eps}");
+                int channels = xs.Dims[0], plane = xs.Size / channels;
+                string saved = _layer;
+                _layer = name;
+                int gamma = AddParameter(new ParameterSpec(name + ".weight", new[] { channels }, InitConstant, 1f, channels, channels, null), location);
+                int beta = AddParameter(new ParameterSpec(name + ".bias", new[] { channels }, InitZeros, 0f, channels, channels, null), location);
+                int meanState = AddState(new ParameterSpec(name + ".running_mean", new[] { channels }, InitZeros, 0f, channels, channels, null), location);
+                int varState = AddState(new ParameterSpec(name + ".running_var", new[] { channels }, InitConstant, 1f, channels, channels, null), location);
+                int y = Add(NodeKind.Norm, name, "batch_norm", null, new[] { x, gamma, beta }, xs, eps, new[] { channels, plane, meanState, varState },
+                    false, SavedValues.Input, true, location);
+                Nodes[y] = Nodes[y] with { Scalar2 = momentum };
+                _layer = saved;
+                if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, "BatchNorm", xs.Dims, 2 * channels));
+                return Value.Of(y);
+            }
+            case KDropout:
+            {
+                float p = System.Convert.ToSingle(Arg(1, "p") is var v && v != DefaultMarker ? v : throw Invalid(at, opName, "p is required"));
+                if (!(p >= 0f && p < 1f)) throw Invalid(at, opName, $"p must be in [0, 1), got {p}");
+                return Value.Of(Add(NodeKind.Dropout, "", "dropout", null, new[] { x }, xs, p, new[] { _dropouts++ }, false, SavedValues.Nothing, true, location));
+            }
+            default:
+                throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, location, symbol.Name));
+        }
+    }
+
+    private static readonly object DefaultMarker = new();
+
+    private int AddState(ParameterSpec p, Location? location)
+    {
+        if (States.Any(q => q.Name == p.Name) || Parameters.Any(q => q.Name == p.Name))
+            throw new ModelErrorException(DiagnosticInfo.Create(DuplicateParameter, location, p.Name, type.Name));
+        States.Add(p);
+        return States.Count - 1;
+    }
+
+    /// <summary>A kernel or stride: an int n (n x n), a tuple (h, w), or the default (null = required).</summary>
+    private static (int H, int W) Size2(object value, (int, int)? fallback, string what, ExpressionSyntax at, string op)
+    {
+        if (value == DefaultMarker)
+            return fallback ?? throw Invalid(at, op, what + " is required");
+        return value switch
+        {
+            int n => (n, n),
+            int[] { Length: 2 } t => (t[0], t[1]),
+            _ => throw Invalid(at, op, $"{what} must be an int or a tuple (height, width)"),
+        };
+    }
+
+    /// <summary>A padding: an int (every side), (h, w) (symmetric per dimension), (top, bottom, left, right), a Pad member.</summary>
+    private static PadValue Padding(object value, ExpressionSyntax at, string op) => value switch
+    {
+        _ when value == DefaultMarker => new PadValue("", 0, 0, 0, 0),
+        PadValue p => p,
+        int n => new PadValue("", n, n, n, n),
+        int[] { Length: 2 } t => new PadValue("", t[0], t[0], t[1], t[1]),
+        int[] { Length: 4 } t => new PadValue("", t[0], t[1], t[2], t[3]),
+        _ => throw Invalid(at, op, "padding must be an int, (h, w), (top, bottom, left, right), Pad.Valid, Pad.Same or Pad.Full"),
+    };
+
+    /// <summary>Resolves the padding against the kernel and checks the geometry: positive kernel and stride, non-negative
+    /// padding, a kernel that fits the padded input, and (pooling) padding at most half the kernel.</summary>
+    private static WindowSpec Window(string op, int channels, int height, int width, (int H, int W) kernel, (int H, int W) stride, PadValue pad,
+        bool pooling, ExpressionSyntax at)
+    {
+        ModelErrorException Bad(string why) => new(DiagnosticInfo.Create(WindowGeometry, at.GetLocation(), op, why));
+        if (kernel.H < 1 || kernel.W < 1) throw Bad($"the kernel must be at least 1 x 1, got {kernel.H} x {kernel.W}");
+        if (stride.H < 1 || stride.W < 1) throw Bad($"the stride must be at least 1 per dimension, got ({stride.H}, {stride.W})");
+        if (pad.Mode == "same" && (stride.H != 1 || stride.W != 1)) throw Bad($"'same' padding needs stride 1, got ({stride.H}, {stride.W})");
+        var (top, bottom, left, right) = pad.Mode switch
+        {
+            "same" => ((kernel.H - 1) / 2, kernel.H - 1 - (kernel.H - 1) / 2, (kernel.W - 1) / 2, kernel.W - 1 - (kernel.W - 1) / 2),
+            "full" => (kernel.H - 1, kernel.H - 1, kernel.W - 1, kernel.W - 1),
+            _ => (pad.Top, pad.Bottom, pad.Left, pad.Right),
+        };
+        if (top < 0 || bottom < 0 || left < 0 || right < 0) throw Bad($"padding must not be negative, got ({top}, {bottom}, {left}, {right})");
+        var w = new WindowSpec(channels, height, width, kernel.H, kernel.W, stride.H, stride.W, top, bottom, left, right);
+        if (w.OutH < 1)
+            throw Bad($"output height = floor((n + p - k) / s) + 1 = floor(({height} + {top + bottom} - {kernel.H}) / {stride.H}) + 1 = {w.OutH}; " +
+                      "the kernel does not fit the padded input (it must be at least 1)");
+        if (w.OutW < 1)
+            throw Bad($"output width = floor((n + p - k) / s) + 1 = floor(({width} + {left + right} - {kernel.W}) / {stride.W}) + 1 = {w.OutW}; " +
+                      "the kernel does not fit the padded input (it must be at least 1)");
+        if (pooling && (2 * System.Math.Max(top, bottom) > kernel.H || 2 * System.Math.Max(left, right) > kernel.W))
+            throw Bad($"pooling padding ({top}, {bottom}, {left}, {right}) must be at most half the kernel {kernel.H} x {kernel.W} (a window would see only padding)");
+        return w;
+    }
+}
