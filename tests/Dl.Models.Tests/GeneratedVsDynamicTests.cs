@@ -15,6 +15,36 @@ public class GeneratedVsDynamicTests
 
     [Theory]
     [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(32)]
+    public void LenetCnn(int batch) =>
+        ModelHarness.GeneratedMatchesDynamic(o => new LenetCnn(o), batch, ModelHarness.Labels(batch, 10, 5));
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void FashionCnn(int batch) =>
+        ModelHarness.GeneratedMatchesDynamic(o => new FashionCnn(o), batch, ModelHarness.Labels(batch, 10, 5), rtol: 1e-3f);
+
+    [Theory]
+    [InlineData(2)]
+    public void ResidualCnn(int batch) =>
+        ModelHarness.GeneratedMatchesDynamic(o => new ResidualCnn(o), batch, ModelHarness.Labels(batch, 10, 5), rtol: 1e-3f);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void InceptionCnn(int batch) =>
+        ModelHarness.GeneratedMatchesDynamic(o => new InceptionCnn(o), batch, ModelHarness.Labels(batch, 10, 5));
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void SpatialZoo(int batch) =>
+        ModelHarness.GeneratedMatchesDynamic(o => new SpatialZoo(o), batch, ModelHarness.Labels(batch, 4, 5), rtol: 1e-3f);
+
+    [Theory]
+    [InlineData(1)]
     [InlineData(4)]
     public void XorNet(int batch) =>
         ModelHarness.GeneratedMatchesDynamic(o => new XorNet(o), batch, ModelHarness.Normal(batch, 5));

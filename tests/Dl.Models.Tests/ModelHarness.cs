@@ -67,6 +67,25 @@ internal static class ModelHarness
             foreach (var p in dynamic.Parameters) s = Math.Max(s, Math.Abs(p));
             Close(generated.Parameters, dynamic.Parameters, rtol, 1e-6 + 1e-5 * s, $"parameters after fused SGD step {step + 1}");
         }
+        // Running statistics (batch norm) were updated identically by every training-mode forward pass.
+        Close(generated.State, dynamic.State, rtol, 1e-5, "state after training-mode passes");
+        Assert.Equal(generated.DropoutStep, dynamic.DropoutStep);
+
+        // Evaluation mode: running statistics, no dropout; gradients still flow (fine-tuning with frozen statistics).
+        generated.Training = false;
+        dynamic.Training = false;
+        float[] stateG = generated.State.ToArray(), stateD = dynamic.State.ToArray();
+        generated.Predict(x, yg, batch);
+        dynamic.Predict(x, yd, batch);
+        Close(yg, yd, rtol, 1e-5, "evaluation-mode predictions");
+        lg = generated.ComputeGradients(x, target, batch);
+        ld = trainable.ComputeGradients(x, target, batch);
+        Assert.True(Math.Abs(lg - ld) <= 1e-4 + rtol * Math.Abs(ld), $"evaluation-mode loss {lg} vs {ld}");
+        scale = 0;
+        foreach (var g in dynamic.Gradients) scale = Math.Max(scale, Math.Abs(g));
+        Close(generated.Gradients, dynamic.Gradients, rtol, 1e-5 + 1e-4 * scale, "evaluation-mode gradients");
+        Close(generated.State, stateG, 0, 0, "generated state is not changed in evaluation mode");
+        Close(dynamic.State, stateD, 0, 0, "dynamic state is not changed in evaluation mode");
     }
 
 }

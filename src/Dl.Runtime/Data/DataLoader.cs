@@ -12,6 +12,9 @@ namespace Dl.Data;
 ///     foreach (var batch in loader)
 ///         model.TrainStep(batch.X, batch.Y, batch.Size, optimizer);
 /// </code></example>
+/// <remarks>With an <see cref="ImageAugmentation"/> every batch is augmented in place after it is copied (the dataset
+/// itself is never modified); the augmentation's generator restarts at each epoch from (its seed, epoch number), so
+/// augmented epochs are reproducible and replayable too. Use it for training loaders only.</remarks>
 public sealed class DataLoader
 {
     private readonly Dataset _data;
@@ -22,13 +25,17 @@ public sealed class DataLoader
     private readonly ulong _seed;
     private int _position;
     private bool _inEpoch;
+    private readonly ImageAugmentation? _augmentation;
+    private readonly int _channels, _height, _width;
 
     /// <param name="data">The samples.</param>
     /// <param name="batchSize">Largest batch produced.</param>
     /// <param name="shuffle">Shuffle every epoch (false: dataset order).</param>
     /// <param name="seed">Seed of the shuffles.</param>
     /// <param name="dropLast">Skip the last batch when it is smaller than <paramref name="batchSize"/>.</param>
-    public DataLoader(Dataset data, int batchSize, bool shuffle = true, ulong seed = 0, bool dropLast = false)
+    /// <param name="augmentation">Applied in place to every batch; needs images: a sample shape [H, W] (one channel)
+    /// or [C, H, W].</param>
+    public DataLoader(Dataset data, int batchSize, bool shuffle = true, ulong seed = 0, bool dropLast = false, ImageAugmentation? augmentation = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
@@ -40,7 +47,23 @@ public sealed class DataLoader
         _order = new int[data.Count];
         _x = new float[checked(batchSize * data.Features)];
         _y = new int[batchSize];
+        if (augmentation is not null)
+        {
+            int[] shape = data.SampleShape;
+            (_channels, _height, _width) = shape.Length switch
+            {
+                2 => (1, shape[0], shape[1]),
+                3 => (shape[0], shape[1], shape[2]),
+                _ => throw new ArgumentException(
+                    $"Image augmentation needs samples shaped [H, W] or [C, H, W]; the dataset's sample shape is [{string.Join(", ", shape)}]. " +
+                    "Construct the Dataset with an image sampleShape.", nameof(augmentation)),
+            };
+            _augmentation = augmentation;
+        }
     }
+
+    /// <summary>The augmentation applied to each batch, if any.</summary>
+    public ImageAugmentation? Augmentation => _augmentation;
 
     public Dataset Data => _data;
     public int BatchSize { get; }
@@ -95,6 +118,7 @@ public sealed class DataLoader
             _y[i] = labels[s];
         }
         _position += size;
+        _augmentation?.Apply(_x.AsSpan(0, size * d), size, _channels, _height, _width);
         x = new ReadOnlySpan<float>(_x, 0, size * d);
         y = new ReadOnlySpan<int>(_y, 0, size);
         return true;
@@ -112,6 +136,7 @@ public sealed class DataLoader
             _random.Reseed(DlRandom.Mix(_seed) + (ulong)Epoch);
             _random.Shuffle(_order.AsSpan());
         }
+        _augmentation?.BeginEpoch(Epoch);
         _position = 0;
         _inEpoch = true;
     }

@@ -1,0 +1,227 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Dl.Kernels;
+
+public static partial class Conv2d
+{
+    // Stack scratch of the direct kernels (no heap, no workspace argument): a padded input block and packed weights.
+    // Why 12K + 8K floats (80 KB): a whole padded sample of the common small-image layers fits (cnn_lenetish conv2:
+    // 8×16×16 = 2K; 32 channels of 14×14 + pad: 8K), so each sample is padded once; bigger inputs are processed in
+    // channel blocks (or, for very large planes, output-row bands). The packed weights of 8 output channels for all
+    // taps of the block stay in L1 while a row is swept.
+    private const int PadCap = 12288;
+    private const int PackCap = 8192;
+    private const int MaxTaps = 1024;
+
+    /// <summary>
+    /// Layout of the zero-padded, stride-phase-split input block the direct kernels read. Padded row r holds SW phase
+    /// segments of <see cref="Lph"/> floats; padded column c lives in segment c % SW at index c / SW. Then the tap
+    /// (ky, kx) of output column ox reads segment kx % SW at index ox + kx / SW: consecutive output columns read
+    /// consecutive floats for every stride, so one vector load feeds 8 output columns.
+    /// </summary>
+    private readonly struct PadLayout
+    {
+        public readonly int InH, InW, PadT, PadL, SH, SW, KH, KW, OH, OW, Hpad, Wpad, Lph, RowStride;
+
+        public PadLayout(int inH, int inW, int padT, int padL, int sh, int sw, int kh, int kw, int oh, int ow)
+        {
+            (InH, InW, PadT, PadL, SH, SW, KH, KW, OH, OW) = (inH, inW, padT, padL, sh, sw, kh, kw, oh, ow);
+            // Only the rows and columns some window reads (the floor in OutH/OutW may leave the last ones unused).
+            Hpad = (oh - 1) * sh + kh;
+            Wpad = (ow - 1) * sw + kw;
+            Lph = (Wpad + sw - 1) / sw;
+            // A row narrower than one vector is computed with one full-width load: keep that load inside the segment.
+            if (ow < 8) Lph = Math.Max(Lph, 8 + (kw - 1) / sw);
+            RowStride = sw * Lph;
+        }
+
+        /// <summary>Padded rows read by <paramref name="outRows"/> consecutive output rows.</summary>
+        public int RowsFor(int outRows) => (outRows - 1) * SH + KH;
+
+        /// <summary>Offset of tap (ky, kx) from the window's origin in the padded block.</summary>
+        public int TapOffset(int ky, int kx) => ky * RowStride + kx % SW * Lph + kx / SW;
+
+        /// <summary>Writes padded rows [r0, r1) of one channel plane <paramref name="x"/> to <paramref name="dst"/>.</summary>
+        public unsafe void PadRows(float* x, int r0, int r1, float* dst)
+        {
+            for (int r = r0; r < r1; r++, dst += RowStride)
+            {
+                int iy = r - PadT;
+                if ((uint)iy >= (uint)InH)
+                {
+                    new Span<float>(dst, RowStride).Clear();
+                    continue;
+                }
+                float* src = x + (nint)iy * InW;
+                if (SW == 1)
+                {
+                    int count = Math.Min(InW, Wpad - PadL);
+                    for (int c = 0; c < PadL; c++) dst[c] = 0;
+                    new ReadOnlySpan<float>(src, count).CopyTo(new Span<float>(dst + PadL, count));
+                    new Span<float>(dst + PadL + count, RowStride - PadL - count).Clear();
+                }
+                else
+                {
+                    for (int ph = 0; ph < SW; ph++)
+                    {
+                        float* seg = dst + ph * Lph;
+                        for (int j = 0; j < Lph; j++)
+                        {
+                            int c = j * SW + ph, ix = c - PadL;
+                            seg[j] = c < Wpad && (uint)ix < (uint)InW ? src[ix] : 0f;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>A direct convolution: input channels, the padded layout, and how to address the weight and output.</summary>
+    private unsafe struct DirectPlan
+    {
+        public PadLayout L;
+        public int InC, OutC;
+        /// <summary>Weight (co, ci, ky, kx) is at W + co·WCo + ci·WCi + ky·WKy + kx·WKx (negative strides flip it).</summary>
+        public float* W;
+        public nint WCo, WCi, WKy, WKx;
+        public float* Bias;
+        public bool Accumulate;
+    }
+
+    private static unsafe bool DirectForward(in Window2d g, int cout, int batch, float* x, float* w, float* bias, float* y)
+    {
+        int taps = g.KernelH * g.KernelW;
+        var plan = new DirectPlan
+        {
+            L = new PadLayout(g.Height, g.Width, g.PadTop, g.PadLeft, g.StrideH, g.StrideW, g.KernelH, g.KernelW, g.OutH, g.OutW),
+            InC = g.Channels, OutC = cout, W = w, WCo = (nint)g.Channels * taps, WCi = taps, WKy = g.KernelW, WKx = 1,
+            Bias = bias, Accumulate = false,
+        };
+        return DirectCore(in plan, batch, x, y);
+    }
+
+    /// <summary>
+    /// Stride 1: dx is the direct convolution of dy (cout channels, padded by KH-1-PadTop etc.) with the weight
+    /// flipped in both spatial axes and with its channel axes swapped, addressed in place through negative strides.
+    /// Strided layers fall back to scatter loops (returns false).
+    /// </summary>
+    private static unsafe bool DirectBackwardData(in Window2d g, int cout, int batch, float* dy, float* w, float* dx, bool accumulate)
+    {
+        if (g.StrideH != 1 || g.StrideW != 1) return false;
+        int kh = g.KernelH, kw = g.KernelW, taps = kh * kw;
+        var plan = new DirectPlan
+        {
+            L = new PadLayout(g.OutH, g.OutW, kh - 1 - g.PadTop, kw - 1 - g.PadLeft, 1, 1, kh, kw, g.Height, g.Width),
+            InC = cout, OutC = g.Channels, W = w + (taps - 1), WCo = taps, WCi = (nint)g.Channels * taps, WKy = -kw, WKx = -1,
+            Bias = null, Accumulate = accumulate,
+        };
+        return DirectCore(in plan, batch, dy, dx);
+    }
+
+    /// <summary>y (+)= direct convolution described by <paramref name="p"/>; false when the layout does not fit the stack scratch.</summary>
+    [SkipLocalsInit]
+    private static unsafe bool DirectCore(in DirectPlan p, int batch, float* x, float* y)
+    {
+        PadLayout L = p.L;
+        int taps = L.KH * L.KW;
+        if (taps > MaxTaps || 8 * taps > PackCap) return false;
+        int chPlane = L.Hpad * L.RowStride;
+        int outC8 = (p.OutC + 7) & ~7;
+        int coChunk = Math.Min(outC8, PackCap / taps & ~7);
+        int ciBlock, band;
+        if (chPlane <= PadCap)
+        {
+            ciBlock = Math.Min(p.InC, Math.Min(PadCap / chPlane, PackCap / (coChunk * taps)));
+            band = L.OH;
+        }
+        else
+        {
+            if (PadCap / L.RowStride < L.KH) return false;
+            ciBlock = 1;
+            band = Math.Min(L.OH, (PadCap / L.RowStride - L.KH) / L.SH + 1);
+        }
+        float* xbuf = stackalloc float[PadCap];
+        float* pack = stackalloc float[PackCap];
+        int* offs = stackalloc int[taps];
+        for (int ky = 0; ky < L.KH; ky++)
+            for (int kx = 0; kx < L.KW; kx++) offs[ky * L.KW + kx] = L.TapOffset(ky, kx);
+        nint inPlane = (nint)L.InH * L.InW;
+        int outPlane = L.OH * L.OW;
+        for (int co0 = 0; co0 < p.OutC; co0 += coChunk)
+        {
+            int coN = Math.Min(coChunk, p.OutC - co0), blocks = (coN + 7) / 8;
+            for (int ci0 = 0; ci0 < p.InC; ci0 += ciBlock)
+            {
+                int cib = Math.Min(ciBlock, p.InC - ci0);
+                PackWeights(in p, co0, coN, ci0, cib, pack);
+                bool load = p.Accumulate || ci0 > 0;
+                for (int n = 0; n < batch; n++)
+                {
+                    float* xn = x + n * p.InC * inPlane;
+                    float* yn = y + (nint)n * p.OutC * outPlane;
+                    for (int oyA = 0; oyA < L.OH; oyA += band)
+                    {
+                        int oyB = Math.Min(L.OH, oyA + band), rows = L.RowsFor(oyB - oyA), r0 = oyA * L.SH;
+                        int chStride = rows * L.RowStride;
+                        for (int ci = 0; ci < cib; ci++)
+                            L.PadRows(xn + (ci0 + ci) * inPlane, r0, r0 + rows, xbuf + ci * chStride);
+                        for (int b = 0; b < blocks; b++)
+                        {
+                            int cnt = Math.Min(8, coN - 8 * b);
+                            float* yb = yn + (nint)(co0 + 8 * b) * outPlane;
+                            float* pk = pack + b * cib * taps * 8;
+                            float* bias = p.Bias != null && !load ? p.Bias + co0 + 8 * b : null;
+                            var t = new TileArgs
+                            {
+                                CinBlock = cib, ChStride = chStride, Offsets = offs, Taps = taps, Pack = pk, YCo = outPlane,
+                                Count = cnt, Bias = bias, Load = load,
+                            };
+                            for (int oy = oyA; oy < oyB; oy++)
+                                RowTiles(in t, xbuf + (oy - oyA) * L.SH * L.RowStride, yb + oy * L.OW, L.OW);
+                        }
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /// <summary>pack[((b·cib + ci)·taps + t)·8 + c] = W(co0 + 8b + c, ci0 + ci, t), zero for channels past the end.</summary>
+    private static unsafe void PackWeights(in DirectPlan p, int co0, int coN, int ci0, int cib, float* pack)
+    {
+        int kh = p.L.KH, kw = p.L.KW;
+        int blocks = (coN + 7) / 8;
+        for (int b = 0; b < blocks; b++)
+            for (int ci = 0; ci < cib; ci++)
+                for (int ky = 0; ky < kh; ky++)
+                    for (int kx = 0; kx < kw; kx++, pack += 8)
+                        for (int c = 0; c < 8; c++)
+                        {
+                            int co = 8 * b + c;
+                            pack[c] = co < coN
+                                ? p.W[(co0 + co) * p.WCo + (ci0 + ci) * p.WCi + ky * p.WKy + kx * p.WKx]
+                                : 0f;
+                        }
+    }
+
+    /// <summary>One output row of one 8-channel block: pairs of 8-column vectors (the last pair may overlap).</summary>
+    /// <remarks>Why overlap instead of a scalar tail: the last vector starts at OutW - 8 and recomputes a few columns
+    /// of its neighbour. Both vectors of a pair read their starting values before either is stored, so the overlap
+    /// is exact even when accumulating; for OutW = 14 that is 2 vectors instead of 1 vector + 6 scalar columns.</remarks>
+    private static unsafe void RowTiles(in TileArgs t, float* xr, float* yr, int ow)
+    {
+        if (ow < 8)
+        {
+            Tile8x1(in t, xr, yr, 0, ow);
+            return;
+        }
+        int nvec = (ow + 7) / 8, i = 0;
+        if ((nvec & 1) != 0)
+        {
+            Tile8x1(in t, xr, yr, 0, 8);
+            i = 1;
+        }
+        for (; i < nvec; i += 2) Tile8x2(in t, xr, yr, Math.Min(8 * i, ow - 8), Math.Min(8 * i + 8, ow - 8));
+    }
+}

@@ -1,0 +1,273 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using X86 = System.Runtime.Intrinsics.X86;
+
+namespace Dl.Kernels;
+
+public static partial class Conv2d
+{
+    /// <summary>What a forward register tile needs besides its position: the padded block, the packed weights of
+    /// its 8 output channels, and how to start (bias, zero or the current output) and where to store.</summary>
+    private unsafe struct TileArgs
+    {
+        public int CinBlock, ChStride, Taps, YCo, Count;
+        public int* Offsets;
+        public float* Pack, Bias;
+        public bool Load;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Mad(Vector256<float> a, Vector256<float> b, Vector256<float> c)
+        => X86.Fma.IsSupported ? Vector256.FusedMultiplyAdd(a, b, c) : a * b + c;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> Init(in TileArgs t, float* yr, int c, int p, int lanes)
+    {
+        if (c >= t.Count) return Vector256<float>.Zero;
+        if (t.Load) return lanes == 8 ? Vector256.Load(yr + (nint)c * t.YCo + p) : LoadPartial(yr + (nint)c * t.YCo + p, lanes);
+        return t.Bias != null ? Vector256.Create(t.Bias[c]) : Vector256<float>.Zero;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Put(in TileArgs t, float* yr, int c, int p, int lanes, Vector256<float> v)
+    {
+        if (c >= t.Count) return;
+        if (lanes == 8) v.Store(yr + (nint)c * t.YCo + p);
+        else StorePartial(yr + (nint)c * t.YCo + p, lanes, v);
+    }
+
+    private static unsafe Vector256<float> LoadPartial(float* p, int lanes)
+    {
+        Vector256<float> v = Vector256<float>.Zero;
+        for (int i = 0; i < lanes; i++) v = v.WithElement(i, p[i]);
+        return v;
+    }
+
+    private static unsafe void StorePartial(float* p, int lanes, Vector256<float> v)
+    {
+        for (int i = 0; i < lanes; i++) p[i] = v.GetElement(i);
+    }
+
+    /// <summary>8 output channels × 2 vectors of 8 columns (at p0 and p1) of one output row.</summary>
+    /// <remarks>16 accumulators; each tap loads 2 input vectors and broadcasts 8 packed weights for 16 FMAs, so the
+    /// loop is FMA-bound (Zen 4: 2 loads and 2 FMAs per cycle). Needs the 32 vector registers of AVX-512 to avoid spills.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Tile8x2(in TileArgs t, float* xr, float* yr, int p0, int p1)
+    {
+        Vector256<float> a0 = Init(in t, yr, 0, p0, 8), b0 = Init(in t, yr, 0, p1, 8);
+        Vector256<float> a1 = Init(in t, yr, 1, p0, 8), b1 = Init(in t, yr, 1, p1, 8);
+        Vector256<float> a2 = Init(in t, yr, 2, p0, 8), b2 = Init(in t, yr, 2, p1, 8);
+        Vector256<float> a3 = Init(in t, yr, 3, p0, 8), b3 = Init(in t, yr, 3, p1, 8);
+        Vector256<float> a4 = Init(in t, yr, 4, p0, 8), b4 = Init(in t, yr, 4, p1, 8);
+        Vector256<float> a5 = Init(in t, yr, 5, p0, 8), b5 = Init(in t, yr, 5, p1, 8);
+        Vector256<float> a6 = Init(in t, yr, 6, p0, 8), b6 = Init(in t, yr, 6, p1, 8);
+        Vector256<float> a7 = Init(in t, yr, 7, p0, 8), b7 = Init(in t, yr, 7, p1, 8);
+        float* w = t.Pack;
+        int* offs = t.Offsets;
+        int taps = t.Taps;
+        for (int ci = 0; ci < t.CinBlock; ci++)
+        {
+            float* xc = xr + (nint)ci * t.ChStride;
+            for (int k = 0; k < taps; k++, w += 8)
+            {
+                float* xp = xc + offs[k];
+                Vector256<float> x0 = Vector256.Load(xp + p0), x1 = Vector256.Load(xp + p1);
+                Vector256<float> wv = Vector256.Create(w[0]); a0 = Mad(wv, x0, a0); b0 = Mad(wv, x1, b0);
+                wv = Vector256.Create(w[1]); a1 = Mad(wv, x0, a1); b1 = Mad(wv, x1, b1);
+                wv = Vector256.Create(w[2]); a2 = Mad(wv, x0, a2); b2 = Mad(wv, x1, b2);
+                wv = Vector256.Create(w[3]); a3 = Mad(wv, x0, a3); b3 = Mad(wv, x1, b3);
+                wv = Vector256.Create(w[4]); a4 = Mad(wv, x0, a4); b4 = Mad(wv, x1, b4);
+                wv = Vector256.Create(w[5]); a5 = Mad(wv, x0, a5); b5 = Mad(wv, x1, b5);
+                wv = Vector256.Create(w[6]); a6 = Mad(wv, x0, a6); b6 = Mad(wv, x1, b6);
+                wv = Vector256.Create(w[7]); a7 = Mad(wv, x0, a7); b7 = Mad(wv, x1, b7);
+            }
+        }
+        Put(in t, yr, 0, p0, 8, a0); Put(in t, yr, 0, p1, 8, b0);
+        Put(in t, yr, 1, p0, 8, a1); Put(in t, yr, 1, p1, 8, b1);
+        Put(in t, yr, 2, p0, 8, a2); Put(in t, yr, 2, p1, 8, b2);
+        Put(in t, yr, 3, p0, 8, a3); Put(in t, yr, 3, p1, 8, b3);
+        Put(in t, yr, 4, p0, 8, a4); Put(in t, yr, 4, p1, 8, b4);
+        Put(in t, yr, 5, p0, 8, a5); Put(in t, yr, 5, p1, 8, b5);
+        Put(in t, yr, 6, p0, 8, a6); Put(in t, yr, 6, p1, 8, b6);
+        Put(in t, yr, 7, p0, 8, a7); Put(in t, yr, 7, p1, 8, b7);
+    }
+
+    /// <summary>8 output channels × 1 vector at p0 of which the first <paramref name="lanes"/> columns are real.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Tile8x1(in TileArgs t, float* xr, float* yr, int p0, int lanes)
+    {
+        Vector256<float> a0 = Init(in t, yr, 0, p0, lanes), a1 = Init(in t, yr, 1, p0, lanes);
+        Vector256<float> a2 = Init(in t, yr, 2, p0, lanes), a3 = Init(in t, yr, 3, p0, lanes);
+        Vector256<float> a4 = Init(in t, yr, 4, p0, lanes), a5 = Init(in t, yr, 5, p0, lanes);
+        Vector256<float> a6 = Init(in t, yr, 6, p0, lanes), a7 = Init(in t, yr, 7, p0, lanes);
+        float* w = t.Pack;
+        int* offs = t.Offsets;
+        int taps = t.Taps;
+        for (int ci = 0; ci < t.CinBlock; ci++)
+        {
+            float* xc = xr + (nint)ci * t.ChStride;
+            for (int k = 0; k < taps; k++, w += 8)
+            {
+                Vector256<float> x0 = Vector256.Load(xc + offs[k] + p0);
+                a0 = Mad(Vector256.Create(w[0]), x0, a0);
+                a1 = Mad(Vector256.Create(w[1]), x0, a1);
+                a2 = Mad(Vector256.Create(w[2]), x0, a2);
+                a3 = Mad(Vector256.Create(w[3]), x0, a3);
+                a4 = Mad(Vector256.Create(w[4]), x0, a4);
+                a5 = Mad(Vector256.Create(w[5]), x0, a5);
+                a6 = Mad(Vector256.Create(w[6]), x0, a6);
+                a7 = Mad(Vector256.Create(w[7]), x0, a7);
+            }
+        }
+        Put(in t, yr, 0, p0, lanes, a0); Put(in t, yr, 1, p0, lanes, a1);
+        Put(in t, yr, 2, p0, lanes, a2); Put(in t, yr, 3, p0, lanes, a3);
+        Put(in t, yr, 4, p0, lanes, a4); Put(in t, yr, 5, p0, lanes, a5);
+        Put(in t, yr, 6, p0, lanes, a6); Put(in t, yr, 7, p0, lanes, a7);
+    }
+
+    /// <summary>
+    /// dw += Σ_n dy_n·col_nᵀ without forming col: each sample is padded once (as in the forward pass), then a tile of
+    /// 8 output channels × 3 taps sums dy[co, plane]·x_padded[ci, plane + tap] over the output plane in vector lanes
+    /// and reduces them into dw. False when the layout does not fit the stack scratch.
+    /// </summary>
+    [SkipLocalsInit]
+    private static unsafe bool DirectBackwardWeight(in Window2d g, int cout, int batch, float* x, float* dy, float* dw)
+    {
+        var L = new PadLayout(g.Height, g.Width, g.PadTop, g.PadLeft, g.StrideH, g.StrideW, g.KernelH, g.KernelW, g.OutH, g.OutW);
+        int taps = g.KernelH * g.KernelW, cin = g.Channels;
+        // Rows narrower than one vector are left to the scalar loops (a 7-wide row would waste half of every vector).
+        if (taps > MaxTaps || g.OutW < 8) return false;
+        int chPlane = L.Hpad * L.RowStride;
+        int ciBlock, band;
+        if (chPlane <= PadCap)
+        {
+            ciBlock = Math.Min(cin, PadCap / chPlane);
+            band = L.OH;
+        }
+        else
+        {
+            if (PadCap / L.RowStride < L.KH) return false;
+            ciBlock = 1;
+            band = Math.Min(L.OH, (PadCap / L.RowStride - L.KH) / L.SH + 1);
+        }
+        float* xbuf = stackalloc float[PadCap];
+        int* offs = stackalloc int[taps + 2];
+        for (int ky = 0; ky < L.KH; ky++)
+            for (int kx = 0; kx < L.KW; kx++) offs[ky * L.KW + kx] = L.TapOffset(ky, kx);
+        nint inPlane = (nint)L.InH * L.InW;
+        int outPlane = L.OH * L.OW;
+        for (int n = 0; n < batch; n++)
+        {
+            float* xn = x + n * cin * inPlane;
+            float* gn = dy + (nint)n * cout * outPlane;
+            for (int ci0 = 0; ci0 < cin; ci0 += ciBlock)
+            {
+                int cib = Math.Min(ciBlock, cin - ci0);
+                for (int oyA = 0; oyA < L.OH; oyA += band)
+                {
+                    int oyB = Math.Min(L.OH, oyA + band), rows = L.RowsFor(oyB - oyA), r0 = oyA * L.SH;
+                    int chStride = rows * L.RowStride;
+                    for (int ci = 0; ci < cib; ci++)
+                        L.PadRows(xn + (ci0 + ci) * inPlane, r0, r0 + rows, xbuf + ci * chStride);
+                    for (int co0 = 0; co0 < cout; co0 += 8)
+                    {
+                        int cnt = Math.Min(8, cout - co0);
+                        for (int ci = 0; ci < cib; ci++)
+                        {
+                            float* xc = xbuf + ci * chStride;
+                            float* dwc = dw + (nint)co0 * cin * taps + (ci0 + ci) * taps;
+                            for (int k = 0; k < taps; k += 3)
+                            {
+                                int tcnt = Math.Min(3, taps - k);
+                                WeightTile8x3(in L, xc, gn + (nint)co0 * outPlane, outPlane, cnt, oyA, oyB,
+                                    offs[k], offs[k + (tcnt > 1 ? 1 : 0)], offs[k + (tcnt > 2 ? 2 : 0)], dwc + k, cin * taps, tcnt);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// dw[c, t] += Σ_{oy in [oyA, oyB), ox} dy[c, oy, ox]·xpad[oy·SH + tap t, ox] for 8 channels (the first
+    /// <paramref name="cnt"/> real) and 3 taps (the first <paramref name="tcnt"/> real). A row whose width is not a
+    /// multiple of 8 ends with a vector at OutW - 8 whose already-counted lanes are masked out of dy.
+    /// </summary>
+    /// <remarks>24 accumulators (AVX-512 has 32 vector registers): per step 3 input loads and 8 dy loads feed 24 FMAs.
+    /// Each tap's 8 channel sums are reduced together by a horizontal-add tree (7 instructions for 8 sums).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void WeightTile8x3(in PadLayout L, float* xc, float* dy, int plane, int cnt, int oyA, int oyB,
+        int o0, int o1, int o2, float* dw, int dwCo, int tcnt)
+    {
+        int ow = L.OW;
+        dy += (nint)oyA * ow;
+        float* d0 = dy, d1 = dy + (cnt > 1 ? plane : 0), d2 = dy + (cnt > 2 ? 2 * plane : 0), d3 = dy + (cnt > 3 ? 3 * plane : 0);
+        float* d4 = dy + (cnt > 4 ? 4 * plane : 0), d5 = dy + (cnt > 5 ? 5 * plane : 0), d6 = dy + (cnt > 6 ? 6 * plane : 0);
+        float* d7 = dy + (cnt > 7 ? 7 * plane : 0);
+        Vector256<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
+        Vector256<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
+        Vector256<float> a40 = default, a41 = default, a42 = default, a50 = default, a51 = default, a52 = default;
+        Vector256<float> a60 = default, a61 = default, a62 = default, a70 = default, a71 = default, a72 = default;
+        int rem = ow & 7, rowStep = L.SH * L.RowStride;
+        Vector256<float> mask = Vector256.GreaterThanOrEqual(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(8 - rem)).AsSingle();
+        Vector256<float> x0, x1, x2, g;
+        float* xr = xc;
+        for (int oy = oyA; oy < oyB; oy++, xr += rowStep, d0 += ow, d1 += ow, d2 += ow, d3 += ow, d4 += ow, d5 += ow, d6 += ow, d7 += ow)
+        {
+            float* x0p = xr + o0, x1p = xr + o1, x2p = xr + o2;
+            int q = 0;
+            for (; q <= ow - 8; q += 8)
+            {
+                x0 = Vector256.Load(x0p + q); x1 = Vector256.Load(x1p + q); x2 = Vector256.Load(x2p + q);
+                g = Vector256.Load(d0 + q); a00 = Mad(g, x0, a00); a01 = Mad(g, x1, a01); a02 = Mad(g, x2, a02);
+                g = Vector256.Load(d1 + q); a10 = Mad(g, x0, a10); a11 = Mad(g, x1, a11); a12 = Mad(g, x2, a12);
+                g = Vector256.Load(d2 + q); a20 = Mad(g, x0, a20); a21 = Mad(g, x1, a21); a22 = Mad(g, x2, a22);
+                g = Vector256.Load(d3 + q); a30 = Mad(g, x0, a30); a31 = Mad(g, x1, a31); a32 = Mad(g, x2, a32);
+                g = Vector256.Load(d4 + q); a40 = Mad(g, x0, a40); a41 = Mad(g, x1, a41); a42 = Mad(g, x2, a42);
+                g = Vector256.Load(d5 + q); a50 = Mad(g, x0, a50); a51 = Mad(g, x1, a51); a52 = Mad(g, x2, a52);
+                g = Vector256.Load(d6 + q); a60 = Mad(g, x0, a60); a61 = Mad(g, x1, a61); a62 = Mad(g, x2, a62);
+                g = Vector256.Load(d7 + q); a70 = Mad(g, x0, a70); a71 = Mad(g, x1, a71); a72 = Mad(g, x2, a72);
+            }
+            if (rem != 0)
+            {
+                // The last 8 columns again, with the lanes already counted masked out of dy.
+                q = ow - 8;
+                x0 = Vector256.Load(x0p + q); x1 = Vector256.Load(x1p + q); x2 = Vector256.Load(x2p + q);
+                g = Vector256.Load(d0 + q) & mask; a00 = Mad(g, x0, a00); a01 = Mad(g, x1, a01); a02 = Mad(g, x2, a02);
+                g = Vector256.Load(d1 + q) & mask; a10 = Mad(g, x0, a10); a11 = Mad(g, x1, a11); a12 = Mad(g, x2, a12);
+                g = Vector256.Load(d2 + q) & mask; a20 = Mad(g, x0, a20); a21 = Mad(g, x1, a21); a22 = Mad(g, x2, a22);
+                g = Vector256.Load(d3 + q) & mask; a30 = Mad(g, x0, a30); a31 = Mad(g, x1, a31); a32 = Mad(g, x2, a32);
+                g = Vector256.Load(d4 + q) & mask; a40 = Mad(g, x0, a40); a41 = Mad(g, x1, a41); a42 = Mad(g, x2, a42);
+                g = Vector256.Load(d5 + q) & mask; a50 = Mad(g, x0, a50); a51 = Mad(g, x1, a51); a52 = Mad(g, x2, a52);
+                g = Vector256.Load(d6 + q) & mask; a60 = Mad(g, x0, a60); a61 = Mad(g, x1, a61); a62 = Mad(g, x2, a62);
+                g = Vector256.Load(d7 + q) & mask; a70 = Mad(g, x0, a70); a71 = Mad(g, x1, a71); a72 = Mad(g, x2, a72);
+            }
+        }
+        AddSums8(dw, dwCo, cnt, Sum8(a00, a10, a20, a30, a40, a50, a60, a70));
+        if (tcnt > 1) AddSums8(dw + 1, dwCo, cnt, Sum8(a01, a11, a21, a31, a41, a51, a61, a71));
+        if (tcnt > 2) AddSums8(dw + 2, dwCo, cnt, Sum8(a02, a12, a22, a32, a42, a52, a62, a72));
+    }
+
+    /// <summary>[Σ v0, Σ v1, ..., Σ v7] (with AVX: a horizontal-add tree and one cross-lane add).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Sum8(Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Vector256<float> v3,
+        Vector256<float> v4, Vector256<float> v5, Vector256<float> v6, Vector256<float> v7)
+    {
+        if (X86.Avx.IsSupported)
+        {
+            Vector256<float> h0123 = X86.Avx.HorizontalAdd(X86.Avx.HorizontalAdd(v0, v1), X86.Avx.HorizontalAdd(v2, v3));
+            Vector256<float> h4567 = X86.Avx.HorizontalAdd(X86.Avx.HorizontalAdd(v4, v5), X86.Avx.HorizontalAdd(v6, v7));
+            return X86.Avx.Permute2x128(h0123, h4567, 0x20) + X86.Avx.Permute2x128(h0123, h4567, 0x31);
+        }
+        return Vector256.Create(Vector256.Sum(v0), Vector256.Sum(v1), Vector256.Sum(v2), Vector256.Sum(v3),
+            Vector256.Sum(v4), Vector256.Sum(v5), Vector256.Sum(v6), Vector256.Sum(v7));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void AddSums8(float* dw, int dwCo, int cnt, Vector256<float> s)
+    {
+        for (int c = 0; c < cnt; c++) dw[(nint)c * dwCo] += s.GetElement(c);
+    }
+}
