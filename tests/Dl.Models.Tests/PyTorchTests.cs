@@ -22,14 +22,54 @@ public class PyTorchTests
             for k, v in header.items():
                 if k == '__metadata__': continue
                 b, e = v['data_offsets']
-                out[k] = torch.tensor(np.frombuffer(data[b:e], dtype=np.float32).reshape(v['shape']).copy(), requires_grad=True)
+                state = k.endswith('running_mean') or k.endswith('running_var')
+                out[k] = torch.tensor(np.frombuffer(data[b:e], dtype=np.float32).reshape(v['shape']).copy(), requires_grad=not state)
             return out
         model, weights, xfile, tfile, batch = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
         p = load(weights)
         x = torch.tensor(np.fromfile(xfile, dtype=np.float32)).reshape(batch, -1)
         t = np.fromfile(tfile, dtype=np.float32)
         F = torch.nn.functional
-        if model == 'fashion':
+        def conv(h, n, stride=1, padding=0):
+            return F.conv2d(h, p[n + '.weight'], p.get(n + '.bias'), stride=stride, padding=padding)
+        def bn(h, n, training):
+            return F.batch_norm(h, p[n + '.running_mean'], p[n + '.running_var'], p[n + '.weight'], p[n + '.bias'],
+                                training=training, momentum=0.1, eps=1e-5)
+        labels = torch.tensor(t, dtype=torch.long)
+        if model == 'lenet':
+            h = F.max_pool2d(F.relu(conv(x.reshape(batch, 1, 28, 28), 'conv1', padding=1)), 2)
+            h = F.max_pool2d(F.relu(conv(h, 'conv2', padding=1)), 2)
+            y = F.linear(h.reshape(batch, -1), p['fc.weight'], p['fc.bias'])
+            loss = F.cross_entropy(y, labels)
+        elif model == 'fashion_cnn_eval':
+            h = x.reshape(batch, 1, 28, 28)
+            h = F.max_pool2d(F.relu(bn(conv(h, 'conv1', padding='same'), 'bn1', False)), 2)
+            h = F.max_pool2d(F.relu(bn(conv(h, 'conv2', padding='same'), 'bn2', False)), 2)
+            h = F.relu(F.linear(h.reshape(batch, -1), p['fc1.weight'], p['fc1.bias']))
+            y = F.linear(h, p['fc2.weight'], p['fc2.bias'])
+            loss = F.cross_entropy(y, labels)
+        elif model == 'residual':
+            def res(a, stride, n):
+                z = F.relu(bn(conv(a, n + '.conv1', stride, 1), n + '.bn1', True))
+                z = bn(conv(z, n + '.conv2', 1, 1), n + '.bn2', True)
+                s = a if stride == 1 else bn(conv(a, n + '.proj', stride, 0), n + '.proj_bn', True)
+                return F.relu(z + s)
+            h = F.relu(bn(conv(x.reshape(batch, 1, 28, 28), 'stem', 2, 1), 'stem_bn', True))
+            h = res(res(h, 1, 'block1'), 2, 'block2')
+            y = F.linear(h.mean(dim=(2, 3)), p['fc.weight'], p['fc.bias'])
+            loss = F.cross_entropy(y, labels)
+        elif model == 'inception':
+            def inc(h, n):
+                b1 = F.relu(conv(h, n + '.b1'))
+                b3 = F.relu(conv(F.relu(conv(h, n + '.b3_reduce')), n + '.b3', padding='same'))
+                b5 = F.relu(conv(F.relu(conv(h, n + '.b5_reduce')), n + '.b5', padding='same'))
+                bp = F.relu(conv(F.max_pool2d(h, 3, stride=1, padding=1), n + '.pool_proj'))
+                return torch.cat([b1, b3, b5, bp], dim=1)
+            h = F.max_pool2d(F.relu(conv(x.reshape(batch, 1, 28, 28), 'stem', padding=1)), 2)
+            h = inc(F.max_pool2d(inc(h, 'inc1'), 2), 'inc2')
+            y = F.linear(h.mean(dim=(2, 3)), p['fc.weight'], p['fc.bias'])
+            loss = F.cross_entropy(y, labels)
+        elif model == 'fashion':
             y = F.linear(F.relu(F.linear(x, p['fc1.weight'], p['fc1.bias'])), p['fc2.weight'], p['fc2.bias'])
             loss = F.cross_entropy(y, torch.tensor(t, dtype=torch.long))
         elif model == 'wide':
@@ -49,8 +89,8 @@ public class PyTorchTests
             loss = F.binary_cross_entropy_with_logits(y, torch.tensor(t).reshape(batch, 1))
         loss.backward()
         print(json.dumps({'loss': loss.item(), 'output': y.detach().reshape(-1).tolist(),
-                          'grads': {k: v.grad.reshape(-1)[:4096].tolist() for k, v in p.items()},
-                          'norms': {k: v.grad.double().norm().item() for k, v in p.items()}}))
+                          'grads': {k: v.grad.reshape(-1)[:4096].tolist() for k, v in p.items() if v.requires_grad},
+                          'norms': {k: v.grad.double().norm().item() for k, v in p.items() if v.requires_grad}}))
         """;
 
     private static JsonElement RunTorch(string model, IModel net, float[] x, float[] target, int batch)
@@ -61,7 +101,7 @@ public class PyTorchTests
             string script = Path.Combine(dir.FullName, "check.py"), weights = Path.Combine(dir.FullName, "w.safetensors");
             string xf = Path.Combine(dir.FullName, "x.bin"), tf = Path.Combine(dir.FullName, "t.bin");
             File.WriteAllText(script, Script);
-            Checkpoints.Safetensors.Save(weights, net.Description, net.Parameters);
+            Checkpoints.Safetensors.Save(weights, net.Description, net.Parameters, net.State);
             File.WriteAllBytes(xf, System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()).ToArray());
             File.WriteAllBytes(tf, System.Runtime.InteropServices.MemoryMarshal.AsBytes(target.AsSpan()).ToArray());
             var psi = new ProcessStartInfo("/usr/bin/python3", [script, model, weights, xf, tf, batch.ToString(CultureInfo.InvariantCulture)])
@@ -140,5 +180,53 @@ public class PyTorchTests
         var x = ModelHarness.Normal(8 * 5, 3);
         var t = ModelHarness.Labels(8, 2, 4).Select(v => (float)v).ToArray();
         Compare(net, RunTorch("binary", net, x, t, 8), x, t, 8);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(32)]
+    public void LenetCnn_MatchesPyTorch(int batch)
+    {
+        var net = new LenetCnn(new ModelOptions { Seed = 4, MaxBatch = 32 });
+        var x = ModelHarness.Normal(batch * 784, 1);
+        var y = ModelHarness.Labels(batch, 10, 2);
+        Compare(net, RunTorch("lenet", net, x, y.Select(v => (float)v).ToArray(), batch), x, y, batch);
+    }
+
+    /// <summary>Batch norm in training mode (batch statistics, biased variance), strided and 1x1 projection convolutions,
+    /// residual adds and global average pooling.</summary>
+    [Theory]
+    [InlineData(3)]
+    [InlineData(32)]
+    public void ResidualCnn_MatchesPyTorch_InTrainingMode(int batch)
+    {
+        var net = new ResidualCnn(new ModelOptions { Seed = 4, MaxBatch = 32 });
+        var x = ModelHarness.Normal(batch * 784, 1);
+        var y = ModelHarness.Labels(batch, 10, 2);
+        Compare(net, RunTorch("residual", net, x, y.Select(v => (float)v).ToArray(), batch), x, y, batch);
+    }
+
+    [Fact]
+    public void InceptionCnn_MatchesPyTorch()
+    {
+        var net = new InceptionCnn(new ModelOptions { Seed = 4, MaxBatch = 3 });
+        var x = ModelHarness.Normal(3 * 784, 1);
+        var y = ModelHarness.Labels(3, 10, 2);
+        Compare(net, RunTorch("inception", net, x, y.Select(v => (float)v).ToArray(), 3), x, y, 3);
+    }
+
+    /// <summary>Evaluation mode after some training: batch norm uses the running statistics the training steps
+    /// accumulated (saved with the weights), dropout is the identity.</summary>
+    [Fact]
+    public void FashionCnn_MatchesPyTorch_InEvaluationMode()
+    {
+        var net = new FashionCnn(new ModelOptions { Seed = 4, MaxBatch = 8 });
+        var x = ModelHarness.Normal(8 * 784, 1);
+        var y = ModelHarness.Labels(8, 10, 2);
+        for (int i = 0; i < 3; i++) net.TrainStep(x, y, 8, new Sgd(0.01f));
+        Assert.Contains(net.State.ToArray(), v => v != 0f && v != 1f);
+        net.Training = false;
+        Compare(net, RunTorch("fashion_cnn_eval", net, x, y.Select(v => (float)v).ToArray(), 8), x, y, 8);
     }
 }

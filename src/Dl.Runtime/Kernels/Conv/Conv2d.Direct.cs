@@ -14,6 +14,9 @@ public static partial class Conv2d
     private const int PackCap = 8192;
     private const int MaxTaps = 1024;
 
+    /// <summary>Floats per vector of the widest direct tile in use (16 with AVX-512, else 8).</summary>
+    private static int VectorWidth => UseWide ? 16 : 8;
+
     /// <summary>
     /// Layout of the zero-padded, stride-phase-split input block the direct kernels read. Padded row r holds SW phase
     /// segments of <see cref="Lph"/> floats; padded column c lives in segment c % SW at index c / SW. Then the tap
@@ -31,8 +34,9 @@ public static partial class Conv2d
             Hpad = (oh - 1) * sh + kh;
             Wpad = (ow - 1) * sw + kw;
             Lph = (Wpad + sw - 1) / sw;
-            // A row narrower than one vector is computed with one full-width load: keep that load inside the segment.
-            if (ow < 8) Lph = Math.Max(Lph, 8 + (kw - 1) / sw);
+            // A row narrower than one vector (16 floats with AVX-512, else 8) is computed with one full-width load:
+            // keep that load inside the segment.
+            if (ow < VectorWidth) Lph = Math.Max(Lph, VectorWidth + (kw - 1) / sw);
             RowStride = sw * Lph;
         }
 
@@ -144,8 +148,13 @@ public static partial class Conv2d
         float* xbuf = stackalloc float[PadCap];
         float* pack = stackalloc float[PackCap];
         int* offs = stackalloc int[taps];
+        nint* wOffs = stackalloc nint[taps];
         for (int ky = 0; ky < L.KH; ky++)
-            for (int kx = 0; kx < L.KW; kx++) offs[ky * L.KW + kx] = L.TapOffset(ky, kx);
+            for (int kx = 0; kx < L.KW; kx++)
+            {
+                offs[ky * L.KW + kx] = L.TapOffset(ky, kx);
+                wOffs[ky * L.KW + kx] = ky * p.WKy + kx * p.WKx;
+            }
         nint inPlane = (nint)L.InH * L.InW;
         int outPlane = L.OH * L.OW;
         for (int co0 = 0; co0 < p.OutC; co0 += coChunk)
@@ -154,7 +163,7 @@ public static partial class Conv2d
             for (int ci0 = 0; ci0 < p.InC; ci0 += ciBlock)
             {
                 int cib = Math.Min(ciBlock, p.InC - ci0);
-                PackWeights(in p, co0, coN, ci0, cib, pack);
+                PackWeights(in p, co0, coN, ci0, cib, wOffs, pack);
                 bool load = p.Accumulate || ci0 > 0;
                 for (int n = 0; n < batch; n++)
                 {
@@ -177,8 +186,13 @@ public static partial class Conv2d
                                 CinBlock = cib, ChStride = chStride, Offsets = offs, Taps = taps, Pack = pk, YCo = outPlane,
                                 Count = cnt, Bias = bias, Load = load,
                             };
-                            for (int oy = oyA; oy < oyB; oy++)
-                                RowTiles(in t, xbuf + (oy - oyA) * L.SH * L.RowStride, yb + oy * L.OW, L.OW);
+                            if (load || (L.OW < 8 && !UseWide))
+                                for (int oy = oyA; oy < oyB; oy++)
+                                    RowTiles(in t, xbuf + (oy - oyA) * L.SH * L.RowStride, yb + oy * L.OW, L.OW);
+                            else if (UseWide)
+                                SlotTilesWide(in t, in L, xbuf, yb, oyA, oyB);
+                            else
+                                SlotTiles(in t, in L, xbuf, yb, oyA, oyB);
                         }
                     }
                 }
@@ -188,21 +202,45 @@ public static partial class Conv2d
     }
 
     /// <summary>pack[((b·cib + ci)·taps + t)·8 + c] = W(co0 + 8b + c, ci0 + ci, t), zero for channels past the end.</summary>
-    private static unsafe void PackWeights(in DirectPlan p, int co0, int coN, int ci0, int cib, float* pack)
+    /// <remarks><paramref name="wOffs"/>[t] is tap t's offset inside one (co, ci) kernel, so the source walk is a table
+    /// lookup per element (this runs once per call and matters at batch 1).</remarks>
+    private static unsafe void PackWeights(in DirectPlan p, int co0, int coN, int ci0, int cib, nint* wOffs, float* pack)
     {
-        int kh = p.L.KH, kw = p.L.KW;
-        int blocks = (coN + 7) / 8;
+        int taps = p.L.KH * p.L.KW, blocks = (coN + 7) / 8, per = cib * taps;
         for (int b = 0; b < blocks; b++)
-            for (int ci = 0; ci < cib; ci++)
-                for (int ky = 0; ky < kh; ky++)
-                    for (int kx = 0; kx < kw; kx++, pack += 8)
-                        for (int c = 0; c < 8; c++)
-                        {
-                            int co = 8 * b + c;
-                            pack[c] = co < coN
-                                ? p.W[(co0 + co) * p.WCo + (ci0 + ci) * p.WCi + ky * p.WKy + kx * p.WKx]
-                                : 0f;
-                        }
+            for (int c = 0; c < 8; c++)
+            {
+                int co = 8 * b + c;
+                float* dst = pack + (nint)b * per * 8 + c;
+                if (co >= coN)
+                {
+                    for (int i = 0; i < per; i++) dst[(nint)i * 8] = 0f;
+                    continue;
+                }
+                float* src = p.W + (co0 + co) * p.WCo + ci0 * p.WCi;
+                for (int ci = 0; ci < cib; ci++, src += p.WCi)
+                    for (int t = 0; t < taps; t++, dst += 8) *dst = src[wOffs[t]];
+            }
+    }
+
+    /// <summary>Output rows [oyA, oyB) of one 8-channel block as a flat list of 8-column vector slots (row by row,
+    /// the last slot of a row at OutW - 8), three per <see cref="Tile8x3"/>; the final group repeats its last slot.</summary>
+    /// <remarks>Only when starting from the bias or zero (not accumulating): a slot overlapping its neighbour then
+    /// rewrites identical values whichever tiles they land in.</remarks>
+    private static unsafe void SlotTiles(in TileArgs t, in PadLayout L, float* xb, float* yb, int oyA, int oyB)
+    {
+        int ow = L.OW, nvec = (ow + 7) / 8, slots = (oyB - oyA) * nvec, rowStep = L.SH * L.RowStride;
+        Span<int> xo = stackalloc int[3], yo = stackalloc int[3];
+        for (int s = 0; s < slots; s += 3)
+        {
+            for (int k = 0; k < 3; k++)
+            {
+                int slot = Math.Min(s + k, slots - 1), r = slot / nvec, p = Math.Min(8 * (slot - r * nvec), ow - 8);
+                xo[k] = r * rowStep + p;
+                yo[k] = (oyA + r) * ow + p;
+            }
+            Tile8x3(in t, xb, yb, xo[0], yo[0], xo[1], yo[1], xo[2], yo[2]);
+        }
     }
 
     /// <summary>One output row of one 8-channel block: pairs of 8-column vectors (the last pair may overlap).</summary>
