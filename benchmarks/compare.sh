@@ -4,6 +4,7 @@
 #
 #   benchmarks/compare.sh --workload W --batch B --threads T --engine generated|dynamic|pytorch --mode train|infer
 #   benchmarks/compare.sh --all [--threads T] [--with-slow] [--out FILE]
+#   (either form) --tuned-malloc: PyTorch runs with glibc's mmap/trim thresholds raised (bench.py --tuned-malloc)
 #
 # --all runs every workload x batch x engine x mode of the issue scope (dgex: train only, dynamic only with
 # --with-slow), then prints the markdown ratio table of benchmarks/ratios.py. With --out the JSON lines are also
@@ -16,14 +17,15 @@ root="$(cd "$here/.." && pwd)"
 python=/usr/bin/python3
 dll="$root/src/Dl.Cli/bin/Release/net9.0/dl.dll"
 
-usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2; exit 2; }
 die() { echo "compare.sh: $*" >&2; exit 2; }
 
-all=0 with_slow=0 workload="" batch="" threads=1 engine="" mode="" out=""
+all=0 with_slow=0 tuned_malloc=() workload="" batch="" threads=1 engine="" mode="" out=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --all) all=1; shift ;;
     --with-slow) with_slow=1; shift ;;
+    --tuned-malloc) tuned_malloc=(--tuned-malloc); shift ;;
     --workload|--batch|--threads|--engine|--mode|--out)
       [[ $# -ge 2 ]] || die "option $1 needs a value"
       declare "${1#--}=$2"; shift 2 ;;
@@ -55,7 +57,7 @@ run_one() {
           --save-weights "$weights" >/dev/null 2>&1 || die "could not write the initial weights of $w"
       fi
       "$python" "$here/pytorch/bench.py" --workload "$w" --batch "$b" --threads "$threads" --mode "$m" \
-        --weights "$weights" 2>/dev/null ;;
+        --weights "$weights" "${tuned_malloc[@]}" 2>/dev/null ;;
     *) die "--engine must be generated, dynamic or pytorch; got '$e'" ;;
   esac
 }
@@ -68,8 +70,8 @@ if [[ $all -eq 0 ]]; then
     *) batch="${batch:-32}" ;;
   esac
   case "$workload" in
-    xor_2_2_1|mlp_784_128_10|mlp_784_1024_512_10|dgex_943_3000_9520) ;;
-    *) die "--workload must be xor_2_2_1, mlp_784_128_10, mlp_784_1024_512_10 or dgex_943_3000_9520; got '$workload'" ;;
+    xor_2_2_1|mlp_784_128_10|mlp_784_1024_512_10|cnn_lenetish|dgex_943_3000_9520) ;;
+    *) die "--workload must be xor_2_2_1, mlp_784_128_10, mlp_784_1024_512_10, cnn_lenetish or dgex_943_3000_9520; got '$workload'" ;;
   esac
   [[ "$batch" =~ ^[1-9][0-9]*$ ]] || die "--batch must be a positive integer; got '$batch'"
   mode="${mode:-train}"
@@ -92,6 +94,8 @@ cases=(
   "mlp_784_128_10 1 infer" "mlp_784_128_10 32 infer" "mlp_784_128_10 256 infer"
   "mlp_784_1024_512_10 1 train" "mlp_784_1024_512_10 32 train" "mlp_784_1024_512_10 256 train"
   "mlp_784_1024_512_10 1 infer" "mlp_784_1024_512_10 32 infer" "mlp_784_1024_512_10 256 infer"
+  "cnn_lenetish 1 train" "cnn_lenetish 32 train" "cnn_lenetish 256 train"
+  "cnn_lenetish 1 infer" "cnn_lenetish 32 infer" "cnn_lenetish 256 infer"
   "dgex_943_3000_9520 200 train"
 )
 for c in "${cases[@]}"; do

@@ -1,10 +1,31 @@
 #!/usr/bin/python3
 """Reads the JSON lines of benchmarks/compare.sh (files or stdin; other lines are skipped) and prints a markdown table:
-median µs per engine and the ratios pytorch / generated and dynamic / generated (above 1: generated is faster)."""
+median µs per engine and the ratios pytorch / generated and dynamic / generated (above 1: generated is faster), plus
+GFLOP/s of the generated and pytorch engines where the workload's FLOP count is known (WORKLOADS.md: matmul and
+convolution multiply-adds only, 2 FLOP per MAC; training counts forward, every weight gradient and every input gradient
+except the raw input's)."""
 import json
 import sys
 
 ENGINES = ("generated", "dynamic", "pytorch")
+
+# workload -> (forward MACs per sample, input-gradient MACs per sample of a training step). A training step is
+# forward + weight gradients (as many MACs as forward) + input gradients.
+MACS = {
+    "mlp_784_128_10": (784 * 128 + 128 * 10, 128 * 10),
+    "mlp_784_1024_512_10": (784 * 1024 + 1024 * 512 + 512 * 10, 1024 * 512 + 512 * 10),
+    # conv1 1->8 3x3 on 28x28, conv2 8->16 3x3 on 14x14, fc 784->10; conv1's input gradient is not needed.
+    "cnn_lenetish": (8 * 9 * 28 * 28 + 16 * 8 * 9 * 14 * 14 + 784 * 10, 16 * 8 * 9 * 14 * 14 + 784 * 10),
+    "dgex_943_3000_9520": (943 * 3000 + 3000 * 3000 + 3000 * 9520, 3000 * 3000 + 3000 * 9520),
+}
+
+
+def gflops(r):
+    if r is None or r["workload"] not in MACS or not r["median_us"]:
+        return ""
+    forward, input_grads = MACS[r["workload"]]
+    macs = forward if r["mode"] == "infer" else 2 * forward + input_grads
+    return f"{2.0 * macs * r['batch'] / (r['median_us'] * 1e3):.1f}"
 
 
 def read(streams):
@@ -44,15 +65,15 @@ def main():
     streams = [open(p, encoding="utf-8") for p in paths] if paths else [sys.stdin]
     order, rows = read(streams)
     print("| workload | batch | threads | mode | generated µs | dynamic µs | pytorch µs | pytorch / generated "
-          "| dynamic / generated | generated alloc B/step | dynamic alloc B/step |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+          "| dynamic / generated | generated alloc B/step | dynamic alloc B/step | generated GFLOP/s | pytorch GFLOP/s |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for key in order:
         e = rows[key]
         g, d, p = (e.get(name) for name in ENGINES)
         alloc = lambda r: "" if r is None or r.get("alloc_bytes_per_step") is None else f"{r['alloc_bytes_per_step']:g}"
         w, b, t, m = key
         print(f"| {w} | {b} | {t} | {m} | {fmt_us(g)} | {fmt_us(d)} | {fmt_us(p)} | {ratio(p, g)} | {ratio(d, g)} "
-              f"| {alloc(g)} | {alloc(d)} |")
+              f"| {alloc(g)} | {alloc(d)} | {gflops(g)} | {gflops(p)} |")
 
 
 if __name__ == "__main__":

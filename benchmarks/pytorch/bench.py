@@ -3,12 +3,16 @@
 JSON line with engine "pytorch".
 
 Train step: zero_grad, forward, loss (CrossEntropyLoss / MSELoss, batch mean), backward, SGD step (lr 0.01, no
-momentum). Infer step: forward under torch.inference_mode. One fixed batch of standard-normal inputs and uniform
-integer labels (standard-normal float targets). Initial weights come from --weights, a safetensors file written by
-`dl bench --save-weights`, so both engines start from the same parameters.
+momentum). Infer step: forward under torch.inference_mode. One fixed batch of standard-normal inputs ([B, 784] for the
+MLPs, [B, 1, 28, 28] for cnn_lenetish) and uniform integer labels (standard-normal float targets). Initial weights come
+from --weights, a safetensors file written by `dl bench --save-weights`, so both engines start from the same
+parameters (a tensor stored flat, e.g. a conv weight, is reshaped to the parameter's shape).
 
 alloc_bytes_per_step is null: PyTorch's allocations happen in C++ (c10's CPU allocator) and are not visible to a
 per-thread counter like .NET's GC.GetAllocatedBytesForCurrentThread.
+
+--tuned-malloc raises glibc's mmap and trim thresholds before the model is built (see malloc_tuning.py: without it,
+multi-MB activations are mmap'ed and unmapped every step; cnn_lenetish train at batch 256: ~34 ms -> ~21 ms).
 """
 import argparse
 import json
@@ -19,7 +23,8 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from models import WORKLOADS  # noqa: E402
+from models import WORKLOADS, load_weights  # noqa: E402
+from malloc_tuning import tune_malloc  # noqa: E402
 import safetensors_lite  # noqa: E402
 
 TARGET_SECONDS = 2.0
@@ -73,9 +78,11 @@ def main():
     parser.add_argument("--warmup", type=int)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--weights", help="safetensors file of initial weights (from `dl bench --save-weights`)")
+    parser.add_argument("--tuned-malloc", action="store_true",
+                        help="keep freed memory in glibc's heap (no per-step mmap/munmap page faults)")
     args = parser.parse_args()
 
-    module_type, inputs, classes, target_size, fixed_batch = WORKLOADS[args.workload]
+    module_type, input_shape, classes, target_size, fixed_batch = WORKLOADS[args.workload]
     batch = args.batch if args.batch is not None else (fixed_batch or 32)
     if fixed_batch and batch != fixed_batch:
         parser.error(f"workload {args.workload} is defined at batch {fixed_batch}; got --batch {batch}")
@@ -84,15 +91,17 @@ def main():
     if args.iters is not None and args.iters < 1:
         parser.error("--iters must be at least 1")
 
+    if args.tuned_malloc:
+        tune_malloc()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     model = module_type()
     if args.weights:
-        model.load_state_dict(safetensors_lite.load(args.weights), strict=True)
+        load_weights(model, safetensors_lite.load(args.weights))
     else:
         print(f"bench.py: no --weights; using PyTorch's own initialization", file=sys.stderr)
 
-    x = torch.randn(batch, inputs)
+    x = torch.randn(batch, *input_shape)
     if args.mode == "infer":
         model.eval()
 

@@ -1,6 +1,7 @@
 """The workloads of WORKLOADS.md as PyTorch modules whose parameter names match Dl.Models (fc1.weight, ...)."""
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 class XorNet(nn.Module):
@@ -53,10 +54,72 @@ class Dgex(nn.Module):
         return self.output(torch.tanh(self.hidden2(torch.tanh(self.hidden1(x)))))
 
 
-# id -> (module class, input size, classes (0 = float targets), target size, fixed batch (0 = any))
+class LenetCnn(nn.Module):
+    """cnn_lenetish (Dl.Models.LenetCnn): [1,28,28] -> conv1 3x3x8 pad 1 -> ReLU -> maxpool 2 -> conv2 3x3x16 pad 1
+    -> ReLU -> maxpool 2 -> flatten (784, C,H,W order) -> fc 784-10."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.fc = nn.Linear(784, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(torch.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(torch.relu(self.conv2(x)), 2)
+        return self.fc(torch.flatten(x, 1))
+
+
+class FashionCnn(nn.Module):
+    """Dl.Models.FashionCnn: [1,28,28] -> conv1 3x3x32 pad 1 -> bn1 -> ReLU -> maxpool 2 -> conv2 3x3x64 pad 1 -> bn2
+    -> ReLU -> maxpool 2 -> dropout 0.25 -> flatten 3136 -> fc1 3136-128 -> ReLU -> dropout 0.5 -> fc2 128-10.
+    BatchNorm eps 1e-5, momentum 0.1 (PyTorch defaults). The convolutions have no bias by default, as in Dl.Models
+    (a bias before batch norm is cancelled by the mean subtraction: its gradient is exactly 0); conv_bias=True adds
+    conv1.bias and conv2.bias for checkpoints that carry them."""
+
+    def __init__(self, conv_bias=False):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, padding=1, bias=conv_bias)
+        self.bn1 = nn.BatchNorm2d(32, eps=1e-5, momentum=0.1)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1, bias=conv_bias)
+        self.bn2 = nn.BatchNorm2d(64, eps=1e-5, momentum=0.1)
+        self.drop1 = nn.Dropout(0.25)
+        self.fc1 = nn.Linear(3136, 128)
+        self.drop2 = nn.Dropout(0.5)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(torch.relu(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(torch.relu(self.bn2(self.conv2(x))), 2)
+        x = torch.flatten(self.drop1(x), 1)
+        return self.fc2(self.drop2(torch.relu(self.fc1(x))))
+
+
+def load_weights(model, tensors, allow_missing=("num_batches_tracked",)):
+    """Loads {name: tensor} (e.g. from safetensors_lite.load) into model. Tensors whose element count matches but
+    whose shape differs (a checkpoint that stores a conv weight flat) are reshaped to the parameter's shape; buffers
+    whose name ends with one of allow_missing may be absent (our checkpoints do not carry bn*.num_batches_tracked).
+    Any other missing, unexpected or mis-sized tensor is an error."""
+    own = model.state_dict()
+    fixed = {}
+    for name, t in tensors.items():
+        if name in own and tuple(t.shape) != tuple(own[name].shape):
+            if t.numel() != own[name].numel():
+                raise ValueError(f"tensor '{name}' has shape {list(t.shape)}; the model expects {list(own[name].shape)}")
+            t = t.reshape(own[name].shape)
+        fixed[name] = t
+    result = model.load_state_dict(fixed, strict=False)
+    missing = [k for k in result.missing_keys if not k.endswith(allow_missing)]
+    if missing or result.unexpected_keys:
+        raise ValueError(f"weights do not match {type(model).__name__}: missing {missing}, "
+                         f"unexpected {list(result.unexpected_keys)}")
+
+
+# id -> (module class, input shape per sample, classes (0 = float targets), target size, fixed batch (0 = any))
 WORKLOADS = {
-    "xor_2_2_1": (XorNet, 2, 0, 1, 4),
-    "mlp_784_128_10": (FashionMlp, 784, 10, 1, 0),
-    "mlp_784_1024_512_10": (WideMlp, 784, 10, 1, 0),
-    "dgex_943_3000_9520": (Dgex, 943, 0, 9520, 200),
+    "xor_2_2_1": (XorNet, (2,), 0, 1, 4),
+    "mlp_784_128_10": (FashionMlp, (784,), 10, 1, 0),
+    "mlp_784_1024_512_10": (WideMlp, (784,), 10, 1, 0),
+    "cnn_lenetish": (LenetCnn, (1, 28, 28), 10, 1, 0),
+    "dgex_943_3000_9520": (Dgex, (943,), 0, 9520, 200),
 }
