@@ -188,8 +188,11 @@ public class PyTorchTests
     [InlineData(32)]
     public void LenetCnn_MatchesPyTorch(int batch)
     {
+        // Max pooling's gradient jumps at ties: with seed 1 at batch 32 one 2x2 window of conv2 holds 0.24689542 and
+        // 0.24689531, and float summation order (ours, PyTorch's) decides which one is the maximum. The input seed avoids
+        // such a near-tie, so every routing decision is the same in both libraries.
         var net = new LenetCnn(new ModelOptions { Seed = 4, MaxBatch = 32 });
-        var x = ModelHarness.Normal(batch * 784, 1);
+        var x = ModelHarness.Normal(batch * 784, 3);
         var y = ModelHarness.Labels(batch, 10, 2);
         Compare(net, RunTorch("lenet", net, x, y.Select(v => (float)v).ToArray(), batch), x, y, batch);
     }

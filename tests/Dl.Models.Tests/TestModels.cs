@@ -195,20 +195,21 @@ public sealed partial class LoopNet
 
 /// <summary>Every spatial op in awkward geometry: odd sizes, per-dimension strides 3 and 2, asymmetric padding, 'same'
 /// with an even kernel, 'full' 1-D convolution, channel counts 3, 5 and 13, 1x1 convolution, both conv kernel variants
-/// (direct for few multiply-adds per output, im2col + GEMM for more), batch norm per channel and per feature, dropout.</summary>
+/// (direct for stride-1 rows of 8 or more, im2col + GEMM for strided, 1x1 and narrow ones), batch norm per channel and
+/// per feature, dropout.</summary>
 [Model]
 public sealed partial class SpatialZoo
 {
     [Forward]
     Tensor Forward([Shape(3, 9, 11)] Tensor x)
     {
-        var c1 = Conv2d(x, 5, kernel: (3, 2), name: "c1", stride: (3, 2), padding: (0, 1, 1, 0));       // [5, 3, 6] im2col
+        var c1 = Conv2d(x, 5, kernel: (3, 2), name: "c1", stride: (3, 2), padding: (0, 1, 1, 0));       // [5, 3, 6] im2col (strided)
         var p1 = AvgPool2d(Relu(BatchNorm(c1, "bn1")), kernel: 2, stride: 1, padding: (0, 1, 0, 1));    // [5, 3, 6]
         var m1 = MaxPool2d(p1, kernel: (2, 3), stride: (1, 3));                                         // [5, 2, 2]
         var g2 = GlobalAvgPool2d(Tanh(Conv2d(x, 13, kernel: 3, name: "c2", stride: 2)));                // [13]
-        var m3 = MaxPool2d(Conv2d(x, 4, kernel: 1, name: "c3"), kernel: 3, stride: 3, padding: 1);      // [4, 3, 4] direct
-        var c4 = Conv1d(Reshape(x, 3, 99), 2, kernel: 5, name: "c4", stride: 3, padding: Pad.Full);     // [2, 35] direct
-        var c5 = AvgPool2d(Conv2d(x, 3, kernel: (2, 4), name: "c5", padding: Pad.Same), kernel: 3);     // [3, 3, 3]
+        var m3 = MaxPool2d(Conv2d(x, 4, kernel: 1, name: "c3"), kernel: 3, stride: 3, padding: 1);      // [4, 3, 4] im2col (1x1)
+        var c4 = Conv1d(Reshape(x, 3, 99), 2, kernel: 5, name: "c4", stride: 3, padding: Pad.Full);     // [2, 35] im2col (strided)
+        var c5 = AvgPool2d(Conv2d(x, 3, kernel: (2, 4), name: "c5", padding: Pad.Same), kernel: 3);     // [3, 3, 3] direct, direct data
         var all = Concat(Concat(Flatten(m1), g2, axis: 0), Concat(Flatten(m3), Concat(Flatten(c4), Flatten(c5), axis: 0), axis: 0), axis: 0);
         var h = Relu(BatchNorm(Linear(Dropout(all, 0.3f), 7, "fc1"), "bn2"));
         return Linear(h, 4, "fc2");

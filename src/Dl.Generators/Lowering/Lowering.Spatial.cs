@@ -14,9 +14,17 @@ internal sealed partial class Lowering
     private readonly Dictionary<int, (Buffer First, Buffer Second)> _normSaved = new();
     private readonly Dictionary<int, Buffer> _masks = new();
 
-    /// <summary>Convolution by im2col + packed GEMM rather than directly: when each output takes enough multiply-adds
-    /// (channels · kernel area) for the GEMM's packing to pay off.</summary>
-    internal static bool UseIm2Col(WindowSpec w, int outChannels) => w.ColRows >= 16;
+    /// <summary>The direct kernels (a padded copy of each sample, 8 output channels x 3 vectors of columns in registers)
+    /// beat im2col + GEMM at stride 1 on rows of at least 8 outputs with a real spatial kernel and up to 320
+    /// multiply-adds per output (measured on this repository's shapes: benchmarks/results/2026-11-21-conv-kernels.md);
+    /// 1x1, strided, narrow and very deep convolutions go through im2col + the packed GEMM. Mirrored by the tape
+    /// (Dl.Dynamic.TapeOps.DirectConv).</summary>
+    internal static bool Direct(WindowSpec w) =>
+        w.StrideH == 1 && w.StrideW == 1 && w.OutW >= 8 && w.KernelH * w.KernelW > 1 && w.ColRows <= 320;
+
+    /// <summary>The data gradient runs the direct kernel on dy with the flipped weights; with fewer than 3 input channels
+    /// or rows narrower than 8 it wastes most vector lanes, and im2col's GEMM + fold wins.</summary>
+    internal static bool DirectData(WindowSpec w) => Direct(w) && w.Channels >= 3 && w.Width >= 8;
 
     private static CallArg Geometry(NodeSpec n) => Lit(n.Window.Literal);
 
@@ -42,7 +50,7 @@ internal sealed partial class Lowering
                 var w = n.Window;
                 int cout = n.Int(WindowSpec.IntCount);
                 var bias = n.Inputs.Count > 2 ? In(V(n.Inputs[2])) : Lit("default");
-                if (UseIm2Col(w, cout))
+                if (!Direct(w))
                 {
                     var col = _columns[n.Id] = _plan.AddBuffer(n.Label + ".columns", w.ColRows * w.OutPlane, true, Space.Batched);
                     yield return new CallStep(comment + " [im2col + GEMM]", Kernels + "Conv2d.ForwardIm2Col",
@@ -100,9 +108,10 @@ internal sealed partial class Lowering
                 bool im2col = _columns.TryGetValue(n.Id, out var col);
                 if (slot == 0)
                 {
-                    if (im2col)
+                    if (!DirectData(w))
                     {
-                        var scratch = _plan.AddBuffer(n.Label + ".dcolumns", w.ColRows * w.OutPlane, true, Space.Batched);
+                        // One sample's columns: the kernel folds each sample's dcol back before the next.
+                        var scratch = _plan.AddBuffer(n.Label + ".dcolumns", w.ColRows * w.OutPlane, false, Space.Fixed);
                         yield return new CallStep(comment, Kernels + "Conv2d.BackwardDataIm2Col",
                             new[] { Geometry(n), Lit(cout), Lit("batch"), In(dy), In(V(n.Inputs[1])), Out(dx, !first), Lit(!first), Out(scratch), Lit("_gemm") });
                     }

@@ -57,7 +57,7 @@ internal static partial class TapeOps
         {
             Kernels.Conv2d.Forward(in g, cout, batch, x.Values<double>(), w.Values<double>(), b is null ? default : b.Values<double>(), y.Values<double>());
         }
-        else if (UseIm2Col(in g, cout))
+        else if (!DirectConv(in g))
         {
             float[] col = tape.Rent<float>(batch * Kernels.Conv2d.ColumnsPerSample(in g));
             Kernels.Conv2d.ForwardIm2Col(in g, cout, batch, x.Values<float>(), w.Values<float>(), b is null ? default : b.Values<float>(),
@@ -73,9 +73,12 @@ internal static partial class TapeOps
         return y;
     }
 
-    /// <summary>The generator's choice of convolution kernel for a shape (Dl.Generators Lowering.UseIm2Col), so that
-    /// the tape runs the same float kernels as the compiled model.</summary>
-    internal static bool UseIm2Col(in Window2d g, int outChannels) => g.ColRows >= 16;
+    /// <summary>The generator's choice of convolution kernel for a shape (Dl.Generators Lowering.Direct and DirectData),
+    /// so that the tape runs the same float kernels as the compiled model.</summary>
+    internal static bool DirectConv(in Window2d g) =>
+        g.StrideH == 1 && g.StrideW == 1 && g.OutW >= 8 && g.KernelH * g.KernelW > 1 && g.ColRows <= 320;
+
+    internal static bool DirectConvData(in Window2d g) => DirectConv(in g) && g.Channels >= 3 && g.Width >= 8;
 
     private static class ConvRules<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -92,9 +95,9 @@ internal static partial class TapeOps
                 Span<T> dx = x.GradTarget<T>(out bool acc);
                 if (typeof(T) == typeof(double))
                     Kernels.Conv2d.BackwardData(in g, cout, batch, Cast<T, double>(dy), w.Values<double>(), Cast<T, double>(dx), acc);
-                else if (y.Aux0 is float[])
+                else if (!DirectConvData(in g))
                 {
-                    float[] scratch = tape.Rent<float>(batch * Kernels.Conv2d.ColumnsPerSample(in g));
+                    float[] scratch = tape.Rent<float>(Kernels.Conv2d.ColumnsPerSample(in g));
                     Kernels.Conv2d.BackwardDataIm2Col(in g, cout, batch, Cast<T, float>(dy), w.Values<float>(), Cast<T, float>(dx), acc, scratch, tape.Gemm);
                 }
                 else

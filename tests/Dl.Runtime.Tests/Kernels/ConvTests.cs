@@ -28,7 +28,7 @@ public class ConvTests
         (G(2, 16, 33, 3, 3, pt: 1, pb: 1, pl: 1, pr: 1), 17, 1),      // 5 vectors, cout 17
         (G(6, 11, 11, 5, 5, pt: 2, pb: 2, pl: 2, pr: 2), 8, 3),       // 5x5 same padding
         (G(3, 9, 10, 3, 3, 1, 2, 0, 2, 2, 0), 6, 3),                  // stride 1x2, one-sided pads
-        (G(40, 12, 12, 3, 3, pt: 1, pb: 1, pl: 1, pr: 1), 24, 2),     // direct: input-channel blocks
+        (G(120, 12, 12, 3, 3, pt: 1, pb: 1, pl: 1, pr: 1), 24, 2),    // direct: input-channel blocks
         (G(1, 130, 100, 3, 3, pt: 1, pb: 1, pl: 1, pr: 1), 3, 1),     // direct: output-row bands
         (G(1, 9, 9, 7, 7, pt: 3, pb: 3, pl: 3, pr: 3), 170, 1),       // direct: output-channel chunks
         (G(8, 14, 14, 3, 3, pt: 1, pb: 1, pl: 1, pr: 1), 16, 32),     // batch 32

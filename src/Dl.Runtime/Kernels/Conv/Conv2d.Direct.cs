@@ -132,19 +132,22 @@ public static partial class Conv2d
         if (taps > MaxTaps || 8 * taps > PackCap) return false;
         int chPlane = L.Hpad * L.RowStride;
         int outC8 = (p.OutC + 7) & ~7;
-        int coChunk = Math.Min(outC8, PackCap / taps & ~7);
-        int ciBlock, band;
+        int ciPad, band;
         if (chPlane <= PadCap)
         {
-            ciBlock = Math.Min(p.InC, Math.Min(PadCap / chPlane, PackCap / (coChunk * taps)));
+            ciPad = Math.Min(p.InC, PadCap / chPlane);
             band = L.OH;
         }
         else
         {
             if (PadCap / L.RowStride < L.KH) return false;
-            ciBlock = 1;
+            ciPad = 1;
             band = Math.Min(L.OH, (PadCap / L.RowStride - L.KH) / L.SH + 1);
         }
+        // Prefer as many input channels per block as the padded block holds (every further block must reload and
+        // re-store the outputs) over many output channels per packed chunk (a chunk only costs one more padding pass).
+        int coChunk = Math.Min(outC8, Math.Max(8, PackCap / (taps * ciPad) & ~7));
+        int ciBlock = Math.Min(ciPad, PackCap / (coChunk * taps));
         float* xbuf = stackalloc float[PadCap];
         float* pack = stackalloc float[PackCap];
         int* offs = stackalloc int[taps];

@@ -18,7 +18,14 @@ public static partial class Conv2d
         get => Vector512.IsHardwareAccelerated && X86.Avx512F.IsSupported;
     }
 
-    /// <summary>As <see cref="SlotTiles"/> with 16-column slots (<see cref="UseWide"/> only).</summary>
+    /// <summary>Slot count of a wide tile as a JIT-time constant (the generic instantiation drops the unused slots).</summary>
+    private interface ISlots { static abstract int Count { get; } }
+    private struct Slots1 : ISlots { public static int Count => 1; }
+    private struct Slots2 : ISlots { public static int Count => 2; }
+    private struct Slots3 : ISlots { public static int Count => 3; }
+
+    /// <summary>As <see cref="SlotTiles"/> with 16-column slots (<see cref="UseWide"/> only); the last group holds the
+    /// 1 or 2 remaining slots (cnn_lenetish conv2: 14 rows = 4 tiles of 3 + 1 of 2, not 5 of 3).</summary>
     private static unsafe void SlotTilesWide(in TileArgs t, in PadLayout L, float* xb, float* yb, int oyA, int oyB)
     {
         int ow = L.OW, nvec = (ow + 15) / 16, slots = (oyB - oyA) * nvec, rowStep = L.SH * L.RowStride;
@@ -31,8 +38,14 @@ public static partial class Conv2d
             int s1 = Math.Min(s + 1, slots - 1), s2 = Math.Min(s + 2, slots - 1);
             int r0 = s / nvec, r1 = s1 / nvec, r2 = s2 / nvec;
             int p0 = Math.Min(16 * (s - r0 * nvec), last), p1 = Math.Min(16 * (s1 - r1 * nvec), last), p2 = Math.Min(16 * (s2 - r2 * nvec), last);
-            Tile8x3Wide(in t, xb, yb, r0 * rowStep + p0, (oyA + r0) * ow + p0, r1 * rowStep + p1, (oyA + r1) * ow + p1,
-                r2 * rowStep + p2, (oyA + r2) * ow + p2, mask, lanes == 16);
+            int xo0 = r0 * rowStep + p0, yo0 = (oyA + r0) * ow + p0, xo1 = r1 * rowStep + p1, yo1 = (oyA + r1) * ow + p1;
+            int xo2 = r2 * rowStep + p2, yo2 = (oyA + r2) * ow + p2;
+            switch (slots - s)
+            {
+                case 1: TileWide<Slots1>(in t, xb, yb, xo0, yo0, xo1, yo1, xo2, yo2, mask, lanes == 16); break;
+                case 2: TileWide<Slots2>(in t, xb, yb, xo0, yo0, xo1, yo1, xo2, yo2, mask, lanes == 16); break;
+                default: TileWide<Slots3>(in t, xb, yb, xo0, yo0, xo1, yo1, xo2, yo2, mask, lanes == 16); break;
+            }
         }
     }
 
@@ -53,8 +66,8 @@ public static partial class Conv2d
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Tile8x3Wide(in TileArgs t, float* xr, float* yr, int xo0, int yo0, int xo1, int yo1, int xo2, int yo2,
-        Vector512<float> mask, bool full)
+    private static unsafe void TileWide<TS>(in TileArgs t, float* xr, float* yr, int xo0, int yo0, int xo1, int yo1, int xo2, int yo2,
+        Vector512<float> mask, bool full) where TS : struct, ISlots
     {
         Vector512<float> a0, a1, a2, a3, a4, a5, a6, a7;
         if (t.Bias != null)
@@ -78,35 +91,46 @@ public static partial class Conv2d
             for (int k = 0; k < taps; k++, w += 8)
             {
                 nint o = offs[k];
-                Vector512<float> x0 = Vector512.Load(x0p + o), x1 = Vector512.Load(x1p + o), x2 = Vector512.Load(x2p + o);
-                Vector512<float> wv = Vector512.Create(w[0]);
-                a0 = Vector512.FusedMultiplyAdd(wv, x0, a0); b0 = Vector512.FusedMultiplyAdd(wv, x1, b0); c0 = Vector512.FusedMultiplyAdd(wv, x2, c0);
-                wv = Vector512.Create(w[1]);
-                a1 = Vector512.FusedMultiplyAdd(wv, x0, a1); b1 = Vector512.FusedMultiplyAdd(wv, x1, b1); c1 = Vector512.FusedMultiplyAdd(wv, x2, c1);
-                wv = Vector512.Create(w[2]);
-                a2 = Vector512.FusedMultiplyAdd(wv, x0, a2); b2 = Vector512.FusedMultiplyAdd(wv, x1, b2); c2 = Vector512.FusedMultiplyAdd(wv, x2, c2);
-                wv = Vector512.Create(w[3]);
-                a3 = Vector512.FusedMultiplyAdd(wv, x0, a3); b3 = Vector512.FusedMultiplyAdd(wv, x1, b3); c3 = Vector512.FusedMultiplyAdd(wv, x2, c3);
-                wv = Vector512.Create(w[4]);
-                a4 = Vector512.FusedMultiplyAdd(wv, x0, a4); b4 = Vector512.FusedMultiplyAdd(wv, x1, b4); c4 = Vector512.FusedMultiplyAdd(wv, x2, c4);
-                wv = Vector512.Create(w[5]);
-                a5 = Vector512.FusedMultiplyAdd(wv, x0, a5); b5 = Vector512.FusedMultiplyAdd(wv, x1, b5); c5 = Vector512.FusedMultiplyAdd(wv, x2, c5);
-                wv = Vector512.Create(w[6]);
-                a6 = Vector512.FusedMultiplyAdd(wv, x0, a6); b6 = Vector512.FusedMultiplyAdd(wv, x1, b6); c6 = Vector512.FusedMultiplyAdd(wv, x2, c6);
-                wv = Vector512.Create(w[7]);
-                a7 = Vector512.FusedMultiplyAdd(wv, x0, a7); b7 = Vector512.FusedMultiplyAdd(wv, x1, b7); c7 = Vector512.FusedMultiplyAdd(wv, x2, c7);
+                Vector512<float> x0 = Vector512.Load(x0p + o);
+                Vector512<float> x1 = TS.Count > 1 ? Vector512.Load(x1p + o) : default;
+                Vector512<float> x2 = TS.Count > 2 ? Vector512.Load(x2p + o) : default;
+                Vector512<float> wv;
+                wv = Vector512.Create(w[0]); a0 = Vector512.FusedMultiplyAdd(wv, x0, a0);
+                if (TS.Count > 1) b0 = Vector512.FusedMultiplyAdd(wv, x1, b0);
+                if (TS.Count > 2) c0 = Vector512.FusedMultiplyAdd(wv, x2, c0);
+                wv = Vector512.Create(w[1]); a1 = Vector512.FusedMultiplyAdd(wv, x0, a1);
+                if (TS.Count > 1) b1 = Vector512.FusedMultiplyAdd(wv, x1, b1);
+                if (TS.Count > 2) c1 = Vector512.FusedMultiplyAdd(wv, x2, c1);
+                wv = Vector512.Create(w[2]); a2 = Vector512.FusedMultiplyAdd(wv, x0, a2);
+                if (TS.Count > 1) b2 = Vector512.FusedMultiplyAdd(wv, x1, b2);
+                if (TS.Count > 2) c2 = Vector512.FusedMultiplyAdd(wv, x2, c2);
+                wv = Vector512.Create(w[3]); a3 = Vector512.FusedMultiplyAdd(wv, x0, a3);
+                if (TS.Count > 1) b3 = Vector512.FusedMultiplyAdd(wv, x1, b3);
+                if (TS.Count > 2) c3 = Vector512.FusedMultiplyAdd(wv, x2, c3);
+                wv = Vector512.Create(w[4]); a4 = Vector512.FusedMultiplyAdd(wv, x0, a4);
+                if (TS.Count > 1) b4 = Vector512.FusedMultiplyAdd(wv, x1, b4);
+                if (TS.Count > 2) c4 = Vector512.FusedMultiplyAdd(wv, x2, c4);
+                wv = Vector512.Create(w[5]); a5 = Vector512.FusedMultiplyAdd(wv, x0, a5);
+                if (TS.Count > 1) b5 = Vector512.FusedMultiplyAdd(wv, x1, b5);
+                if (TS.Count > 2) c5 = Vector512.FusedMultiplyAdd(wv, x2, c5);
+                wv = Vector512.Create(w[6]); a6 = Vector512.FusedMultiplyAdd(wv, x0, a6);
+                if (TS.Count > 1) b6 = Vector512.FusedMultiplyAdd(wv, x1, b6);
+                if (TS.Count > 2) c6 = Vector512.FusedMultiplyAdd(wv, x2, c6);
+                wv = Vector512.Create(w[7]); a7 = Vector512.FusedMultiplyAdd(wv, x0, a7);
+                if (TS.Count > 1) b7 = Vector512.FusedMultiplyAdd(wv, x1, b7);
+                if (TS.Count > 2) c7 = Vector512.FusedMultiplyAdd(wv, x2, c7);
             }
         }
         nint co = t.YCo;
         float* y0 = yr + yo0, y1 = yr + yo1, y2 = yr + yo2;
         int n = t.Count;
-        StoreWide(a0, y0, mask, full); StoreWide(b0, y1, mask, full); StoreWide(c0, y2, mask, full);
-        if (n > 1) { StoreWide(a1, y0 + co, mask, full); StoreWide(b1, y1 + co, mask, full); StoreWide(c1, y2 + co, mask, full); }
-        if (n > 2) { StoreWide(a2, y0 + 2 * co, mask, full); StoreWide(b2, y1 + 2 * co, mask, full); StoreWide(c2, y2 + 2 * co, mask, full); }
-        if (n > 3) { StoreWide(a3, y0 + 3 * co, mask, full); StoreWide(b3, y1 + 3 * co, mask, full); StoreWide(c3, y2 + 3 * co, mask, full); }
-        if (n > 4) { StoreWide(a4, y0 + 4 * co, mask, full); StoreWide(b4, y1 + 4 * co, mask, full); StoreWide(c4, y2 + 4 * co, mask, full); }
-        if (n > 5) { StoreWide(a5, y0 + 5 * co, mask, full); StoreWide(b5, y1 + 5 * co, mask, full); StoreWide(c5, y2 + 5 * co, mask, full); }
-        if (n > 6) { StoreWide(a6, y0 + 6 * co, mask, full); StoreWide(b6, y1 + 6 * co, mask, full); StoreWide(c6, y2 + 6 * co, mask, full); }
-        if (n > 7) { StoreWide(a7, y0 + 7 * co, mask, full); StoreWide(b7, y1 + 7 * co, mask, full); StoreWide(c7, y2 + 7 * co, mask, full); }
+        { StoreWide(a0, y0, mask, full); if (TS.Count > 1) StoreWide(b0, y1, mask, full); if (TS.Count > 2) StoreWide(c0, y2, mask, full); }
+        if (n > 1) { StoreWide(a1, y0 + co, mask, full); if (TS.Count > 1) StoreWide(b1, y1 + co, mask, full); if (TS.Count > 2) StoreWide(c1, y2 + co, mask, full); }
+        if (n > 2) { StoreWide(a2, y0 + 2 * co, mask, full); if (TS.Count > 1) StoreWide(b2, y1 + 2 * co, mask, full); if (TS.Count > 2) StoreWide(c2, y2 + 2 * co, mask, full); }
+        if (n > 3) { StoreWide(a3, y0 + 3 * co, mask, full); if (TS.Count > 1) StoreWide(b3, y1 + 3 * co, mask, full); if (TS.Count > 2) StoreWide(c3, y2 + 3 * co, mask, full); }
+        if (n > 4) { StoreWide(a4, y0 + 4 * co, mask, full); if (TS.Count > 1) StoreWide(b4, y1 + 4 * co, mask, full); if (TS.Count > 2) StoreWide(c4, y2 + 4 * co, mask, full); }
+        if (n > 5) { StoreWide(a5, y0 + 5 * co, mask, full); if (TS.Count > 1) StoreWide(b5, y1 + 5 * co, mask, full); if (TS.Count > 2) StoreWide(c5, y2 + 5 * co, mask, full); }
+        if (n > 6) { StoreWide(a6, y0 + 6 * co, mask, full); if (TS.Count > 1) StoreWide(b6, y1 + 6 * co, mask, full); if (TS.Count > 2) StoreWide(c6, y2 + 6 * co, mask, full); }
+        if (n > 7) { StoreWide(a7, y0 + 7 * co, mask, full); if (TS.Count > 1) StoreWide(b7, y1 + 7 * co, mask, full); if (TS.Count > 2) StoreWide(c7, y2 + 7 * co, mask, full); }
     }
 }

@@ -11,11 +11,17 @@ namespace Dl.Kernels;
 /// Two float algorithms with identical results (up to rounding), chosen per layer by the code generator:
 /// <list type="bullet">
 /// <item><b>Direct</b>: each sample's input is copied once into a zero-padded, stride-phase-split scratch block on the
-/// stack, then a register tile of 8 output channels × 2 vectors of 8 output columns accumulates Σ w·x with broadcast
-/// weights and FMAs. No workspace; best when the im2col matrix would be large relative to the work (few input channels).</item>
+/// stack, then a register tile of 8 output channels × 3 vectors of output columns (16 floats each with AVX-512, else 8)
+/// accumulates Σ w·x with broadcast packed weights and FMAs. The data gradient (stride 1) is the same kernel run on dy
+/// with the weight flipped and transposed; the weight gradient sums dy·x over the plane in vector lanes. No workspace,
+/// and nothing the size of the im2col matrix goes through memory.</item>
 /// <item><b>Im2Col</b>: the sample is unfolded into col [ColRows, OutPlane] and multiplied by the packed GEMM; the
-/// matrix is kept so the weight gradient can reuse it. Best when ColRows is large (deep layers).</item>
+/// matrix is kept so the weight gradient can reuse it.</item>
 /// </list>
+/// Measured on Zen 4 (one thread): direct is faster for stride-1 layers with OutW ≥ 8, a kernel larger than 1×1 and
+/// ColRows up to ~300 (cnn_lenetish: forward 1.8x, weight gradient 1.1-1.8x); im2col wins for strided, 1×1, narrow
+/// (OutW &lt; 8) and deep (ColRows ≳ 300) layers, and for the data gradient of layers with fewer than 8 input channels.
+/// Every variant is correct for every geometry (narrow or unusual shapes fall back to plain loops).
 /// Gradients take <c>accumulate</c>: false overwrites the destination, true adds to it. Double versions
 /// (<see cref="Forward"/>, <see cref="BackwardData"/>, <see cref="BackwardWeight"/>) are plain reference loops.
 /// </remarks>
