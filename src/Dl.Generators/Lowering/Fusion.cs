@@ -29,7 +29,30 @@ internal static class Fusion
                 Label = n.Label.StartsWith(n.Op, System.StringComparison.Ordinal) ? f.Name + n.Id : n.Label };
             changed = true;
         }
+        changed |= FuseReluIntoMaxPool(model, nodes);
         return changed ? model with { Nodes = nodes } : model;
+    }
+
+    /// <summary>ReLU followed by max pooling, with the ReLU's output used by nothing else, becomes one max pool with the
+    /// ReLU applied on the pooled side (<c>Scalar = 1</c>): max is monotone, so maxpool(relu(x)) = relu(maxpool(x)) and
+    /// the gradient reaches the same first maximum (only where the pooled value is positive). The full-resolution
+    /// ReLU output and its gradient are never written.</summary>
+    private static bool FuseReluIntoMaxPool(ModelSpec model, NodeSpec[] nodes)
+    {
+        var uses = new int[nodes.Length];
+        foreach (var n in nodes) foreach (int i in n.Inputs) uses[i]++;
+        bool changed = false;
+        for (int i = 0; i < nodes.Length; i++)
+        {
+            var n = nodes[i];
+            if (n.Kind != NodeKind.Pool || n.Mean || n.Scalar != 0) continue;
+            var relu = nodes[n.Inputs[0]];
+            if (relu.Kind != NodeKind.Unary || relu.Op != "relu" || uses[relu.Id] != 1 || relu.Id == model.OutputNode || relu.Id == model.LossNode)
+                continue;
+            nodes[i] = n with { Inputs = new[] { relu.Inputs[0] }, Scalar = 1f, Op = "max_pool2d(relu)" };
+            changed = true;
+        }
+        return changed;
     }
 
     public static void FuseElementwise(ProgramPlan plan, ModelSpec model)

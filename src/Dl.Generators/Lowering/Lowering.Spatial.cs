@@ -27,6 +27,7 @@ internal sealed partial class Lowering
     internal static bool DirectData(WindowSpec w) => Direct(w) && w.Channels >= 3 && w.Width >= 8;
 
     private static CallArg Geometry(NodeSpec n) => Lit(n.Window.Literal);
+    private static string Bool(bool b) => b ? "true" : "false";
 
     private Buffer StateBuffer(int index)
     {
@@ -62,8 +63,9 @@ internal sealed partial class Lowering
                 break;
             }
             case NodeKind.Pool:
-                yield return new CallStep(comment, Kernels + (n.Mean ? "Pool2d.AvgForward" : "Pool2d.MaxForward"),
-                    new[] { Geometry(n), Lit("batch"), In(x), Out(y) });
+                yield return n.Mean
+                    ? new CallStep(comment, Kernels + "Pool2d.AvgForward", new[] { Geometry(n), Lit("batch"), In(x), Out(y) })
+                    : new CallStep(comment, Kernels + "Pool2d.MaxForward", new[] { Geometry(n), Lit("batch"), In(x), Out(y), Lit($"relu: {Bool(n.Scalar != 0)}") });
                 break;
             case NodeKind.Norm:
             {
@@ -142,7 +144,8 @@ internal sealed partial class Lowering
                 var x = V(n.Inputs[0]);
                 yield return n.Mean
                     ? new CallStep(comment, Kernels + "Pool2d.AvgBackward", new[] { Geometry(n), Lit("batch"), In(dy), Out(dx, !first), Lit(!first) })
-                    : new CallStep(comment, Kernels + "Pool2d.MaxBackward", new[] { Geometry(n), Lit("batch"), In(x), In(V(n.Id)), In(dy), Out(dx, !first), Lit(!first) });
+                    : new CallStep(comment, Kernels + "Pool2d.MaxBackward",
+                        new[] { Geometry(n), Lit("batch"), In(x), In(V(n.Id)), In(dy), Out(dx, !first), Lit(!first), Lit($"relu: {Bool(n.Scalar != 0)}") });
                 break;
             }
             case NodeKind.Dropout:

@@ -42,9 +42,16 @@ internal sealed partial class Lowering
     {
         var nodes = _model.Nodes;
         _plan.Values = new Buffer?[nodes.Count];
+        // Nodes that neither the output nor the loss reads (left behind by a pair rewrite) are not computed.
+        var live = new bool[nodes.Count];
+        live[_model.OutputNode] = true;
+        if (_model.LossNode >= 0) live[_model.LossNode] = true;
+        for (int id = nodes.Count - 1; id >= 0; id--)
+            if (live[id]) foreach (int i in nodes[id].Inputs) live[i] = true;
         int inputOffset = 0;
         foreach (var n in nodes)
         {
+            if (!live[n.Id] && n.Kind is not (NodeKind.Input or NodeKind.Target or NodeKind.Param)) continue;
             switch (n.Kind)
             {
                 case NodeKind.Input:

@@ -87,39 +87,44 @@ public static partial class Pool2d
     /// its maximum in mask form (a, then b if not a, ...). Windows do not overlap, so when overwriting every covered cell
     /// is stored (0 or dy) and only rows/columns no window covers (odd H or W) are cleared. When accumulating, a row
     /// tail is done in scalar code rather than by an overlapping step (which would add twice).</summary>
-    private static unsafe void MaxBackward2x2(in Window2d g, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx,
-        bool accumulate)
+    /// <remarks><paramref name="reluOutput"/> is empty, or the fused ReLU's pooled output: dy is masked to its positive
+    /// windows first.</remarks>
+    private static unsafe void MaxBackward2x2(in Window2d g, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> reluOutput,
+        ReadOnlySpan<float> dy, Span<float> dx, bool accumulate)
     {
         int planes = batch * g.Channels, h = g.Height, w = g.Width, oh = g.OutH, ow = g.OutW;
-        fixed (float* px = x, pg = dy, pd = dx)
+        bool relu = !reluOutput.IsEmpty;
+        fixed (float* px = x, pg = dy, pd = dx, py = reluOutput)
         {
             for (int p = 0; p < planes; p++)
             {
                 float* xp = px + (nint)p * h * w, dp = pd + (nint)p * h * w;
                 float* gp = pg + (nint)p * oh * ow;
+                float* yp = relu ? py + (nint)p * oh * ow : null;
                 for (int oy = 0; oy < oh; oy++)
                 {
                     float* r0 = xp + 2 * oy * w, r1 = r0 + w, d0 = dp + 2 * oy * w, d1 = d0 + w, gr = gp + oy * ow;
+                    float* yr = relu ? yp + oy * ow : null;
                     int ox = 0;
                     if (Avx2.IsSupported && ow >= 8)
                     {
                         int end = accumulate ? ow & ~7 : ow;
                         for (; ox < end; ox += 8)
-                            if (!Backward8(r0, r1, d0, d1, gr, Math.Min(ox, ow - 8), accumulate)) break;
+                            if (!Backward8(r0, r1, d0, d1, gr, yr, Math.Min(ox, ow - 8), accumulate)) break;
                         ox = Math.Min(ox, ow);
                     }
                     else if (Sse.IsSupported && ow >= 4)
                     {
                         int end = accumulate ? ow & ~3 : ow;
                         for (; ox < end; ox += 4)
-                            if (!Backward4(r0, r1, d0, d1, gr, Math.Min(ox, ow - 4), accumulate)) break;
+                            if (!Backward4(r0, r1, d0, d1, gr, yr, Math.Min(ox, ow - 4), accumulate)) break;
                         ox = Math.Min(ox, ow);
                     }
                     for (; ox < ow; ox++)
                     {
                         int i0 = 2 * ox;
                         Max4(r0[i0], r0[i0 + 1], r1[i0], r1[i0 + 1], out int idx);
-                        float gv = gr[ox];
+                        float gv = yr == null || yr[ox] > 0f ? gr[ox] : 0f;
                         if (!accumulate) { d0[i0] = 0; d0[i0 + 1] = 0; d1[i0] = 0; d1[i0 + 1] = 0; }
                         switch (idx)
                         {
@@ -139,7 +144,7 @@ public static partial class Pool2d
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe bool Backward8(float* r0, float* r1, float* d0, float* d1, float* gr, int ox, bool accumulate)
+    private static unsafe bool Backward8(float* r0, float* r1, float* d0, float* d1, float* gr, float* yr, int ox, bool accumulate)
     {
         Vector256<float> a0 = Avx.LoadVector256(r0 + 2 * ox), a1 = Avx.LoadVector256(r0 + 2 * ox + 8);
         Vector256<float> b0 = Avx.LoadVector256(r1 + 2 * ox), b1 = Avx.LoadVector256(r1 + 2 * ox + 8);
@@ -149,7 +154,9 @@ public static partial class Pool2d
         Vector256<float> a = Avx.Shuffle(a0, a1, 0b10_00_10_00), b = Avx.Shuffle(a0, a1, 0b11_01_11_01);
         Vector256<float> c = Avx.Shuffle(b0, b1, 0b10_00_10_00), d = Avx.Shuffle(b0, b1, 0b11_01_11_01);
         Vector256<float> m = Avx.Max(Avx.Max(a, b), Avx.Max(c, d));
-        Vector256<float> gv = Avx2.Permute4x64(Avx.LoadVector256(gr + ox).AsDouble(), 0b11_01_10_00).AsSingle();
+        Vector256<float> gv = Avx.LoadVector256(gr + ox);
+        if (yr != null) gv &= Avx.CompareGreaterThan(Avx.LoadVector256(yr + ox), Vector256<float>.Zero);
+        gv = Avx2.Permute4x64(gv.AsDouble(), 0b11_01_10_00).AsSingle();
         Vector256<float> ta = Avx.CompareEqual(a, m);
         Vector256<float> tb = Avx.AndNot(ta, Avx.CompareEqual(b, m));
         Vector256<float> taken = ta | tb;
@@ -171,7 +178,7 @@ public static partial class Pool2d
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe bool Backward4(float* r0, float* r1, float* d0, float* d1, float* gr, int ox, bool accumulate)
+    private static unsafe bool Backward4(float* r0, float* r1, float* d0, float* d1, float* gr, float* yr, int ox, bool accumulate)
     {
         Vector128<float> a0 = Sse.LoadVector128(r0 + 2 * ox), a1 = Sse.LoadVector128(r0 + 2 * ox + 4);
         Vector128<float> b0 = Sse.LoadVector128(r1 + 2 * ox), b1 = Sse.LoadVector128(r1 + 2 * ox + 4);
@@ -181,6 +188,7 @@ public static partial class Pool2d
         Vector128<float> c = Sse.Shuffle(b0, b1, 0b10_00_10_00), d = Sse.Shuffle(b0, b1, 0b11_01_11_01);
         Vector128<float> m = Sse.Max(Sse.Max(a, b), Sse.Max(c, d));
         Vector128<float> gv = Sse.LoadVector128(gr + ox);
+        if (yr != null) gv &= Sse.CompareGreaterThan(Sse.LoadVector128(yr + ox), Vector128<float>.Zero);
         Vector128<float> ta = Sse.CompareEqual(a, m);
         Vector128<float> tb = Sse.AndNot(ta, Sse.CompareEqual(b, m));
         Vector128<float> taken = ta | tb;

@@ -14,38 +14,48 @@ namespace Dl.Kernels;
 /// </remarks>
 public static partial class Pool2d
 {
-    /// <summary>y = max over each window of x (padding never wins).</summary>
-    public static void MaxForward(in Window2d g, int batch, ReadOnlySpan<float> x, Span<float> y)
+    /// <summary>y = max over each window of x (padding never wins); with <paramref name="relu"/>, y = max(0, that), which
+    /// equals max pooling of ReLU(x) (ReLU is monotone), so the generator fuses ReLU → max pool into this one pass.</summary>
+    public static void MaxForward(in Window2d g, int batch, ReadOnlySpan<float> x, Span<float> y, bool relu = false)
     {
         Check(in g, batch, x.Length, y.Length, nameof(x), nameof(y));
         if (FastMax2x2(in g)) MaxForward2x2(in g, batch, x, y);
         else MaxForwardCore(in g, batch, x, y);
+        if (relu)
+        {
+            Span<float> outputs = y[..(batch * g.Channels * g.OutPlane)];
+            Elementwise.Unary<ReluOp>(outputs, outputs, 0f);
+        }
     }
 
-    /// <inheritdoc cref="MaxForward(in Window2d, int, ReadOnlySpan{float}, Span{float})"/>
-    public static void MaxForward(in Window2d g, int batch, ReadOnlySpan<double> x, Span<double> y)
+    /// <inheritdoc cref="MaxForward(in Window2d, int, ReadOnlySpan{float}, Span{float}, bool)"/>
+    public static void MaxForward(in Window2d g, int batch, ReadOnlySpan<double> x, Span<double> y, bool relu = false)
     {
         Check(in g, batch, x.Length, y.Length, nameof(x), nameof(y));
         MaxForwardCore(in g, batch, x, y);
+        if (relu)
+            foreach (ref double v in y[..(batch * g.Channels * g.OutPlane)]) v = ReluOp.Forward(v, 0.0);
     }
 
-    /// <summary>dx (+)= dy routed to the first maximum of each window (recomputed from x; y is checked for shape only).</summary>
+    /// <summary>dx (+)= dy routed to the first maximum of each window (recomputed from x). With <paramref name="relu"/>
+    /// (the forward pass was <c>MaxForward(relu: true)</c>), only windows whose output y is positive pass their
+    /// gradient: the ReLU's derivative (0 at 0), applied on the pooled side.</summary>
     public static void MaxBackward(in Window2d g, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy,
-        Span<float> dx, bool accumulate)
+        Span<float> dx, bool accumulate, bool relu = false)
     {
         Check(in g, batch, x.Length, y.Length, nameof(x), nameof(y));
         Check(in g, batch, dx.Length, dy.Length, nameof(dx), nameof(dy));
-        if (FastMax2x2(in g)) MaxBackward2x2(in g, batch, x, dy, dx, accumulate);
-        else MaxBackwardCore(in g, batch, x, dy, dx, accumulate);
+        if (FastMax2x2(in g)) MaxBackward2x2(in g, batch, x, relu ? y : default, dy, dx, accumulate);
+        else MaxBackwardCore(in g, batch, x, relu ? y : default, dy, dx, accumulate);
     }
 
-    /// <inheritdoc cref="MaxBackward(in Window2d, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, bool)"/>
+    /// <inheritdoc cref="MaxBackward(in Window2d, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, bool, bool)"/>
     public static void MaxBackward(in Window2d g, int batch, ReadOnlySpan<double> x, ReadOnlySpan<double> y, ReadOnlySpan<double> dy,
-        Span<double> dx, bool accumulate)
+        Span<double> dx, bool accumulate, bool relu = false)
     {
         Check(in g, batch, x.Length, y.Length, nameof(x), nameof(y));
         Check(in g, batch, dx.Length, dy.Length, nameof(dx), nameof(dy));
-        MaxBackwardCore(in g, batch, x, dy, dx, accumulate);
+        MaxBackwardCore(in g, batch, x, relu ? y : default, dy, dx, accumulate);
     }
 
     /// <summary>y = Σ window / (KH·KW), padding cells counted as zeros.</summary>
@@ -121,9 +131,13 @@ public static partial class Pool2d
         }
     }
 
-    private static void MaxBackwardCore<T>(in Window2d g, int batch, ReadOnlySpan<T> x, ReadOnlySpan<T> dy, Span<T> dx, bool accumulate)
+    /// <summary><paramref name="reluOutput"/>: empty, or the fused ReLU's pooled output (a window passes its gradient
+    /// only where it is positive).</summary>
+    private static void MaxBackwardCore<T>(in Window2d g, int batch, ReadOnlySpan<T> x, ReadOnlySpan<T> reluOutput, ReadOnlySpan<T> dy,
+        Span<T> dx, bool accumulate)
         where T : IFloatingPointIeee754<T>
     {
+        bool relu = !reluOutput.IsEmpty;
         int planes = batch * g.Channels, inPlane = g.Height * g.Width, outPlane = g.OutPlane, ow = g.OutW;
         if (!accumulate) dx[..(planes * inPlane)].Clear();
         for (int p = 0; p < planes; p++)
@@ -132,7 +146,11 @@ public static partial class Pool2d
             ReadOnlySpan<T> gp = dy.Slice(p * outPlane, outPlane);
             Span<T> dp = dx.Slice(p * inPlane, inPlane);
             for (int oy = 0; oy < g.OutH; oy++)
-                for (int ox = 0; ox < ow; ox++) dp[ArgMax(in g, xp, oy, ox)] += gp[oy * ow + ox];
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    if (relu && !(reluOutput[p * outPlane + oy * ow + ox] > T.Zero)) continue;
+                    dp[ArgMax(in g, xp, oy, ox)] += gp[oy * ow + ox];
+                }
         }
     }
 
