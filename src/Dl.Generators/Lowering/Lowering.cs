@@ -73,6 +73,12 @@ internal sealed partial class Lowering
                 case NodeKind.Constant:
                     continue;
             }
+            if (n.Kind == NodeKind.Reshape && _plan.Values[n.Inputs[0]] is { } same)
+            {
+                // A reshape (flatten) is a view: same elements, same order; its value is its input's buffer.
+                _plan.Values[n.Id] = same;
+                continue;
+            }
             var y = _plan.Values[n.Id] = NewBuffer(n.Label, n.Shape);
             (n.Id <= _model.OutputNode ? _plan.Forward : _plan.Loss).AddRange(ForwardSteps(n, y));
         }
@@ -269,9 +275,10 @@ internal sealed partial class Lowering
             {
                 int input = n.Inputs[slot];
                 if (!needs[input] || _plan.Gradients[input] is not { } dx) continue;
-                if (slot == 0 && n.PassesGradientA && uses[input] == 1 && dx.Space == dy.Space && nodes[input].Shape == n.Shape)
+                bool view = n.Kind == NodeKind.Reshape && nodes[input].Shape.Batched == n.Shape.Batched;
+                if (slot == 0 && (n.PassesGradientA && nodes[input].Shape == n.Shape || view) && uses[input] == 1 && dx.Space == dy.Space)
                 {
-                    // d(a + b)/da = 1 and a has no other use: a's gradient is this node's gradient, no copy.
+                    // d(a + b)/da = 1 (or a reshape's view) and a has no other use: a's gradient is this node's gradient, no copy.
                     _plan.Gradients[input] = dy;
                     continue;
                 }
