@@ -18,6 +18,24 @@ public class ModelBehaviourTests
         Assert.Contains("1,539", summary);     // fc3: 512 x 3 + 3
     }
 
+    /// <summary>Conv layers count (k_h·k_w·C_in + bias)·C_out, batch norm 2·C; the summary shows each layer's output shape;
+    /// running statistics are state, not parameters.</summary>
+    [Fact]
+    public void Summary_FashionCnn_ShowsShapesAndParameterCounts()
+    {
+        var net = new FashionCnn(new ModelOptions { MaxBatch = 1 });
+        // conv1 3·3·1·32 (no bias before batch norm) + bn1 2·32 + conv2 3·3·32·64 + bn2 2·64 + fc1 3136·128 + 128 + fc2 128·10 + 10
+        Assert.Equal(288 + 64 + 18_432 + 128 + 401_536 + 1_290, net.Description.ParameterCount);
+        Assert.Equal(2 * 32 + 2 * 64, net.Description.StateCount);   // running mean and variance
+        string summary = net.Summary();
+        Assert.Contains("421,738", summary);
+        Assert.Matches(@"conv1\s+Conv2d\s+\[32, 28, 28\]\s+288", summary);
+        Assert.Matches(@"conv2\s+Conv2d\s+\[64, 14, 14\]\s+18,432", summary);
+        Assert.Matches(@"bn2\s+BatchNorm\s+\[64, 14, 14\]\s+128", summary);
+        Assert.Contains("[64, 7, 7]", summary);
+        Assert.Matches(@"fc1\s+Linear\s+\[128\]\s+401,536", summary);
+    }
+
     [Fact]
     public void DegenerateGraphs_PredictTheInputOrTheParameter()
     {
