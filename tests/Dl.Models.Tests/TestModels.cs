@@ -217,3 +217,30 @@ public sealed partial class SpatialZoo
 
     [Loss] Tensor Loss(Tensor logits, [Labels(4)] Tensor y) => SoftmaxCrossEntropy(logits, y);
 }
+
+/// <summary>The notes' 1-D example: a full convolution of a = [2, -1, 1] with b = [1, 1, 2] (length 3 + 3 - 1 = 5).</summary>
+[Model]
+public sealed partial class FullConv1d
+{
+    [Forward] Tensor Forward([Shape(1, 3)] Tensor a) => Conv1d(a, 1, kernel: 3, name: "b", padding: Pad.Full, bias: false);
+}
+
+/// <summary>The slides' 2-D layer Y = X ⋆ W + b on a 3x3 input with a 2x2 kernel, and 2x2 pooling with stride 1.</summary>
+[Model]
+public sealed partial class NotesConv2d
+{
+    [Forward] Tensor Forward([Shape(1, 3, 3)] Tensor x) => Conv2d(x, 1, kernel: 2, name: "k");
+}
+
+[Model]
+public sealed partial class NotesPooling
+{
+    [Forward] Tensor Forward([Shape(1, 3, 3)] Tensor x) => Concat(Flatten(MaxPool2d(x, kernel: 2, stride: 1)), Flatten(AvgPool2d(x, kernel: 2, stride: 1)), axis: 0);
+}
+
+/// <summary>Batch norm over one feature (the notes' z = [4, 8, 6, 10] is a batch of four).</summary>
+[Model]
+public sealed partial class NotesBatchNorm
+{
+    [Forward] Tensor Forward([Shape(1)] Tensor z) => BatchNorm(z, "bn");
+}
