@@ -6,18 +6,24 @@ public static class Program
 {
     public const string Usage = """
         usage:
-          dl train [--model fashion-mlp|xor] [--epochs N] [--batch B] [--optimizer adam|adamw|sgd] [--lr X]
-                   [--lr-decay G] [--momentum X] [--seed S] [--threads T] [--data DIR] [--engine generated|dynamic]
-                   [--save PATH] [--json]
+          dl train [--model fashion-mlp|fashion-cnn|lenet-cnn|residual-cnn|inception-cnn|xor] [--epochs N] [--batch B]
+                   [--optimizer adam|adamw|sgd] [--lr X] [--lr-decay G] [--momentum X] [--seed S] [--threads T]
+                   [--data DIR] [--engine generated|dynamic] [--augment [--shift P]] [--flip] [--save PATH]
+                   [--save-initial PATH] [--json]
               fashion-mlp (default): 784-128-10 on Fashion-MNIST from --data, else /usr/share/datasets/fashion-mnist,
               else the subset embedded in Dl.Models (--data embedded forces it). Defaults: --epochs 10 --batch 32 --optimizer adam --lr 0.0015
               --lr-decay 0.75 (lr of epoch e = lr * G^e) --seed 1 --threads 1 --engine generated;
               with --optimizer sgd: --lr 0.05 --momentum 0.9.
+              fashion-cnn: 2 x (conv 3x3 + batch norm + ReLU + max pool), dropout, dense 128, dropout, 10.
+              Defaults: --epochs 15 --batch 64 --lr 0.001 --lr-decay 0.85. lenet-cnn, residual-cnn, inception-cnn:
+              --epochs 10 --batch 64 --lr 0.002 --lr-decay 0.85. Test accuracy is measured in evaluation mode.
+              --augment: random shifts by up to --shift pixels (default 2; zero padding, then a random crop);
+              --flip: random horizontal flips. --save-initial writes the starting weights (for train_fashion.py --weights).
               xor: 2-2-1 sigmoid network on the four XOR samples, full batch. Defaults: --epochs 2000 --lr 2 --momentum 0.9.
               --json prints one JSON object per epoch and nothing else on stdout.
           dl bench --workload W [--batch B] [--threads T] [--engine generated|dynamic] [--mode train|infer]
                    [--iters N] [--warmup N] [--seed S] [--save-weights PATH]
-              W: xor_2_2_1 (batch 4), mlp_784_128_10, mlp_784_1024_512_10, dgex_943_3000_9520 (batch 200).
+              W: xor_2_2_1 (batch 4), mlp_784_128_10, mlp_784_1024_512_10, cnn_lenetish, dgex_943_3000_9520 (batch 200).
               Times one step (train: forward + loss + backward + SGD lr 0.01; infer: forward) on one fixed batch of
               standard-normal inputs and uniform labels (standard-normal targets), then prints one JSON line:
               {"workload":..,"batch":..,"threads":..,"engine":..,"mode":..,"median_us":..,"p10_us":..,"p90_us":..,"alloc_bytes_per_step":..}

@@ -21,7 +21,7 @@ public static class TrainCommand
     public const string DefaultOptimizer = "adam";
 
     private static readonly string[] ValueOptions =
-        ["model", "epochs", "batch", "lr", "lr-decay", "momentum", "optimizer", "seed", "threads", "data", "save", "engine", "shift"];
+        ["model", "epochs", "batch", "lr", "lr-decay", "momentum", "optimizer", "seed", "threads", "data", "save", "save-initial", "engine", "shift"];
 
     /// <summary>A Fashion-MNIST model and its measured defaults.</summary>
     private sealed record ImageModel(string Id, Func<ModelOptions, ITrainableModel<int>> Generated, Func<ulong, ITrainableModel<int>> Dynamic,
@@ -87,6 +87,12 @@ public static class TrainCommand
             : spec.Dynamic(seed);
         if (engine == "dynamic" && threads != 1)
             Console.Error.WriteLine("dl: note: the dynamic engine runs on one thread; --threads is ignored.");
+        if (cl.String("save-initial") is { } initial)
+        {
+            // The starting point, for another framework to train from the same weights (benchmarks/pytorch/train_fashion.py --weights).
+            Safetensors.Save(initial, model.Description, model.Parameters, model.State);
+            Console.Error.WriteLine($"dl: saved the initial weights to {initial}");
+        }
 
         var loader = new DataLoader(train, batch, shuffle: true, seed: seed, augmentation: augmentation);
         var logits = new float[batch * EmbeddedData.Classes];
