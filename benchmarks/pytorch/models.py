@@ -72,7 +72,8 @@ class LenetCnn(nn.Module):
 
 class FashionCnn(nn.Module):
     """Dl.Models.FashionCnn: [1,28,28] -> conv1 3x3x32 pad 1 -> bn1 -> ReLU -> maxpool 2 -> conv2 3x3x64 pad 1 -> bn2
-    -> ReLU -> maxpool 2 -> dropout 0.25 -> flatten 3136 -> fc1 3136-128 -> ReLU -> dropout 0.5 -> fc2 128-10.
+    -> ReLU -> maxpool 2 -> conv3 3x3x64 pad 1 -> bn3 -> ReLU -> dropout 0.25 -> flatten 3136 -> fc1 3136-128 -> ReLU
+    -> dropout 0.5 -> fc2 128-10.
     BatchNorm eps 1e-5, momentum 0.1 (PyTorch defaults). The convolutions have no bias by default, as in Dl.Models
     (a bias before batch norm is cancelled by the mean subtraction: its gradient is exactly 0); conv_bias=True adds
     conv1.bias and conv2.bias for checkpoints that carry them."""
@@ -83,6 +84,8 @@ class FashionCnn(nn.Module):
         self.bn1 = nn.BatchNorm2d(32, eps=1e-5, momentum=0.1)
         self.conv2 = nn.Conv2d(32, 64, 3, padding=1, bias=conv_bias)
         self.bn2 = nn.BatchNorm2d(64, eps=1e-5, momentum=0.1)
+        self.conv3 = nn.Conv2d(64, 64, 3, padding=1, bias=conv_bias)
+        self.bn3 = nn.BatchNorm2d(64, eps=1e-5, momentum=0.1)
         self.drop1 = nn.Dropout(0.25)
         self.fc1 = nn.Linear(3136, 128)
         self.drop2 = nn.Dropout(0.5)
@@ -91,6 +94,7 @@ class FashionCnn(nn.Module):
     def forward(self, x):
         x = F.max_pool2d(torch.relu(self.bn1(self.conv1(x))), 2)
         x = F.max_pool2d(torch.relu(self.bn2(self.conv2(x))), 2)
+        x = torch.relu(self.bn3(self.conv3(x)))
         x = torch.flatten(self.drop1(x), 1)
         return self.fc2(self.drop2(torch.relu(self.fc1(x))))
 

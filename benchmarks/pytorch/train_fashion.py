@@ -4,7 +4,7 @@ scaled to byte / 255, shuffled every epoch, the learning rate multiplied by --lr
 
 fashion-mlp (default): the 784-128-10 ReLU MLP; Adam lr 0.0015, decay 0.75, batch 32, 10 epochs (--optimizer sgd gives
 SGD lr 0.05 momentum 0.9).
-fashion-cnn: FashionCnn of models.py (conv-bn-relu-pool x2, dropout, 3136-128-10); Adam lr 0.001, decay 0.85, batch 64.
+fashion-cnn: FashionCnn of models.py (conv-bn-relu-pool x2, conv-bn-relu, dropout, 3136-128-10); Adam lr 0.001, decay 0.85, batch 64.
 --augment shifts every training image by a random offset (zero padding 2, crop back at an offset in [0, 4] per axis,
 per sample: torchvision's RandomCrop(28, padding=2)); --flip adds a random horizontal flip (p 0.5). Both draw from a
 torch.Generator seeded with --seed, so runs are reproducible.

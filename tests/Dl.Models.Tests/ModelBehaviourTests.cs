@@ -24,11 +24,13 @@ public class ModelBehaviourTests
     public void Summary_FashionCnn_ShowsShapesAndParameterCounts()
     {
         var net = new FashionCnn(new ModelOptions { MaxBatch = 1 });
-        // conv1 3·3·1·32 (no bias before batch norm) + bn1 2·32 + conv2 3·3·32·64 + bn2 2·64 + fc1 3136·128 + 128 + fc2 128·10 + 10
-        Assert.Equal(288 + 64 + 18_432 + 128 + 401_536 + 1_290, net.Description.ParameterCount);
-        Assert.Equal(2 * 32 + 2 * 64, net.Description.StateCount);   // running mean and variance
+        // conv1 3·3·1·32 (no bias before batch norm) + bn1 2·32 + conv2 3·3·32·64 + bn2 2·64 + conv3 3·3·64·64 + bn3 2·64
+        // + fc1 3136·128 + 128 + fc2 128·10 + 10
+        Assert.Equal(288 + 64 + 18_432 + 128 + 36_864 + 128 + 401_536 + 1_290, net.Description.ParameterCount);
+        Assert.Equal(2 * 32 + 2 * 64 + 2 * 64, net.Description.StateCount);   // running mean and variance
         string summary = net.Summary();
-        Assert.Contains("421,738", summary);
+        Assert.Contains("458,730", summary);
+        Assert.Matches(@"conv3\s+Conv2d\s+\[64, 7, 7\]\s+36,864", summary);
         Assert.Matches(@"conv1\s+Conv2d\s+\[32, 28, 28\]\s+288", summary);
         Assert.Matches(@"conv2\s+Conv2d\s+\[64, 14, 14\]\s+18,432", summary);
         Assert.Matches(@"bn2\s+BatchNorm\s+\[64, 14, 14\]\s+128", summary);
@@ -69,6 +71,37 @@ public class ModelBehaviourTests
         var sgd = new Sgd(0.01f, momentum: 0.9f);
         Assert.Equal(0, Allocation.PerCall(() => net.TrainStep(x, y, batch, sgd)));
         Assert.Equal(0, Allocation.PerCall(() => net.Predict(x, output, batch)));
+    }
+
+    /// <summary>Convolution, pooling, batch norm and dropout steps allocate nothing, in training and evaluation mode,
+    /// with plain SGD (fused) and Adam, compiled and on the tape.</summary>
+    [Theory]
+    [InlineData("lenet", 1)]
+    [InlineData("lenet", 32)]
+    [InlineData("fashion", 3)]
+    [InlineData("zoo", 3)]
+    public void Cnns_TrainStepAndPredict_AllocateNothing(string which, int batch)
+    {
+        var options = new ModelOptions { Seed = 1, MaxBatch = 32 };
+        (ITrainableModel<int> net, ITrainableModel<int> tape, int classes) = which switch
+        {
+            "lenet" => ((ITrainableModel<int>)new LenetCnn(options), (ITrainableModel<int>)Dynamic.Dynamic.Create<LenetCnn>(1), 10),
+            "fashion" => (new FashionCnn(options), Dynamic.Dynamic.Create<FashionCnn>(1), 10),
+            _ => (new SpatialZoo(options), Dynamic.Dynamic.Create<SpatialZoo>(1), 4),
+        };
+        var x = ModelHarness.Normal(batch * net.Description.InputSize, 1);
+        var y = ModelHarness.Labels(batch, classes, 2);
+        var output = new float[batch * net.Description.OutputSize];
+        foreach (var model in new[] { net, tape })
+        {
+            var sgd = new Sgd(0.01f);
+            var adam = new Adam(0.001f);
+            Assert.Equal(0, Allocation.PerCall(() => model.TrainStep(x, y, batch, sgd)));
+            Assert.Equal(0, Allocation.PerCall(() => model.TrainStep(x, y, batch, adam)));
+            model.Training = false;
+            Assert.Equal(0, Allocation.PerCall(() => model.Predict(x, output, batch)));
+            Assert.Equal(0, Allocation.PerCall(() => model.ComputeGradients(x, y, batch)));
+        }
     }
 
     [Fact]

@@ -45,6 +45,7 @@ public class PyTorchTests
             h = x.reshape(batch, 1, 28, 28)
             h = F.max_pool2d(F.relu(bn(conv(h, 'conv1', padding='same'), 'bn1', False)), 2)
             h = F.max_pool2d(F.relu(bn(conv(h, 'conv2', padding='same'), 'bn2', False)), 2)
+            h = F.relu(bn(conv(h, 'conv3', padding='same'), 'bn3', False))
             h = F.relu(F.linear(h.reshape(batch, -1), p['fc1.weight'], p['fc1.bias']))
             y = F.linear(h, p['fc2.weight'], p['fc2.bias'])
             loss = F.cross_entropy(y, labels)

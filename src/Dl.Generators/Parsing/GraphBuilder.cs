@@ -328,7 +328,9 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
             args[i] = arg.ArgumentKind switch
             {
                 ArgumentKind.DefaultValue => Value.Const(arg.Value.ConstantValue.Value),
-                ArgumentKind.ParamArray => Value.Const(ParamsArray(arg.Value, scope, method.Name)),
+                ArgumentKind.ParamArray or ArgumentKind.ParamCollection => Value.Const(ParamsArray(arg.Value, scope, method.Name)),
+                // An argument whose operation has no syntax of its own (compiler-synthesized) would re-enter this call.
+                _ when Unwrap(arg.Value).Syntax == call => throw Unsupported(call, $"argument '{arg.Parameter.Name}' of {method.Name} must be written out"),
                 _ => Eval((ExpressionSyntax)Unwrap(arg.Value).Syntax, scope),
             };
         }
@@ -341,6 +343,8 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
     {
         if (value is IArrayCreationOperation { Initializer: { } init })
             return init.ElementValues.Select(v => System.Convert.ToInt32(Constant((ExpressionSyntax)Unwrap(v).Syntax, scope, op))).ToArray();
+        if (Unwrap(value) is ICollectionExpressionOperation collection)   // params ReadOnlySpan<int>
+            return collection.Elements.Select(v => System.Convert.ToInt32(Constant((ExpressionSyntax)Unwrap(v).Syntax, scope, op))).ToArray();
         throw Unsupported(value.Syntax, "a params argument must list constants");
     }
 

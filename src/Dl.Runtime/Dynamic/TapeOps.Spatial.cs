@@ -18,7 +18,7 @@ internal static partial class TapeOps
         if (outChannels <= 0) throw new ArgumentOutOfRangeException(nameof(outChannels), outChannels, $"{op} '{name}': outChannels must be positive.");
         if (x.Rank != (one ? 2 : 3))
             throw new ArgumentException($"{op} '{name}': expected a sample of shape {(one ? "[C, L]" : "[C, H, W]")}, got {x.ShapeText}.");
-        Window2d g = Geometry(op + " '" + name + "'", x, kernel, stride.IsDefault ? new Size2(1, 1) : stride, padding, one);
+        Window2d g = Geometry(op, name, x, kernel, stride.IsDefault ? new Size2(1, 1) : stride, padding, one);
         (Tensor w, Tensor? b) = DynamicContext.Current.LinearParameters(name, bias);
         int expectedSize = outChannels * g.ColRows;
         bool shapeOk = w.Rank == (one ? 3 : 4) && w.ShapeArray[0] == outChannels && w.ShapeArray[1] == g.Channels && w.SizeValue == expectedSize;
@@ -33,17 +33,19 @@ internal static partial class TapeOps
     }
 
     /// <summary>The window of a conv or pool call, validated with the output-size formula's values in the message.</summary>
-    private static Window2d Geometry(string what, Tensor x, Size2 kernel, Size2 stride, Pad padding, bool one)
+    private static Window2d Geometry(string op, string? name, Tensor x, Size2 kernel, Size2 stride, Pad padding, bool one)
     {
+        // Built only for a message: a steady-state step allocates nothing.
+        string What() => name is null ? op : op + " '" + name + "'";
         if (one && padding.Mode == PadMode.Explicit && (padding.Top != 0 || padding.Bottom != 0))
-            throw new ArgumentException($"{what}: a 1-D padding has no top or bottom; use an int, Pad.Same/Valid/Full or (0, 0, left, right), got {padding}.");
+            throw new ArgumentException($"{What()}: a 1-D padding has no top or bottom; use an int, Pad.Same/Valid/Full or (0, 0, left, right), got {padding}.");
         if (padding.Mode == PadMode.Same && (stride.H != 1 || stride.W != 1))
-            throw new ArgumentException($"{what}: 'same' padding needs stride 1, got stride {stride}.");
+            throw new ArgumentException($"{What()}: 'same' padding needs stride 1, got stride {stride}.");
         var (top, bottom, left, right) = padding.Resolve(kernel.H, kernel.W);
         int c = x.ShapeArray[0], h = one ? 1 : x.ShapeArray[1], w = x.ShapeArray[^1];
         var g = new Window2d(c, h, w, kernel.H, kernel.W, stride.H, stride.W, top, bottom, left, right);
         try { g.Validate(); }
-        catch (ArgumentException e) { throw new ArgumentException($"{what}: {e.Message}", e); }
+        catch (ArgumentException e) { throw new ArgumentException($"{What()}: {e.Message}", e); }
         return g;
     }
 
@@ -141,7 +143,7 @@ internal static partial class TapeOps
         string op = average ? "avg_pool2d" : "max_pool2d";
         if (x.Rank != 3) throw new ArgumentException($"{op}: expected a sample of shape [C, H, W], got {x.ShapeText}.");
         if (padding.Mode != PadMode.Explicit) throw new ArgumentException($"{op}: pooling takes explicit padding, got {padding}.");
-        Window2d g = Geometry(op, x, kernel, stride.IsDefault ? kernel : stride, padding, one: false);
+        Window2d g = Geometry(op, null, x, kernel, stride.IsDefault ? kernel : stride, padding, one: false);
         if (2 * Math.Max(g.PadTop, g.PadBottom) > g.KernelH || 2 * Math.Max(g.PadLeft, g.PadRight) > g.KernelW)
             throw new ArgumentException($"{op}: padding {padding} must be at most half the kernel {kernel} (a window would see only padding).");
         Tape tape = x.Tape;

@@ -166,10 +166,9 @@ internal static partial class TapeOps
     // Reshape: a view with new per-sample dims (no copy). Backward: dx += dy (same layout).
     // ================================================================================================================
 
-    public static Tensor Reshape(Tensor x, int[] shape)
+    public static Tensor Reshape(Tensor x, ReadOnlySpan<int> shape)
     {
         ArgumentNullException.ThrowIfNull(x);
-        ArgumentNullException.ThrowIfNull(shape);
         Span<int> resolved = stackalloc int[shape.Length];
         int known = 1, inferred = -1;
         for (int i = 0; i < shape.Length; i++)

@@ -43,8 +43,9 @@ public static partial class Ops
     public static Tensor Transpose(Tensor x) => TapeOps.Transpose(x);
 
     /// <summary>Per-sample reshape; the element count must not change. One dimension may be -1.</summary>
+    /// <remarks>A params span: the dynamic tape's call allocates nothing.</remarks>
     [Op(OpKind.Reshape)]
-    public static Tensor Reshape(Tensor x, params int[] shape) => TapeOps.Reshape(x, shape);
+    public static Tensor Reshape(Tensor x, params ReadOnlySpan<int> shape) => TapeOps.Reshape(x, shape);
 
     /// <summary>Elements <c>start .. start + length</c> along <paramref name="axis"/>.</summary>
     [Op(OpKind.Slice)]
