@@ -27,7 +27,7 @@ public static class TrainCommand
     private sealed record ImageModel(string Id, Func<ModelOptions, ITrainableModel<int>> Generated, Func<ulong, ITrainableModel<int>> Dynamic,
         float AdamLr, float LrDecay, int Batch, int Epochs);
 
-    /// <summary>fashion-cnn's defaults (Adam 0.001 ×0.85 per epoch, batch 64, 15 epochs with --augment) are the recipe both
+    /// <summary>fashion-cnn's defaults (Adam 0.001 ×0.85 per epoch, batch 64, 15 epochs, no augmentation) are the recipe both
     /// engines and PyTorch train in benchmarks/results/2026-11-21-fashion-cnn.md.</summary>
     private static readonly ImageModel[] ImageModels =
     [

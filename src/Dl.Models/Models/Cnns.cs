@@ -22,7 +22,7 @@ public sealed partial class LenetCnn
 /// <summary>Fashion-MNIST CNN: two blocks of conv 3x3 ('same') → batch norm → ReLU → max pool 2 (32 and 64 channels),
 /// a third conv 3x3 → batch norm → ReLU at 7x7 (64 channels), dropout 0.25, dense 3136 → 128 → ReLU → dropout 0.5 → 10.
 /// Batch norm sits before the activation, as in the notes; the convolutions before it have no bias (β replaces it).</summary>
-/// <remarks>Without the third conv the same recipe peaks at 91.8 % (15 epochs); see benchmarks/results/2026-11-21-fashion-cnn.md.</remarks>
+/// <remarks>Without the third conv the same recipe peaked at 91.8 % (13 epochs); see benchmarks/results/2026-11-21-fashion-cnn.md.</remarks>
 /// <example><code>
 /// var net = new FashionCnn(new ModelOptions { Seed = 1, MaxBatch = 64 });
 /// net.TrainStep(images, labels, 64, new Adam(0.001f));   // training mode: batch statistics, dropout on
