@@ -149,6 +149,23 @@ public class SpatialTests
         Assert.Contains("new(\"c\", \"Conv1d\", new int[] { 1, 5 }, 3)", generated);
     }
 
+    [Theory]
+    [InlineData("Pad.Valid", 8)]     // n - k + 1
+    [InlineData("Pad.Same", 10)]     // n (p = (k - 1) / 2 on both ends)
+    [InlineData("Pad.Full", 12)]     // n + k - 1
+    [InlineData("2", 12)]            // 2 per end
+    [InlineData("(0, 0, 0, 1)", 9)]  // right end only
+    public void Conv1d_PaddingModes_GiveTheirLengths(string padding, int length)
+    {
+        var (diagnostics, generated, _) = Run($$"""
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(2, 10)] Tensor x) => Conv1d(x, 4, kernel: 3, name: "c", padding: {{padding}});
+            }
+            """);
+        Assert.DoesNotContain(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Contains($"new(\"c\", \"Conv1d\", new int[] {{ 4, {length} }}, 28)", generated);
+    }
+
     [Fact]
     public void BatchNormAndDropout_AreModeDependent()
     {

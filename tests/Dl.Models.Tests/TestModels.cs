@@ -210,7 +210,9 @@ public sealed partial class SpatialZoo
         var m3 = MaxPool2d(Conv2d(x, 4, kernel: 1, name: "c3"), kernel: 3, stride: 3, padding: 1);      // [4, 3, 4] im2col (1x1)
         var c4 = Conv1d(Reshape(x, 3, 99), 2, kernel: 5, name: "c4", stride: 3, padding: Pad.Full);     // [2, 35] im2col (strided)
         var c5 = AvgPool2d(Conv2d(x, 3, kernel: (2, 4), name: "c5", padding: Pad.Same), kernel: 3);     // [3, 3, 3] direct, direct data
+        var c6 = Conv1d(Reshape(x, 3, 99), 2, kernel: 4, name: "c6", padding: 1);                       // [2, 98] direct (1-D rows)
         var all = Concat(Concat(Flatten(m1), g2, axis: 0), Concat(Flatten(m3), Concat(Flatten(c4), Flatten(c5), axis: 0), axis: 0), axis: 0);
+        all = Concat(all, Flatten(Tanh(c6)), axis: 0);
         var h = Relu(BatchNorm(Linear(Dropout(all, 0.3f), 7, "fc1"), "bn2"));
         return Linear(h, 4, "fc2");
     }

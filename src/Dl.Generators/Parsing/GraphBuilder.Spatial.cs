@@ -69,6 +69,8 @@ internal sealed partial class GraphBuilder
                 if (name.Length == 0) throw Invalid(at, opName, "the layer needs a non-empty name");
                 var stride = one ? (1, Arg(4, "stride") is int s ? s : 1) : Size2(Arg(4, "stride"), (1, 1), "stride", at, opName);
                 var pad = Padding(Arg(5, "padding"), at, opName);
+                // Conv1d: an int pads both ends (Pad's int conversion fills all four sides; the vertical ones are dropped).
+                if (one && pad.Mode.Length == 0 && pad.Top == pad.Left && pad.Bottom == pad.Right) pad = pad with { Top = 0, Bottom = 0 };
                 if (one && pad.Mode.Length == 0 && (pad.Top != 0 || pad.Bottom != 0))
                     throw Invalid(at, opName, $"a 1-D padding has no top or bottom; use an int, Pad.Same/Valid/Full or (0, 0, left, right), got {pad}");
                 bool bias = !(Arg(6, "bias") is false);

@@ -37,6 +37,9 @@ internal static partial class TapeOps
     {
         // Built only for a message: a steady-state step allocates nothing.
         string What() => name is null ? op : op + " '" + name + "'";
+        // Conv1d: an int pads both ends (Pad's int conversion fills all four sides; the vertical ones are dropped).
+        if (one && padding.Mode == PadMode.Explicit && padding.Top == padding.Left && padding.Bottom == padding.Right)
+            padding = padding with { Top = 0, Bottom = 0 };
         if (one && padding.Mode == PadMode.Explicit && (padding.Top != 0 || padding.Bottom != 0))
             throw new ArgumentException($"{What()}: a 1-D padding has no top or bottom; use an int, Pad.Same/Valid/Full or (0, 0, left, right), got {padding}.");
         if (padding.Mode == PadMode.Same && (stride.H != 1 || stride.W != 1))
