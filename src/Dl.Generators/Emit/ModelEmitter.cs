@@ -48,10 +48,22 @@ internal static class ModelEmitter
         return w.ToString();
     }
 
+    /// <summary>The nodes the output or the loss reads (a pair rewrite can leave a producer unused: it is not computed,
+    /// so the graph does not show it). Parameters always count.</summary>
+    private static IEnumerable<NodeSpec> LiveNodes(ModelSpec model)
+    {
+        var live = new bool[model.Nodes.Count];
+        live[model.OutputNode] = true;
+        if (model.LossNode >= 0) live[model.LossNode] = true;
+        for (int id = model.Nodes.Count - 1; id >= 0; id--)
+            if (live[id]) foreach (int i in model.Nodes[id].Inputs) live[i] = true;
+        return model.Nodes.Where(n => live[n.Id] || n.Kind is NodeKind.Param or NodeKind.Input or NodeKind.Target);
+    }
+
     private static void GraphComment(SourceWriter w, ModelSpec model)
     {
         w.Line($"// Graph: {model.FullName}  (shapes per sample; B = batch)");
-        foreach (var n in model.Nodes)
+        foreach (var n in LiveNodes(model))
         {
             string inputs = string.Join(", ", n.Inputs.Select(i => model.Nodes[i].Label));
             string what = n.Kind switch
@@ -113,14 +125,15 @@ internal static class ModelEmitter
     }
 
     private static string GraphText(ModelSpec model) =>
-        string.Join("\n", model.Nodes.Select(n => $"{n.Label} = {(n.Kind is NodeKind.Input or NodeKind.Target or NodeKind.Param ? n.Kind.ToString().ToLowerInvariant() : n.Kind == NodeKind.Constant ? Float(n.Scalar) : n.Op + "(" + string.Join(", ", n.Inputs.Select(i => model.Nodes[i].Label)) + ")")} {n.Shape}"));
+        string.Join("\n", LiveNodes(model).Select(n => $"{n.Label} = {(n.Kind is NodeKind.Input or NodeKind.Target or NodeKind.Param ? n.Kind.ToString().ToLowerInvariant() : n.Kind == NodeKind.Constant ? Float(n.Scalar) : n.Op + "(" + string.Join(", ", n.Inputs.Select(i => model.Nodes[i].Label)) + ")")} {n.Shape}"));
 
     private static string GraphDot(ModelSpec model)
     {
         var lines = new List<string> { $"digraph {model.ClassName} {{", "  rankdir=LR;" };
-        foreach (var n in model.Nodes)
+        var shown = LiveNodes(model).ToList();
+        foreach (var n in shown)
             lines.Add($"  n{n.Id} [label=\"{n.Label}\\n{(n.Kind is NodeKind.Param or NodeKind.Input or NodeKind.Target ? n.Kind.ToString().ToLowerInvariant() : n.Op)} {n.Shape}\"{(n.Kind == NodeKind.Param ? ", shape=box" : "")}];");
-        foreach (var n in model.Nodes) foreach (int i in n.Inputs) lines.Add($"  n{i} -> n{n.Id};");
+        foreach (var n in shown) foreach (int i in n.Inputs) lines.Add($"  n{i} -> n{n.Id};");
         lines.Add("}");
         return string.Join("\n", lines);
     }
