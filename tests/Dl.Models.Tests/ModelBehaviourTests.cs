@@ -194,6 +194,42 @@ public class ModelBehaviourTests
         finally { dir.Delete(true); }
     }
 
+    /// <summary>Batch norm's running statistics travel with the weights: a loaded copy predicts the same in evaluation
+    /// mode; a checkpoint without them (an MLP's) is refused by name and changes nothing.</summary>
+    [Fact]
+    public void SaveLoad_CarriesBatchNormRunningStatistics()
+    {
+        var dir = Directory.CreateTempSubdirectory();
+        try
+        {
+            string path = Path.Combine(dir.FullName, "cnn.safetensors");
+            var x = ModelHarness.Normal(4 * 784, 1);
+            var y = ModelHarness.Labels(4, 10, 2);
+            var a = new FashionCnn(new ModelOptions { Seed = 1, MaxBatch = 4 });
+            for (int i = 0; i < 3; i++) a.TrainStep(x, y, 4, new Adam(0.01f));
+            a.Save(path);
+            Assert.Contains("bn2.running_var", Checkpoints.Safetensors.ReadAll(path).Keys);
+
+            var b = new FashionCnn(new ModelOptions { Seed = 2, MaxBatch = 4 });
+            b.Load(path);
+            Assert.True(a.Parameters.SequenceEqual(b.Parameters));
+            Assert.True(a.State.SequenceEqual(b.State));
+            a.Training = b.Training = false;
+            float[] ya = new float[40], yb = new float[40];
+            a.Predict(x, ya, 4);
+            b.Predict(x, yb, 4);
+            Assert.Equal(ya, yb);
+
+            string mlpPath = Path.Combine(dir.FullName, "mlp.safetensors");
+            new FashionMlp(new ModelOptions { MaxBatch = 1 }).Save(mlpPath);
+            var state = b.State.ToArray();
+            var e = Assert.ThrowsAny<InvalidDataException>(() => b.Load(mlpPath));
+            Assert.Contains("conv1.weight", e.Message);
+            Assert.True(state.AsSpan().SequenceEqual(b.State));
+        }
+        finally { dir.Delete(true); }
+    }
+
     [Fact]
     public void BadInput_ClearErrors_NothingChanged()
     {

@@ -53,7 +53,7 @@ internal sealed partial class GraphBuilder
         int Int(int i, string what) => Arg(i, what) is var v && v != DefaultMarker ? System.Convert.ToInt32(v) : throw Invalid(at, opName, what + " is required");
         int x = TensorArg(args[0], at);
         var xs = Nodes[x].Shape;
-        if (op.Kind is KConv or KPool && !xs.Batched) throw Invalid(at, opName, $"the input must be a batched sample, got {xs}");
+        if (op.Kind is KConv or KPool or KDropout && !xs.Batched) throw Invalid(at, opName, $"the input must be a batched sample, got {xs}");
 
         switch (op.Kind)
         {

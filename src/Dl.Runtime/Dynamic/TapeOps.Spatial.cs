@@ -335,8 +335,9 @@ internal static partial class TapeOps
         ArgumentNullException.ThrowIfNull(x);
         if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, "dropout: p must be in [0, 1).");
         DynamicContext context = DynamicContext.Current;
+        if (!x.Batched) throw new ArgumentException($"dropout: the input must be a batched sample, got the unbatched {x.ShapeText} (a parameter or constant).");
         int index = context.NextDropoutIndex();
-        if (!context.Training || !x.Batched) return x;
+        if (!context.Training) return x;
         return x.Tape.IsDouble ? DropoutCore<double>(x, p, context, index) : DropoutCore<float>(x, p, context, index);
     }
 
