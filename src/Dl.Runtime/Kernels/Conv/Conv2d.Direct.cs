@@ -292,6 +292,16 @@ public static partial class Conv2d
     private static unsafe void SlotTiles(in TileArgs t, in PadLayout L, float* xb, float* yb, int oyA, int oyB)
     {
         int ow = L.OW, nvec = (ow + 7) / 8, slots = (oyB - oyA) * nvec, rowStep = L.SH * L.RowStride;
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            // 16 vector registers: one slot per tile (Tile8x3's 24 accumulators would spill).
+            for (int slot = 0; slot < slots; slot++)
+            {
+                int r = slot / nvec, p = Math.Min(8 * (slot - r * nvec), ow - 8);
+                Tile8x1Slot(in t, xb, yb, r * rowStep + p, (oyA + r) * ow + p);
+            }
+            return;
+        }
         Span<int> xo = stackalloc int[3], yo = stackalloc int[3];
         for (int s = 0; s < slots; s += 3)
         {

@@ -156,6 +156,50 @@ public static partial class Conv2d
         if (n > 6) { a6.Store(y0 + 6 * co); b6.Store(y1 + 6 * co); c6.Store(y2 + 6 * co); }
     }
 
+    /// <summary>8 output channels × 1 vector slot, for CPUs with 16 vector registers (AVX2 without AVX-512), where the
+    /// 24 accumulators of <see cref="Tile8x3"/> spill to the stack on every tap: 8 accumulators + 1 input + 1 broadcast
+    /// stay in registers. Same slot convention and bias/zero start as <see cref="Tile8x3"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Tile8x1Slot(in TileArgs t, float* xr, float* yr, int xo0, int yo0)
+    {
+        Vector256<float> a0, a1, a2, a3, a4, a5, a6, a7;
+        if (t.Bias != null)
+        {
+            float* bias = t.Bias;
+            a0 = Vector256.Create(bias[0]); a1 = t.Count > 1 ? Vector256.Create(bias[1]) : default;
+            a2 = t.Count > 2 ? Vector256.Create(bias[2]) : default; a3 = t.Count > 3 ? Vector256.Create(bias[3]) : default;
+            a4 = t.Count > 4 ? Vector256.Create(bias[4]) : default; a5 = t.Count > 5 ? Vector256.Create(bias[5]) : default;
+            a6 = t.Count > 6 ? Vector256.Create(bias[6]) : default; a7 = t.Count > 7 ? Vector256.Create(bias[7]) : default;
+        }
+        else a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = default;
+        float* w = t.Pack;
+        int* offs = t.Offsets;
+        int taps = t.Taps;
+        for (int ci = 0; ci < t.CinBlock; ci++)
+        {
+            float* x0p = xr + (nint)ci * t.ChStride + xo0;
+            for (int k = 0; k < taps; k++, w += 8)
+            {
+                Vector256<float> x0 = Vector256.Load(x0p + offs[k]);
+                a0 = Mad(Vector256.Create(w[0]), x0, a0); a1 = Mad(Vector256.Create(w[1]), x0, a1);
+                a2 = Mad(Vector256.Create(w[2]), x0, a2); a3 = Mad(Vector256.Create(w[3]), x0, a3);
+                a4 = Mad(Vector256.Create(w[4]), x0, a4); a5 = Mad(Vector256.Create(w[5]), x0, a5);
+                a6 = Mad(Vector256.Create(w[6]), x0, a6); a7 = Mad(Vector256.Create(w[7]), x0, a7);
+            }
+        }
+        nint co = t.YCo;
+        float* y0 = yr + yo0;
+        int n = t.Count;
+        a0.Store(y0);
+        if (n > 1) a1.Store(y0 + co);
+        if (n > 2) a2.Store(y0 + 2 * co);
+        if (n > 3) a3.Store(y0 + 3 * co);
+        if (n > 4) a4.Store(y0 + 4 * co);
+        if (n > 5) a5.Store(y0 + 5 * co);
+        if (n > 6) a6.Store(y0 + 6 * co);
+        if (n > 7) a7.Store(y0 + 7 * co);
+    }
+
     /// <summary>8 output channels × 1 vector at p0 of which the first <paramref name="lanes"/> columns are real.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Tile8x1(in TileArgs t, float* xr, float* yr, int p0, int lanes)
@@ -250,6 +294,13 @@ public static partial class Conv2d
                         {
                             float* xc = xbuf + ci * chStride;
                             float* dwc = dw + (nint)co0 * cin * taps + (ci0 + ci) * taps;
+                            if (!Vector512.IsHardwareAccelerated)
+                            {
+                                // 16 vector registers: one tap per tile (24 accumulators would spill).
+                                for (int k = 0; k < taps; k++)
+                                    WeightTile8x1(in L, xc, gn + (nint)co0 * outPlane, outPlane, cnt, oyA, oyB, offs[k], dwc + k, cin * taps);
+                                continue;
+                            }
                             for (int k = 0; k < taps; k += 3)
                             {
                                 int tcnt = Math.Min(3, taps - k);
@@ -262,6 +313,46 @@ public static partial class Conv2d
             }
         }
         return true;
+    }
+
+    /// <summary>dw[c, t] += Σ dy[c, oy, ox]·xpad[oy·SH + tap, ox] for 8 channels and one tap: the variant for 16 vector
+    /// registers (8 accumulators, one input vector, one dy vector), see <see cref="WeightTile8x3"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void WeightTile8x1(in PadLayout L, float* xc, float* dy, int plane, int cnt, int oyA, int oyB,
+        int o0, float* dw, int dwCo)
+    {
+        int ow = L.OW;
+        dy += (nint)oyA * ow;
+        float* d0 = dy, d1 = dy + (cnt > 1 ? plane : 0), d2 = dy + (cnt > 2 ? 2 * plane : 0), d3 = dy + (cnt > 3 ? 3 * plane : 0);
+        float* d4 = dy + (cnt > 4 ? 4 * plane : 0), d5 = dy + (cnt > 5 ? 5 * plane : 0), d6 = dy + (cnt > 6 ? 6 * plane : 0);
+        float* d7 = dy + (cnt > 7 ? 7 * plane : 0);
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        int rem = ow & 7, rowStep = L.SH * L.RowStride;
+        Vector256<float> mask = Vector256.GreaterThanOrEqual(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(8 - rem)).AsSingle();
+        float* xr = xc + o0;
+        for (int oy = oyA; oy < oyB; oy++, xr += rowStep, d0 += ow, d1 += ow, d2 += ow, d3 += ow, d4 += ow, d5 += ow, d6 += ow, d7 += ow)
+        {
+            int q = 0;
+            for (; q <= ow - 8; q += 8)
+            {
+                Vector256<float> x0 = Vector256.Load(xr + q);
+                a0 = Mad(Vector256.Load(d0 + q), x0, a0); a1 = Mad(Vector256.Load(d1 + q), x0, a1);
+                a2 = Mad(Vector256.Load(d2 + q), x0, a2); a3 = Mad(Vector256.Load(d3 + q), x0, a3);
+                a4 = Mad(Vector256.Load(d4 + q), x0, a4); a5 = Mad(Vector256.Load(d5 + q), x0, a5);
+                a6 = Mad(Vector256.Load(d6 + q), x0, a6); a7 = Mad(Vector256.Load(d7 + q), x0, a7);
+            }
+            if (rem != 0)
+            {
+                // The last 8 columns again, with the lanes already counted masked out of dy.
+                q = ow - 8;
+                Vector256<float> x0 = Vector256.Load(xr + q);
+                a0 = Mad(Vector256.Load(d0 + q) & mask, x0, a0); a1 = Mad(Vector256.Load(d1 + q) & mask, x0, a1);
+                a2 = Mad(Vector256.Load(d2 + q) & mask, x0, a2); a3 = Mad(Vector256.Load(d3 + q) & mask, x0, a3);
+                a4 = Mad(Vector256.Load(d4 + q) & mask, x0, a4); a5 = Mad(Vector256.Load(d5 + q) & mask, x0, a5);
+                a6 = Mad(Vector256.Load(d6 + q) & mask, x0, a6); a7 = Mad(Vector256.Load(d7 + q) & mask, x0, a7);
+            }
+        }
+        AddSums8(dw, dwCo, cnt, Sum8(a0, a1, a2, a3, a4, a5, a6, a7));
     }
 
     /// <summary>
