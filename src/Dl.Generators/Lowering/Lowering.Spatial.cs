@@ -11,7 +11,8 @@ internal sealed partial class Lowering
 {
     private const string Kernels = "global::Dl.Kernels.";
     private readonly Dictionary<int, Buffer> _columns = new();
-    private readonly Dictionary<int, (Buffer First, Buffer Second)> _normSaved = new();
+    private readonly Dictionary<int, (Buffer Mean, Buffer InvStd)> _normSaved = new();
+    private readonly Dictionary<int, (Buffer Mean, Buffer Var)> _normState = new();
     private readonly Dictionary<int, Buffer> _masks = new();
 
     /// <summary>The direct kernels (a padded copy of each sample, 8 output channels x 3 vectors of columns in registers)
@@ -77,10 +78,10 @@ internal sealed partial class Lowering
                 _normSaved[n.Id] = (mean, invStd);
                 _normState[n.Id] = (runningMean, runningVar);
                 var gamma = V(n.Inputs[1]); var beta = V(n.Inputs[2]);
-                var train = new CallStep(comment + " [batch statistics; running statistics updated]", Kernels + "BatchNorm.ForwardTrain",
+                var train = new CallStep("training: batch statistics; running statistics updated", Kernels + "BatchNorm.ForwardTrain",
                     new[] { Lit("batch"), Lit(channels), Lit(plane), In(x), In(gamma), In(beta), Out(y), Out(mean), Out(invStd),
                         InOut(runningMean), InOut(runningVar), Lit(Emit.Literals.Float(n.Scalar2)), Lit(Emit.Literals.Float(n.Scalar)) });
-                var eval = new CallStep(comment + " [running statistics]", Kernels + "BatchNorm.ForwardEval",
+                var eval = new CallStep("evaluation: running statistics", Kernels + "BatchNorm.ForwardEval",
                     new[] { Lit("batch"), Lit(channels), Lit(plane), In(x), In(gamma), In(beta), Out(y), In(runningMean), In(runningVar),
                         Lit(Emit.Literals.Float(n.Scalar)) });
                 yield return new ModeStep(comment, new Step[] { train }, new Step[] { eval });
@@ -89,15 +90,13 @@ internal sealed partial class Lowering
             case NodeKind.Dropout:
             {
                 var mask = _masks[n.Id] = _plan.AddBuffer(n.Label + ".mask", n.Shape.Size, true, Space.Batched);
-                var train = new CallStep(comment + " [mask from (seed, index, step)]", Kernels + "Dropout.Forward",
+                var train = new CallStep("training: mask from (seed, dropout index, step)", Kernels + "Dropout.Forward",
                     new[] { In(x), Out(y), Out(mask), Lit(Emit.Literals.Float(n.Scalar)), Lit("_seed"), Lit(n.Int(0)), Lit("DropoutStep") });
-                yield return new ModeStep(comment, new Step[] { train }, new Step[] { Copy(comment + " [evaluation: identity]", x, y, false) });
+                yield return new ModeStep(comment, new Step[] { train }, new Step[] { Copy("evaluation: identity", x, y, false) });
                 break;
             }
         }
     }
-
-    private readonly Dictionary<int, (Buffer Mean, Buffer Var)> _normState = new();
 
     private IEnumerable<Step> SpatialBackward(NodeSpec n, int slot, Buffer dy, Buffer dx, bool first, string comment)
     {
@@ -150,8 +149,8 @@ internal sealed partial class Lowering
             }
             case NodeKind.Dropout:
             {
-                var train = new CallStep(comment, Kernels + "Dropout.Backward", new[] { In(dy), In(_masks[n.Id]), Out(dx, !first), Lit(!first) });
-                yield return new ModeStep(comment, new Step[] { train }, new Step[] { Copy(comment + " [evaluation: identity]", dy, dx, !first) });
+                var train = new CallStep("training: through the mask", Kernels + "Dropout.Backward", new[] { In(dy), In(_masks[n.Id]), Out(dx, !first), Lit(!first) });
+                yield return new ModeStep(comment, new Step[] { train }, new Step[] { Copy("evaluation: identity", dy, dx, !first) });
                 break;
             }
         }
@@ -168,9 +167,9 @@ internal sealed partial class Lowering
         var x = V(n.Inputs[0]); var gamma = V(n.Inputs[1]);
         var (mean, invStd) = _normSaved[n.Id];
         var (runningMean, runningVar) = _normState[n.Id];
-        var train = new CallStep(comment, Kernels + "BatchNorm.BackwardTrain",
+        var train = new CallStep("training: batch statistics", Kernels + "BatchNorm.BackwardTrain",
             new[] { Lit("batch"), Lit(channels), Lit(plane), In(x), In(gamma), In(mean), In(invStd), In(dy), Out(target), Out(dgamma), Out(dbeta), Lit(false) });
-        var eval = new CallStep(comment + " [evaluation: running statistics are constants]", Kernels + "BatchNorm.BackwardEval",
+        var eval = new CallStep("evaluation: running statistics are constants", Kernels + "BatchNorm.BackwardEval",
             new[] { Lit("batch"), Lit(channels), Lit(plane), In(x), In(gamma), In(runningMean), In(runningVar), Lit(Emit.Literals.Float(n.Scalar)),
                 In(dy), Out(target), Out(dgamma), Out(dbeta), Lit(false) });
         yield return new ModeStep(comment, new Step[] { train }, new Step[] { eval });

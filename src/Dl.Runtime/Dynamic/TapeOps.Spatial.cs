@@ -118,14 +118,13 @@ internal static partial class TapeOps
             bool split = b is not null && (accB != accW || !needB);
             Span<T> dbCall = split ? tape.Rent<T>(b!.SizeValue).AsSpan(0, b.SizeValue) : db;
             if (split) dbCall.Clear();
-            bool accCall = accW;
             if (typeof(T) == typeof(double))
-                Kernels.Conv2d.BackwardWeight(in g, cout, batch, x.Values<double>(), Cast<T, double>(dy), Cast<T, double>(dw), Cast<T, double>(dbCall), accCall);
+                Kernels.Conv2d.BackwardWeight(in g, cout, batch, x.Values<double>(), Cast<T, double>(dy), Cast<T, double>(dw), Cast<T, double>(dbCall), accW);
             else if (y.Aux0 is float[] col)
-                Kernels.Conv2d.BackwardWeightIm2Col(in g, cout, batch, x.Values<float>(), Cast<T, float>(dy), Cast<T, float>(dw), Cast<T, float>(dbCall), accCall,
+                Kernels.Conv2d.BackwardWeightIm2Col(in g, cout, batch, x.Values<float>(), Cast<T, float>(dy), Cast<T, float>(dw), Cast<T, float>(dbCall), accW,
                     col, colValid: true, tape.Gemm);
             else
-                Kernels.Conv2d.BackwardWeightDirect(in g, cout, batch, x.Values<float>(), Cast<T, float>(dy), Cast<T, float>(dw), Cast<T, float>(dbCall), accCall);
+                Kernels.Conv2d.BackwardWeightDirect(in g, cout, batch, x.Values<float>(), Cast<T, float>(dy), Cast<T, float>(dw), Cast<T, float>(dbCall), accW);
             if (split && needB) TapeKernels.CopyOrAdd(db, dbCall, accB);
         };
     }

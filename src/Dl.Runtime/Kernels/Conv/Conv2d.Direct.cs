@@ -286,7 +286,7 @@ public static partial class Conv2d
     }
 
     /// <summary>Output rows [oyA, oyB) of one 8-channel block as a flat list of 8-column vector slots (row by row,
-    /// the last slot of a row at OutW - 8), three per <see cref="Tile8x3"/>; the final group repeats its last slot.</summary>
+    /// the last slot of a row at OutW - 8), three per <see cref="Tile8x3{TS}"/> (one without AVX-512); the final group repeats its last slot.</summary>
     /// <remarks>Only when starting from the bias or zero (not accumulating): a slot overlapping its neighbour then
     /// rewrites identical values whichever tiles they land in.</remarks>
     private static unsafe void SlotTiles(in TileArgs t, in PadLayout L, float* xb, float* yb, int oyA, int oyB)
@@ -294,11 +294,11 @@ public static partial class Conv2d
         int ow = L.OW, nvec = (ow + 7) / 8, slots = (oyB - oyA) * nvec, rowStep = L.SH * L.RowStride;
         if (!Vector512.IsHardwareAccelerated)
         {
-            // 16 vector registers: one slot per tile (Tile8x3's 24 accumulators would spill).
+            // 16 vector registers: one slot per tile (three would spill).
             for (int slot = 0; slot < slots; slot++)
             {
-                int r = slot / nvec, p = Math.Min(8 * (slot - r * nvec), ow - 8);
-                Tile8x1Slot(in t, xb, yb, r * rowStep + p, (oyA + r) * ow + p);
+                int r = slot / nvec, p = Math.Min(8 * (slot - r * nvec), ow - 8), xo0 = r * rowStep + p, yo0 = (oyA + r) * ow + p;
+                Tile8x3<Slots1>(in t, xb, yb, xo0, yo0, xo0, yo0, xo0, yo0);
             }
             return;
         }
@@ -311,7 +311,7 @@ public static partial class Conv2d
                 xo[k] = r * rowStep + p;
                 yo[k] = (oyA + r) * ow + p;
             }
-            Tile8x3(in t, xb, yb, xo[0], yo[0], xo[1], yo[1], xo[2], yo[2]);
+            Tile8x3<Slots3>(in t, xb, yb, xo[0], yo[0], xo[1], yo[1], xo[2], yo[2]);
         }
     }
 

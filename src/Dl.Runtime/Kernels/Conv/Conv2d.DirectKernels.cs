@@ -92,13 +92,17 @@ public static partial class Conv2d
         Put(in t, yr, 7, p0, 8, a7); Put(in t, yr, 7, p1, 8, b7);
     }
 
-    /// <summary>8 output channels × 3 vector slots (any rows of the band) when starting from the bias or zero.</summary>
-    /// <remarks>Why 3 slots: each broadcast weight then feeds 3 FMAs, so a tap step is 3 loads + 8 broadcasts + 24 FMAs
-    /// (~1.6 instructions per FMA instead of ~2.2 for 2 slots), which keeps the FMA pipes busy within the 6-wide dispatch
-    /// of Zen 4. 24 accumulators + 3 inputs + 1 broadcast fit the 32 AVX-512 vector registers. Slot k reads the padded
-    /// block at xr + xok and writes y at yr + yok; a duplicated slot just recomputes and rewrites the same values.</remarks>
+    /// <summary>8 output channels × <typeparamref name="TS"/> (1 or 3) vector slots (any rows of the band) when starting
+    /// from the bias or zero.</summary>
+    /// <remarks>Why 3 slots with AVX-512: each broadcast weight then feeds 3 FMAs, so a tap step is 3 loads + 8 broadcasts +
+    /// 24 FMAs (~1.6 instructions per FMA instead of ~2.2 for 2 slots), which keeps the FMA pipes busy within the 6-wide
+    /// dispatch of Zen 4; 24 accumulators + 3 inputs + 1 broadcast fit its 32 vector registers. With AVX2's 16 registers
+    /// they would spill on every tap, so there the tile has 1 slot (8 accumulators). The slot count is a type argument:
+    /// the unused accumulators are compiled away. Slot k reads the padded block at xr + xok and writes y at yr + yok; a
+    /// duplicated slot just recomputes and rewrites the same values.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Tile8x3(in TileArgs t, float* xr, float* yr, int xo0, int yo0, int xo1, int yo1, int xo2, int yo2)
+    private static unsafe void Tile8x3<TS>(in TileArgs t, float* xr, float* yr, int xo0, int yo0, int xo1, int yo1, int xo2, int yo2)
+        where TS : struct, ISlots
     {
         Vector256<float> a0, a1, a2, a3, a4, a5, a6, a7;
         if (t.Bias != null)
@@ -122,82 +126,31 @@ public static partial class Conv2d
             for (int k = 0; k < taps; k++, w += 8)
             {
                 nint o = offs[k];
-                Vector256<float> x0 = Vector256.Load(x0p + o), x1 = Vector256.Load(x1p + o), x2 = Vector256.Load(x2p + o);
-                Vector256<float> wv = Vector256.Create(w[0]); a0 = Mad(wv, x0, a0); b0 = Mad(wv, x1, b0); c0 = Mad(wv, x2, c0);
-                wv = Vector256.Create(w[1]); a1 = Mad(wv, x0, a1); b1 = Mad(wv, x1, b1); c1 = Mad(wv, x2, c1);
-                wv = Vector256.Create(w[2]); a2 = Mad(wv, x0, a2); b2 = Mad(wv, x1, b2); c2 = Mad(wv, x2, c2);
-                wv = Vector256.Create(w[3]); a3 = Mad(wv, x0, a3); b3 = Mad(wv, x1, b3); c3 = Mad(wv, x2, c3);
-                wv = Vector256.Create(w[4]); a4 = Mad(wv, x0, a4); b4 = Mad(wv, x1, b4); c4 = Mad(wv, x2, c4);
-                wv = Vector256.Create(w[5]); a5 = Mad(wv, x0, a5); b5 = Mad(wv, x1, b5); c5 = Mad(wv, x2, c5);
-                wv = Vector256.Create(w[6]); a6 = Mad(wv, x0, a6); b6 = Mad(wv, x1, b6); c6 = Mad(wv, x2, c6);
-                wv = Vector256.Create(w[7]); a7 = Mad(wv, x0, a7); b7 = Mad(wv, x1, b7); c7 = Mad(wv, x2, c7);
+                Vector256<float> x0 = Vector256.Load(x0p + o);
+                Vector256<float> x1 = TS.Count > 1 ? Vector256.Load(x1p + o) : default;
+                Vector256<float> x2 = TS.Count > 2 ? Vector256.Load(x2p + o) : default;
+                Vector256<float> wv;
+                wv = Vector256.Create(w[0]); a0 = Mad(wv, x0, a0); if (TS.Count > 1) b0 = Mad(wv, x1, b0); if (TS.Count > 2) c0 = Mad(wv, x2, c0);
+                wv = Vector256.Create(w[1]); a1 = Mad(wv, x0, a1); if (TS.Count > 1) b1 = Mad(wv, x1, b1); if (TS.Count > 2) c1 = Mad(wv, x2, c1);
+                wv = Vector256.Create(w[2]); a2 = Mad(wv, x0, a2); if (TS.Count > 1) b2 = Mad(wv, x1, b2); if (TS.Count > 2) c2 = Mad(wv, x2, c2);
+                wv = Vector256.Create(w[3]); a3 = Mad(wv, x0, a3); if (TS.Count > 1) b3 = Mad(wv, x1, b3); if (TS.Count > 2) c3 = Mad(wv, x2, c3);
+                wv = Vector256.Create(w[4]); a4 = Mad(wv, x0, a4); if (TS.Count > 1) b4 = Mad(wv, x1, b4); if (TS.Count > 2) c4 = Mad(wv, x2, c4);
+                wv = Vector256.Create(w[5]); a5 = Mad(wv, x0, a5); if (TS.Count > 1) b5 = Mad(wv, x1, b5); if (TS.Count > 2) c5 = Mad(wv, x2, c5);
+                wv = Vector256.Create(w[6]); a6 = Mad(wv, x0, a6); if (TS.Count > 1) b6 = Mad(wv, x1, b6); if (TS.Count > 2) c6 = Mad(wv, x2, c6);
+                wv = Vector256.Create(w[7]); a7 = Mad(wv, x0, a7); if (TS.Count > 1) b7 = Mad(wv, x1, b7); if (TS.Count > 2) c7 = Mad(wv, x2, c7);
             }
         }
         nint co = t.YCo;
         float* y0 = yr + yo0, y1 = yr + yo1, y2 = yr + yo2;
-        a0.Store(y0); b0.Store(y1); c0.Store(y2);
-        if (t.Count == 8)
-        {
-            a1.Store(y0 + co); b1.Store(y1 + co); c1.Store(y2 + co);
-            a2.Store(y0 + 2 * co); b2.Store(y1 + 2 * co); c2.Store(y2 + 2 * co);
-            a3.Store(y0 + 3 * co); b3.Store(y1 + 3 * co); c3.Store(y2 + 3 * co);
-            a4.Store(y0 + 4 * co); b4.Store(y1 + 4 * co); c4.Store(y2 + 4 * co);
-            a5.Store(y0 + 5 * co); b5.Store(y1 + 5 * co); c5.Store(y2 + 5 * co);
-            a6.Store(y0 + 6 * co); b6.Store(y1 + 6 * co); c6.Store(y2 + 6 * co);
-            a7.Store(y0 + 7 * co); b7.Store(y1 + 7 * co); c7.Store(y2 + 7 * co);
-            return;
-        }
         int n = t.Count;
-        if (n > 1) { a1.Store(y0 + co); b1.Store(y1 + co); c1.Store(y2 + co); }
-        if (n > 2) { a2.Store(y0 + 2 * co); b2.Store(y1 + 2 * co); c2.Store(y2 + 2 * co); }
-        if (n > 3) { a3.Store(y0 + 3 * co); b3.Store(y1 + 3 * co); c3.Store(y2 + 3 * co); }
-        if (n > 4) { a4.Store(y0 + 4 * co); b4.Store(y1 + 4 * co); c4.Store(y2 + 4 * co); }
-        if (n > 5) { a5.Store(y0 + 5 * co); b5.Store(y1 + 5 * co); c5.Store(y2 + 5 * co); }
-        if (n > 6) { a6.Store(y0 + 6 * co); b6.Store(y1 + 6 * co); c6.Store(y2 + 6 * co); }
-    }
-
-    /// <summary>8 output channels × 1 vector slot, for CPUs with 16 vector registers (AVX2 without AVX-512), where the
-    /// 24 accumulators of <see cref="Tile8x3"/> spill to the stack on every tap: 8 accumulators + 1 input + 1 broadcast
-    /// stay in registers. Same slot convention and bias/zero start as <see cref="Tile8x3"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Tile8x1Slot(in TileArgs t, float* xr, float* yr, int xo0, int yo0)
-    {
-        Vector256<float> a0, a1, a2, a3, a4, a5, a6, a7;
-        if (t.Bias != null)
-        {
-            float* bias = t.Bias;
-            a0 = Vector256.Create(bias[0]); a1 = t.Count > 1 ? Vector256.Create(bias[1]) : default;
-            a2 = t.Count > 2 ? Vector256.Create(bias[2]) : default; a3 = t.Count > 3 ? Vector256.Create(bias[3]) : default;
-            a4 = t.Count > 4 ? Vector256.Create(bias[4]) : default; a5 = t.Count > 5 ? Vector256.Create(bias[5]) : default;
-            a6 = t.Count > 6 ? Vector256.Create(bias[6]) : default; a7 = t.Count > 7 ? Vector256.Create(bias[7]) : default;
-        }
-        else a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = default;
-        float* w = t.Pack;
-        int* offs = t.Offsets;
-        int taps = t.Taps;
-        for (int ci = 0; ci < t.CinBlock; ci++)
-        {
-            float* x0p = xr + (nint)ci * t.ChStride + xo0;
-            for (int k = 0; k < taps; k++, w += 8)
-            {
-                Vector256<float> x0 = Vector256.Load(x0p + offs[k]);
-                a0 = Mad(Vector256.Create(w[0]), x0, a0); a1 = Mad(Vector256.Create(w[1]), x0, a1);
-                a2 = Mad(Vector256.Create(w[2]), x0, a2); a3 = Mad(Vector256.Create(w[3]), x0, a3);
-                a4 = Mad(Vector256.Create(w[4]), x0, a4); a5 = Mad(Vector256.Create(w[5]), x0, a5);
-                a6 = Mad(Vector256.Create(w[6]), x0, a6); a7 = Mad(Vector256.Create(w[7]), x0, a7);
-            }
-        }
-        nint co = t.YCo;
-        float* y0 = yr + yo0;
-        int n = t.Count;
-        a0.Store(y0);
-        if (n > 1) a1.Store(y0 + co);
-        if (n > 2) a2.Store(y0 + 2 * co);
-        if (n > 3) a3.Store(y0 + 3 * co);
-        if (n > 4) a4.Store(y0 + 4 * co);
-        if (n > 5) a5.Store(y0 + 5 * co);
-        if (n > 6) a6.Store(y0 + 6 * co);
-        if (n > 7) a7.Store(y0 + 7 * co);
+        a0.Store(y0); if (TS.Count > 1) b0.Store(y1); if (TS.Count > 2) c0.Store(y2);
+        if (n > 1) { a1.Store(y0 + 1 * co); if (TS.Count > 1) b1.Store(y1 + 1 * co); if (TS.Count > 2) c1.Store(y2 + 1 * co); }
+        if (n > 2) { a2.Store(y0 + 2 * co); if (TS.Count > 1) b2.Store(y1 + 2 * co); if (TS.Count > 2) c2.Store(y2 + 2 * co); }
+        if (n > 3) { a3.Store(y0 + 3 * co); if (TS.Count > 1) b3.Store(y1 + 3 * co); if (TS.Count > 2) c3.Store(y2 + 3 * co); }
+        if (n > 4) { a4.Store(y0 + 4 * co); if (TS.Count > 1) b4.Store(y1 + 4 * co); if (TS.Count > 2) c4.Store(y2 + 4 * co); }
+        if (n > 5) { a5.Store(y0 + 5 * co); if (TS.Count > 1) b5.Store(y1 + 5 * co); if (TS.Count > 2) c5.Store(y2 + 5 * co); }
+        if (n > 6) { a6.Store(y0 + 6 * co); if (TS.Count > 1) b6.Store(y1 + 6 * co); if (TS.Count > 2) c6.Store(y2 + 6 * co); }
+        if (n > 7) { a7.Store(y0 + 7 * co); if (TS.Count > 1) b7.Store(y1 + 7 * co); if (TS.Count > 2) c7.Store(y2 + 7 * co); }
     }
 
     /// <summary>8 output channels × 1 vector at p0 of which the first <paramref name="lanes"/> columns are real.</summary>
@@ -296,15 +249,15 @@ public static partial class Conv2d
                             float* dwc = dw + (nint)co0 * cin * taps + (ci0 + ci) * taps;
                             if (!Vector512.IsHardwareAccelerated)
                             {
-                                // 16 vector registers: one tap per tile (24 accumulators would spill).
+                                // 16 vector registers: one tap per tile (three would spill).
                                 for (int k = 0; k < taps; k++)
-                                    WeightTile8x1(in L, xc, gn + (nint)co0 * outPlane, outPlane, cnt, oyA, oyB, offs[k], dwc + k, cin * taps);
+                                    WeightTile8x3<Slots1>(in L, xc, gn + (nint)co0 * outPlane, outPlane, cnt, oyA, oyB, offs[k], offs[k], offs[k], dwc + k, cin * taps, 1);
                                 continue;
                             }
                             for (int k = 0; k < taps; k += 3)
                             {
                                 int tcnt = Math.Min(3, taps - k);
-                                WeightTile8x3(in L, xc, gn + (nint)co0 * outPlane, outPlane, cnt, oyA, oyB,
+                                WeightTile8x3<Slots3>(in L, xc, gn + (nint)co0 * outPlane, outPlane, cnt, oyA, oyB,
                                     offs[k], offs[k + (tcnt > 1 ? 1 : 0)], offs[k + (tcnt > 2 ? 2 : 0)], dwc + k, cin * taps, tcnt);
                             }
                         }
@@ -315,56 +268,18 @@ public static partial class Conv2d
         return true;
     }
 
-    /// <summary>dw[c, t] += Σ dy[c, oy, ox]·xpad[oy·SH + tap, ox] for 8 channels and one tap: the variant for 16 vector
-    /// registers (8 accumulators, one input vector, one dy vector), see <see cref="WeightTile8x3"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void WeightTile8x1(in PadLayout L, float* xc, float* dy, int plane, int cnt, int oyA, int oyB,
-        int o0, float* dw, int dwCo)
-    {
-        int ow = L.OW;
-        dy += (nint)oyA * ow;
-        float* d0 = dy, d1 = dy + (cnt > 1 ? plane : 0), d2 = dy + (cnt > 2 ? 2 * plane : 0), d3 = dy + (cnt > 3 ? 3 * plane : 0);
-        float* d4 = dy + (cnt > 4 ? 4 * plane : 0), d5 = dy + (cnt > 5 ? 5 * plane : 0), d6 = dy + (cnt > 6 ? 6 * plane : 0);
-        float* d7 = dy + (cnt > 7 ? 7 * plane : 0);
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-        int rem = ow & 7, rowStep = L.SH * L.RowStride;
-        Vector256<float> mask = Vector256.GreaterThanOrEqual(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(8 - rem)).AsSingle();
-        float* xr = xc + o0;
-        for (int oy = oyA; oy < oyB; oy++, xr += rowStep, d0 += ow, d1 += ow, d2 += ow, d3 += ow, d4 += ow, d5 += ow, d6 += ow, d7 += ow)
-        {
-            int q = 0;
-            for (; q <= ow - 8; q += 8)
-            {
-                Vector256<float> x0 = Vector256.Load(xr + q);
-                a0 = Mad(Vector256.Load(d0 + q), x0, a0); a1 = Mad(Vector256.Load(d1 + q), x0, a1);
-                a2 = Mad(Vector256.Load(d2 + q), x0, a2); a3 = Mad(Vector256.Load(d3 + q), x0, a3);
-                a4 = Mad(Vector256.Load(d4 + q), x0, a4); a5 = Mad(Vector256.Load(d5 + q), x0, a5);
-                a6 = Mad(Vector256.Load(d6 + q), x0, a6); a7 = Mad(Vector256.Load(d7 + q), x0, a7);
-            }
-            if (rem != 0)
-            {
-                // The last 8 columns again, with the lanes already counted masked out of dy.
-                q = ow - 8;
-                Vector256<float> x0 = Vector256.Load(xr + q);
-                a0 = Mad(Vector256.Load(d0 + q) & mask, x0, a0); a1 = Mad(Vector256.Load(d1 + q) & mask, x0, a1);
-                a2 = Mad(Vector256.Load(d2 + q) & mask, x0, a2); a3 = Mad(Vector256.Load(d3 + q) & mask, x0, a3);
-                a4 = Mad(Vector256.Load(d4 + q) & mask, x0, a4); a5 = Mad(Vector256.Load(d5 + q) & mask, x0, a5);
-                a6 = Mad(Vector256.Load(d6 + q) & mask, x0, a6); a7 = Mad(Vector256.Load(d7 + q) & mask, x0, a7);
-            }
-        }
-        AddSums8(dw, dwCo, cnt, Sum8(a0, a1, a2, a3, a4, a5, a6, a7));
-    }
-
     /// <summary>
     /// dw[c, t] += Σ_{oy in [oyA, oyB), ox} dy[c, oy, ox]·xpad[oy·SH + tap t, ox] for 8 channels (the first
-    /// <paramref name="cnt"/> real) and 3 taps (the first <paramref name="tcnt"/> real). A row whose width is not a
-    /// multiple of 8 ends with a vector at OutW - 8 whose already-counted lanes are masked out of dy.
+    /// <paramref name="cnt"/> real) and <typeparamref name="TS"/> (1 or 3) taps (the first <paramref name="tcnt"/> real). A
+    /// row whose width is not a multiple of 8 ends with a vector at OutW - 8 whose already-counted lanes are masked out of dy.
     /// </summary>
-    /// <remarks>24 accumulators (AVX-512 has 32 vector registers): per step 3 input loads and 8 dy loads feed 24 FMAs.
-    /// Each tap's 8 channel sums are reduced together by a horizontal-add tree (7 instructions for 8 sums).</remarks>
+    /// <remarks>3 taps with AVX-512: 24 accumulators in its 32 vector registers, per step 3 input loads and 8 dy loads feed
+    /// 24 FMAs. With AVX2's 16 registers one tap (8 accumulators); the tap count is a type argument, so the unused
+    /// accumulators are compiled away. Each tap's 8 channel sums are reduced together by a horizontal-add tree (7
+    /// instructions for 8 sums).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void WeightTile8x3(in PadLayout L, float* xc, float* dy, int plane, int cnt, int oyA, int oyB,
-        int o0, int o1, int o2, float* dw, int dwCo, int tcnt)
+    private static unsafe void WeightTile8x3<TS>(in PadLayout L, float* xc, float* dy, int plane, int cnt, int oyA, int oyB,
+        int o0, int o1, int o2, float* dw, int dwCo, int tcnt) where TS : struct, ISlots
     {
         int ow = L.OW;
         dy += (nint)oyA * ow;
@@ -377,7 +292,7 @@ public static partial class Conv2d
         Vector256<float> a60 = default, a61 = default, a62 = default, a70 = default, a71 = default, a72 = default;
         int rem = ow & 7, rowStep = L.SH * L.RowStride;
         Vector256<float> mask = Vector256.GreaterThanOrEqual(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(8 - rem)).AsSingle();
-        Vector256<float> x0, x1, x2, g;
+        Vector256<float> x0, x1 = default, x2 = default, g;
         float* xr = xc;
         for (int oy = oyA; oy < oyB; oy++, xr += rowStep, d0 += ow, d1 += ow, d2 += ow, d3 += ow, d4 += ow, d5 += ow, d6 += ow, d7 += ow)
         {
@@ -385,34 +300,38 @@ public static partial class Conv2d
             int q = 0;
             for (; q <= ow - 8; q += 8)
             {
-                x0 = Vector256.Load(x0p + q); x1 = Vector256.Load(x1p + q); x2 = Vector256.Load(x2p + q);
-                g = Vector256.Load(d0 + q); a00 = Mad(g, x0, a00); a01 = Mad(g, x1, a01); a02 = Mad(g, x2, a02);
-                g = Vector256.Load(d1 + q); a10 = Mad(g, x0, a10); a11 = Mad(g, x1, a11); a12 = Mad(g, x2, a12);
-                g = Vector256.Load(d2 + q); a20 = Mad(g, x0, a20); a21 = Mad(g, x1, a21); a22 = Mad(g, x2, a22);
-                g = Vector256.Load(d3 + q); a30 = Mad(g, x0, a30); a31 = Mad(g, x1, a31); a32 = Mad(g, x2, a32);
-                g = Vector256.Load(d4 + q); a40 = Mad(g, x0, a40); a41 = Mad(g, x1, a41); a42 = Mad(g, x2, a42);
-                g = Vector256.Load(d5 + q); a50 = Mad(g, x0, a50); a51 = Mad(g, x1, a51); a52 = Mad(g, x2, a52);
-                g = Vector256.Load(d6 + q); a60 = Mad(g, x0, a60); a61 = Mad(g, x1, a61); a62 = Mad(g, x2, a62);
-                g = Vector256.Load(d7 + q); a70 = Mad(g, x0, a70); a71 = Mad(g, x1, a71); a72 = Mad(g, x2, a72);
+                x0 = Vector256.Load(x0p + q);
+                if (TS.Count > 1) x1 = Vector256.Load(x1p + q);
+                if (TS.Count > 2) x2 = Vector256.Load(x2p + q);
+                g = Vector256.Load(d0 + q); a00 = Mad(g, x0, a00); if (TS.Count > 1) a01 = Mad(g, x1, a01); if (TS.Count > 2) a02 = Mad(g, x2, a02);
+                g = Vector256.Load(d1 + q); a10 = Mad(g, x0, a10); if (TS.Count > 1) a11 = Mad(g, x1, a11); if (TS.Count > 2) a12 = Mad(g, x2, a12);
+                g = Vector256.Load(d2 + q); a20 = Mad(g, x0, a20); if (TS.Count > 1) a21 = Mad(g, x1, a21); if (TS.Count > 2) a22 = Mad(g, x2, a22);
+                g = Vector256.Load(d3 + q); a30 = Mad(g, x0, a30); if (TS.Count > 1) a31 = Mad(g, x1, a31); if (TS.Count > 2) a32 = Mad(g, x2, a32);
+                g = Vector256.Load(d4 + q); a40 = Mad(g, x0, a40); if (TS.Count > 1) a41 = Mad(g, x1, a41); if (TS.Count > 2) a42 = Mad(g, x2, a42);
+                g = Vector256.Load(d5 + q); a50 = Mad(g, x0, a50); if (TS.Count > 1) a51 = Mad(g, x1, a51); if (TS.Count > 2) a52 = Mad(g, x2, a52);
+                g = Vector256.Load(d6 + q); a60 = Mad(g, x0, a60); if (TS.Count > 1) a61 = Mad(g, x1, a61); if (TS.Count > 2) a62 = Mad(g, x2, a62);
+                g = Vector256.Load(d7 + q); a70 = Mad(g, x0, a70); if (TS.Count > 1) a71 = Mad(g, x1, a71); if (TS.Count > 2) a72 = Mad(g, x2, a72);
             }
             if (rem != 0)
             {
                 // The last 8 columns again, with the lanes already counted masked out of dy.
                 q = ow - 8;
-                x0 = Vector256.Load(x0p + q); x1 = Vector256.Load(x1p + q); x2 = Vector256.Load(x2p + q);
-                g = Vector256.Load(d0 + q) & mask; a00 = Mad(g, x0, a00); a01 = Mad(g, x1, a01); a02 = Mad(g, x2, a02);
-                g = Vector256.Load(d1 + q) & mask; a10 = Mad(g, x0, a10); a11 = Mad(g, x1, a11); a12 = Mad(g, x2, a12);
-                g = Vector256.Load(d2 + q) & mask; a20 = Mad(g, x0, a20); a21 = Mad(g, x1, a21); a22 = Mad(g, x2, a22);
-                g = Vector256.Load(d3 + q) & mask; a30 = Mad(g, x0, a30); a31 = Mad(g, x1, a31); a32 = Mad(g, x2, a32);
-                g = Vector256.Load(d4 + q) & mask; a40 = Mad(g, x0, a40); a41 = Mad(g, x1, a41); a42 = Mad(g, x2, a42);
-                g = Vector256.Load(d5 + q) & mask; a50 = Mad(g, x0, a50); a51 = Mad(g, x1, a51); a52 = Mad(g, x2, a52);
-                g = Vector256.Load(d6 + q) & mask; a60 = Mad(g, x0, a60); a61 = Mad(g, x1, a61); a62 = Mad(g, x2, a62);
-                g = Vector256.Load(d7 + q) & mask; a70 = Mad(g, x0, a70); a71 = Mad(g, x1, a71); a72 = Mad(g, x2, a72);
+                x0 = Vector256.Load(x0p + q);
+                if (TS.Count > 1) x1 = Vector256.Load(x1p + q);
+                if (TS.Count > 2) x2 = Vector256.Load(x2p + q);
+                g = Vector256.Load(d0 + q) & mask; a00 = Mad(g, x0, a00); if (TS.Count > 1) a01 = Mad(g, x1, a01); if (TS.Count > 2) a02 = Mad(g, x2, a02);
+                g = Vector256.Load(d1 + q) & mask; a10 = Mad(g, x0, a10); if (TS.Count > 1) a11 = Mad(g, x1, a11); if (TS.Count > 2) a12 = Mad(g, x2, a12);
+                g = Vector256.Load(d2 + q) & mask; a20 = Mad(g, x0, a20); if (TS.Count > 1) a21 = Mad(g, x1, a21); if (TS.Count > 2) a22 = Mad(g, x2, a22);
+                g = Vector256.Load(d3 + q) & mask; a30 = Mad(g, x0, a30); if (TS.Count > 1) a31 = Mad(g, x1, a31); if (TS.Count > 2) a32 = Mad(g, x2, a32);
+                g = Vector256.Load(d4 + q) & mask; a40 = Mad(g, x0, a40); if (TS.Count > 1) a41 = Mad(g, x1, a41); if (TS.Count > 2) a42 = Mad(g, x2, a42);
+                g = Vector256.Load(d5 + q) & mask; a50 = Mad(g, x0, a50); if (TS.Count > 1) a51 = Mad(g, x1, a51); if (TS.Count > 2) a52 = Mad(g, x2, a52);
+                g = Vector256.Load(d6 + q) & mask; a60 = Mad(g, x0, a60); if (TS.Count > 1) a61 = Mad(g, x1, a61); if (TS.Count > 2) a62 = Mad(g, x2, a62);
+                g = Vector256.Load(d7 + q) & mask; a70 = Mad(g, x0, a70); if (TS.Count > 1) a71 = Mad(g, x1, a71); if (TS.Count > 2) a72 = Mad(g, x2, a72);
             }
         }
         AddSums8(dw, dwCo, cnt, Sum8(a00, a10, a20, a30, a40, a50, a60, a70));
-        if (tcnt > 1) AddSums8(dw + 1, dwCo, cnt, Sum8(a01, a11, a21, a31, a41, a51, a61, a71));
-        if (tcnt > 2) AddSums8(dw + 2, dwCo, cnt, Sum8(a02, a12, a22, a32, a42, a52, a62, a72));
+        if (TS.Count > 1 && tcnt > 1) AddSums8(dw + 1, dwCo, cnt, Sum8(a01, a11, a21, a31, a41, a51, a61, a71));
+        if (TS.Count > 2 && tcnt > 2) AddSums8(dw + 2, dwCo, cnt, Sum8(a02, a12, a22, a32, a42, a52, a62, a72));
     }
 
     /// <summary>[Σ v0, Σ v1, ..., Σ v7] (with AVX: a horizontal-add tree and one cross-lane add).</summary>
