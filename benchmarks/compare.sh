@@ -3,11 +3,15 @@
 # per measurement (the output contract of WORKLOADS.md).
 #
 #   benchmarks/compare.sh --workload W --batch B --threads T --engine generated|dynamic|pytorch --mode train|infer
+#   benchmarks/compare.sh --workload W [--batch B] [--mode M] [--threads T] [--with-slow] [--out FILE]
 #   benchmarks/compare.sh --all [--threads T] [--with-slow] [--out FILE]
-#   (either form) --tuned-malloc: PyTorch runs with glibc's mmap/trim thresholds raised (bench.py --tuned-malloc)
+#   (any form) --tuned-malloc: PyTorch runs with glibc's mmap/trim thresholds raised (bench.py --tuned-malloc)
 #
+# With --engine: one measurement (batch and mode default to the workload's default batch and train).
 # --all runs every workload x batch x engine x mode of the issue scope (dgex: train only, dynamic only with
-# --with-slow), then prints the markdown ratio table of benchmarks/ratios.py. With --out the JSON lines are also
+# --with-slow), then prints the markdown ratio table of benchmarks/ratios.py. --workload W without --engine does the
+# same for W's part of that matrix (e.g. lstm_32_128_t35: batches 1 and 32, train and infer), narrowed by --batch
+# and --mode when given (a --batch outside the matrix is run in both modes). With --out the JSON lines are also
 # written to FILE. The .NET side is built once (Release) and run as `dotnet dl.dll`; PyTorch gets the same initial
 # weights through `dl bench --save-weights`.
 set -euo pipefail
@@ -62,20 +66,27 @@ run_one() {
   esac
 }
 
-if [[ $all -eq 0 ]]; then
-  [[ -n "$workload" && -n "$engine" ]] || die "give --workload and --engine (and --batch, --mode), or --all"
+check_workload() {
+  case "$workload" in
+    xor_2_2_1|mlp_784_128_10|mlp_784_1024_512_10|cnn_lenetish|lstm_32_128_t35|dgex_943_3000_9520) ;;
+    *) die "--workload must be xor_2_2_1, mlp_784_128_10, mlp_784_1024_512_10, cnn_lenetish, lstm_32_128_t35 or dgex_943_3000_9520; got '$workload'" ;;
+  esac
+}
+check_batch_mode() {
+  [[ -z "$batch" || "$batch" =~ ^[1-9][0-9]*$ ]] || die "--batch must be a positive integer; got '$batch'"
+  [[ -z "$mode" || "$mode" == train || "$mode" == infer ]] || die "--mode must be train or infer; got '$mode'"
+}
+
+if [[ $all -eq 0 && -n "$engine" ]]; then
+  [[ -n "$workload" ]] || die "give --workload and --engine (and --batch, --mode), --workload alone, or --all"
   case "$workload" in
     xor_2_2_1) batch="${batch:-4}" ;;
     dgex_943_3000_9520) batch="${batch:-200}" ;;
     *) batch="${batch:-32}" ;;
   esac
-  case "$workload" in
-    xor_2_2_1|mlp_784_128_10|mlp_784_1024_512_10|cnn_lenetish|dgex_943_3000_9520) ;;
-    *) die "--workload must be xor_2_2_1, mlp_784_128_10, mlp_784_1024_512_10, cnn_lenetish or dgex_943_3000_9520; got '$workload'" ;;
-  esac
-  [[ "$batch" =~ ^[1-9][0-9]*$ ]] || die "--batch must be a positive integer; got '$batch'"
+  check_workload
   mode="${mode:-train}"
-  [[ "$mode" == train || "$mode" == infer ]] || die "--mode must be train or infer; got '$mode'"
+  check_batch_mode
   [[ "$engine" == generated || "$engine" == dynamic || "$engine" == pytorch ]] \
     || die "--engine must be generated, dynamic or pytorch; got '$engine'"
   build
@@ -85,9 +96,14 @@ if [[ $all -eq 0 ]]; then
   exit 0
 fi
 
-build
-lines="$(mktemp)"
-trap 'rm -rf "$weights_dir" "$lines"' EXIT
+if [[ $all -eq 0 ]]; then
+  [[ -n "$workload" ]] || die "give --workload and --engine (and --batch, --mode), --workload alone, or --all"
+  check_workload
+  check_batch_mode
+elif [[ -n "$workload$batch$mode" ]]; then
+  die "--all runs every workload, batch and mode; use --workload W [--batch B] [--mode M] for a part of the matrix"
+fi
+
 cases=(
   "xor_2_2_1 4 train" "xor_2_2_1 4 infer"
   "mlp_784_128_10 1 train" "mlp_784_128_10 32 train" "mlp_784_128_10 256 train"
@@ -96,8 +112,29 @@ cases=(
   "mlp_784_1024_512_10 1 infer" "mlp_784_1024_512_10 32 infer" "mlp_784_1024_512_10 256 infer"
   "cnn_lenetish 1 train" "cnn_lenetish 32 train" "cnn_lenetish 256 train"
   "cnn_lenetish 1 infer" "cnn_lenetish 32 infer" "cnn_lenetish 256 infer"
+  "lstm_32_128_t35 1 train" "lstm_32_128_t35 32 train"
+  "lstm_32_128_t35 1 infer" "lstm_32_128_t35 32 infer"
   "dgex_943_3000_9520 200 train"
 )
+if [[ $all -eq 0 ]]; then
+  # W's part of the matrix, narrowed by --batch and --mode; a batch outside the matrix runs in the asked mode(s).
+  selected=()
+  for c in "${cases[@]}"; do
+    read -r w b m <<< "$c"
+    if [[ "$w" == "$workload" && ( -z "$batch" || "$b" == "$batch" ) && ( -z "$mode" || "$m" == "$mode" ) ]]; then
+      selected+=("$c")
+    fi
+  done
+  if [[ ${#selected[@]} -eq 0 ]]; then
+    [[ -n "$batch" ]] || die "no case of $workload in the matrix"
+    for m in ${mode:-train infer}; do selected+=("$workload $batch $m"); done
+  fi
+  cases=("${selected[@]}")
+fi
+
+build
+lines="$(mktemp)"
+trap 'rm -rf "$weights_dir" "$lines"' EXIT
 for c in "${cases[@]}"; do
   read -r w b m <<< "$c"
   for e in generated dynamic pytorch; do

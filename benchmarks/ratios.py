@@ -16,6 +16,11 @@ MACS = {
     "mlp_784_1024_512_10": (784 * 1024 + 1024 * 512 + 512 * 10, 1024 * 512 + 512 * 10),
     # conv1 1->8 3x3 on 28x28, conv2 8->16 3x3 on 14x14, fc 784->10; conv1's input gradient is not needed.
     "cnn_lenetish": (8 * 9 * 28 * 28 + 16 * 8 * 9 * 14 * 14 + 784 * 10, 16 * 8 * 9 * 14 * 14 + 784 * 10),
+    # LSTM 32 -> 128 (4 gates: 512 rows) over 35 steps, then fc 128 -> 10. Forward: per step x_t W_ih^T (32x512) and
+    # h_{t-1} W_hh^T (128x512, counted at all 35 steps as WORKLOADS.md does), + the head. Input gradients: the hidden
+    # state's through W_hh at 34 steps (h_0 is the fixed zero state, which needs none), + the head's 128x10; the raw
+    # input's through W_ih are not needed.
+    "lstm_32_128_t35": (35 * (32 * 512 + 128 * 512) + 128 * 10, 34 * 128 * 512 + 128 * 10),
     "dgex_943_3000_9520": (943 * 3000 + 3000 * 3000 + 3000 * 9520, 3000 * 3000 + 3000 * 9520),
 }
 

@@ -10,8 +10,8 @@ namespace Dl.Benchmarks;
 /// A persistent PyTorch process (benchmarks/pytorch/bdn_worker.py under /usr/bin/python3, one thread) that holds one
 /// workload with the same initial weights (written with <see cref="Safetensors.Save(string, ModelDescription, ReadOnlySpan{float}, ReadOnlySpan{float}, IReadOnlyDictionary{string, string}?)"/>)
 /// and the same batch (raw float32 inputs, int32 labels or float32 targets) as the .NET engines. <see cref="Run"/>
-/// sends <c>run N</c> and waits for <c>done</c>: the N training steps run back to back inside the worker, so process
-/// start-up and the pipe cost only one round trip per N steps.
+/// sends <c>run N</c> (<see cref="Infer"/>: <c>infer N</c>, forward passes only) and waits for <c>done</c>: the N steps
+/// run back to back inside the worker, so process start-up and the pipe cost only one round trip per N steps.
 /// </summary>
 /// <remarks>Environment: <c>DL_BENCH_PYTHON</c> overrides the interpreter (default /usr/bin/python3);
 /// <c>DL_BENCH_TUNED_MALLOC=1</c> passes <c>--tuned-malloc</c> (glibc thresholds raised, as bench.py).</remarks>
@@ -27,6 +27,7 @@ public sealed class TorchWorker : IDisposable
     private readonly string _directory;
     private readonly string _workload;
     private string? _command;
+    private string? _commandVerb;
     private int _commandSteps;
     private bool _disposed;
 
@@ -145,13 +146,20 @@ public sealed class TorchWorker : IDisposable
     }
 
     /// <summary>Runs <paramref name="steps"/> training steps in the worker and waits for them.</summary>
-    public void Run(int steps)
+    public void Run(int steps) => RunCommand("run", steps);
+
+    /// <summary>Runs <paramref name="steps"/> forward passes (eval mode, under <c>torch.inference_mode</c>; the weights
+    /// do not change) in the worker and waits for them.</summary>
+    public void Infer(int steps) => RunCommand("infer", steps);
+
+    private void RunCommand(string verb, int steps)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_command is null || _commandSteps != steps)
+        if (_command is null || _commandSteps != steps || _commandVerb != verb)
         {
-            _command = "run " + steps.ToString(CultureInfo.InvariantCulture);
+            _command = verb + " " + steps.ToString(CultureInfo.InvariantCulture);
             _commandSteps = steps;
+            _commandVerb = verb;
         }
         Send(_command);
         string? reply = _stdout.ReadLine();

@@ -7,6 +7,7 @@ targets [batch x target size]), then serves commands read line by line from stdi
 import of torch and the pipe's set-up stay out of the timed region:
 
     run N   N training steps (zero_grad, forward, loss, backward, SGD step, lr 0.01, no momentum); replies "done"
+    infer N N forward passes (eval mode, under torch.inference_mode; the weights do not change); replies "done"
     loss    the batch-mean loss of the current weights (no update); replies "loss <value>"
     quit    exits (so does the end of stdin)
 
@@ -90,6 +91,15 @@ def main():
         loss.backward()
         optimizer.step()
 
+    def infer(n):
+        model.eval()
+        try:
+            with torch.inference_mode():
+                for _ in range(n):
+                    model(x)
+        finally:
+            model.train()
+
     def current_loss():
         with torch.no_grad():
             return float(loss_fn(model(x), y))
@@ -105,12 +115,15 @@ def main():
             for _ in range(int(parts[1])):
                 step()
             out.write("done\n")
+        elif parts[0] == "infer" and len(parts) == 2 and parts[1].isdigit():
+            infer(int(parts[1]))
+            out.write("done\n")
         elif parts[0] == "loss" and len(parts) == 1:
             out.write(f"loss {current_loss()!r}\n")
         elif parts[0] == "quit":
             break
         else:
-            fail(f"unknown command {line.strip()!r} (run N | loss | quit)")
+            fail(f"unknown command {line.strip()!r} (run N | infer N | loss | quit)")
         out.flush()
 
 

@@ -4,7 +4,8 @@ JSON line with engine "pytorch".
 
 Train step: zero_grad, forward, loss (CrossEntropyLoss / MSELoss, batch mean), backward, SGD step (lr 0.01, no
 momentum). Infer step: forward under torch.inference_mode. One fixed batch of standard-normal inputs ([B, 784] for the
-MLPs, [B, 1, 28, 28] for cnn_lenetish) and uniform integer labels (standard-normal float targets). Initial weights come
+MLPs, [B, 1, 28, 28] for cnn_lenetish, [B, 35, 32] batch-first for lstm_32_128_t35, whose module is nn.LSTM + nn.Linear)
+and uniform integer labels (standard-normal float targets). Initial weights come
 from --weights, a safetensors file written by `dl bench --save-weights`, so both engines start from the same
 parameters (a tensor stored flat, e.g. a conv weight, is reshaped to the parameter's shape).
 

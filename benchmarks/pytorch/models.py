@@ -99,6 +99,22 @@ class FashionCnn(nn.Module):
         return self.fc2(self.drop2(torch.relu(self.fc1(x))))
 
 
+class LstmT35(nn.Module):
+    """lstm_32_128_t35 (Dl.Models.LstmT35): [35, 32] per sample (batch-first) -> nn.LSTM(32, 128), one layer, zero
+    initial state -> the last step's hidden state [128] -> fc 128-10. Parameters as ours: lstm.weight_ih_l0 [512, 32],
+    lstm.weight_hh_l0 [512, 128], lstm.bias_ih_l0 [512], lstm.bias_hh_l0 [512] (gates i, f, g, o, PyTorch's order),
+    fc.weight [10, 128], fc.bias [10]."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(32, 128, batch_first=True)
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        _, (h, _) = self.lstm(x)   # h: [layers = 1, B, 128], the hidden state after step 35
+        return self.fc(h[-1])
+
+
 def load_weights(model, tensors, allow_missing=("num_batches_tracked",)):
     """Loads {name: tensor} (e.g. from safetensors_lite.load) into model. Tensors whose element count matches but
     whose shape differs (a checkpoint that stores a conv weight flat) are reshaped to the parameter's shape; buffers
@@ -125,5 +141,6 @@ WORKLOADS = {
     "mlp_784_128_10": (FashionMlp, (784,), 10, 1, 0),
     "mlp_784_1024_512_10": (WideMlp, (784,), 10, 1, 0),
     "cnn_lenetish": (LenetCnn, (1, 28, 28), 10, 1, 0),
+    "lstm_32_128_t35": (LstmT35, (35, 32), 10, 1, 0),
     "dgex_943_3000_9520": (Dgex, (943,), 0, 9520, 200),
 }

@@ -21,11 +21,15 @@ public static class TrainCommand
     public const string DefaultOptimizer = "adam";
 
     private static readonly string[] ValueOptions =
-        ["model", "epochs", "batch", "lr", "lr-decay", "momentum", "optimizer", "seed", "threads", "data", "save", "save-initial", "engine", "shift"];
+        ["model", "epochs", "batch", "lr", "lr-decay", "momentum", "optimizer", "seed", "threads", "data", "save", "save-initial", "engine", "shift", "clip"];
 
     /// <summary>A Fashion-MNIST model and its measured defaults.</summary>
     private sealed record ImageModel(string Id, Func<ModelOptions, ITrainableModel<int>> Generated, Func<ulong, ITrainableModel<int>> Dynamic,
-        float AdamLr, float LrDecay, int Batch, int Epochs);
+        float AdamLr, float LrDecay, int Batch, int Epochs)
+    {
+        /// <summary>The default --clip (maximum global gradient norm; 0 = no clipping).</summary>
+        public float Clip { get; init; }
+    }
 
     /// <summary>fashion-cnn's defaults (Adam 0.001 ×0.85 per epoch, batch 64, 15 epochs, no augmentation) are the recipe both
     /// engines and PyTorch train in benchmarks/results/2026-11-21-fashion-cnn.md.</summary>
@@ -36,6 +40,8 @@ public static class TrainCommand
         new("lenet-cnn", o => new LenetCnn(o), s => Dl.Dynamic.Dynamic.Create<LenetCnn>(s), 0.002f, 0.85f, 64, 10),
         new("residual-cnn", o => new ResidualCnn(o), s => Dl.Dynamic.Dynamic.Create<ResidualCnn>(s), 0.002f, 0.85f, 64, 10),
         new("inception-cnn", o => new InceptionCnn(o), s => Dl.Dynamic.Dynamic.Create<InceptionCnn>(s), 0.002f, 0.85f, 64, 10),
+        new("row-lstm", o => new RowLstm(o), s => Dl.Dynamic.Dynamic.Create<RowLstm>(s), 0.002f, 0.85f, 64, 15) { Clip = 5f },
+        new("row-gru", o => new RowGru(o), s => Dl.Dynamic.Dynamic.Create<RowGru>(s), 0.002f, 0.85f, 64, 15) { Clip = 5f },
     ];
 
     public static int Run(ReadOnlySpan<string> args)
@@ -94,6 +100,12 @@ public static class TrainCommand
             Console.Error.WriteLine($"dl: saved the initial weights to {initial}");
         }
 
+        // --clip N: gradients are scaled to a global norm of at most N before each update (PyTorch's clip_grad_norm_);
+        // the norm before clipping is reported per epoch (mean and maximum), so vanishing or exploding gradients show.
+        float clip = cl.Float("clip", spec.Clip, 0f, 1e6f);
+        Clipped? clipped = clip > 0 ? new Clipped(optimizer, maxNorm: clip) : null;
+        IOptimizer step = (IOptimizer?)clipped ?? optimizer;
+
         var loader = new DataLoader(train, batch, shuffle: true, seed: seed, augmentation: augmentation);
         var logits = new float[batch * EmbeddedData.Classes];
         double elapsed = 0, reached91 = double.NaN;
@@ -101,10 +113,19 @@ public static class TrainCommand
         {
             model.Training = true;
             schedule.Apply(optimizer, epoch - 1);
-            double lossSum = 0;
+            double lossSum = 0, normSum = 0, normMax = 0;
+            int steps = 0;
             long start = Stopwatch.GetTimestamp();
             while (loader.NextBatch(out ReadOnlySpan<float> x, out ReadOnlySpan<int> y))
-                lossSum += (double)model.TrainStep(x, y, y.Length, optimizer) * y.Length;
+            {
+                lossSum += (double)model.TrainStep(x, y, y.Length, step) * y.Length;
+                if (clipped is not null)
+                {
+                    normSum += clipped.LastNorm;
+                    normMax = Math.Max(normMax, clipped.LastNorm);
+                    steps++;
+                }
+            }
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             double trainLoss = lossSum / train.Count;
             if (!double.IsFinite(trainLoss))
@@ -115,12 +136,14 @@ public static class TrainCommand
             if (json)
             {
                 Console.Out.WriteLine(new JsonLine().Add("model", spec.Id).Add("engine", engine).Add("epoch", epoch)
-                    .Add("train_loss", trainLoss, 4).Add("test_accuracy", accuracy, 4).Add("seconds", seconds, 3).Add("elapsed", elapsed, 3));
+                    .Add("train_loss", trainLoss, 4).Add("test_accuracy", accuracy, 4).Add("seconds", seconds, 3).Add("elapsed", elapsed, 3)
+                    .Add("grad_norm_mean", steps > 0 ? normSum / steps : double.NaN, 4).Add("grad_norm_max", steps > 0 ? normMax : double.NaN, 4));
             }
             else
             {
+                string norms = steps > 0 ? string.Create(CultureInfo.InvariantCulture, $"  gradient norm mean {normSum / steps:0.000} max {normMax:0.000}") : "";
                 Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {epoch,3}/{epochs}  train loss {trainLoss:0.0000}  test accuracy {accuracy * 100:0.00}%  {seconds:0.00} s"));
+                    $"epoch {epoch,3}/{epochs}  train loss {trainLoss:0.0000}  test accuracy {accuracy * 100:0.00}%  {seconds:0.00} s") + norms);
             }
         }
         if (!double.IsNaN(reached91))

@@ -65,4 +65,6 @@ public enum Init
     HeUniform,
     /// <summary>He/Kaiming normal: N(0, 2 / fan_in).</summary>
     HeNormal,
+    /// <summary>N(0, a²) with a = <see cref="ParamAttribute.Scale"/> (an embedding table: PyTorch's N(0, 1)).</summary>
+    Normal,
 }

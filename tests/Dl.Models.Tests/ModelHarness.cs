@@ -13,6 +13,9 @@ internal static class ModelHarness
         return x;
     }
 
+    /// <summary>Integer tokens in [0, vocabulary) stored as floats (the input of an embedding or one-hot).</summary>
+    public static float[] Tokens(int count, int vocabulary, int seed) => Labels(count, vocabulary, seed).Select(v => (float)v).ToArray();
+
     public static int[] Labels(int count, int classes, int seed)
     {
         var r = new DlRandom((ulong)seed);
@@ -33,7 +36,9 @@ internal static class ModelHarness
     }
 
     /// <summary>Generated and dynamic engines: same initial weights, same loss, same gradients, same predictions.</summary>
-    public static void GeneratedMatchesDynamic<TModel, TTarget>(Func<ModelOptions, TModel> create, int batch, TTarget[] target, float rtol = 2e-4f)
+    /// <param name="input">The input (token models need integers); normal random values when null.</param>
+    public static void GeneratedMatchesDynamic<TModel, TTarget>(Func<ModelOptions, TModel> create, int batch, TTarget[] target, float rtol = 2e-4f,
+        float[]? input = null)
         where TModel : ITrainableModel<TTarget>, IDynamicSource<TModel>
         where TTarget : unmanaged
     {
@@ -41,7 +46,7 @@ internal static class ModelHarness
         var dynamic = Dynamic.Dynamic.Create<TModel>(seed: 7);
         Close(generated.Parameters, dynamic.Parameters, 0, 0, "initial parameters");
         var d = TModel.StaticDescription;
-        var x = Normal(batch * d.InputSize, 11);
+        var x = input ?? Normal(batch * d.InputSize, 11);
 
         var trainable = (ITrainableModel<TTarget>)(object)dynamic;
         float lg = generated.ComputeGradients(x, target, batch);

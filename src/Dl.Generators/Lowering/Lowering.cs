@@ -62,7 +62,7 @@ internal sealed partial class Lowering
                     continue;
                 case NodeKind.Target:
                     bool labels = _model.Target!.IsLabels;
-                    _plan.Values[n.Id] = _plan.AddBuffer(n.Label, labels ? 1 : n.Shape.Size, true, labels ? Space.Batched : Space.Target);
+                    _plan.Values[n.Id] = _plan.AddBuffer(n.Label, n.Shape.Size, true, labels ? Space.Batched : Space.Target);
                     if (labels) _plan.LabelsBuffer = _plan.Values[n.Id];
                     continue;
                 case NodeKind.Param:
@@ -140,7 +140,7 @@ internal sealed partial class Lowering
                 var p = Node(n.Inputs[0]);
                 var scratch = _plan.AddBuffer(n.Label + ".scratch", p.Shape.Size, true, Space.Batched);
                 _scratch[n.Id] = scratch;
-                int targetLength = _model.Target is { IsLabels: true } && Node(n.Inputs[1]).Kind == NodeKind.Target ? 1 : Node(n.Inputs[1]).Shape.Size;
+                int targetLength = Node(n.Inputs[1]).Shape.Size;
                 yield return new RowCallStep(comment, $"$out0[0] = {n.Impl}.Forward<float>($in0, $in1, $out1)", new Extent(1, true),
                     new[] { V(n.Inputs[0]), V(n.Inputs[1]) }, new[] { p.Shape.Size, targetLength }, new[] { y, scratch }, new[] { 1, p.Shape.Size }, false);
                 break;
@@ -177,6 +177,9 @@ internal sealed partial class Lowering
             }
             case NodeKind.Conv or NodeKind.Pool or NodeKind.Norm or NodeKind.Dropout:
                 foreach (var step in SpatialForward(n, y, comment)) yield return step;
+                break;
+            case NodeKind.Recurrent or NodeKind.Embedding:
+                foreach (var step in SequenceForward(n, y, comment)) yield return step;
                 break;
         }
     }
@@ -269,6 +272,11 @@ internal sealed partial class Lowering
                 var dgamma = _plan.Gradients[n.Inputs[1]]!; var dbeta = _plan.Gradients[n.Inputs[2]]!;
                 First(dgamma); First(dbeta);
                 steps.AddRange(NormBackward(n, dy, dx, dgamma, dbeta, firstX));
+                continue;
+            }
+            if (n.Kind == NodeKind.Recurrent)
+            {
+                steps.AddRange(RecurrentBackward(n, dy, needs));
                 continue;
             }
             for (int slot = 0; slot < n.Inputs.Count; slot++)
@@ -371,7 +379,7 @@ internal sealed partial class Lowering
             {
                 var p = Node(n.Inputs[0]);
                 var t = Node(n.Inputs[1]);
-                int targetLength = _model.Target is { IsLabels: true } && t.Kind == NodeKind.Target ? 1 : t.Shape.Size;
+                int targetLength = t.Shape.Size;
                 yield return new RowCallStep(comment, $"{n.Impl}.Backward<float>($in0, $in1, $in2, $in3[0], $out0)", new Extent(1, true),
                     new[] { V(n.Inputs[0]), V(n.Inputs[1]), _scratch[n.Id], dy }, new[] { p.Shape.Size, targetLength, p.Shape.Size, 1 },
                     new[] { dx }, new[] { p.Shape.Size }, first);
@@ -409,6 +417,9 @@ internal sealed partial class Lowering
             }
             case NodeKind.Conv or NodeKind.Pool or NodeKind.Dropout:
                 foreach (var step in SpatialBackward(n, slot, dy, dx, first, comment)) yield return step;
+                break;
+            case NodeKind.Embedding:
+                foreach (var step in EmbeddingBackward(n, slot, dy, dx, first, comment)) yield return step;
                 break;
         }
     }

@@ -20,7 +20,7 @@ public sealed record ShapeSpec(EquatableArray<int> Dims, bool Batched)
 }
 
 /// <summary>Node kinds of the graph: the op kinds of Dl.OpKind plus leaves.</summary>
-public enum NodeKind { Input, Target, Param, Constant, Unary, Binary, MatMul, Reduce, RowWise, Loss, Reshape, Transpose, Slice, Concat, Conv, Pool, Norm, Dropout }
+public enum NodeKind { Input, Target, Param, Constant, Unary, Binary, MatMul, Reduce, RowWise, Loss, Reshape, Transpose, Slice, Concat, Conv, Pool, Norm, Dropout, Recurrent, Embedding }
 
 /// <summary>What an op's backward reads (mirrors Dl.Saved).</summary>
 public enum SavedValues { Nothing = 0, Input = 1, Output = 2, Both = 3 }
@@ -31,7 +31,8 @@ public enum SavedValues { Nothing = 0, Input = 1, Output = 2, Both = 3 }
 /// <param name="Ints">Op-specific integers: matmul [transB]; reduce [axis or -1 for all]; slice [axis, start, length, keepAxis];
 /// concat [axis]; input/param/target [index]; conv and pool: a <see cref="WindowSpec"/> (<see cref="WindowSpec.ToInts"/>) then,
 /// for conv, [out channels, 1 for conv1d]; norm [channels, plane size, running-mean state index, running-var state index];
-/// dropout [index in source order].</param>
+/// dropout [index in source order]; recurrent [cell (Dl.Kernels.RecurrentCell), steps, input size, hidden size, has h0, has c0]
+/// with inputs x, weight_ih, weight_hh, bias_ih, bias_hh[, h0][, c0]; embedding and one-hot [vocabulary, dimension].</param>
 public sealed record NodeSpec(
     int Id, NodeKind Kind, string Label, string Op, string? Impl, EquatableArray<int> Inputs, ShapeSpec Shape,
     float Scalar, EquatableArray<int> Ints, bool Mean, SavedValues Saves, bool Differentiable, string Layer)
@@ -74,11 +75,12 @@ public sealed record WindowSpec(int Channels, int Height, int Width, int KernelH
     public string Literal => $"new global::Dl.Kernels.Window2d({string.Join(", ", ToInts())})";
 }
 
-/// <summary>A forward input or the loss target.</summary>
+/// <summary>A forward input or the loss target. Labels have <see cref="Classes"/> &gt; 0 and a shape of [] (one per sample)
+/// or [T] (one per step).</summary>
 public sealed record InputSpec(string Name, EquatableArray<int> Shape, int Classes)
 {
     public bool IsLabels => Classes > 0;
-    public int Size => IsLabels ? 1 : Shape.Aggregate(1, (a, b) => a * b);
+    public int Size => Shape.Aggregate(1, (a, b) => a * b);
 }
 
 /// <summary>A row of the model summary: a layer (a Linear call) or a parameter-free op.</summary>

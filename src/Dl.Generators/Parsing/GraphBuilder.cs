@@ -30,7 +30,7 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
 
     // Dl.OpKind, in declaration order.
     private const int KUnary = 0, KBinary = 1, KMatMul = 2, KReduce = 3, KRowWise = 4, KLoss = 5, KReshape = 6,
-        KTranspose = 7, KSlice = 8, KConcat = 9, KLinear = 10;
+        KTranspose = 7, KSlice = 8, KConcat = 9, KLinear = 10;   // 11-14 in GraphBuilder.Spatial, 15-16 in GraphBuilder.Recurrent
 
     public List<NodeSpec> Nodes { get; } = new();
     public List<ParameterSpec> Parameters { get; } = new();
@@ -209,7 +209,13 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
 
     private int LoopConstant(ExpressionSyntax e, Dictionary<string, Value> scope, string what)
     {
-        var v = Eval(e, scope);
+        Value v;
+        // A loop is unrolled at compile time (a recurrence over many steps belongs in a recurrent op, whose kernel loops).
+        try { v = Eval(e, scope); }
+        catch (ModelErrorException error) when (error.Diagnostic.Id is "DL0001" or "DL0004")
+        {
+            throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, e.GetLocation(), e.ToString(), "for (" + what + " of the loop)"));
+        }
         if (v.IsTensor || v.Constant is not int i)
             throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, e.GetLocation(), e.ToString(), "for (" + what + " of the loop)"));
         return i;
@@ -226,7 +232,7 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
     {
         var n = Nodes[node];
         if (n.Kind is NodeKind.Input or NodeKind.Target or NodeKind.Param or NodeKind.Constant) return;
-        if (n.Kind is NodeKind.Conv or NodeKind.Norm) return;   // a named layer keeps its name (the summary row and the graph)
+        if (n.Kind is NodeKind.Conv or NodeKind.Norm or NodeKind.Recurrent || n is { Kind: NodeKind.Embedding, Op: "embedding" }) return;   // a named layer keeps its name (the summary row and the graph)
         if (Nodes.Any(m => m.Label == name)) name = name + "_" + node;   // a reassigned local: h, h_7, ...
         Nodes[node] = n with { Label = name };
         if (_collectLayers) for (int i = 0; i < Layers.Count; i++)
@@ -566,6 +572,12 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
             case KSlice:
             {
                 int x = T(0);
+                if (args.Length == 1)   // Last(x): the final step, axis dropped
+                {
+                    if (S(x).Rank == 0) throw Invalid(at, opName, $"expected a sequence [T, ...], got {S(x)}");
+                    var last = ShapeInference.Slice(S(x), 0, S(x).Dims[0] - 1, 1, false, out _);
+                    return Value.Of(Add(NodeKind.Slice, "", "last", null, new[] { x }, last, 0, new[] { 0, S(x).Dims[0] - 1, 1, 0 }, false, SavedValues.Nothing, true, location));
+                }
                 int axis = I(1, "axis"), start = I(2, "start"), length = I(3, "length");
                 if (axis < 0) axis += S(x).Rank;
                 var shape = Check(ShapeInference.Slice(S(x), axis, start, length, true, out var error), error, x);
@@ -581,6 +593,10 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
             }
             case KConv or KPool or KNorm or KDropout:
                 return ApplySpatial(op, symbol, args, at, names);
+            case KRecurrent:
+                return ApplyRecurrent(opName, args, at, names);
+            case KEmbedding:
+                return ApplyEmbedding(opName, args, at, names);
             default:
                 throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, location, symbol.Name));
         }

@@ -113,22 +113,27 @@ internal static class ModelParser
 
     private static InputSpec ReadInput(IParameterSymbol p, string model)
     {
+        // [Shape(...)] alone: a real tensor; [Labels(n)] alone: one class index per sample; both: a class index per
+        // element of the shape (a language model's next tokens, [Labels(65), Shape(35)]).
+        int[]? dims = null;
+        int classes = 0;
         foreach (var a in p.GetAttributes())
         {
             switch (a.AttributeClass?.ToDisplayString())
             {
                 case "Dl.ShapeAttribute":
-                    var dims = a.ConstructorArguments[0].Values.Select(v => (int)v.Value!).ToArray();
+                    dims = a.ConstructorArguments[0].Values.Select(v => (int)v.Value!).ToArray();
                     if (dims.Any(d => d <= 0))
                         throw Error(DiagnosticDescriptors.InvalidArgument, p, "[Shape]", $"dimensions must be positive, got [{string.Join(", ", dims)}]");
-                    return new InputSpec(p.Name, dims, 0);
+                    break;
                 case "Dl.LabelsAttribute":
-                    int classes = (int)a.ConstructorArguments[0].Value!;
+                    classes = (int)a.ConstructorArguments[0].Value!;
                     if (classes < 2)
                         throw Error(DiagnosticDescriptors.InvalidArgument, p, "[Labels]", $"a label needs at least 2 classes, got {classes}");
-                    return new InputSpec(p.Name, EquatableArray<int>.Empty, classes);
+                    break;
             }
         }
-        throw Error(DiagnosticDescriptors.MissingShape, p, p.Name);
+        if (dims is null && classes == 0) throw Error(DiagnosticDescriptors.MissingShape, p, p.Name);
+        return new InputSpec(p.Name, dims ?? new int[0], classes);
     }
 }

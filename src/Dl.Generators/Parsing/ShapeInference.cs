@@ -70,8 +70,10 @@ internal static class ShapeInference
         error = null;
         if (classes > 0)
         {
-            if (prediction.Rank != 1 || prediction.Dims[0] != classes)
-                error = $"labels of {classes} classes need a prediction of shape [{classes}]";
+            // One label per sample ([]) or per step ([T]): the prediction is the labels' shape plus the classes.
+            var expected = target.Dims.Concat(new[] { classes }).ToArray();
+            if (!prediction.Dims.SequenceEqual(expected))
+                error = $"labels {target.PerSample} of {classes} classes need a prediction of shape [{string.Join(", ", expected)}]";
         }
         else if (!prediction.Dims.Equals(target.Dims))
         {

@@ -96,10 +96,10 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
         for (int i = 0; i < description.Inputs.Length; i++)
         {
             InputInfo info = description.Inputs[i];
-            _inputShapes[i] = info.IsLabels ? [] : _tape.Intern(info.Shape);
+            _inputShapes[i] = _tape.Intern(info.Shape);
             _inputSizes[i] = info.Size;
         }
-        _targetShape = description.Target is { IsLabels: false } t ? _tape.Intern(t.Shape) : [];
+        _targetShape = description.Target is { } t ? _tape.Intern(t.Shape) : [];
         _inputSize = description.InputSize;
         _outputSize = description.OutputSize;
         _targetSize = description.Target?.Size ?? 0;
@@ -460,8 +460,10 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
     {
         if (info.IsLabels)
         {
-            if (target.Length != batch)
-                throw new ArgumentException($"Model {Description.Name}: {target.Length} labels for {batch} samples; pass one class index per sample.", nameof(target));
+            if (target.Length != (long)batch * info.Size)
+                throw new ArgumentException(info.Size == 1
+                    ? $"Model {Description.Name}: {target.Length} labels for {batch} samples; pass one class index per sample."
+                    : $"Model {Description.Name}: {target.Length} labels for {batch} samples of {Tensor.FormatShape(info.Shape)}; pass {info.Size} class indices per sample ({(long)batch * info.Size}).", nameof(target));
             CheckLabels(target, info.Classes, info.Name, nameof(target));
             return;
         }
@@ -481,7 +483,7 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
             double v = double.CreateTruncating(labels[s]);
             if (!(v >= 0 && v < classes) || v != Math.Floor(v))
                 throw new ArgumentOutOfRangeException(parameter, v,
-                    $"{name}[{s}] = {v} is not a class index: labels must be integers in [0, {classes}) for {classes} classes (sample {s}).");
+                    $"{name}[{s}] = {v} is not a class index: labels must be integers in [0, {classes}) for {classes} classes (element {s}, row-major over samples and steps).");
         }
     }
 

@@ -51,11 +51,12 @@ internal static partial class TapeOps
             throw new ArgumentException($"{name}: the prediction {prediction} and the target {target} belong to different models' tapes.");
         if (target.IsLabels)
         {
-            if (target.SizeValue != 1)
-                throw new ArgumentException($"{name}: a labels target holds one class index per sample, got shape {target.ShapeText}.");
-            if (target.ClassCount != prediction.SizeValue)
+            // One label per sample (shape []) or per step ([T]): the prediction has the labels' shape plus the classes.
+            bool ok = prediction.Rank == target.Rank + 1 && prediction.ShapeArray[^1] == target.ClassCount;
+            for (int i = 0; ok && i < target.Rank; i++) ok = prediction.ShapeArray[i] == target.ShapeArray[i];
+            if (!ok)
                 throw new ArgumentException(
-                    $"{name}: labels of {target.ClassCount} classes need a prediction of {target.ClassCount} scores per sample, got {prediction.ShapeText}.");
+                    $"{name}: labels {target.ShapeText} of {target.ClassCount} classes need a prediction of shape {target.ShapeText[..^1]}{(target.Rank > 0 ? ", " : "")}{target.ClassCount}] per sample, got {prediction.ShapeText}.");
         }
         else if (!SameShape(prediction, target))
         {

@@ -68,6 +68,11 @@ public static class Initializers
                 RequireFans(fanIn, 1, init);
                 FillUniform(destination, (float)Math.Sqrt(6.0 / fanIn), random);
                 return;
+            case Init.Normal:
+                if (!(scale > 0) || !float.IsFinite(scale))
+                    throw new ArgumentOutOfRangeException(nameof(scale), scale, "Init.Normal needs a finite Scale > 0 (the standard deviation).");
+                FillNormal(destination, scale, random);
+                return;
             case Init.HeNormal:
                 RequireFans(fanIn, 1, init);
                 FillNormal(destination, Math.Sqrt(2.0 / fanIn), random);

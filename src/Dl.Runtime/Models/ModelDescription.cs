@@ -14,11 +14,12 @@ public sealed record ParameterInfo(string Name, int[] Shape, int Offset, Init In
     public string ShapeText => "[" + string.Join(", ", Shape) + "]";
 }
 
-/// <summary>A model input or target, per sample. Integer labels have <see cref="Classes"/> &gt; 0 and one value per sample.</summary>
+/// <summary>A model input or target, per sample. Integer labels have <see cref="Classes"/> &gt; 0 and one value per sample, or
+/// one per step when <see cref="Shape"/> is given (a language model's next tokens, [T]).</summary>
 public sealed record InputInfo(string Name, int[] Shape, int Classes = 0)
 {
     public bool IsLabels => Classes > 0;
-    public int Size => IsLabels ? 1 : Shape.Aggregate(1, (a, b) => a * b);
+    public int Size => Shape.Aggregate(1, (a, b) => a * b);
 }
 
 /// <summary>A row of <see cref="IModel.Summary"/>: a layer or op, its per-sample output shape and its parameter count.</summary>

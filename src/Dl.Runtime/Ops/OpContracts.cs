@@ -54,6 +54,11 @@ public enum OpKind
     Norm,
     /// <summary>Dropout: a seeded mask in training mode, identity in evaluation mode.</summary>
     Dropout,
+    /// <summary>A recurrent layer (RNN, LSTM, GRU) over a whole sequence [T, D]: one kernel call runs every step forward,
+    /// one runs backpropagation through time; parameters in PyTorch's layout, created by the op.</summary>
+    Recurrent,
+    /// <summary>A table lookup of integer tokens (an embedding, with a learned table; one-hot, without).</summary>
+    Embedding,
 }
 
 /// <summary>Binds a surface method of <see cref="Ops"/> to its kind and implementing struct.</summary>

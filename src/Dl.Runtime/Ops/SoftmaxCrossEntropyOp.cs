@@ -34,29 +34,55 @@ public readonly struct SoftmaxCrossEntropyOp : ILossOp
     }
 }
 
-/// <summary>Softmax cross-entropy against an integer class label k, per sample: ℓ = -ln softmax(x)_k = lse(x) - x_k,
-/// with lse(x) = m + ln Σ_j e^(x_j - m), m = max_j x_j. The target row is one element holding k.</summary>
-/// <remarks>The gradient is ∂ℓ/∂x = p - onehot(k) with p = softmax(x) (PyTorch's cross_entropy with class indices).
-/// Forward leaves p in <c>scratch</c>; backward reads p and k. A label that is not an integer in [0, classes) throws
+/// <summary>Softmax cross-entropy against integer class labels, per sample: with one label k, ℓ = -ln softmax(x)_k =
+/// lse(x) - x_k, lse(x) = m + ln Σ_j e^(x_j - m), m = max_j x_j; with R labels (a sequence, one per step) the prediction
+/// holds R rows of C = length / R scores and ℓ = (1/R) Σ_r (lse(x_r) - x_r[k_r]), the mean over steps (so the batch loss
+/// is PyTorch's cross_entropy over all batch x step rows).</summary>
+/// <remarks>The gradient is (p_r - onehot(k_r)) / R per row with p = softmax(x) (PyTorch's cross_entropy with class
+/// indices). Forward leaves p in <c>scratch</c>; backward reads p and k. A label that is not an integer in [0, C) throws
 /// <see cref="ArgumentOutOfRangeException"/> naming the label and the class count.</remarks>
 [DlOp("softmax_cross_entropy_labels", Saves = Saved.Input, DomainMin = -5, DomainMax = 5, Tolerance = 1e-5)]
 public readonly struct SoftmaxCrossEntropyLabelsOp : ILossOp
 {
     public static T Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> target, Span<T> scratch) where T : IFloatingPointIeee754<T>
     {
-        int k = Label(target, x.Length);
+        int rows = Rows(x.Length, target.Length), classes = x.Length / rows;
         LossChecks.Scratch(scratch.Length, x.Length);
-        T lse = LossChecks.SoftmaxInto(x, scratch);
-        return lse - x[k];
+        T loss = T.Zero;
+        for (int r = 0; r < rows; r++)
+        {
+            int k = Label(target, r, classes);
+            ReadOnlySpan<T> xr = x.Slice(r * classes, classes);
+            loss += LossChecks.SoftmaxInto(xr, scratch.Slice(r * classes, classes)) - xr[k];
+        }
+        return rows == 1 ? loss : loss / T.CreateTruncating(rows);
     }
 
     public static void Backward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> target, ReadOnlySpan<T> scratch, T dLoss, Span<T> dx) where T : IFloatingPointIeee754<T>
     {
-        int k = Label(target, x.Length);
+        int rows = Rows(x.Length, target.Length), classes = x.Length / rows;
         LossChecks.Scratch(scratch.Length, x.Length);
         LossChecks.Gradient(dx.Length, x.Length);
-        for (int i = 0; i < dx.Length; i++) dx[i] += scratch[i] * dLoss;
-        dx[k] -= dLoss;
+        T d = rows == 1 ? dLoss : dLoss / T.CreateTruncating(rows);
+        for (int i = 0; i < x.Length; i++) dx[i] += scratch[i] * d;
+        for (int r = 0; r < rows; r++) dx[r * classes + Label(target, r, classes)] -= d;
+    }
+
+    private static int Rows(int x, int labels)
+    {
+        if (labels == 0 || x % labels != 0)
+            throw new ArgumentException($"A label target of {labels} class indices needs a prediction of whole rows, one per label; got {x} scores.", "target");
+        return labels;
+    }
+
+    private static int Label<T>(ReadOnlySpan<T> target, int row, int classes) where T : IFloatingPointIeee754<T>
+    {
+        T label = target[row];
+        if (!T.IsInteger(label) || label < T.Zero || label >= T.CreateTruncating(classes))
+            throw new ArgumentOutOfRangeException(nameof(target), label, target.Length == 1
+                ? $"Class label {label} is not an integer class index in [0, {classes}) for {classes} classes."
+                : $"Class label {label} at step {row} is not an integer class index in [0, {classes}) for {classes} classes.");
+        return int.CreateTruncating(label);
     }
 
     /// <summary>The class index held by a label target row, validated against the class count.</summary>

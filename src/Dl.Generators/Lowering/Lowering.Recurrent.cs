@@ -1,0 +1,105 @@
+using System.Collections.Generic;
+using System.Linq;
+using Dl.Generators.Model;
+using static Dl.Generators.Lowering.CallArg;
+
+namespace Dl.Generators.Lowering;
+
+// Recurrent layers lower to two kernel calls: Recurrent.Forward runs every time step (saving what backpropagation through
+// time needs in an arena workspace) and Recurrent.Backward runs BPTT and writes every gradient of the layer at once. The
+// time loop is inside the kernel, so the generated code and its build time do not grow with the sequence length.
+internal sealed partial class Lowering
+{
+    private readonly Dictionary<int, Buffer> _recurrentSaved = new();
+
+    /// <summary>Floats per sample of the kernel's saved and scratch workspaces; mirrors Dl.Kernels.RecurrentShape
+    /// (SavedPerSample, ScratchPerSample), which checks the spans it is given.</summary>
+    internal static (int Saved, int Scratch) RecurrentWorkspace(int cell, int steps, int input, int hidden)
+    {
+        int gates = cell switch { 0 => 1, 1 => 4, _ => 3 } * hidden;
+        bool lstm = cell == 1, gru = cell >= 2;
+        // Saved: every step's gate activations, h_0..h_T, for an LSTM c_0..c_T and tanh(c_1..c_T), for a GRU the hidden-side
+        // candidate term of each step and one step's gate product; the input time-major.
+        int saved = steps * gates + (steps + 1) * hidden + (lstm ? (2 * steps + 1) * hidden : 0) + (gru ? steps * hidden + gates : 0) + steps * input;
+        // Scratch: the gate gradients of every step (twice for a GRU: input and hidden side), the input gradient
+        // time-major, and the carried state gradients.
+        int scratch = steps * gates * (gru ? 2 : 1) + steps * input + 2 * hidden + (lstm || cell == 3 ? hidden : 0);
+        return (saved, scratch);
+    }
+
+    private static string RecurrentShapeLiteral(NodeSpec n) =>
+        $"new global::Dl.Kernels.RecurrentShape((global::Dl.Kernels.RecurrentCell){n.Int(0)}, {n.Int(1)}, {n.Int(2)}, {n.Int(3)})";
+
+    private (Buffer? H0, Buffer? C0) InitialStates(NodeSpec n)
+    {
+        int next = 5;
+        Buffer? h0 = n.Int(4) != 0 ? V(n.Inputs[next++]) : null;
+        Buffer? c0 = n.Int(5) != 0 ? V(n.Inputs[next]) : null;
+        return (h0, c0);
+    }
+
+    private static CallArg Opt(Buffer? b) => b is null ? Lit("default") : In(b);
+
+    private IEnumerable<Step> SequenceForward(NodeSpec n, Buffer y, string comment)
+    {
+        if (n.Kind == NodeKind.Embedding)
+        {
+            var tokens = Node(n.Inputs[0]);
+            string rows = tokens.Shape.Rank == 0 ? "batch" : $"batch * {tokens.Shape.Dims[0]}";
+            var table = n.Inputs.Count > 1 ? In(V(n.Inputs[1])) : Lit("default");
+            yield return new CallStep(comment, Kernels + "EmbeddingLookup.Forward<float>",
+                new[] { Lit(rows), Lit(n.Int(0)), Lit(n.Int(1)), In(V(n.Inputs[0])), table, Out(y) });
+            yield break;
+        }
+        var (saved, _) = RecurrentWorkspace(n.Int(0), n.Int(1), n.Int(2), n.Int(3));
+        var savedBuffer = _recurrentSaved[n.Id] = _plan.AddBuffer(n.Label + ".saved", saved, true, Space.Batched);
+        var (h0, c0) = InitialStates(n);
+        yield return new CallStep(comment + $" [{n.Int(1)} steps in the kernel]", Kernels + "Recurrent.Forward",
+            new[] { Lit(RecurrentShapeLiteral(n)), Lit("batch"), In(V(n.Inputs[0])), Opt(h0), Opt(c0),
+                In(V(n.Inputs[1])), In(V(n.Inputs[2])), In(V(n.Inputs[3])), In(V(n.Inputs[4])), Out(y), Out(savedBuffer), Lit("_gemm") });
+    }
+
+    private IEnumerable<Step> EmbeddingBackward(NodeSpec n, int slot, Buffer dy, Buffer dx, bool first, string comment)
+    {
+        // Tokens are integers: the lookup is constant between them, so they get no gradient (slot 0).
+        if (slot != 1) yield break;
+        var tokens = Node(n.Inputs[0]);
+        string rows = tokens.Shape.Rank == 0 ? "batch" : $"batch * {tokens.Shape.Dims[0]}";
+        yield return new CallStep(comment, Kernels + "EmbeddingLookup.Backward<float>",
+            new[] { Lit(rows), Lit(n.Int(0)), Lit(n.Int(1)), In(V(n.Inputs[0])), In(dy), Out(dx, !first), Lit(!first) });
+    }
+
+    /// <summary>Backpropagation through time: one call writes dx, dh0, dc0 (one accumulate flag) and the four parameter
+    /// gradients (another). A target whose first-write status differs from the others' is zeroed first and accumulated.</summary>
+    private IEnumerable<Step> RecurrentBackward(NodeSpec n, Buffer dy, bool[] needs)
+    {
+        string comment = $"d{n.Label}'s inputs and parameters: backpropagation through {n.Int(1)} steps  [{n.Op}]";
+        Buffer? Grad(int slot) => slot < n.Inputs.Count && needs[n.Inputs[slot]] ? _plan.Gradients[n.Inputs[slot]] : null;
+        int stateSlot = 5;
+        int h0Slot = n.Int(4) != 0 ? stateSlot++ : -1, c0Slot = n.Int(5) != 0 ? stateSlot : -1;
+        var data = new[] { Grad(0), h0Slot < 0 ? null : Grad(h0Slot), c0Slot < 0 ? null : Grad(c0Slot) };
+        var weights = new[] { Grad(1), Grad(2), Grad(3), Grad(4) };
+        var steps = new List<Step>();
+        bool Flag(Buffer?[] targets)
+        {
+            var present = targets.Where(t => t is not null).Select(t => t!).Distinct().ToList();
+            var firsts = present.Select(First).ToList();
+            if (firsts.All(f => f)) return false;
+            for (int i = 0; i < present.Count; i++)
+                if (firsts[i]) steps.Add(new FillStep($"{present[i].Name} = 0 (accumulated with the other gradients of {n.Label})", present[i], "0f"));
+            return true;
+        }
+        bool accumulate = Flag(data), accumulateWeights = Flag(weights);
+        CallArg G(Buffer? b, bool acc) => b is null ? Lit("default") : Out(b, acc);
+        var (saved, scratch) = RecurrentWorkspace(n.Int(0), n.Int(1), n.Int(2), n.Int(3));
+        var scratchBuffer = _plan.AddBuffer(n.Label + ".scratch", scratch, true, Space.Batched);
+        var (h0, c0) = InitialStates(n);
+        steps.Add(new CallStep(comment, Kernels + "Recurrent.Backward",
+            new[] { Lit(RecurrentShapeLiteral(n)), Lit("batch"), In(V(n.Inputs[0])), Opt(h0), Opt(c0), In(V(n.Inputs[1])), In(V(n.Inputs[2])),
+                In(V(n.Id)), In(_recurrentSaved[n.Id]), In(dy),
+                G(data[0], accumulate), G(data[1], accumulate), G(data[2], accumulate), Lit(accumulate),
+                G(weights[0], accumulateWeights), G(weights[1], accumulateWeights), G(weights[2], accumulateWeights), G(weights[3], accumulateWeights),
+                Lit(accumulateWeights), Out(scratchBuffer), Lit("_gemm") }));
+        return steps;
+    }
+}

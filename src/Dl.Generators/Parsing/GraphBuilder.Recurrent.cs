@@ -1,0 +1,119 @@
+using System.Collections.Generic;
+using System.Linq;
+using Dl.Generators.Diagnostics;
+using Dl.Generators.Model;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Dl.Generators.Parsing;
+
+// Sequence ops: recurrent layers (RNN, LSTM, GRU) and token lookups (embedding, one-hot). A recurrent layer is one node
+// per stacked layer; the time loop lives in the runtime kernel it lowers to, so 35 or 256 steps cost the same code.
+internal sealed partial class GraphBuilder
+{
+    private const int KRecurrent = 15, KEmbedding = 16;
+    private const int InitUniform = 3, InitNormal = 8;
+
+    /// <summary>Mirrors Dl.Kernels.RecurrentCell.</summary>
+    private static readonly string[] CellNames = { "rnn", "lstm", "gru", "gru_reset_before" };
+
+    private Value ApplyRecurrent(string opName, Value[] args, ExpressionSyntax at, string[]? names)
+    {
+        var location = at.GetLocation();
+        object? Arg(int i, string what) => i >= args.Length ? null : !args[i].IsTensor ? args[i].Constant
+            : throw new ModelErrorException(DiagnosticInfo.Create(DiagnosticDescriptors.NonConstantArgument, location, names?[i] ?? what, opName));
+        int? Tensor(int i) => i < args.Length && args[i].IsTensor ? args[i].Node : null;
+
+        int x = TensorArg(args[0], at);
+        var xs = Nodes[x].Shape;
+        if (!xs.Batched || xs.Rank != 2) throw Invalid(at, opName, $"expected a batched sequence [T, features], got {xs}");
+        int steps = xs.Dims[0], features = xs.Dims[1];
+        int hidden = Arg(1, "hidden") is { } hv ? System.Convert.ToInt32(hv) : throw Invalid(at, opName, "hidden is required");
+        if (hidden <= 0) throw Invalid(at, opName, $"hidden must be positive, got {hidden}");
+        string name = Arg(2, "name") as string ?? throw Invalid(at, opName, "the layer needs a constant name");
+        if (name.Length == 0) throw Invalid(at, opName, "the layer needs a non-empty name");
+        int layers = Arg(3, "layers") is { } lv ? System.Convert.ToInt32(lv) : 1;
+        if (layers <= 0) throw Invalid(at, opName, $"layers must be positive, got {layers}");
+        int cell = opName switch
+        {
+            "Rnn" => 0,
+            "Lstm" => 1,
+            _ => Arg(5, "resetAfter") is false ? 3 : 2,
+        };
+        int gates = cell switch { 0 => 1, 1 => 4, _ => 3 };
+        int? h0 = Tensor(4), c0 = cell == 1 ? Tensor(5) : null;
+        if (cell != 1 && args.Length > 5 && args[5].IsTensor) throw Invalid(at, opName, "only an LSTM has a cell state c0");
+        CheckInitialState(h0, "h0", layers, hidden, at, opName);
+        CheckInitialState(c0, "c0", layers, hidden, at, opName);
+
+        string saved = _layer;
+        _layer = name;
+        float bound = (float)(1 / System.Math.Sqrt(hidden));
+        int y = x, parameters = 0;
+        for (int l = 0; l < layers; l++)
+        {
+            int input = l == 0 ? features : hidden;
+            int P(string what, int[] shape)
+            {
+                parameters += shape.Aggregate(1, (a, b) => a * b);
+                return AddParameter(new ParameterSpec($"{name}.{what}_l{l}", shape, InitUniform, bound, input, gates * hidden, null), location);
+            }
+            var inputs = new List<int> { y, P("weight_ih", new[] { gates * hidden, input }), P("weight_hh", new[] { gates * hidden, hidden }),
+                P("bias_ih", new[] { gates * hidden }), P("bias_hh", new[] { gates * hidden }) };
+            if (h0 is { } h) inputs.Add(LayerState(h, l, layers, location));
+            if (c0 is { } c) inputs.Add(LayerState(c, l, layers, location));
+            string label = layers == 1 ? name : $"{name}.l{l}";
+            y = Add(NodeKind.Recurrent, label, CellNames[cell], null, inputs.ToArray(), new ShapeSpec(new[] { steps, hidden }, true), 0,
+                new[] { cell, steps, input, hidden, h0 is null ? 0 : 1, c0 is null ? 0 : 1 }, false, SavedValues.Both, true, location);
+        }
+        _layer = saved;
+        if (_collectLayers && _layer.Length == 0)
+            Layers.Add(new LayerSpec(name, opName + (layers > 1 ? " x" + layers : ""), new[] { steps, hidden }, parameters));
+        return Value.Of(y);
+    }
+
+    private void CheckInitialState(int? state, string what, int layers, int hidden, ExpressionSyntax at, string opName)
+    {
+        if (state is not { } s) return;
+        var shape = Nodes[s].Shape;
+        bool ok = shape.Batched && (shape.Rank == 2 && shape.Dims[0] == layers && shape.Dims[1] == hidden || layers == 1 && shape.Rank == 1 && shape.Dims[0] == hidden);
+        if (!ok) throw Invalid(at, opName, $"{what} must be a batched [layers, hidden] = [{layers}, {hidden}] per sample, got {shape}");
+    }
+
+    /// <summary>Layer <paramref name="layer"/>'s initial state [H]: a slice of the [layers, H] argument.</summary>
+    private int LayerState(int state, int layer, int layers, Microsoft.CodeAnalysis.Location location)
+    {
+        var shape = Nodes[state].Shape;
+        if (shape.Rank == 1) return state;
+        return Add(NodeKind.Slice, "", "slice", null, new[] { state }, new ShapeSpec(new[] { shape.Dims[1] }, shape.Batched), 0,
+            new[] { 0, layer, 1, 0 }, false, SavedValues.Nothing, true, location);
+    }
+
+    private Value ApplyEmbedding(string opName, Value[] args, ExpressionSyntax at, string[]? names)
+    {
+        var location = at.GetLocation();
+        int Int(int i, string what) => i < args.Length && !args[i].IsTensor && args[i].Constant is { } v ? System.Convert.ToInt32(v)
+            : throw new ModelErrorException(DiagnosticInfo.Create(DiagnosticDescriptors.NonConstantArgument, location, names?[i] ?? what, opName));
+        int tokens = TensorArg(args[0], at);
+        var ts = Nodes[tokens].Shape;
+        if (ts.Rank > 1) throw Invalid(at, opName, $"expected tokens of shape [T] or a single token [], got {ts}");
+        bool oneHot = opName == "OneHot";
+        int vocabulary = Int(1, oneHot ? "classes" : "vocabulary");
+        if (vocabulary <= 0) throw Invalid(at, opName, $"{(oneHot ? "classes" : "vocabulary")} must be positive, got {vocabulary}");
+        int dimension = oneHot ? vocabulary : Int(2, "dimension");
+        if (dimension <= 0) throw Invalid(at, opName, $"dimension must be positive, got {dimension}");
+        var shape = new ShapeSpec(ts.Rank == 0 ? new[] { dimension } : new[] { ts.Dims[0], dimension }, ts.Batched);
+        if (oneHot)
+            return Value.Of(Add(NodeKind.Embedding, "", "one_hot", null, new[] { tokens }, shape, 0, new[] { vocabulary, dimension }, false,
+                SavedValues.Input, false, location));
+        string name = args.Length > 3 && !args[3].IsTensor ? args[3].Constant as string ?? "" : "";
+        if (name.Length == 0) throw Invalid(at, opName, "the layer needs a constant, non-empty name");
+        string saved = _layer;
+        _layer = name;
+        int table = AddParameter(new ParameterSpec(name + ".weight", new[] { vocabulary, dimension }, InitNormal, 1f, vocabulary, dimension, null), location);
+        int y = Add(NodeKind.Embedding, name, "embedding", null, new[] { tokens, table }, shape, 0, new[] { vocabulary, dimension }, false,
+            SavedValues.Input, true, location);
+        _layer = saved;
+        if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, "Embedding", shape.Dims, vocabulary * dimension));
+        return Value.Of(y);
+    }
+}

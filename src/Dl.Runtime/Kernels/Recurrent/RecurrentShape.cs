@@ -1,0 +1,172 @@
+namespace Dl.Kernels;
+
+/// <summary>The recurrent cell a layer runs (PyTorch's equations; see <see cref="Recurrent"/>).</summary>
+public enum RecurrentCell
+{
+    /// <summary>Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh). One gate block.</summary>
+    Rnn = 0,
+    /// <summary>LSTM: gate blocks i, f, g, o; c_t = f ⊙ c_{t-1} + i ⊙ g, h_t = o ⊙ tanh(c_t).</summary>
+    Lstm = 1,
+    /// <summary>GRU with the reset gate applied after the hidden matrix product (PyTorch, cuDNN):
+    /// n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)). Gate blocks r, z, n.</summary>
+    Gru = 2,
+    /// <summary>GRU with the reset gate applied before the hidden matrix product (Cho et al. 2014, d2l):
+    /// n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn). Gate blocks r, z, n.</summary>
+    GruResetBefore = 3,
+}
+
+/// <summary>
+/// One recurrent layer's geometry: <see cref="Cell"/>, <see cref="Steps"/> T, <see cref="Input"/> size D and
+/// <see cref="Hidden"/> size H. Weights are PyTorch's: W_ih [G·H, D], W_hh [G·H, H], b_ih and b_hh [G·H], gate blocks
+/// stacked in PyTorch's order, with G = <see cref="Gates"/>.
+/// </summary>
+/// <remarks>
+/// The workspaces are per sample, time-major inside (row t·batch + b holds step t of sample b), so that one step of
+/// the whole batch is a contiguous block. <c>saved</c> (written by <see cref="Recurrent.Forward"/>, read by
+/// <see cref="Recurrent.Backward"/>) holds, per sample:
+/// <list type="bullet">
+/// <item>gate activations, T·G·H (RNN: h_t; LSTM: σ(i), σ(f), tanh(g), σ(o); GRU: σ(r), σ(z), tanh(n));</item>
+/// <item>hidden states h_0 … h_T, (T + 1)·H;</item>
+/// <item>LSTM: cell states c_0 … c_T, (T + 1)·H, and tanh(c_1) … tanh(c_T), T·H;</item>
+/// <item>GRU: W_hn h_{t-1} + b_hn (reset after) or r_t ⊙ h_{t-1} (reset before), T·H, and a step product G·H;</item>
+/// <item>the input, time-major, T·D.</item>
+/// </list>
+/// <c>scratch</c> (Backward only, contents not kept): the gradients of the gate pre-activations T·G·H (GRU: twice, the
+/// input side and the hidden side differ), the input gradient time-major T·D, and the carried gradient of h (H) and of
+/// c (LSTM, H) or of r ⊙ h (reset-before GRU, H).
+/// </remarks>
+/// <param name="Cell">The cell equations.</param>
+/// <param name="Steps">T, the sequence length (≥ 1).</param>
+/// <param name="Input">D, features per step (≥ 1).</param>
+/// <param name="Hidden">H, the hidden size (≥ 1).</param>
+public readonly record struct RecurrentShape(RecurrentCell Cell, int Steps, int Input, int Hidden)
+{
+    /// <summary>G, the gate blocks per step: 1 (RNN), 4 (LSTM), 3 (GRU).</summary>
+    public int Gates => Cell switch { RecurrentCell.Lstm => 4, RecurrentCell.Gru or RecurrentCell.GruResetBefore => 3, _ => 1 };
+
+    /// <summary>G·H, the rows of W_ih and W_hh.</summary>
+    public int GateWidth => Gates * Hidden;
+
+    /// <summary>Floats per sample of the <c>saved</c> workspace: T·G·H + (T + 1)·H + T·D, plus (2T + 1)·H for LSTM and
+    /// T·H + G·H for GRU.</summary>
+    public int SavedPerSample => checked(OffsetExtra + ExtraLength + Steps * Input + StepLength);
+
+    /// <summary>Floats per sample of the <c>scratch</c> workspace Backward uses: T·G·H + T·D + H, plus T·G·H for GRU and
+    /// H for LSTM and the reset-before GRU.</summary>
+    public int ScratchPerSample => checked(Steps * GateWidth * (IsGru ? 2 : 1) + Steps * Input + CarryLength);
+
+    /// <summary>W_ih length, G·H·D.</summary>
+    public int WeightIhLength => checked(GateWidth * Input);
+
+    /// <summary>W_hh length, G·H·H.</summary>
+    public int WeightHhLength => checked(GateWidth * Hidden);
+
+    internal bool IsGru => Cell is RecurrentCell.Gru or RecurrentCell.GruResetBefore;
+
+    // ---- saved layout, per sample (multiply by the batch for the offset in the whole workspace) ----
+    internal int OffsetHidden => Steps * GateWidth;                                    // h_0..h_T
+    internal int OffsetCell => OffsetHidden + (Steps + 1) * Hidden;                    // LSTM c_0..c_T
+    internal int OffsetTanhCell => OffsetCell + (Steps + 1) * Hidden;                  // LSTM tanh(c_1..c_T)
+    internal int OffsetExtra => Cell == RecurrentCell.Lstm ? OffsetTanhCell + Steps * Hidden : OffsetCell; // GRU Hn or S
+    internal int ExtraLength => IsGru ? Steps * Hidden : 0;
+    internal int OffsetInput => OffsetExtra + ExtraLength;                             // x time-major
+    internal int OffsetStep => OffsetInput + Steps * Input;                            // GRU step product
+    internal int StepLength => IsGru ? GateWidth : 0;
+
+    // ---- scratch layout ----
+    internal int OffsetInputGradient => Steps * GateWidth * (IsGru ? 2 : 1);
+    internal int OffsetCarry => OffsetInputGradient + Steps * Input;
+    internal int CarryLength => Hidden + (Cell == RecurrentCell.Lstm || Cell == RecurrentCell.GruResetBefore ? Hidden : 0);
+
+    /// <summary>The argument checks of Forward (both precisions): exact lengths for the data, at least
+    /// batch·<see cref="SavedPerSample"/> for <c>saved</c>.</summary>
+    internal void CheckForward(string method, int batch, int x, int h0, int c0, int weightIh, int weightHh, int biasIh, int biasHh,
+        int y, int saved)
+    {
+        Validate();
+        if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, $"{method}: batch must be >= 1.");
+        long b = batch;
+        CheckLength(method, "x", x, b * Steps * Input, "batch·T·D", batch);
+        CheckOptional(method, "h0", h0, b * Hidden, "batch·H", batch);
+        if (Cell == RecurrentCell.Lstm) CheckOptional(method, "c0", c0, b * Hidden, "batch·H", batch);
+        else if (c0 != 0) throw new ArgumentException($"{method}: c0 has {c0} floats but a {Cell} cell has no cell state; pass an empty span.", "c0");
+        CheckWeights(method, weightIh, weightHh, biasIh, biasHh, "weightIh", "weightHh", "biasIh", "biasHh", optional: false);
+        CheckLength(method, "y", y, b * Steps * Hidden, "batch·T·H", batch);
+        CheckWorkspace(method, "saved", saved, b * SavedPerSample, "batch·SavedPerSample", SavedPerSample, batch);
+    }
+
+    /// <summary>The argument checks of Backward: gradient outputs are empty (not wanted) or exactly their input's length.</summary>
+    internal void CheckBackward(string method, int batch, int x, int h0, int c0, int weightIh, int weightHh, int y, int saved, int dy,
+        int dx, int dh0, int dc0, int dWeightIh, int dWeightHh, int dBiasIh, int dBiasHh, int scratch)
+    {
+        Validate();
+        if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, $"{method}: batch must be >= 1.");
+        long b = batch;
+        CheckLength(method, "x", x, b * Steps * Input, "batch·T·D", batch);
+        CheckOptional(method, "h0", h0, b * Hidden, "batch·H", batch);
+        if (Cell == RecurrentCell.Lstm) CheckOptional(method, "c0", c0, b * Hidden, "batch·H", batch);
+        else if (c0 != 0) throw new ArgumentException($"{method}: c0 has {c0} floats but a {Cell} cell has no cell state; pass an empty span.", "c0");
+        CheckWeights(method, weightIh, weightHh, GateWidth, GateWidth, "weightIh", "weightHh", "biasIh", "biasHh", optional: false);
+        CheckLength(method, "y", y, b * Steps * Hidden, "batch·T·H", batch);
+        CheckWorkspace(method, "saved", saved, b * SavedPerSample, "batch·SavedPerSample", SavedPerSample, batch);
+        CheckLength(method, "dy", dy, b * Steps * Hidden, "batch·T·H", batch);
+        CheckOptional(method, "dx", dx, b * Steps * Input, "batch·T·D", batch);
+        CheckOptional(method, "dh0", dh0, b * Hidden, "batch·H", batch);
+        if (Cell == RecurrentCell.Lstm) CheckOptional(method, "dc0", dc0, b * Hidden, "batch·H", batch);
+        else if (dc0 != 0) throw new ArgumentException($"{method}: dc0 has {dc0} floats but a {Cell} cell has no cell state; pass an empty span.", "dc0");
+        CheckWeights(method, dWeightIh, dWeightHh, dBiasIh, dBiasHh, "dWeightIh", "dWeightHh", "dBiasIh", "dBiasHh", optional: true);
+        CheckWorkspace(method, "scratch", scratch, b * ScratchPerSample, "batch·ScratchPerSample", ScratchPerSample, batch);
+    }
+
+    private void CheckWeights(string method, int wih, int whh, int bih, int bhh, string nWih, string nWhh, string nBih, string nBhh, bool optional)
+    {
+        CheckWeight(method, wih, (long)GateWidth * Input, nWih, "G·H·D", optional);
+        CheckWeight(method, whh, (long)GateWidth * Hidden, nWhh, "G·H·H", optional);
+        CheckWeight(method, bih, GateWidth, nBih, "G·H", optional);
+        CheckWeight(method, bhh, GateWidth, nBhh, "G·H", optional);
+    }
+
+    private void CheckWeight(string method, int length, long expected, string name, string formula, bool optional)
+    {
+        if (optional && length == 0) return;
+        if (length != expected)
+            throw new ArgumentException($"{method}: {name} has {length} floats, expected {formula} = {expected} for a {Cell} cell " +
+                $"(G = {Gates}, H = {Hidden}, D = {Input}){(optional ? " or none (empty)" : "")}.", name);
+    }
+
+    private void CheckLength(string method, string name, int length, long expected, string formula, int batch)
+    {
+        if (length != expected)
+            throw new ArgumentException($"{method}: {name} has {length} floats, expected {formula} = {expected} " +
+                $"(batch {batch}, T = {Steps}, D = {Input}, H = {Hidden}).", name);
+    }
+
+    private void CheckOptional(string method, string name, int length, long expected, string formula, int batch)
+    {
+        if (length != 0 && length != expected)
+            throw new ArgumentException($"{method}: {name} has {length} floats, expected {formula} = {expected} " +
+                $"(batch {batch}, H = {Hidden}, T = {Steps}, D = {Input}) or none (an empty span).", name);
+    }
+
+    private static void CheckWorkspace(string method, string name, int length, long expected, string formula, int perSample, int batch)
+    {
+        if (length < expected)
+            throw new ArgumentException($"{method}: {name} has {length} floats, expected at least {formula} = {batch}·{perSample} = {expected}.", name);
+    }
+
+    /// <summary>Checks the cell and that every size is positive and the workspaces fit in an int.</summary>
+    /// <exception cref="ArgumentException">A field is out of range; the message names it and its value.</exception>
+    public void Validate()
+    {
+        if (!Enum.IsDefined(Cell))
+            throw new ArgumentException($"RecurrentShape cell {(int)Cell} is not a RecurrentCell (Rnn, Lstm, Gru, GruResetBefore).", nameof(Cell));
+        if (Steps < 1) throw new ArgumentException($"RecurrentShape steps T = {Steps} must be >= 1.", nameof(Steps));
+        if (Input < 1) throw new ArgumentException($"RecurrentShape input size D = {Input} must be >= 1.", nameof(Input));
+        if (Hidden < 1) throw new ArgumentException($"RecurrentShape hidden size H = {Hidden} must be >= 1.", nameof(Hidden));
+        long gh = (long)Gates * Hidden, t = Steps;
+        long saved = t * gh + 3 * (t + 1) * Hidden + t * Hidden + t * Input + gh;
+        long scratch = 2 * t * gh + t * Input + 4L * Hidden;
+        if (saved > int.MaxValue || scratch > int.MaxValue || gh * Math.Max(Input, Hidden) > int.MaxValue)
+            throw new ArgumentException($"RecurrentShape {this} is too large: a per-sample workspace or a weight would exceed int.MaxValue floats.");
+    }
+}
