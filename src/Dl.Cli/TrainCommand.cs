@@ -21,7 +21,8 @@ public static class TrainCommand
     public const string DefaultOptimizer = "adam";
 
     private static readonly string[] ValueOptions =
-        ["model", "epochs", "batch", "lr", "lr-decay", "momentum", "optimizer", "seed", "threads", "data", "save", "save-initial", "engine", "shift", "clip"];
+        ["model", "epochs", "batch", "lr", "lr-decay", "momentum", "optimizer", "seed", "threads", "data", "save", "save-initial", "engine", "shift", "clip",
+         "minutes", "text", "temperature", "sample-length", "prime"];
 
     /// <summary>A Fashion-MNIST model and its measured defaults.</summary>
     private sealed record ImageModel(string Id, Func<ModelOptions, ITrainableModel<int>> Generated, Func<ulong, ITrainableModel<int>> Dynamic,
@@ -47,8 +48,13 @@ public static class TrainCommand
     public static int Run(ReadOnlySpan<string> args)
     {
         var cl = new CommandLine("train", args, ValueOptions, ["json", "augment", "flip"]);
-        string model = cl.Choice("model", "fashion-mlp", [.. ImageModels.Select(m => m.Id), "xor"]);
-        return model == "xor" ? TrainXor(cl) : TrainImages(cl, ImageModels.First(m => m.Id == model));
+        string model = cl.Choice("model", "fashion-mlp", [.. ImageModels.Select(m => m.Id), "xor", "char-lstm"]);
+        return model switch
+        {
+            "xor" => TrainXor(cl),
+            "char-lstm" => CharTraining.Run(cl),
+            _ => TrainImages(cl, ImageModels.First(m => m.Id == model)),
+        };
     }
 
     private static Optimizer CreateOptimizer(CommandLine cl, string defaultOptimizer, float defaultSgdLr, float defaultAdamLr, float defaultMomentum)

@@ -94,18 +94,19 @@ public class PyTorchTests
                           'norms': {k: v.grad.double().norm().item() for k, v in p.items() if v.requires_grad}}))
         """;
 
-    private static JsonElement RunTorch(string model, IModel net, float[] x, float[] target, int batch)
+    /// <summary>Runs <paramref name="script"/> (default: this class's) as <c>script model weights x t batch</c>; its JSON output.</summary>
+    internal static JsonElement RunTorch(string model, IModel net, float[] x, float[] target, int batch, string? script = null)
     {
         var dir = Directory.CreateTempSubdirectory("dl-torch");
         try
         {
-            string script = Path.Combine(dir.FullName, "check.py"), weights = Path.Combine(dir.FullName, "w.safetensors");
+            string scriptFile = Path.Combine(dir.FullName, "check.py"), weights = Path.Combine(dir.FullName, "w.safetensors");
             string xf = Path.Combine(dir.FullName, "x.bin"), tf = Path.Combine(dir.FullName, "t.bin");
-            File.WriteAllText(script, Script);
+            File.WriteAllText(scriptFile, script ?? Script);
             Checkpoints.Safetensors.Save(weights, net.Description, net.Parameters, net.State);
             File.WriteAllBytes(xf, System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()).ToArray());
             File.WriteAllBytes(tf, System.Runtime.InteropServices.MemoryMarshal.AsBytes(target.AsSpan()).ToArray());
-            var psi = new ProcessStartInfo("/usr/bin/python3", [script, model, weights, xf, tf, batch.ToString(CultureInfo.InvariantCulture)])
+            var psi = new ProcessStartInfo("/usr/bin/python3", [scriptFile, model, weights, xf, tf, batch.ToString(CultureInfo.InvariantCulture)])
             { RedirectStandardOutput = true, RedirectStandardError = true };
             using var process = Process.Start(psi)!;
             string stdout = process.StandardOutput.ReadToEnd(), stderr = process.StandardError.ReadToEnd();
@@ -116,7 +117,7 @@ public class PyTorchTests
         finally { dir.Delete(true); }
     }
 
-    private static void Compare<T>(ITrainableModel<T> net, JsonElement torch, float[] x, T[] target, int batch) where T : unmanaged
+    internal static void Compare<T>(ITrainableModel<T> net, JsonElement torch, float[] x, T[] target, int batch) where T : unmanaged
     {
         float loss = net.ComputeGradients(x, target, batch);
         Assert.Equal(torch.GetProperty("loss").GetDouble(), loss, 4);

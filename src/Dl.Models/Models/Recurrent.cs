@@ -41,3 +41,27 @@ public sealed partial class RowGru
     [Loss]
     Tensor Loss(Tensor logits, [Labels(10)] Tensor y) => SoftmaxCrossEntropy(logits, y);
 }
+
+/// <summary>A character-level language model: 100 characters → embedding 32 → two-layer LSTM of 256 → per-step logits over
+/// the 63 characters of the King James Version as Dl.Data.TextCorpus.LoadKjv cleans it; trained with the mean
+/// cross-entropy over steps against the next character (truncated backpropagation through 100 steps).</summary>
+/// <example><code>
+/// var lm = new CharLstm(new ModelOptions { Seed = 1, MaxBatch = 32 });
+/// corpus.FillTrainingBatch(tokens, next, 32, CharLstm.Steps, random);        // tokens, next: [32, 100] ids
+/// lm.TrainStep(tokens, labels, 32, new Clipped(new Adam(0.002f), maxNorm: 5f));
+/// </code></example>
+[Model]
+public sealed partial class CharLstm
+{
+    /// <summary>Characters in the vocabulary (TextCorpus.LoadKjv's 63).</summary>
+    public const int Vocabulary = 63;
+    /// <summary>Characters per training window.</summary>
+    public const int Steps = 100;
+
+    [Forward]
+    Tensor Forward([Shape(100)] Tensor tokens) =>
+        Linear(Lstm(Embedding(tokens, 63, 32, name: "embed"), 256, name: "lstm", layers: 2), 63, name: "head");
+
+    [Loss]
+    Tensor Loss(Tensor logits, [Labels(63), Shape(100)] Tensor next) => SoftmaxCrossEntropy(logits, next);
+}

@@ -8,62 +8,11 @@ namespace Dl.Kernels;
 // not be faster here) and a scalar tail; every output element is written exactly once, so the tail never re-adds.
 public static unsafe partial class Recurrent
 {
-    /// <summary>σ(v) = 1 / (1 + e^-v), within ~2e-7 relative; NaN propagates.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Sigmoid(Vector256<float> v)
-    {
-        Vector256<float> s = Vector256<float>.One / (Vector256<float>.One + Exp(-v));
-        return Vector256.ConditionalSelect(Vector256.Equals(v, v), s, v);
-    }
+    private static Vector256<float> Sigmoid(Vector256<float> v) => RecurrentMath.Sigmoid(v);
 
-    private static float Sigmoid(float v) => 1f / (1f + MathF.Exp(-v));
+    private static float Sigmoid(float v) => RecurrentMath.Sigmoid(v);
 
-    // Taylor coefficients of tanh(x) = x + x³·P(x²) (as ElementwiseMath.Tanh); on |x| < 0.5 the first omitted term is
-    // below 1e-8 relative.
-    private const float T3 = -1f / 3f, T5 = 2f / 15f, T7 = -17f / 315f, T9 = 62f / 2835f, T11 = -1382f / 155925f,
-        T13 = 21844f / 6081075f, T15 = -929569f / 638512875f;
-
-    /// <summary>tanh(v): the Taylor series on |v| &lt; 0.5 (where the exponential form cancels), 1 − 2/(e^(2|v|) + 1)
-    /// above, sign restored; within ~3e-7 relative; NaN propagates.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Tanh(Vector256<float> v)
-    {
-        Vector256<float> sign = Vector256.Create(-0f);
-        Vector256<float> ax = Vector256.AndNot(v, sign);
-        Vector256<float> one = Vector256<float>.One;
-        Vector256<float> large = one - Vector256.Create(2f) / (Exp(ax + ax) + one);
-        Vector256<float> x2 = ax * ax;
-        Vector256<float> p = Vector256.FusedMultiplyAdd(Vector256.Create(T15), x2, Vector256.Create(T13));
-        p = Vector256.FusedMultiplyAdd(p, x2, Vector256.Create(T11));
-        p = Vector256.FusedMultiplyAdd(p, x2, Vector256.Create(T9));
-        p = Vector256.FusedMultiplyAdd(p, x2, Vector256.Create(T7));
-        p = Vector256.FusedMultiplyAdd(p, x2, Vector256.Create(T5));
-        p = Vector256.FusedMultiplyAdd(p, x2, Vector256.Create(T3));
-        Vector256<float> small = Vector256.FusedMultiplyAdd(ax * x2, p, ax);
-        Vector256<float> r = Vector256.ConditionalSelect(Vector256.LessThan(ax, Vector256.Create(0.5f)), small, large) | (v & sign);
-        return Vector256.ConditionalSelect(Vector256.Equals(v, v), r, v);
-    }
-
-    /// <summary>e^v for v in [-87.3, 88.4] (clamped outside: 0 or ~2^127), within 1.2e-7 relative (measured).</summary>
-    /// <remarks>Why not Vector256.Exp: measured 8× slower per element inside these loops (3.9 against 0.49 ns for a
-    /// sigmoid); the activations were most of a batch-1 LSTM step. Cephes' expf: v = n·ln 2 + r with n = round(v/ln 2) and
-    /// ln 2 split in two (Cody–Waite), e^r from a degree-7 polynomial on |r| ≤ ln2/2, 2^n put in the exponent bits.</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Exp(Vector256<float> v)
-    {
-        v = Vector256.MinNative(Vector256.MaxNative(v, Vector256.Create(-87.33654f)), Vector256.Create(88.3762626647949f));
-        Vector256<float> n = Vector256.Floor(Vector256.FusedMultiplyAdd(v, Vector256.Create(1.44269504088896341f), Vector256.Create(0.5f)));
-        Vector256<float> r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693359375f), v);
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(2.12194440e-4f), r);
-        Vector256<float> p = Vector256.FusedMultiplyAdd(Vector256.Create(1.9875691500e-4f), r, Vector256.Create(1.3981999507e-3f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(8.3334519073e-3f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(4.1665795894e-2f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.6666665459e-1f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(5.0000001201e-1f));
-        p = Vector256.FusedMultiplyAdd(p, r * r, r + Vector256<float>.One);
-        Vector256<int> scale = (Vector256.ConvertToInt32(n) + Vector256.Create(127)) << 23;
-        return p * scale.AsSingle();
-    }
+    private static Vector256<float> Tanh(Vector256<float> v) => RecurrentMath.Tanh(v);
 
     private static bool Vectorized => Vector256.IsHardwareAccelerated;
 
@@ -79,6 +28,16 @@ public static unsafe partial class Recurrent
     private static void SigmoidOfSum(float* dst, float* a, float* b, float* c, float* d, int n)
     {
         int k = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // 512-bit: half the instructions for the same work (measured σ 0.35 against 0.51 ns per element).
+            if (d == null)
+                for (; k + 16 <= n; k += 16)
+                    RecurrentMath.Sigmoid(Vector512.Load(a + k) + Vector512.Load(b + k) + Vector512.Load(c + k)).Store(dst + k);
+            else
+                for (; k + 16 <= n; k += 16)
+                    RecurrentMath.Sigmoid(Vector512.Load(a + k) + Vector512.Load(b + k) + Vector512.Load(c + k) + Vector512.Load(d + k)).Store(dst + k);
+        }
         if (Vectorized)
         {
             if (d == null)
@@ -94,6 +53,9 @@ public static unsafe partial class Recurrent
     private static void TanhOfSum(float* dst, float* a, float* b, float* c, int n)
     {
         int k = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; k + 16 <= n; k += 16)
+                RecurrentMath.Tanh(Vector512.Load(a + k) + Vector512.Load(b + k) + Vector512.Load(c + k)).Store(dst + k);
         if (Vectorized)
             for (; k + 8 <= n; k += 8) Tanh(L(a + k) + L(b + k) + L(c + k)).Store(dst + k);
         for (; k < n; k++) dst[k] = MathF.Tanh(a[k] + b[k] + c[k]);

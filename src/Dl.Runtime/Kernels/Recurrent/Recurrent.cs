@@ -103,6 +103,10 @@ public static unsafe partial class Recurrent
                         if (!zeroState) hw.Forward(0, gw, hp, at, accumulate: true);
                         for (int n = 0; n < b; n++) RnnForward(at + n * gw, bih, bhh, hn + n * h, h);
                         break;
+                    case RecurrentCell.Lstm when mode == Product.Registers:
+                        RecurrentGemv.LstmStep(pW, h, hp, !zeroState, at, bih, bhh, csp + (nint)t * h, csp + (nint)(t + 1) * h,
+                            tcs + (nint)t * h, hn);
+                        break;
                     case RecurrentCell.Lstm:
                         if (!zeroState) hw.Forward(0, gw, hp, at, accumulate: true);
                         for (int n = 0; n < b; n++)
