@@ -1,4 +1,6 @@
+using Dl.Dynamic;
 using Dl.Kernels;
+using Dl.Tests.DynamicTape;
 
 namespace Dl.Tests;
 
@@ -343,19 +345,19 @@ public class RecurrentTests
         Assert.Equal(4, lstm.Gates);
         // T·G·H + (T + 1)·H + T·D + (2T + 1)·H
         Assert.Equal(35 * 512 + 36 * 128 + 35 * 32 + 71 * 128, lstm.SavedPerSample);
-        // T·G·H + T·D + 2·H
-        Assert.Equal(35 * 512 + 35 * 32 + 2 * 128, lstm.ScratchPerSample);
+        // T·G·H + T·D + 3·H
+        Assert.Equal(35 * 512 + 35 * 32 + 3 * 128, lstm.ScratchPerSample);
         var gru = new RecurrentShape(RecurrentCell.Gru, 10, 3, 8);
         Assert.Equal(3, gru.Gates);
         // T·G·H + (T + 1)·H + T·D + T·H + G·H
         Assert.Equal(10 * 24 + 11 * 8 + 10 * 3 + 10 * 8 + 24, gru.SavedPerSample);
-        // 2·T·G·H + T·D + H
-        Assert.Equal(2 * 10 * 24 + 10 * 3 + 8, gru.ScratchPerSample);
-        Assert.Equal(2 * 10 * 24 + 10 * 3 + 16, (gru with { Cell = RecurrentCell.GruResetBefore }).ScratchPerSample);
+        // 2·T·G·H + T·D + 2·H (+ H for the reset-before GRU)
+        Assert.Equal(2 * 10 * 24 + 10 * 3 + 16, gru.ScratchPerSample);
+        Assert.Equal(2 * 10 * 24 + 10 * 3 + 24, (gru with { Cell = RecurrentCell.GruResetBefore }).ScratchPerSample);
         var rnn = new RecurrentShape(RecurrentCell.Rnn, 4, 2, 3);
         Assert.Equal(1, rnn.Gates);
         Assert.Equal(4 * 3 + 5 * 3 + 4 * 2, rnn.SavedPerSample);
-        Assert.Equal(4 * 3 + 4 * 2 + 3, rnn.ScratchPerSample);
+        Assert.Equal(4 * 3 + 4 * 2 + 2 * 3, rnn.ScratchPerSample);
 
         Assert.Contains("steps", Assert.Throws<ArgumentException>(() => new RecurrentShape(RecurrentCell.Lstm, 0, 2, 3).Validate()).Message);
         Assert.Contains("input", Assert.Throws<ArgumentException>(() => new RecurrentShape(RecurrentCell.Lstm, 2, 0, 3).Validate()).Message);
@@ -405,5 +407,123 @@ public class RecurrentTests
         Expect("dWeightIh has 31", () => Bwd(dwih: new float[31]));
         Expect("dBiasHh", () => Bwd(dbhh: new float[gw - 1]));
         Expect("scratch has", () => Bwd(sc: new float[b * s.ScratchPerSample - 1]));
+    }
+
+    // ---- The tape op (Ops.Rnn / Lstm / Gru → TapeOps.Recurrent) ----
+
+    /// <summary>x [T, D] → a stacked recurrent layer (initial states = a batched input + a learned offset, so that dh0 and
+    /// dc0 reach parameters) → Linear to 2 per step; mean squared error against a [T, 2] target.</summary>
+    private sealed class Sequence(RecurrentCell cell, int layers, int hidden, bool states) : IDynamicSource
+    {
+        public const int Steps = 4, Input = 3;
+
+        public ModelDescription Description()
+        {
+            int g = new RecurrentShape(cell, 1, 1, hidden).Gates * hidden;
+            var ps = new List<(string, int[], Init)>();
+            for (int l = 0; l < layers; l++)
+            {
+                ps.Add(($"seq.weight_ih_l{l}", [g, l == 0 ? Input : hidden], Init.Uniform));
+                ps.Add(($"seq.weight_hh_l{l}", [g, hidden], Init.Uniform));
+                ps.Add(($"seq.bias_ih_l{l}", [g], Init.Uniform));
+                ps.Add(($"seq.bias_hh_l{l}", [g], Init.Uniform));
+            }
+            if (states) ps.Add(("ph", [layers, hidden], Init.Uniform));
+            if (states && cell == RecurrentCell.Lstm) ps.Add(("pc", [layers, hidden], Init.Uniform));
+            ps.Add(("fc.weight", [2, hidden], Init.Uniform));
+            ps.Add(("fc.bias", [2], Init.Uniform));
+            return new ModelDescription
+            {
+                Name = "Sequence",
+                Parameters = Describe.Pack(ps.ToArray()),
+                Inputs = [new InputInfo("x", [Steps, Input]), new InputInfo("h", [layers, hidden]), new InputInfo("c", [layers, hidden])],
+                Target = new InputInfo("y", [Steps, 2]),
+                OutputShape = [Steps, 2],
+                Layers = [],
+            };
+        }
+
+        public Tensor DynamicForward(ReadOnlySpan<Tensor> inputs)
+        {
+            DynamicContext context = DynamicContext.Current;
+            Tensor? h0 = states ? inputs[1] + context.Parameter("ph") : null;
+            Tensor? c0 = states && cell == RecurrentCell.Lstm ? inputs[2] + context.Parameter("pc") : null;
+            Tensor y = cell switch
+            {
+                RecurrentCell.Rnn => Dl.Ops.Rnn(inputs[0], hidden, "seq", layers, h0),
+                RecurrentCell.Lstm => Dl.Ops.Lstm(inputs[0], hidden, "seq", layers, h0, c0),
+                RecurrentCell.Gru => Dl.Ops.Gru(inputs[0], hidden, "seq", layers, h0),
+                _ => Dl.Ops.Gru(inputs[0], hidden, "seq", layers, h0, resetAfter: false),
+            };
+            return Dl.Ops.Linear(y, 2, "fc");
+        }
+
+        public Tensor DynamicLoss(Tensor output, Tensor target) => Dl.Ops.MseLoss(output, target);
+    }
+
+    private static DynamicModel SequenceModel(RecurrentCell cell, int layers, int hidden, bool states, Precision precision)
+    {
+        var source = new Sequence(cell, layers, hidden, states);
+        return Dl.Dynamic.Dynamic.Create(source.Description(), source, seed: 3, precision);
+    }
+
+    private static (double[] Input, double[] Target) SequenceData(int batch, int layers, int hidden, int seed)
+    {
+        double[] input = GradCheck.Random(batch * (Sequence.Steps * Sequence.Input + 2 * layers * hidden), seed);
+        return (input, GradCheck.Random(batch * Sequence.Steps * 2, seed + 1));
+    }
+
+    [Theory]
+    [InlineData(RecurrentCell.Rnn, 2, true)]
+    [InlineData(RecurrentCell.Lstm, 2, true)]
+    [InlineData(RecurrentCell.Lstm, 1, false)]
+    [InlineData(RecurrentCell.Gru, 2, true)]
+    [InlineData(RecurrentCell.GruResetBefore, 2, true)]
+    [InlineData(RecurrentCell.GruResetBefore, 1, false)]
+    public void Tape_Double_GradCheck_EveryParameter(RecurrentCell cell, int layers, bool states)
+    {
+        const int hidden = 3;
+        DynamicModel model = SequenceModel(cell, layers, hidden, states, Precision.Double);
+        (double[] input, double[] target) = SequenceData(2, layers, hidden, seed: 9);
+        GradCheck.AllParameters(model, input, target, batch: 2);
+    }
+
+    [Theory]
+    [InlineData(RecurrentCell.Lstm)]
+    [InlineData(RecurrentCell.Gru)]
+    [InlineData(RecurrentCell.GruResetBefore)]
+    [InlineData(RecurrentCell.Rnn)]
+    public void Tape_Float_MatchesDouble(RecurrentCell cell)
+    {
+        const int layers = 2, hidden = 16, batch = 3;
+        DynamicModel f = SequenceModel(cell, layers, hidden, true, Precision.Single), d = SequenceModel(cell, layers, hidden, true, Precision.Double);
+        (double[] input, double[] target) = SequenceData(batch, layers, hidden, seed: 4);
+        float lf = f.ComputeGradients(F(input), F(target), batch);
+        double ld = d.ComputeGradients(input, target, batch);
+        Assert.Equal(ld, lf, 1e-5);
+        AssertClose(d.GradientsDouble.ToArray(), D(f.Gradients.ToArray()), 1e-4, $"{cell} tape gradients");
+    }
+
+    [Fact]
+    public void Tape_TrainStep_AllocatesNothing()
+    {
+        const int layers = 2, hidden = 16, batch = 2;
+        DynamicModel model = SequenceModel(RecurrentCell.Lstm, layers, hidden, true, Precision.Single);
+        (double[] input, double[] target) = SequenceData(batch, layers, hidden, seed: 5);
+        float[] x = F(input), y = F(target);
+        Assert.Equal(0, Allocation.PerCall(() => model.ComputeGradients(x, y, batch), calls: 5, rounds: 3));
+    }
+
+    [Fact]
+    public void Tape_WrongShapes_Throw()
+    {
+        DynamicModel model = SequenceModel(RecurrentCell.Lstm, 1, 4, false, Precision.Single);
+        (double[] input, double[] target) = SequenceData(1, 1, 4, seed: 1);
+        // The description says H = 4; asking for 5 finds parameters of the wrong shape.
+        var wrong = new Sequence(RecurrentCell.Lstm, 1, 5, false);
+        DynamicModel mismatched = Dl.Dynamic.Dynamic.Create(new Sequence(RecurrentCell.Lstm, 1, 4, false).Description(), wrong, seed: 1);
+        var e = Assert.ThrowsAny<ArgumentException>(() => mismatched.Loss(F(input), F(target), 1));
+        Assert.Contains("seq.weight_ih_l0", e.Message);
+        Assert.True(float.IsFinite(model.Loss(F(input), F(target), 1)));
     }
 }

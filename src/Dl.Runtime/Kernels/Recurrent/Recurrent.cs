@@ -17,9 +17,14 @@ namespace Dl.Kernels;
 /// product of h_{t-1} with W_hhᵀ into the gate pre-activations (all gates fused; the reset-before GRU needs two, the second
 /// on r ⊙ h_{t-1}) followed by one element-wise pass. Backward runs the steps in reverse with one product per step,
 /// dh_{t-1} = dG_t·W_hh; the weight, bias and input gradients are single GEMMs and column sums over all steps afterwards.
-/// At batch 1 the per-step products are matrix-vector products with register-resident kernels
-/// (<see cref="RecurrentGemv"/>); at larger batches the forward multiplies by a transposed copy of W_hh made once per
-/// call (so GEMM reads its rows in place instead of packing them every step), kept with the <see cref="GemmContext"/>.</para>
+/// At batch 1 (H a multiple of 16 up to 128, AVX-512) the per-step products are matrix-vector products with
+/// register-resident kernels (RecurrentGemv); otherwise the forward multiplies by a transposed copy of W_hh made once per
+/// call, so that GEMM reads its rows in place instead of packing them (or taking dot-product tiles) every step. The same
+/// per-call buffer, kept with the <see cref="GemmContext"/> because it is not per sample, serves the short-input
+/// shapes where GEMM's choice for op(B) = Bᵀ is slow (see the comments at each use).</para>
+/// <para>Floating point: the activations are vectorised approximations within ~3e-7 relative (RecurrentMath); sums run in
+/// a different order than in <see cref="RecurrentReference"/>, so float results agree with it to rounding, not bit for
+/// bit.</para>
 /// <para>Nothing is allocated per call once a context has seen a shape. The context must not be used by two calls at once
 /// (as for <see cref="Gemm"/>).</para>
 /// </remarks>
@@ -29,6 +34,9 @@ public static unsafe partial class Recurrent
     // H = 128: a step at batch 4 takes 10.3 µs with W_hhᵀ read by GEMM's dot tiles and 4.9 µs on the copy; batch 32,
     // 42.9 and 36.9 µs; the copy takes ~10 µs).
     private const int TransposeMinRows = 8;
+
+    // Why 48: the width of the float GEMM's register tile (GemmBlocking.NR on AVX-512).
+    private const int TransposedGradientMaxInput = 48;
 
     /// <summary>Forward over all steps.</summary>
     /// <param name="s">The layer's cell and sizes.</param>
@@ -64,7 +72,15 @@ public static unsafe partial class Recurrent
             ToTimeMajor(x, xtm, b, steps, d);
             xs = xtm;
         }
-        Gemm.Multiply(xs, weightIh, saved[..(rows * gw)], rows, gw, d, transA: false, transB: true, accumulate: false, gemm);
+        if (rows >= 4 && rows <= 16)
+        {
+            // Why: for 2..16 rows GEMM takes op(B) = W_ihᵀ as dot-product tiles, which are slow for a short D (measured
+            // D = 32, G·H = 512: 10 rows 15.8 µs; on a transposed copy 3.6 µs, plus ~2 µs to make it).
+            float[] wt = TransposedBuffer(gemm, gw * Math.Max(d, h));
+            fixed (float* pWih = weightIh, pWt = wt) RecurrentGemv.Transpose(pWih, gw, d, pWt);
+            Gemm.Multiply(xs, wt.AsSpan(0, d * gw), saved[..(rows * gw)], rows, gw, d, transA: false, transB: false, accumulate: false, gemm);
+        }
+        else Gemm.Multiply(xs, weightIh, saved[..(rows * gw)], rows, gw, d, transA: false, transB: true, accumulate: false, gemm);
 
         Span<float> hs = saved.Slice(b * s.OffsetHidden, (steps + 1) * b * h);
         if (h0.IsEmpty) hs[..(b * h)].Clear(); else h0.CopyTo(hs);
@@ -76,7 +92,7 @@ public static unsafe partial class Recurrent
 
         Product mode = b == 1 && RecurrentGemv.Supports(h) ? Product.Registers
             : rows >= TransposeMinRows ? Product.Transposed : Product.Direct;
-        float[]? transposed = mode == Product.Transposed ? TransposedBuffer(gemm, gw * h) : null;
+        float[]? transposed = mode == Product.Transposed ? TransposedBuffer(gemm, gw * Math.Max(d, h)) : null;
         fixed (float* pSaved = saved, pW = weightHh, pT = transposed, bih = biasIh, bhh = biasHh, pY = y)
         {
             if (mode == Product.Transposed)
@@ -102,10 +118,6 @@ public static unsafe partial class Recurrent
                     case RecurrentCell.Rnn:
                         if (!zeroState) hw.Forward(0, gw, hp, at, accumulate: true);
                         for (int n = 0; n < b; n++) RnnForward(at + n * gw, bih, bhh, hn + n * h, h);
-                        break;
-                    case RecurrentCell.Lstm when mode == Product.Registers:
-                        RecurrentGemv.LstmStep(pW, h, hp, !zeroState, at, bih, bhh, csp + (nint)t * h, csp + (nint)(t + 1) * h,
-                            tcs + (nint)t * h, hn);
                         break;
                     case RecurrentCell.Lstm:
                         if (!zeroState) hw.Forward(0, gw, hp, at, accumulate: true);
@@ -237,14 +249,25 @@ public static unsafe partial class Recurrent
 
         ReadOnlySpan<float> dgiSpan = scratch[..(rows * gw)];
         ReadOnlySpan<float> xs = b == 1 ? x : saved.Slice(b * s.OffsetInput, rows * d);
-        if (!dWeightIh.IsEmpty) Gemm.Multiply(dgiSpan, xs, dWeightIh, gw, d, rows, transA: true, transB: false, accumulateWeights, gemm);
+        if (!dWeightIh.IsEmpty)
+        {
+            if (d < TransposedGradientMaxInput)
+            {
+                // dW_ihᵀ = Xᵀ·dG [D, G·H], then transposed into place: with D narrower than a GEMM tile the direct
+                // product runs on edge tiles (measured LSTM D = 32, H = 128, 1120 rows: 536 µs direct, 332 + ~10 this way).
+                float[] temp = TransposedBuffer(gemm, gw * Math.Max(d, h));
+                Gemm.Multiply(xs, dgiSpan, temp.AsSpan(0, d * gw), d, gw, rows, transA: true, transB: false, accumulate: false, gemm);
+                fixed (float* pTemp = temp, pDw = dWeightIh) RecurrentGemv.Transpose(pTemp, d, gw, pDw, accumulateWeights);
+            }
+            else Gemm.Multiply(dgiSpan, xs, dWeightIh, gw, d, rows, transA: true, transB: false, accumulateWeights, gemm);
+        }
         if (!dx.IsEmpty)
         {
-            if (b == 1) Gemm.Multiply(dgiSpan, weightIh, dx, rows, d, gw, transA: false, transB: false, accumulate, gemm);
+            if (b == 1) InputGradient(dgiSpan, weightIh, dx, rows, d, gw, accumulate, gemm);
             else
             {
                 Span<float> dxtm = scratch.Slice(b * s.OffsetInputGradient, rows * d);
-                Gemm.Multiply(dgiSpan, weightIh, dxtm, rows, d, gw, transA: false, transB: false, accumulate: false, gemm);
+                InputGradient(dgiSpan, weightIh, dxtm, rows, d, gw, accumulate: false, gemm);
                 FromTimeMajor(dxtm, dx, b, steps, d, accumulate);
             }
         }
@@ -335,6 +358,19 @@ public static unsafe partial class Recurrent
         TransposedCache cache = s_transposed.GetValue(gemm, static _ => new TransposedCache());
         if (cache.Data.Length < length) cache.Data = new float[length];
         return cache.Data;
+    }
+
+    /// <summary>dx[rows, D] (+)= dG[rows, G·H] · W_ih, in blocks of 32 rows.</summary>
+    /// <remarks>Why blocks: GEMM reads W_ih in place for up to 32 rows of A and packs it beyond; with D narrower than a
+    /// register tile the packed path is slower (measured D = 32, G·H = 512, 35 rows: 18.7 µs at once, 11.4 µs as 32 + 3).</remarks>
+    private static void InputGradient(ReadOnlySpan<float> dg, ReadOnlySpan<float> weightIh, Span<float> dx, int rows, int d, int gw,
+        bool accumulate, GemmContext gemm)
+    {
+        for (int r0 = 0; r0 < rows; r0 += 32)
+        {
+            int r = Math.Min(32, rows - r0);
+            Gemm.Multiply(dg.Slice(r0 * gw, r * gw), weightIh, dx.Slice(r0 * d, r * d), r, d, gw, transA: false, transB: false, accumulate, gemm);
+        }
     }
 
     private static void ToTimeMajor(ReadOnlySpan<float> x, Span<float> xtm, int batch, int steps, int width)

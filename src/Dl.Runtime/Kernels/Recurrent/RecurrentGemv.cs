@@ -178,73 +178,8 @@ internal static unsafe class RecurrentGemv
         v.Store(o);
     }
 
-    /// <summary>One LSTM step at batch 1, gate products and cell update interleaved per block of 16 hidden units:
-    /// a [i f g o] (the input projections) ← σ/tanh(a + b_ih + b_hh + W_hh h_{t-1}) (the product only when
-    /// <paramref name="hasState"/>), c_t = f c_{t-1} + i g, tanh(c_t), h_t = o tanh(c_t). H = 16·V, V ≤ 8.</summary>
-    /// <remarks>Why fused: the product streams W_hh from L2 and leaves the FMA units half idle; here the activations of
-    /// one block overlap the loads of the next block's rows (measured LSTM H = 128: 2.45 µs a step against 2.9 for the
-    /// product followed by a separate element-wise pass).</remarks>
-    public static void LstmStep(float* w, int hidden, float* hp, bool hasState, float* a, float* bih, float* bhh,
-        float* cp, float* cn, float* tc, float* hn)
-    {
-        switch (hidden >> 4)
-        {
-            case 1: LstmStep<GemmC1>(w, hp, hasState, a, bih, bhh, cp, cn, tc, hn); break;
-            case 2: LstmStep<GemmC2>(w, hp, hasState, a, bih, bhh, cp, cn, tc, hn); break;
-            case 3: LstmStep<GemmC3>(w, hp, hasState, a, bih, bhh, cp, cn, tc, hn); break;
-            case 4: LstmStep<GemmC4>(w, hp, hasState, a, bih, bhh, cp, cn, tc, hn); break;
-            case 5: LstmStep<GemmC5>(w, hp, hasState, a, bih, bhh, cp, cn, tc, hn); break;
-            case 6: LstmStep<GemmC6>(w, hp, hasState, a, bih, bhh, cp, cn, tc, hn); break;
-            case 7: LstmStep<GemmC7>(w, hp, hasState, a, bih, bhh, cp, cn, tc, hn); break;
-            default: LstmStep<GemmC8>(w, hp, hasState, a, bih, bhh, cp, cn, tc, hn); break;
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void LstmStep<TV>(float* w, float* hp, bool hasState, float* a, float* bih, float* bhh,
-        float* cp, float* cn, float* tc, float* hn) where TV : struct, IGemmConst
-    {
-        nint h = 16 * TV.Value;
-        Vector512<float> v0 = Vector512.Load(hp), v1 = default, v2 = default, v3 = default, v4 = default, v5 = default, v6 = default, v7 = default;
-        if (TV.Value > 1) v1 = Vector512.Load(hp + 16);
-        if (TV.Value > 2) v2 = Vector512.Load(hp + 32);
-        if (TV.Value > 3) v3 = Vector512.Load(hp + 48);
-        if (TV.Value > 4) v4 = Vector512.Load(hp + 64);
-        if (TV.Value > 5) v5 = Vector512.Load(hp + 80);
-        if (TV.Value > 6) v6 = Vector512.Load(hp + 96);
-        if (TV.Value > 7) v7 = Vector512.Load(hp + 112);
-        for (nint u = 0; u < h; u += 16)
-        {
-            // One Dot16 call site and the activations in their own method: with more inlined bodies here the JIT runs out
-            // of inlining budget and calls the helpers out of line (measured 40 % slower).
-            if (hasState)
-                for (nint q = 0; q < 4; q++)
-                    (Vector512.Load(a + q * h + u) + Dot16<TV>(w + (q * h + u) * h, v0, v1, v2, v3, v4, v5, v6, v7)).Store(a + q * h + u);
-            LstmBlock(a + u, h, bih + u, bhh + u, cp + u, cn + u, tc + u, hn + u);
-        }
-    }
-
-    /// <summary>The LSTM cell update of 16 hidden units: a (stride H between the gates) holds the pre-activations without
-    /// biases and receives the activations.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void LstmBlock(float* a, nint h, float* bih, float* bhh, float* cp, float* cn, float* tc, float* hn)
-    {
-        for (nint q = 0; q < 4; q++)
-        {
-            if (q == 2) continue;
-            RecurrentMath.Sigmoid(Vector512.Load(a + q * h) + Vector512.Load(bih + q * h) + Vector512.Load(bhh + q * h)).Store(a + q * h);
-        }
-        Vector512<float> g = RecurrentMath.Tanh(Vector512.Load(a + 2 * h) + Vector512.Load(bih + 2 * h) + Vector512.Load(bhh + 2 * h));
-        g.Store(a + 2 * h);
-        Vector512<float> c = Vector512.FusedMultiplyAdd(Vector512.Load(a + h), Vector512.Load(cp), Vector512.Load(a) * g);
-        Vector512<float> t = RecurrentMath.Tanh(c);
-        c.Store(cn);
-        t.Store(tc);
-        (Vector512.Load(a + 3 * h) * t).Store(hn);
-    }
-
-    /// <summary>dst[c·rows + r] = src[r·cols + c]: a rows × cols block (row stride cols) written transposed.</summary>
-    public static void Transpose(float* src, int rows, int cols, float* dst)
+    /// <summary>dst[c·rows + r] (+)= src[r·cols + c]: a rows × cols block (row stride cols) written (or added) transposed.</summary>
+    public static void Transpose(float* src, int rows, int cols, float* dst, bool accumulate = false)
     {
         int r = 0;
         if (Avx.IsSupported && cols % 8 == 0)
@@ -252,14 +187,18 @@ internal static unsafe class RecurrentGemv
             // 8×8 tiles through registers (the classic unpack / shuffle / permute2f128 transpose).
             for (; r + 8 <= rows; r += 8)
                 for (int c = 0; c < cols; c += 8)
-                    Transpose8x8(src + (nint)r * cols + c, cols, dst + (nint)c * rows + r, rows);
+                    Transpose8x8(src + (nint)r * cols + c, cols, dst + (nint)c * rows + r, rows, accumulate);
         }
         for (; r < rows; r++)
-            for (int c = 0; c < cols; c++) dst[(nint)c * rows + r] = src[(nint)r * cols + c];
+            for (int c = 0; c < cols; c++)
+            {
+                float* d = dst + (nint)c * rows + r;
+                *d = accumulate ? *d + src[(nint)r * cols + c] : src[(nint)r * cols + c];
+            }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* s, nint ls, float* d, nint ld)
+    private static void Transpose8x8(float* s, nint ls, float* d, nint ld, bool accumulate)
     {
         Vector256<float> r0 = Avx.LoadVector256(s), r1 = Avx.LoadVector256(s + ls), r2 = Avx.LoadVector256(s + 2 * ls), r3 = Avx.LoadVector256(s + 3 * ls);
         Vector256<float> r4 = Avx.LoadVector256(s + 4 * ls), r5 = Avx.LoadVector256(s + 5 * ls), r6 = Avx.LoadVector256(s + 6 * ls), r7 = Avx.LoadVector256(s + 7 * ls);
@@ -267,13 +206,20 @@ internal static unsafe class RecurrentGemv
         Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
         Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
         Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
-        Avx.Store(d + ld, Avx.Permute2x128(u1, u5, 0x20));
-        Avx.Store(d + 2 * ld, Avx.Permute2x128(u2, u6, 0x20));
-        Avx.Store(d + 3 * ld, Avx.Permute2x128(u3, u7, 0x20));
-        Avx.Store(d + 4 * ld, Avx.Permute2x128(u0, u4, 0x31));
-        Avx.Store(d + 5 * ld, Avx.Permute2x128(u1, u5, 0x31));
-        Avx.Store(d + 6 * ld, Avx.Permute2x128(u2, u6, 0x31));
-        Avx.Store(d + 7 * ld, Avx.Permute2x128(u3, u7, 0x31));
+        Put8(d, Avx.Permute2x128(u0, u4, 0x20), accumulate);
+        Put8(d + ld, Avx.Permute2x128(u1, u5, 0x20), accumulate);
+        Put8(d + 2 * ld, Avx.Permute2x128(u2, u6, 0x20), accumulate);
+        Put8(d + 3 * ld, Avx.Permute2x128(u3, u7, 0x20), accumulate);
+        Put8(d + 4 * ld, Avx.Permute2x128(u0, u4, 0x31), accumulate);
+        Put8(d + 5 * ld, Avx.Permute2x128(u1, u5, 0x31), accumulate);
+        Put8(d + 6 * ld, Avx.Permute2x128(u2, u6, 0x31), accumulate);
+        Put8(d + 7 * ld, Avx.Permute2x128(u3, u7, 0x31), accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put8(float* d, Vector256<float> v, bool accumulate)
+    {
+        if (accumulate) v = Avx.Add(v, Avx.LoadVector256(d));
+        Avx.Store(d, v);
     }
 }

@@ -32,8 +32,8 @@ public enum RecurrentCell
 /// <item>the input, time-major, T·D.</item>
 /// </list>
 /// <c>scratch</c> (Backward only, contents not kept): the gradients of the gate pre-activations T·G·H (GRU: twice, the
-/// input side and the hidden side differ), the input gradient time-major T·D, and the carried gradient of h (H) and of
-/// c (LSTM, H) or of r ⊙ h (reset-before GRU, H).
+/// input side and the hidden side differ), the input gradient time-major T·D, and 2·H (+ H for LSTM and the reset-before
+/// GRU) for the carried gradients of h and of c (LSTM) or r ⊙ h (reset-before GRU).
 /// </remarks>
 /// <param name="Cell">The cell equations.</param>
 /// <param name="Steps">T, the sequence length (≥ 1).</param>
@@ -51,15 +51,9 @@ public readonly record struct RecurrentShape(RecurrentCell Cell, int Steps, int 
     /// T·H + G·H for GRU.</summary>
     public int SavedPerSample => checked(OffsetExtra + ExtraLength + Steps * Input + StepLength);
 
-    /// <summary>Floats per sample of the <c>scratch</c> workspace Backward uses: T·G·H + T·D + H, plus T·G·H for GRU and
+    /// <summary>Floats per sample of the <c>scratch</c> workspace Backward uses: T·G·H + T·D + 2·H, plus T·G·H for GRU and
     /// H for LSTM and the reset-before GRU.</summary>
     public int ScratchPerSample => checked(Steps * GateWidth * (IsGru ? 2 : 1) + Steps * Input + CarryLength);
-
-    /// <summary>W_ih length, G·H·D.</summary>
-    public int WeightIhLength => checked(GateWidth * Input);
-
-    /// <summary>W_hh length, G·H·H.</summary>
-    public int WeightHhLength => checked(GateWidth * Hidden);
 
     internal bool IsGru => Cell is RecurrentCell.Gru or RecurrentCell.GruResetBefore;
 
@@ -76,7 +70,9 @@ public readonly record struct RecurrentShape(RecurrentCell Cell, int Steps, int 
     // ---- scratch layout ----
     internal int OffsetInputGradient => Steps * GateWidth * (IsGru ? 2 : 1);
     internal int OffsetCarry => OffsetInputGradient + Steps * Input;
-    internal int CarryLength => Hidden + (Cell == RecurrentCell.Lstm || Cell == RecurrentCell.GruResetBefore ? Hidden : 0);
+    // The carried dh, and dc (LSTM) or ds (reset-before GRU); one H more than used, kept so that the formula the generator
+    // mirrors (Lowering.RecurrentWorkspace) stays as published.
+    internal int CarryLength => 2 * Hidden + (Cell == RecurrentCell.Lstm || Cell == RecurrentCell.GruResetBefore ? Hidden : 0);
 
     /// <summary>The argument checks of Forward (both precisions): exact lengths for the data, at least
     /// batch·<see cref="SavedPerSample"/> for <c>saved</c>.</summary>
