@@ -137,7 +137,7 @@ public class RecurrentTests
     {
         var (diagnostics, _, _) = Run("""
             [Model] partial class M {
-                [Forward] Tensor F([Shape(4)] Tensor x) => Linear(OneHot(Relu(Linear(x, 1, name: "a")), 3), 2, name: "b");
+                [Forward] Tensor F([Shape(4)] Tensor x) => Linear(OneHot(Relu(Linear(x, 1, name: "a"))[0], 3), 2, name: "b");
                 [Loss] Tensor L(Tensor y, [Labels(2)] Tensor t) => SoftmaxCrossEntropy(y, t);
             }
             """);

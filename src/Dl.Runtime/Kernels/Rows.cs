@@ -29,7 +29,8 @@ public static class Rows
         where TOp : IRowOp => RowWiseBackwardCore<TOp, double>(x, y, dy, dx, rows, cols);
 
     /// <summary>loss[r] = ℓ(prediction_r, target_r) for every row r of a [rows, cols] prediction. The target has
-    /// <c>target.Length / rows</c> elements per row: <paramref name="cols"/> for tensor targets, 1 for class labels.
+    /// <c>target.Length / rows</c> elements per row: <paramref name="cols"/> for tensor targets, 1 for class labels, one per
+    /// step for a sequence of labels.
     /// <paramref name="scratch"/> ([rows, cols]) receives what <see cref="LossBackward{TOp}(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int)"/> needs.</summary>
     public static void Loss<TOp>(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target, Span<float> scratch, Span<float> loss, int rows, int cols)
         where TOp : ILossOp => LossCore<TOp, float>(prediction, target, scratch, loss, rows, cols);
@@ -78,8 +79,9 @@ public static class Rows
     private static int TargetCols(int targetLength, int rows, int cols)
     {
         if (rows == 0) return 0;
-        if (targetLength % rows != 0 || (targetLength != rows && targetLength != (long)rows * cols))
-            throw new ArgumentException($"target has {targetLength} elements; expected {rows} (one class label per row) or rows × cols = {(long)rows * cols}.", "target");
+        // One class label per row, one per step of the row (a sequence), or a whole row of targets: the op checks which.
+        if (targetLength % rows != 0 || targetLength / rows > cols)
+            throw new ArgumentException($"target has {targetLength} elements; expected the same number per row for {rows} rows: 1 (a class label), one label per step, or rows × cols = {(long)rows * cols}.", "target");
         return targetLength / rows;
     }
 

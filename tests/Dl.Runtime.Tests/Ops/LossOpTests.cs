@@ -199,7 +199,30 @@ public class LossOpTests
         Assert.Contains("target", e.Message);
         Assert.Throws<ArgumentException>(() => Rows.Loss<MseLossOp>(x, new float[6], s, new float[3], 2, 3));
         Assert.Throws<ArgumentException>(() => MseLossOp.Forward<float>([], [], []));
-        Assert.Throws<ArgumentException>(() => SoftmaxCrossEntropyLabelsOp.Forward<float>([1f, 2f], [0f, 1f], new float[2]));
+        // Two labels need a prediction of two whole rows: 3 scores cannot be split.
+        Assert.Throws<ArgumentException>(() => SoftmaxCrossEntropyLabelsOp.Forward<float>([1f, 2f, 3f], [0f, 1f], new float[3]));
         Assert.Throws<ArgumentException>(() => SoftmaxCrossEntropyOp.Forward<float>([1f, 2f], [1f], new float[2]));
+    }
+
+    [Fact]
+    public void SequenceLabels_AreTheMeanOfPerStepCrossEntropies()
+    {
+        // Two steps of three classes: ℓ = ((lse(x₀) - x₀[2]) + (lse(x₁) - x₁[0])) / 2; the gradient is (p_r - onehot(k_r)) / 2.
+        double[] x = [0.5, -1.0, 2.0, 1.5, 0.25, -0.75];
+        double[] labels = [2, 0];
+        var scratch = new double[6];
+        double Lse(int r) => Math.Log(Math.Exp(x[3 * r]) + Math.Exp(x[3 * r + 1]) + Math.Exp(x[3 * r + 2]));
+        double expected = ((Lse(0) - x[2]) + (Lse(1) - x[3])) / 2;
+        Assert.Equal(expected, SoftmaxCrossEntropyLabelsOp.Forward<double>(x, labels, scratch), 12);
+        var dx = new double[6];
+        SoftmaxCrossEntropyLabelsOp.Backward<double>(x, labels, scratch, 1.0, dx);
+        for (int r = 0; r < 2; r++)
+            for (int c = 0; c < 3; c++)
+            {
+                double p = Math.Exp(x[3 * r + c] - Lse(r));
+                Assert.Equal((p - (c == (int)labels[r] ? 1 : 0)) / 2, dx[3 * r + c], 12);
+            }
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => SoftmaxCrossEntropyLabelsOp.Forward<double>(x, [2, 3], scratch));
+        Assert.Contains("step 1", e.Message);
     }
 }
