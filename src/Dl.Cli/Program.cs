@@ -6,10 +6,10 @@ public static class Program
 {
     public const string Usage = """
         usage:
-          dl train [--model fashion-mlp|fashion-cnn|lenet-cnn|residual-cnn|inception-cnn|xor] [--epochs N] [--batch B]
-                   [--optimizer adam|adamw|sgd] [--lr X] [--lr-decay G] [--momentum X] [--seed S] [--threads T]
-                   [--data DIR] [--engine generated|dynamic] [--augment [--shift P]] [--flip] [--save PATH]
-                   [--save-initial PATH] [--json]
+          dl train [--model fashion-mlp|fashion-cnn|lenet-cnn|residual-cnn|inception-cnn|row-lstm|row-gru|char-lstm|xor]
+                   [--epochs N] [--batch B] [--optimizer adam|adamw|sgd] [--lr X] [--lr-decay G] [--momentum X] [--seed S]
+                   [--threads T] [--data DIR] [--engine generated|dynamic] [--augment [--shift P]] [--flip] [--clip N]
+                   [--save PATH] [--save-initial PATH] [--json]
               fashion-mlp (default): 784-128-10 on Fashion-MNIST from --data, else /usr/share/datasets/fashion-mnist,
               else the subset embedded in Dl.Models (--data embedded forces it). Defaults: --epochs 10 --batch 32 --optimizer adam --lr 0.0015
               --lr-decay 0.75 (lr of epoch e = lr * G^e) --seed 1 --threads 1 --engine generated;
@@ -19,11 +19,21 @@ public static class Program
               --epochs 10 --batch 64 --lr 0.002 --lr-decay 0.85. Test accuracy is measured in evaluation mode.
               --augment: random shifts by up to --shift pixels (default 2; zero padding, then a random crop);
               --flip: random horizontal flips. --save-initial writes the starting weights (for train_fashion.py --weights).
+              row-lstm, row-gru: each image read as 28 rows of 28 pixels by a two-layer LSTM / GRU of 128, last state ->
+              10. Defaults: --epochs 15 --batch 64 --lr 0.002 --lr-decay 0.85 --clip 5.
+              --clip N: gradients scaled to a global norm of at most N before each update; each epoch then reports the
+              mean and largest gradient norm (before clipping).
+              char-lstm [--minutes M] [--text FILE] [--temperature X] [--sample-length N] [--prime TEXT]: a character
+              language model (embedding 32, two-layer LSTM of 256, 100-character windows) trained for M minutes (default
+              10) on the King James Version (Debian's bible-kjv, dumped once to ~/.cache/dl/kjv.txt); reports training
+              and held-out bits per character and samples N characters (default 400) at temperature X (default 0.7).
+              Defaults: --batch 32 --lr 0.002 (halved at 60 % and 85 % of the time) --clip 5.
               xor: 2-2-1 sigmoid network on the four XOR samples, full batch. Defaults: --epochs 2000 --lr 2 --momentum 0.9.
               --json prints one JSON object per epoch and nothing else on stdout.
           dl bench --workload W [--batch B] [--threads T] [--engine generated|dynamic] [--mode train|infer]
                    [--iters N] [--warmup N] [--seed S] [--save-weights PATH]
-              W: xor_2_2_1 (batch 4), mlp_784_128_10, mlp_784_1024_512_10, cnn_lenetish, dgex_943_3000_9520 (batch 200).
+              W: xor_2_2_1 (batch 4), mlp_784_128_10, mlp_784_1024_512_10, cnn_lenetish, lstm_32_128_t35,
+              dgex_943_3000_9520 (batch 200).
               Times one step (train: forward + loss + backward + SGD lr 0.01; infer: forward) on one fixed batch of
               standard-normal inputs and uniform labels (standard-normal targets), then prints one JSON line:
               {"workload":..,"batch":..,"threads":..,"engine":..,"mode":..,"median_us":..,"p10_us":..,"p90_us":..,"alloc_bytes_per_step":..}
