@@ -46,6 +46,10 @@ public class RecurrentModelTests
         ModelHarness.GeneratedMatchesDynamic(o => new LstmT35(o), batch, ModelHarness.Labels(batch, 10, 5), rtol: 1e-3f);
 
     [Fact]
+    public void GruVectorState_Batch3() =>
+        ModelHarness.GeneratedMatchesDynamic(o => new GruVectorState(o), 3, ModelHarness.Labels(3, 2, 5), rtol: 1e-3f);
+
+    [Fact]
     public void RowGru_Batch3() =>
         ModelHarness.GeneratedMatchesDynamic(o => new RowGru(o), 3, ModelHarness.Labels(3, 10, 5), rtol: 1e-3f);
 

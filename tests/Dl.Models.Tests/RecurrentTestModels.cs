@@ -100,3 +100,11 @@ public sealed partial class NotesLstmStep
 {
     [Forward] Tensor Forward([Shape(1, 2)] Tensor x, [Shape(1, 2)] Tensor h0, [Shape(1, 2)] Tensor c0) => Lstm(x, 2, name: "lstm", h0: h0, c0: c0);
 }
+
+/// <summary>A one-layer GRU whose initial state is given as a vector [H] (rather than [1, H]).</summary>
+[Model]
+public sealed partial class GruVectorState
+{
+    [Forward] Tensor Forward([Shape(3, 4)] Tensor x, [Shape(6)] Tensor h0) => Linear(Last(Gru(x, 6, name: "gru", h0: h0)), 2, name: "fc");
+    [Loss] Tensor Loss(Tensor logits, [Labels(2)] Tensor y) => SoftmaxCrossEntropy(logits, y);
+}

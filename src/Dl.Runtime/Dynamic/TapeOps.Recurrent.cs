@@ -68,7 +68,10 @@ internal static partial class TapeOps
     {
         if (state is null) return;
         if (!ReferenceEquals(state.Tape, x.Tape)) throw new ArgumentException($"{op} '{name}': {what} belongs to another model's tape.");
-        if (!state.Batched || state.Rank != 2 || state.ShapeArray[0] != layers || state.ShapeArray[1] != hidden)
+        // [layers, H], or [H] for one layer (as the generator accepts).
+        bool ok = state.Batched && (state.Rank == 2 && state.ShapeArray[0] == layers && state.ShapeArray[1] == hidden
+            || layers == 1 && state.Rank == 1 && state.ShapeArray[0] == hidden);
+        if (!ok)
             throw new ArgumentException($"{op} '{name}': {what} must be batched [layers, H] = [{layers}, {hidden}] per sample, " +
                 $"got {(state.Batched ? "" : "the unbatched ")}{state.ShapeText}.");
     }
