@@ -75,17 +75,21 @@ public static class CharTraining
             }
         }
         double trained = timer.Elapsed.TotalSeconds;
-        double heldOut = HeldOutBitsPerCharacter(model, corpus, batch);
+        double heldOut = BitsPerCharacter(model, corpus.Tokens, corpus.TrainLength, corpus.HeldOutLength, batch);
+        // The same measurement on as many training characters, just before the held-out part: the gap between the two is
+        // what the model has not learned to generalize (the held-out part is the end of the New Testament).
+        double seen = BitsPerCharacter(model, corpus.Tokens, corpus.TrainLength - corpus.HeldOutLength, corpus.HeldOutLength, batch);
         string sample = Sample(model, corpus, prime, sampleLength, temperature, new DlRandom(seed + 1));
         if (json)
         {
             Console.Out.WriteLine(new JsonLine().Add("model", "char-lstm").Add("train_seconds", trained, 1).Add("steps", steps)
-                .Add("heldout_bpc", heldOut, 4).Add("temperature", temperature, 2).Add("sample", sample));
+                .Add("heldout_bpc", heldOut, 4).Add("train_text_bpc", seen, 4).Add("temperature", temperature, 2).Add("sample", sample));
         }
         else
         {
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"held-out: {heldOut:0.000} bits per character after {trained:0} s of training ({steps} steps of {batch} x {T} characters)"));
+                $"held-out: {heldOut:0.000} bits per character after {trained:0} s of training ({steps} steps of {batch} x {T} characters); " +
+                $"the same measurement on the {corpus.HeldOutLength:N0} training characters before it: {seen:0.000}"));
             Console.Out.WriteLine($"sample (temperature {temperature.ToString(CultureInfo.InvariantCulture)}, primed with \"{prime}\"):");
             Console.Out.WriteLine(sample);
         }
@@ -125,23 +129,23 @@ public static class CharTraining
         return path;
     }
 
-    /// <summary>Mean bits per held-out character. The model reads fixed windows of T characters starting from a zero state,
-    /// so each window is scored only on its second half (every character but the first T/2 sees at least T/2 characters
-    /// of context; the first window is scored whole): windows start every T/2 characters.</summary>
-    public static double HeldOutBitsPerCharacter(CharLstm model, TextCorpus corpus, int batch)
+    /// <summary>Mean bits per character over <paramref name="count"/> characters of <paramref name="all"/> from
+    /// <paramref name="first"/> (≥ 1: each is predicted from the characters before it). The model reads fixed windows of
+    /// T characters starting from a zero state, so each window is scored only on its second half (every character but the
+    /// first T/2 sees at least T/2 characters of context; the first window is scored whole): windows start every T/2.</summary>
+    public static double BitsPerCharacter(CharLstm model, ReadOnlySpan<int> all, int first, int count, int batch)
     {
+        if (first < 1 || count < 1 || first + count > all.Length)
+            throw new ArgumentOutOfRangeException(nameof(first), $"characters {first} .. {first + count} are not inside the text of {all.Length} (the first needs one before it).");
         bool training = model.Training;
         model.Training = false;
         int T = CharLstm.Steps, V = CharLstm.Vocabulary, stride = T / 2;
-        ReadOnlySpan<int> all = corpus.Tokens;
-        int first = corpus.TrainLength;            // the first held-out character is predicted from the last training one
-        int count = corpus.HeldOutLength;
         var inputs = new float[batch * T];
         var logits = new float[batch * T * V];
         double nats = 0;
         long scored = 0;
-        // Window w covers predictions [w·stride − (T − stride), w·stride + stride) of the held-out text, i.e. inputs starting at
-        // held-out position start = w·stride − (T − stride) − 1 + 1; the first window starts at prediction 0 and scores all T.
+        // Window 0 covers predictions [0, T) and scores all of them; window w > 0 covers [w·stride + stride − T, w·stride + stride)
+        // and scores its last stride predictions, so each prediction is scored once.
         var starts = new List<int> { 0 };
         for (int end = T + stride; end - stride < count; end += stride) starts.Add(end - T);
         for (int w0 = 0; w0 < starts.Count; w0 += batch)
@@ -167,7 +171,7 @@ public static class CharTraining
             }
         }
         model.Training = training;
-        if (scored != count) throw new InvalidOperationException($"held-out evaluation scored {scored} of {count} characters.");
+        if (scored != count) throw new InvalidOperationException($"the evaluation scored {scored} of {count} characters.");
         return TextCorpus.BitsPerCharacter(nats / scored);
     }
 
