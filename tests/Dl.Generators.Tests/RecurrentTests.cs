@@ -43,7 +43,7 @@ public class RecurrentTests
         Assert.Empty(d256);
         // Only literals (steps, buffer offsets) differ: the kernel loops over time.
         Assert.InRange(Math.Abs(g256.Length - g35.Length), 0, 200);
-        Assert.Contains("Recurrent.Forward(new global::Dl.Kernels.RecurrentShape((global::Dl.Kernels.RecurrentCell)1, 256, 32, 128)", g256);
+        Assert.Contains("Recurrent.Forward(new global::Dl.Kernels.RecurrentShape(global::Dl.Kernels.RecurrentCell.Lstm, 256, 32, 128)", g256);
         Assert.Contains("Recurrent.Backward(", g256);
         Assert.True(t256 < 3 * t35 + 2000, $"generating 256 steps took {t256:0} ms against {t35:0} ms for 35");
     }

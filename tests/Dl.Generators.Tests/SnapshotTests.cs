@@ -31,6 +31,14 @@ public class SnapshotTests
                 [Loss] Tensor Loss(Tensor y, [Shape(1)] Tensor target) => MseLoss(y, target);
             }
             """ },
+        { "CharGru", """
+            namespace App;
+            [Model] public sealed partial class CharGru
+            {
+                [Forward] Tensor Forward([Shape(16)] Tensor tokens) => Linear(Gru(Embedding(tokens, 30, 8, name: "embed"), 24, name: "gru", layers: 2), 30, name: "head");
+                [Loss] Tensor Loss(Tensor logits, [Labels(30), Shape(16)] Tensor next) => SoftmaxCrossEntropy(logits, next);
+            }
+            """ },
     };
 
     [Theory]

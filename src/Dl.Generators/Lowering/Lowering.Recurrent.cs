@@ -27,8 +27,11 @@ internal sealed partial class Lowering
         return (saved, scratch);
     }
 
+    /// <summary>Dl.Kernels.RecurrentCell's members, by value.</summary>
+    private static readonly string[] Cells = { "Rnn", "Lstm", "Gru", "GruResetBefore" };
+
     private static string RecurrentShapeLiteral(NodeSpec n) =>
-        $"new global::Dl.Kernels.RecurrentShape((global::Dl.Kernels.RecurrentCell){n.Int(0)}, {n.Int(1)}, {n.Int(2)}, {n.Int(3)})";
+        $"new global::Dl.Kernels.RecurrentShape(global::Dl.Kernels.RecurrentCell.{Cells[n.Int(0)]}, {n.Int(1)}, {n.Int(2)}, {n.Int(3)})";
 
     private (Buffer? H0, Buffer? C0) InitialStates(NodeSpec n)
     {
