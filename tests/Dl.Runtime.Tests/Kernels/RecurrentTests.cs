@@ -7,7 +7,8 @@ namespace Dl.Tests;
 /// <summary>Recurrent layers (RNN, LSTM, GRU with the reset gate after or before the hidden product): the double reference
 /// against hand-written single-step formulas and central finite differences; the float kernels against the double
 /// reference over batch 1 and 3, hidden sizes that are and are not multiples of the vector width, inputs 3 and 7 and
-/// 1, 2 and 35 steps (which covers the register, transposed and direct per-step products); optional states and gradients,
+/// 1, 2 and 35 steps (which covers the register, transposed and direct per-step products; the AVX2 slab kernels also run with the AVX-512
+/// ones switched off); optional states and gradients,
 /// the accumulate flags, allocation and argument checks.</summary>
 /// <remarks>Every output and workspace is pre-filled with NaN, so an element a kernel forgets to write (or reads before
 /// writing) shows up.</remarks>
@@ -241,6 +242,39 @@ public class RecurrentTests
         }
     }
 
+    /// <summary>Runs <paramref name="body"/> with the AVX-512 batch-1 kernels switched off, so that the AVX2 (Vector256)
+    /// slab kernels take their place on any machine with FMA (the switch is internal, hence reflection).</summary>
+    private static void WithoutVector512Kernels(Action body)
+    {
+        var flag = typeof(Recurrent).Assembly.GetType("Dl.Kernels.RecurrentGemv", throwOnError: true)!
+            .GetProperty("AvoidVector512", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic)!;
+        flag.SetValue(null, true);
+        try { body(); }
+        finally { flag.SetValue(null, false); }
+    }
+
+    [Theory]
+    [InlineData(RecurrentCell.Rnn)]
+    [InlineData(RecurrentCell.Lstm)]
+    [InlineData(RecurrentCell.Gru)]
+    [InlineData(RecurrentCell.GruResetBefore)]
+    public void Float_SlabKernels_MatchReference(RecurrentCell cell)
+    {
+        // Batch 1 and at least 8 steps with H = 8, 24, 128, 136 and 256: products of 8·k rows that are whole 64-row slabs,
+        // a partial slab alone (8, 24, 48 rows) and both (72, 96, 136, 544), for every gate layout; forward and backward.
+        using var gemm = new GemmContext(1);
+        WithoutVector512Kernels(() =>
+        {
+            foreach ((int hidden, int steps) in new[] { (8, 8), (24, 9), (128, 35), (136, 8), (256, 8) })
+                foreach (bool states in new[] { true, false })
+                {
+                    var s = new RecurrentShape(cell, steps, 7, hidden);
+                    Case c = Case.Random(s, 1, seed: hidden + steps + (states ? 1 : 0), states);
+                    AssertSame(Reference(c), Float(c, gemm), 1e-4, $"{cell} slabs H{hidden} T{steps}{(states ? " h0" : "")}");
+                }
+        });
+    }
+
     // ---- Optional outputs and the accumulate flags ----
 
     [Theory]
@@ -316,7 +350,14 @@ public class RecurrentTests
     [InlineData(RecurrentCell.Gru, 4, 16, 9)] // transposed W_hh
     [InlineData(RecurrentCell.GruResetBefore, 2, 13, 2)] // direct GEMM
     [InlineData(RecurrentCell.Rnn, 1, 13, 20)]
+    [InlineData(RecurrentCell.GruResetBefore, 1, 24, 9)] // AVX2 slab kernels (on AVX-512 only through the test switch)
     public void ForwardBackward_AllocateNothingPerCall(RecurrentCell cell, int batch, int hidden, int steps)
+    {
+        if (hidden == 24) WithoutVector512Kernels(() => AllocateNothing(cell, batch, hidden, steps));
+        else AllocateNothing(cell, batch, hidden, steps);
+    }
+
+    private static void AllocateNothing(RecurrentCell cell, int batch, int hidden, int steps)
     {
         using var gemm = new GemmContext(1);
         var s = new RecurrentShape(cell, steps, 8, hidden);

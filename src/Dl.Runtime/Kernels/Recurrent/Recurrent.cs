@@ -18,7 +18,8 @@ namespace Dl.Kernels;
 /// on r ⊙ h_{t-1}) followed by one element-wise pass. Backward runs the steps in reverse with one product per step,
 /// dh_{t-1} = dG_t·W_hh; the weight, bias and input gradients are single GEMMs and column sums over all steps afterwards.
 /// At batch 1 (H a multiple of 16 up to 128, AVX-512) the per-step products are matrix-vector products with
-/// register-resident kernels (RecurrentGemv); otherwise the forward multiplies by a transposed copy of W_hh made once per
+/// register-resident kernels (RecurrentGemv); without AVX-512 (H a multiple of 8 up to 256) by AVX2 kernels that keep the
+/// output in registers and read a slab-wise copy of W_hh made once per call; otherwise the forward multiplies by a transposed copy of W_hh made once per
 /// call, so that GEMM reads its rows in place instead of packing them (or taking dot-product tiles) every step. The same
 /// per-call buffer, kept with the <see cref="GemmContext"/> because it is not per sample, serves the short-input
 /// shapes where GEMM's choice for op(B) = Bᵀ is slow (see the comments at each use).</para>
@@ -90,9 +91,11 @@ public static unsafe partial class Recurrent
             if (c0.IsEmpty) cs.Clear(); else c0.CopyTo(cs);
         }
 
+        // The slab copy, like the transposed one, costs about one pass over W_hh, hence the same minimum of steps.
         Product mode = b == 1 && RecurrentGemv.Supports(h) ? Product.Registers
+            : b == 1 && rows >= TransposeMinRows && RecurrentGemv.SupportsSlabs(h) ? Product.Slabs
             : rows >= TransposeMinRows ? Product.Transposed : Product.Direct;
-        float[]? transposed = mode == Product.Transposed ? TransposedBuffer(gemm, gw * Math.Max(d, h)) : null;
+        float[]? transposed = mode is Product.Transposed or Product.Slabs ? TransposedBuffer(gemm, gw * Math.Max(d, h)) : null;
         fixed (float* pSaved = saved, pW = weightHh, pT = transposed, bih = biasIh, bhh = biasHh, pY = y)
         {
             if (mode == Product.Transposed)
@@ -105,6 +108,17 @@ public static unsafe partial class Recurrent
                     RecurrentGemv.Transpose(pW + 2 * h * h, h, h, pT + 2 * h * h);
                 }
                 else RecurrentGemv.Transpose(pW, gw, h, pT);
+            }
+            else if (mode == Product.Slabs)
+            {
+                // As above, each separately multiplied gate-row block is laid out on its own, its slabs counted from its
+                // first row.
+                if (cell == RecurrentCell.GruResetBefore)
+                {
+                    RecurrentGemv.TransposeSlabs(pW, 2 * h, h, pT);
+                    RecurrentGemv.TransposeSlabs(pW + 2 * h * h, h, h, pT + 2 * h * h);
+                }
+                else RecurrentGemv.TransposeSlabs(pW, gw, h, pT);
             }
             var hw = new HiddenWeights(mode, pW, pT, h, b, gemm);
             float* acts = pSaved, hsp = pSaved + b * s.OffsetHidden, csp = pSaved + b * s.OffsetCell;
@@ -193,10 +207,22 @@ public static unsafe partial class Recurrent
         // (LSTM: the carried dc; reset-before GRU: ds = W_hnᵀ da_n).
         Span<float> carrySpan = scratch.Slice(b * s.OffsetCarry, b * s.CarryLength);
         carrySpan.Clear();
-        Product mode = b == 1 && RecurrentGemv.Supports(h) ? Product.Registers : Product.Direct;
-        fixed (float* pSaved = saved, pW = weightHh, pScratch = scratch, pDy = dy)
+        // The slab copy costs about one pass over W_hh, as in Forward. The buffer is free until the weight gradients below.
+        Product mode = b == 1 && RecurrentGemv.Supports(h) ? Product.Registers
+            : b == 1 && rows >= TransposeMinRows && RecurrentGemv.SupportsSlabs(h) ? Product.Slabs : Product.Direct;
+        float[]? slabs = mode == Product.Slabs ? TransposedBuffer(gemm, gw * Math.Max(d, h)) : null;
+        fixed (float* pSaved = saved, pW = weightHh, pT = slabs, pScratch = scratch, pDy = dy)
         {
-            var hw = new HiddenWeights(mode, pW, null, h, b, gemm);
+            if (mode == Product.Slabs)
+            {
+                if (cell == RecurrentCell.GruResetBefore)
+                {
+                    RecurrentGemv.CopySlabs(pW, 2 * h, h, pT);
+                    RecurrentGemv.CopySlabs(pW + 2 * h * h, h, h, pT + 2 * h * h);
+                }
+                else RecurrentGemv.CopySlabs(pW, gw, h, pT);
+            }
+            var hw = new HiddenWeights(mode, pW, pT, h, b, gemm);
             float* acts = pSaved, hsp = pSaved + b * s.OffsetHidden, csp = pSaved + b * s.OffsetCell;
             float* tcs = pSaved + b * s.OffsetTanhCell, extra = pSaved + b * s.OffsetExtra;
             float* dgi = pScratch, dgh = s.IsGru ? pScratch + (nint)rows * gw : pScratch;
@@ -307,7 +333,10 @@ public static unsafe partial class Recurrent
         }
     }
 
-    private enum Product { Registers, Transposed, Direct }
+    // Registers: the AVX-512 kernels; Slabs: the AVX2 kernels (on the slab copy in wt: TransposeSlabs for Forward,
+    // CopySlabs for Backward); Transposed: GEMM on the
+    // transposed copy in wt; Direct: GEMM on W_hh.
+    private enum Product { Registers, Slabs, Transposed, Direct }
 
     /// <summary>The per-step products with W_hh, by the method chosen for the call.</summary>
     private readonly struct HiddenWeights(Product mode, float* w, float* wt, int hidden, int batch, GemmContext gemm)
@@ -320,6 +349,9 @@ public static unsafe partial class Recurrent
             {
                 case Product.Registers:
                     RecurrentGemv.RowsTimesVector(w + (nint)first * h, count, h, v, o, accumulate);
+                    break;
+                case Product.Slabs:
+                    RecurrentGemv.RowsTimesVectorSlabs(wt + (nint)first * h, count, h, v, o, accumulate);
                     break;
                 case Product.Transposed:
                     Gemm.Multiply(new ReadOnlySpan<float>(v, b * h), new ReadOnlySpan<float>(wt + (nint)first * h, count * h),
@@ -338,6 +370,8 @@ public static unsafe partial class Recurrent
             int h = hidden, b = batch;
             if (mode == Product.Registers)
                 RecurrentGemv.VectorTimesRows(g, w + (nint)first * h, count, h, o, accumulate);
+            else if (mode == Product.Slabs)
+                RecurrentGemv.VectorTimesRowsSlabs(g, wt + (nint)first * h, count, h, o, accumulate);
             else
                 Gemm.Multiply(new ReadOnlySpan<float>(g, b * count), new ReadOnlySpan<float>(w + (nint)first * h, count * h),
                     new Span<float>(o, b * h), b, h, count, transA: false, transB: false, accumulate, gemm);
