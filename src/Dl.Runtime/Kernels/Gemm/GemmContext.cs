@@ -40,6 +40,16 @@ public sealed unsafe class GemmContext : IDisposable
 
     internal GemmBuffers MainBuffers => _buffers[0];
 
+    private float[] _recurrentWeights = [];
+
+    /// <summary>A buffer of at least <paramref name="length"/> floats for the recurrent kernels' per-call copy of W_hh
+    /// (transposed or in slabs); allocated on first use and when a larger layer needs more, never per call.</summary>
+    internal float[] RecurrentWeights(int length)
+    {
+        if (_recurrentWeights.Length < length) _recurrentWeights = new float[length];
+        return _recurrentWeights;
+    }
+
     internal ReadOnlySpan<GemmWorker> Workers => _workers;
 
     internal GemmJob Job => _job;

@@ -378,21 +378,9 @@ public static unsafe partial class Recurrent
         }
     }
 
-    private sealed class TransposedCache
-    {
-        public float[] Data = [];
-    }
-
-    // The transposed W_hh is per call, not per sample, so it has no place in the per-sample workspaces: it is kept with
-    // the context (one per model and thread, like the packing buffers) and grown to the largest layer seen.
-    private static readonly ConditionalWeakTable<GemmContext, TransposedCache> s_transposed = new();
-
-    private static float[] TransposedBuffer(GemmContext gemm, int length)
-    {
-        TransposedCache cache = s_transposed.GetValue(gemm, static _ => new TransposedCache());
-        if (cache.Data.Length < length) cache.Data = new float[length];
-        return cache.Data;
-    }
+    // The transposed (or slab-copied) W_hh is per call, not per sample, so it has no place in the per-sample workspaces:
+    // it lives in the context (one per model and thread, like the packing buffers), grown to the largest layer seen.
+    private static float[] TransposedBuffer(GemmContext gemm, int length) => gemm.RecurrentWeights(length);
 
     /// <summary>dx[rows, D] (+)= dG[rows, G·H] · W_ih, in blocks of 32 rows.</summary>
     /// <remarks>Why blocks: GEMM reads W_ih in place for up to 32 rows of A and packs it beyond; with D narrower than a
