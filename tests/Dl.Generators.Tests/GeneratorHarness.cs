@@ -43,4 +43,24 @@ internal static class GeneratorHarness
     }
 
     public const string Usings = "using Dl;\nusing static Dl.Ops;\n";
+
+    /// <summary>A model source (usings added): the generator's and compiler's diagnostics together, the generated code
+    /// joined, and the source as compiled.</summary>
+    public static (Diagnostic[] Diagnostics, string Generated, string Source) RunModel(string model)
+    {
+        string source = Usings + model;
+        var (generator, sources, errors) = Run(source);
+        return (generator.Concat(errors).ToArray(), string.Join("\n", sources), source);
+    }
+
+    /// <summary>Asserts that <paramref name="model"/> yields exactly one diagnostic <paramref name="id"/>; returns it and
+    /// the source text it points at.</summary>
+    public static Diagnostic SingleDiagnostic(string model, string id, out string text)
+    {
+        var (diagnostics, _, source) = RunModel(model);
+        var found = diagnostics.Where(d => d.Id == id).ToList();
+        Assert.True(found.Count == 1, $"expected one {id}, got: {string.Join("; ", diagnostics.Select(d => d.Id + " " + d.GetMessage()))}");
+        text = source.Substring(found[0].Location.SourceSpan.Start, found[0].Location.SourceSpan.Length);
+        return found[0];
+    }
 }

@@ -6,21 +6,9 @@ namespace Dl.Tests;
 /// at the call with the formula's values; the summary carries each layer's output shape and parameter count.</summary>
 public class SpatialTests
 {
-    private static (Diagnostic[] Diagnostics, string Generated, string Source) Run(string model)
-    {
-        string source = GeneratorHarness.Usings + model;
-        var (generator, sources, errors) = GeneratorHarness.Run(source);
-        return (generator.Concat(errors).ToArray(), string.Join("\n", sources), source);
-    }
+    private static (Diagnostic[] Diagnostics, string Generated, string Source) Run(string model) => GeneratorHarness.RunModel(model);
 
-    private static Diagnostic Single(string model, string id, out string text)
-    {
-        var (diagnostics, _, source) = Run(model);
-        var found = diagnostics.Where(d => d.Id == id).ToList();
-        Assert.True(found.Count == 1, $"expected one {id}, got: {string.Join("; ", diagnostics.Select(d => d.Id + " " + d.GetMessage()))}");
-        text = source.Substring(found[0].Location.SourceSpan.Start, found[0].Location.SourceSpan.Length);
-        return found[0];
-    }
+    private static Diagnostic Single(string model, string id, out string text) => GeneratorHarness.SingleDiagnostic(model, id, out text);
 
     [Fact]
     public void KernelLargerThanPaddedInput_IsDL0013_WithTheFormulaValues()

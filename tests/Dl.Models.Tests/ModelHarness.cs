@@ -93,4 +93,28 @@ internal static class ModelHarness
         Close(dynamic.State, stateD, 0, 0, "dynamic state is not changed in evaluation mode");
     }
 
+    /// <summary>Oracle 1 on a whole model: the double-precision tape's parameter gradients against central differences of
+    /// its loss (step 1e-6, tolerance 1e-6 + 1e-5 relative). Dropout masks are keyed by the step counter, so every
+    /// evaluation reuses the gradient pass's masks.</summary>
+    /// <param name="input">The input (token models need integers); normal random values when null.</param>
+    public static void FiniteDifferences<T>(double[] target, int batch, float[]? input = null) where T : Dynamic.IDynamicSource<T>
+    {
+        var model = Dynamic.Dynamic.Create<T>(seed: 3, Precision.Double);
+        var x = (input ?? Normal(batch * T.StaticDescription.InputSize, 4)).Select(v => (double)v).ToArray();
+        long step = model.DropoutStep;
+        model.ComputeGradients(x, target, batch);
+        var analytic = model.GradientsDouble.ToArray();
+        var p = model.ParametersDouble;
+        for (int i = 0; i < p.Length; i++)
+        {
+            double saved = p[i], h = 1e-6;
+            model.DropoutStep = step;
+            p[i] = saved + h; double up = model.Loss(x, target, batch);
+            model.DropoutStep = step;
+            p[i] = saved - h; double down = model.Loss(x, target, batch);
+            p[i] = saved;
+            double numeric = (up - down) / (2 * h);
+            Assert.True(Math.Abs(numeric - analytic[i]) <= 1e-6 + 1e-5 * Math.Abs(numeric), $"{typeof(T).Name} parameter {i}: {analytic[i]} vs {numeric}");
+        }
+    }
 }

@@ -7,24 +7,8 @@ namespace Dl.Tests;
 /// product) has no PyTorch module; it is written out with torch ops step by step.</summary>
 public class PyTorchRecurrentTests
 {
-    private const string Script = """
-        import json, struct, sys
-        import numpy as np
-        import torch
-        torch.set_num_threads(1)
+    private const string Script = PyTorchTests.Prelude + """
         nn, F = torch.nn, torch.nn.functional
-        def load(path):
-            raw = open(path, 'rb').read()
-            n = struct.unpack('<Q', raw[:8])[0]
-            header = json.loads(raw[8:8 + n]); data = raw[8 + n:]
-            out = {}
-            for k, v in header.items():
-                if k == '__metadata__': continue
-                b, e = v['data_offsets']
-                out[k] = torch.tensor(np.frombuffer(data[b:e], dtype=np.float32).reshape(v['shape']).copy(), requires_grad=True)
-            return out
-        model, weights, xfile, tfile, batch = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
-        p = load(weights)
         flat = torch.tensor(np.fromfile(xfile, dtype=np.float32))
         t = torch.tensor(np.fromfile(tfile, dtype=np.float32), dtype=torch.long)
         tracked = {}

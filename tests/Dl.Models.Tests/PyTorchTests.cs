@@ -9,7 +9,9 @@ namespace Dl.Tests;
 /// of an op's definition that the dynamic tape would repeat.</summary>
 public class PyTorchTests
 {
-    private const string Script = """
+    /// <summary>The start of every check script: one thread, our safetensors checkpoint as torch tensors (parameters
+    /// require gradients, running statistics do not), the arguments <c>model weights x t batch</c>, and <c>p</c>.</summary>
+    internal const string Prelude = """
         import json, struct, sys
         import numpy as np
         import torch
@@ -27,6 +29,10 @@ public class PyTorchTests
             return out
         model, weights, xfile, tfile, batch = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
         p = load(weights)
+
+        """;
+
+    private const string Script = Prelude + """
         x = torch.tensor(np.fromfile(xfile, dtype=np.float32)).reshape(batch, -1)
         t = np.fromfile(tfile, dtype=np.float32)
         F = torch.nn.functional

@@ -56,28 +56,10 @@ public class RecurrentModelTests
     [Fact]
     public void WholeModels_FiniteDifferences_Double()
     {
-        FiniteDifferences<LstmWithState>(ModelHarness.Normal(2 * (10 + 22 + 22), 4), [1, 3], 2);
-        FiniteDifferences<GruRnnZoo>(ModelHarness.Normal(2 * (12 + 9), 4), [0, 2], 2);
-        FiniteDifferences<TinyCharLm>(ModelHarness.Tokens(2 * 6, 11, 4), ModelHarness.Labels(2 * 6, 11, 3).Select(v => (double)v).ToArray(), 2);
-        FiniteDifferences<OneHotRnn>(ModelHarness.Tokens(2 * 5, 7, 4), [1, 0], 2);
-    }
-
-    private static void FiniteDifferences<T>(float[] input, double[] target, int batch) where T : Dynamic.IDynamicSource<T>
-    {
-        var model = Dynamic.Dynamic.Create<T>(seed: 3, Precision.Double);
-        var x = input.Select(v => (double)v).ToArray();
-        model.ComputeGradients(x, target, batch);
-        var analytic = model.GradientsDouble.ToArray();
-        var p = model.ParametersDouble;
-        for (int i = 0; i < p.Length; i++)
-        {
-            double saved = p[i], h = 1e-6;
-            p[i] = saved + h; double up = model.Loss(x, target, batch);
-            p[i] = saved - h; double down = model.Loss(x, target, batch);
-            p[i] = saved;
-            double numeric = (up - down) / (2 * h);
-            Assert.True(Math.Abs(numeric - analytic[i]) <= 1e-6 + 1e-5 * Math.Abs(numeric), $"{typeof(T).Name} parameter {i}: {analytic[i]} vs {numeric}");
-        }
+        ModelHarness.FiniteDifferences<LstmWithState>([1, 3], 2);
+        ModelHarness.FiniteDifferences<GruRnnZoo>([0, 2], 2);
+        ModelHarness.FiniteDifferences<TinyCharLm>(ModelHarness.Labels(2 * 6, 11, 3).Select(v => (double)v).ToArray(), 2, ModelHarness.Tokens(2 * 6, 11, 4));
+        ModelHarness.FiniteDifferences<OneHotRnn>([1, 0], 2, ModelHarness.Tokens(2 * 5, 7, 4));
     }
 
     [Fact]

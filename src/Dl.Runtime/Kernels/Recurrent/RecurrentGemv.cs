@@ -210,49 +210,7 @@ internal static unsafe class RecurrentGemv
     /// FMA), and then needs a reduction per row. Broadcasting v[k] over a contiguous row of the transposed slab costs one
     /// broadcast per 8 FMAs, whose other operand is a memory load.</remarks>
     public static void RowsTimesVectorSlabs(float* slabs, int rows, int hidden, float* v, float* g, bool accumulate)
-    {
-        int r = 0;
-        for (; r + SlabRows <= rows; r += SlabRows) RowsTimesVectorSlab<GemmC8>(slabs + (nint)r * hidden, hidden, v, g + r, accumulate);
-        float* p = slabs + (nint)r * hidden;
-        switch ((rows - r) >> 3)
-        {
-            case 1: RowsTimesVectorSlab<GemmC1>(p, hidden, v, g + r, accumulate); break;
-            case 2: RowsTimesVectorSlab<GemmC2>(p, hidden, v, g + r, accumulate); break;
-            case 3: RowsTimesVectorSlab<GemmC3>(p, hidden, v, g + r, accumulate); break;
-            case 4: RowsTimesVectorSlab<GemmC4>(p, hidden, v, g + r, accumulate); break;
-            case 5: RowsTimesVectorSlab<GemmC5>(p, hidden, v, g + r, accumulate); break;
-            case 6: RowsTimesVectorSlab<GemmC6>(p, hidden, v, g + r, accumulate); break;
-            case 7: RowsTimesVectorSlab<GemmC7>(p, hidden, v, g + r, accumulate); break;
-        }
-    }
-
-    // One slab of 8·TB rows, stored [H, 8·TB]: TB accumulators, one broadcast of v[k] per row k of the slab.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowsTimesVectorSlab<TB>(float* p, int hidden, float* v, float* g, bool accumulate) where TB : struct, IGemmConst
-    {
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-        nint width = 8 * TB.Value;
-        for (int k = 0; k < hidden; k++, p += width)
-        {
-            Vector256<float> x = Vector256.Create(v[k]);
-            a0 = Vector256.FusedMultiplyAdd(Vector256.Load(p), x, a0);
-            if (TB.Value > 1) a1 = Vector256.FusedMultiplyAdd(Vector256.Load(p + 8), x, a1);
-            if (TB.Value > 2) a2 = Vector256.FusedMultiplyAdd(Vector256.Load(p + 16), x, a2);
-            if (TB.Value > 3) a3 = Vector256.FusedMultiplyAdd(Vector256.Load(p + 24), x, a3);
-            if (TB.Value > 4) a4 = Vector256.FusedMultiplyAdd(Vector256.Load(p + 32), x, a4);
-            if (TB.Value > 5) a5 = Vector256.FusedMultiplyAdd(Vector256.Load(p + 40), x, a5);
-            if (TB.Value > 6) a6 = Vector256.FusedMultiplyAdd(Vector256.Load(p + 48), x, a6);
-            if (TB.Value > 7) a7 = Vector256.FusedMultiplyAdd(Vector256.Load(p + 56), x, a7);
-        }
-        Put8(g, a0, accumulate);
-        if (TB.Value > 1) Put8(g + 8, a1, accumulate);
-        if (TB.Value > 2) Put8(g + 16, a2, accumulate);
-        if (TB.Value > 3) Put8(g + 24, a3, accumulate);
-        if (TB.Value > 4) Put8(g + 32, a4, accumulate);
-        if (TB.Value > 5) Put8(g + 40, a5, accumulate);
-        if (TB.Value > 6) Put8(g + 48, a6, accumulate);
-        if (TB.Value > 7) Put8(g + 56, a7, accumulate);
-    }
+        => BroadcastSlabs(v, hidden, slabs, rows, g, accumulate);
 
     /// <summary>Lays W (rows × H, row-major; H a multiple of 8) out for <see cref="VectorTimesRowsSlabs"/>: column slab s
     /// (columns [64·s, 64·s + w), w = min(64, H − 64·s)) of every row, [rows, w], at dst + 64·s·rows.</summary>
@@ -274,31 +232,36 @@ internal static unsafe class RecurrentGemv
     /// than the copy (one pass over W_hh per call) costs: measured LSTM D = 32, H = 128, T = 35 training step at batch 1,
     /// 295 µs in place, 281 µs with the copy.</remarks>
     public static void VectorTimesRowsSlabs(float* u, float* slabs, int rows, int hidden, float* o, bool accumulate)
+        => BroadcastSlabs(u, rows, slabs, hidden, o, accumulate);
+
+    // Both slab layouts are the same product: output block b (64 wide, narrower last) is stored [count, width] at
+    // slabs + b·count, and out[b .. b + width] (+)= Σ_i s[i]·slab[i, :].
+    private static void BroadcastSlabs(float* s, int count, float* slabs, int outputs, float* o, bool accumulate)
     {
         int c = 0;
-        for (; c + SlabRows <= hidden; c += SlabRows) VectorTimesRowsSlab<GemmC8>(u, slabs + (nint)c * rows, rows, o + c, accumulate);
-        float* p = slabs + (nint)c * rows;
-        switch ((hidden - c) >> 3)
+        for (; c + SlabRows <= outputs; c += SlabRows) BroadcastSlab<GemmC8>(s, slabs + (nint)c * count, count, o + c, accumulate);
+        float* p = slabs + (nint)c * count;
+        switch ((outputs - c) >> 3)
         {
-            case 1: VectorTimesRowsSlab<GemmC1>(u, p, rows, o + c, accumulate); break;
-            case 2: VectorTimesRowsSlab<GemmC2>(u, p, rows, o + c, accumulate); break;
-            case 3: VectorTimesRowsSlab<GemmC3>(u, p, rows, o + c, accumulate); break;
-            case 4: VectorTimesRowsSlab<GemmC4>(u, p, rows, o + c, accumulate); break;
-            case 5: VectorTimesRowsSlab<GemmC5>(u, p, rows, o + c, accumulate); break;
-            case 6: VectorTimesRowsSlab<GemmC6>(u, p, rows, o + c, accumulate); break;
-            case 7: VectorTimesRowsSlab<GemmC7>(u, p, rows, o + c, accumulate); break;
+            case 1: BroadcastSlab<GemmC1>(s, p, count, o + c, accumulate); break;
+            case 2: BroadcastSlab<GemmC2>(s, p, count, o + c, accumulate); break;
+            case 3: BroadcastSlab<GemmC3>(s, p, count, o + c, accumulate); break;
+            case 4: BroadcastSlab<GemmC4>(s, p, count, o + c, accumulate); break;
+            case 5: BroadcastSlab<GemmC5>(s, p, count, o + c, accumulate); break;
+            case 6: BroadcastSlab<GemmC6>(s, p, count, o + c, accumulate); break;
+            case 7: BroadcastSlab<GemmC7>(s, p, count, o + c, accumulate); break;
         }
     }
 
-    // One column slab of width 8·TB, stored [rows, 8·TB]: TB accumulators, one broadcast of u[r] per row.
+    // One slab of width 8·TB, stored [count, 8·TB]: TB accumulators, one broadcast of s[i] per row i of the slab.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void VectorTimesRowsSlab<TB>(float* u, float* p, int rows, float* o, bool accumulate) where TB : struct, IGemmConst
+    private static void BroadcastSlab<TB>(float* s, float* p, int count, float* o, bool accumulate) where TB : struct, IGemmConst
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         nint width = 8 * TB.Value;
-        for (int r = 0; r < rows; r++, p += width)
+        for (int i = 0; i < count; i++, p += width)
         {
-            Vector256<float> x = Vector256.Create(u[r]);
+            Vector256<float> x = Vector256.Create(s[i]);
             a0 = Vector256.FusedMultiplyAdd(Vector256.Load(p), x, a0);
             if (TB.Value > 1) a1 = Vector256.FusedMultiplyAdd(Vector256.Load(p + 8), x, a1);
             if (TB.Value > 2) a2 = Vector256.FusedMultiplyAdd(Vector256.Load(p + 16), x, a2);
