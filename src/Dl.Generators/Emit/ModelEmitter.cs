@@ -273,28 +273,20 @@ internal static class ModelEmitter
             CheckBatch(w);
             if (t.IsLabels)
             {
+                // One label per sample, or per step of a [T] label shape; the messages name the sample (and the step).
                 var lb = plan.LabelsBuffer!;
-                if (t.Size == 1)
+                bool one = t.Size == 1;
+                string count = one ? "batch" : $"batch * {t.Size}";
+                w.Line(one
+                    ? "if (target.Length != batch) throw new global::System.ArgumentException($\"target has {target.Length} labels; expected one per sample ({batch}).\", nameof(target));"
+                    : $"if (target.Length != batch * {t.Size}) throw new global::System.ArgumentException($\"target has {{target.Length}} labels; expected {t.Size} per sample (batch x {t.Size} = {{batch * {t.Size}}}).\", nameof(target));");
+                w.Line($"var labels = global::System.MemoryExtensions.AsSpan(_arena, {lb.Offset} * _maxBatch, {count});");
+                using (w.Block($"for (int i = 0; i < {count}; i++)"))
                 {
-                    w.Line("if (target.Length != batch) throw new global::System.ArgumentException($\"target has {target.Length} labels; expected one per sample ({batch}).\", nameof(target));");
-                    w.Line($"var labels = global::System.MemoryExtensions.AsSpan(_arena, {lb.Offset} * _maxBatch, batch);");
-                    using (w.Block("for (int s = 0; s < batch; s++)"))
-                    {
-                        w.Line("int label = target[s];");
-                        w.Line($"if ((uint)label >= {t.Classes}u) throw new global::System.ArgumentOutOfRangeException(nameof(target), label, $\"label of sample {{s}} is {{label}}; expected a class in 0..{t.Classes - 1}.\");");
-                        w.Line("labels[s] = label;");
-                    }
-                }
-                else
-                {
-                    w.Line($"if (target.Length != batch * {t.Size}) throw new global::System.ArgumentException($\"target has {{target.Length}} labels; expected {t.Size} per sample (batch x {t.Size} = {{batch * {t.Size}}}).\", nameof(target));");
-                    w.Line($"var labels = global::System.MemoryExtensions.AsSpan(_arena, {lb.Offset} * _maxBatch, batch * {t.Size});");
-                    using (w.Block($"for (int i = 0; i < batch * {t.Size}; i++)"))
-                    {
-                        w.Line("int label = target[i];");
-                        w.Line($"if ((uint)label >= {t.Classes}u) throw new global::System.ArgumentOutOfRangeException(nameof(target), label, $\"label {{i % {t.Size}}} of sample {{i / {t.Size}}} is {{label}}; expected a class in 0..{t.Classes - 1}.\");");
-                        w.Line("labels[i] = label;");
-                    }
+                    w.Line("int label = target[i];");
+                    string which = one ? "label of sample {i}" : $"label {{i % {t.Size}}} of sample {{i / {t.Size}}}";
+                    w.Line($"if ((uint)label >= {t.Classes}u) throw new global::System.ArgumentOutOfRangeException(nameof(target), label, $\"{which} is {{label}}; expected a class in 0..{t.Classes - 1}.\");");
+                    w.Line("labels[i] = label;");
                 }
             }
             else

@@ -79,21 +79,12 @@ public readonly record struct RecurrentShape(RecurrentCell Cell, int Steps, int 
     internal void CheckForward(string method, int batch, int x, int h0, int c0, int weightIh, int weightHh, int biasIh, int biasHh,
         int y, int saved)
     {
-        Validate();
-        if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, $"{method}: batch must be >= 1.");
-        long b = batch;
-        CheckLength(method, "x", x, b * Steps * Input, "batch·T·D", batch);
-        CheckOptional(method, "h0", h0, b * Hidden, "batch·H", batch);
-        if (Cell == RecurrentCell.Lstm) CheckOptional(method, "c0", c0, b * Hidden, "batch·H", batch);
-        else if (c0 != 0) throw new ArgumentException($"{method}: c0 has {c0} floats but a {Cell} cell has no cell state; pass an empty span.", "c0");
+        CheckCommon(method, batch, x, h0, c0, y, saved);
         CheckWeights(method, weightIh, weightHh, biasIh, biasHh, "weightIh", "weightHh", "biasIh", "biasHh", optional: false);
-        CheckLength(method, "y", y, b * Steps * Hidden, "batch·T·H", batch);
-        CheckWorkspace(method, "saved", saved, b * SavedPerSample, "batch·SavedPerSample", SavedPerSample, batch);
     }
 
-    /// <summary>The argument checks of Backward: gradient outputs are empty (not wanted) or exactly their input's length.</summary>
-    internal void CheckBackward(string method, int batch, int x, int h0, int c0, int weightIh, int weightHh, int y, int saved, int dy,
-        int dx, int dh0, int dc0, int dWeightIh, int dWeightHh, int dBiasIh, int dBiasHh, int scratch)
+    /// <summary>The checks Forward and Backward share: the shape, the batch, x, h0, c0, y and <c>saved</c>.</summary>
+    private void CheckCommon(string method, int batch, int x, int h0, int c0, int y, int saved)
     {
         Validate();
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, $"{method}: batch must be >= 1.");
@@ -102,9 +93,17 @@ public readonly record struct RecurrentShape(RecurrentCell Cell, int Steps, int 
         CheckOptional(method, "h0", h0, b * Hidden, "batch·H", batch);
         if (Cell == RecurrentCell.Lstm) CheckOptional(method, "c0", c0, b * Hidden, "batch·H", batch);
         else if (c0 != 0) throw new ArgumentException($"{method}: c0 has {c0} floats but a {Cell} cell has no cell state; pass an empty span.", "c0");
-        CheckWeights(method, weightIh, weightHh, GateWidth, GateWidth, "weightIh", "weightHh", "biasIh", "biasHh", optional: false);
         CheckLength(method, "y", y, b * Steps * Hidden, "batch·T·H", batch);
         CheckWorkspace(method, "saved", saved, b * SavedPerSample, "batch·SavedPerSample", SavedPerSample, batch);
+    }
+
+    /// <summary>The argument checks of Backward: gradient outputs are empty (not wanted) or exactly their input's length.</summary>
+    internal void CheckBackward(string method, int batch, int x, int h0, int c0, int weightIh, int weightHh, int y, int saved, int dy,
+        int dx, int dh0, int dc0, int dWeightIh, int dWeightHh, int dBiasIh, int dBiasHh, int scratch)
+    {
+        CheckCommon(method, batch, x, h0, c0, y, saved);
+        CheckWeights(method, weightIh, weightHh, GateWidth, GateWidth, "weightIh", "weightHh", "biasIh", "biasHh", optional: false);
+        long b = batch;
         CheckLength(method, "dy", dy, b * Steps * Hidden, "batch·T·H", batch);
         CheckOptional(method, "dx", dx, b * Steps * Input, "batch·T·D", batch);
         CheckOptional(method, "dh0", dh0, b * Hidden, "batch·H", batch);

@@ -143,11 +143,11 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         if (input.Length != batch * InputSize) throw new global::System.ArgumentException($"input has {input.Length} values; expected batch x {InputSize} = {batch * InputSize}.", nameof(input));
         if (target.Length != batch) throw new global::System.ArgumentException($"target has {target.Length} labels; expected one per sample ({batch}).", nameof(target));
         var labels = global::System.MemoryExtensions.AsSpan(_arena, 0 * _maxBatch, batch);
-        for (int s = 0; s < batch; s++)
+        for (int i = 0; i < batch; i++)
         {
-            int label = target[s];
-            if ((uint)label >= 10u) throw new global::System.ArgumentOutOfRangeException(nameof(target), label, $"label of sample {s} is {label}; expected a class in 0..9.");
-            labels[s] = label;
+            int label = target[i];
+            if ((uint)label >= 10u) throw new global::System.ArgumentOutOfRangeException(nameof(target), label, $"label of sample {i} is {label}; expected a class in 0..9.");
+            labels[i] = label;
         }
         ref float inputRef = ref Mem.GetReference(input);
         RunForward(ref inputRef, batch);
