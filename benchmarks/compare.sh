@@ -10,10 +10,12 @@
 # With --engine: one measurement (batch and mode default to the workload's default batch and train).
 # --all runs every workload x batch x engine x mode of the issue scope (dgex: train only, dynamic only with
 # --with-slow), then prints the markdown ratio table of benchmarks/ratios.py. --workload W without --engine does the
-# same for W's part of that matrix (e.g. lstm_32_128_t35: batches 1 and 32, train and infer), narrowed by --batch
-# and --mode when given (a --batch outside the matrix is run in both modes). With --out the JSON lines are also
-# written to FILE. The .NET side is built once (Release) and run as `dotnet dl.dll`; PyTorch gets the same initial
-# weights through `dl bench --save-weights`.
+# same for W's part of that matrix (e.g. lstm_32_128_t35 or attn_s64_d64_h4: batches 1 and 32, train and infer),
+# narrowed by --batch and --mode when given (a --batch outside the matrix is run in both modes). With --out the JSON
+# lines are also written to FILE. attn_s64_d64_h4's pytorch infer line is the fused inference path
+# (torch._transformer_encoder_layer_fwd; "fast_path": true once checked) and also carries the ordinary forward as
+# ordinary_median_us / ordinary_p10_us / ordinary_p90_us (bench.py). The .NET side is built once (Release) and run
+# as `dotnet dl.dll`; PyTorch gets the same initial weights through `dl bench --save-weights`.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -68,8 +70,8 @@ run_one() {
 
 check_workload() {
   case "$workload" in
-    xor_2_2_1|mlp_784_128_10|mlp_784_1024_512_10|cnn_lenetish|lstm_32_128_t35|dgex_943_3000_9520) ;;
-    *) die "--workload must be xor_2_2_1, mlp_784_128_10, mlp_784_1024_512_10, cnn_lenetish, lstm_32_128_t35 or dgex_943_3000_9520; got '$workload'" ;;
+    xor_2_2_1|mlp_784_128_10|mlp_784_1024_512_10|cnn_lenetish|lstm_32_128_t35|attn_s64_d64_h4|dgex_943_3000_9520) ;;
+    *) die "--workload must be xor_2_2_1, mlp_784_128_10, mlp_784_1024_512_10, cnn_lenetish, lstm_32_128_t35, attn_s64_d64_h4 or dgex_943_3000_9520; got '$workload'" ;;
   esac
 }
 check_batch_mode() {
@@ -114,6 +116,8 @@ cases=(
   "cnn_lenetish 1 infer" "cnn_lenetish 32 infer" "cnn_lenetish 256 infer"
   "lstm_32_128_t35 1 train" "lstm_32_128_t35 32 train"
   "lstm_32_128_t35 1 infer" "lstm_32_128_t35 32 infer"
+  "attn_s64_d64_h4 1 train" "attn_s64_d64_h4 32 train"
+  "attn_s64_d64_h4 1 infer" "attn_s64_d64_h4 32 infer"
   "dgex_943_3000_9520 200 train"
 )
 if [[ $all -eq 0 ]]; then

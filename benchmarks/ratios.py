@@ -9,8 +9,9 @@ import sys
 
 ENGINES = ("generated", "dynamic", "pytorch")
 
-# workload -> (forward MACs per sample, input-gradient MACs per sample of a training step). A training step is
-# forward + weight gradients (as many MACs as forward) + input gradients.
+# workload -> (forward MACs per sample, input-gradient MACs per sample of a training step[, weight-gradient MACs per
+# sample]). A training step is forward + weight gradients + input gradients; the weight gradients take as many MACs
+# as forward unless a third number is given (a matmul of two activations, as in attention, has no weight).
 MACS = {
     "mlp_784_128_10": (784 * 128 + 128 * 10, 128 * 10),
     "mlp_784_1024_512_10": (784 * 1024 + 1024 * 512 + 512 * 10, 1024 * 512 + 512 * 10),
@@ -22,14 +23,22 @@ MACS = {
     # input's through W_ih are not needed.
     "lstm_32_128_t35": (35 * (32 * 512 + 128 * 512) + 128 * 10, 34 * 128 * 512 + 128 * 10),
     "dgex_943_3000_9520": (943 * 3000 + 3000 * 3000 + 3000 * 9520, 3000 * 3000 + 3000 * 9520),
+    # One post-norm encoder layer on [T = 64, D = 64], 4 heads of 16, FFN 256, mean over T, fc 64 -> 10.
+    # Forward: in-proj T·D·3D, scores Q·Kᵀ H·T·T·16, P·V H·T·T·16, out-proj T·D·D, FFN 2·T·D·256, fc 64·10.
+    # Weight gradients: the same MACs for every matmul with a weight (all but scores and P·V). Input gradients: fc's
+    # 64·10, linear2's and linear1's T·D·256 each, out-proj's T·D·D, P·V's dP and dV and the scores' dQ and dK
+    # (H·T·T·16 each); the in-proj's would be the raw input's gradient, which is not needed.
+    "attn_s64_d64_h4": (64 * 64 * 192 + 2 * 4 * 64 * 64 * 16 + 64 * 64 * 64 + 2 * 64 * 64 * 256 + 64 * 10,
+                        64 * 10 + 2 * 64 * 64 * 256 + 64 * 64 * 64 + 4 * 4 * 64 * 64 * 16,
+                        64 * 64 * 192 + 64 * 64 * 64 + 2 * 64 * 64 * 256 + 64 * 10),
 }
 
 
 def gflops(r):
     if r is None or r["workload"] not in MACS or not r["median_us"]:
         return ""
-    forward, input_grads = MACS[r["workload"]]
-    macs = forward if r["mode"] == "infer" else 2 * forward + input_grads
+    forward, input_grads, *weight_grads = MACS[r["workload"]]
+    macs = forward if r["mode"] == "infer" else forward + (weight_grads[0] if weight_grads else forward) + input_grads
     return f"{2.0 * macs * r['batch'] / (r['median_us'] * 1e3):.1f}"
 
 
@@ -79,6 +88,22 @@ def main():
         w, b, t, m = key
         print(f"| {w} | {b} | {t} | {m} | {fmt_us(g)} | {fmt_us(d)} | {fmt_us(p)} | {ratio(p, g)} | {ratio(d, g)} "
               f"| {alloc(g)} | {alloc(d)} | {gflops(g)} | {gflops(p)} |")
+    notes = [key for key in order if "ordinary_median_us" in rows[key].get("pytorch", {})
+             or "fast_path" in rows[key].get("pytorch", {})]
+    if notes:
+        print()
+        print("PyTorch inference of nn.TransformerEncoderLayer: the pytorch column is its fused path "
+              "(torch._transformer_encoder_layer_fwd); ordinary = the composed operators.")
+        print()
+        print("| workload | batch | threads | fused µs | fused path taken | ordinary µs | ordinary / generated "
+              "| ordinary GFLOP/s |")
+        print("|---|---:|---:|---:|---|---:|---:|---:|")
+        for key in notes:
+            p, g = rows[key]["pytorch"], rows[key].get("generated")
+            o = {**p, "median_us": p["ordinary_median_us"]} if "ordinary_median_us" in p else None
+            taken = {True: "yes", False: "NO"}.get(p.get("fast_path"), "")
+            w, b, t, _ = key
+            print(f"| {w} | {b} | {t} | {fmt_us(p)} | {taken} | {fmt_us(o)} | {ratio(o, g)} | {gflops(o)} |")
 
 
 if __name__ == "__main__":

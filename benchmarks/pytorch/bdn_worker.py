@@ -11,7 +11,9 @@ import of torch and the pipe's set-up stay out of the timed region:
     loss    the batch-mean loss of the current weights (no update); replies "loss <value>"
     quit    exits (so does the end of stdin)
 
-After set-up the worker prints "ready <loss of the initial weights> torch=<version> threads=<n>". Replies go to stdout
+After set-up the worker prints "ready <loss of the initial weights> torch=<version> threads=<n>", followed for
+attn_s64_d64_h4 by " fast_path=yes" (or "fast_path=NO"): whether "infer" runs PyTorch's fused encoder-layer kernel
+(torch._transformer_encoder_layer_fwd, checked with torch.profiler as bench.py does). Replies go to stdout
 and are flushed; diagnostics go to stderr. Any failure (no torch, bad files, unknown command) ends the process with a
 message on stderr and a non-zero exit code, which the C# side reports instead of waiting.
 """
@@ -104,8 +106,13 @@ def main():
         with torch.no_grad():
             return float(loss_fn(model(x), y))
 
+    banner = f"torch={torch.__version__} threads={torch.get_num_threads()}"
+    if hasattr(model, "ordinary_forward"):
+        from bench import takes_fast_path
+        banner += " fast_path=" + ("yes" if takes_fast_path(lambda: infer(1)) else "NO")
+
     out = sys.stdout
-    out.write(f"ready {current_loss()!r} torch={torch.__version__} threads={torch.get_num_threads()}\n")
+    out.write(f"ready {current_loss()!r} {banner}\n")
     out.flush()
     for line in sys.stdin:
         parts = line.split()

@@ -4,10 +4,18 @@ JSON line with engine "pytorch".
 
 Train step: zero_grad, forward, loss (CrossEntropyLoss / MSELoss, batch mean), backward, SGD step (lr 0.01, no
 momentum). Infer step: forward under torch.inference_mode. One fixed batch of standard-normal inputs ([B, 784] for the
-MLPs, [B, 1, 28, 28] for cnn_lenetish, [B, 35, 32] batch-first for lstm_32_128_t35, whose module is nn.LSTM + nn.Linear)
-and uniform integer labels (standard-normal float targets). Initial weights come
+MLPs, [B, 1, 28, 28] for cnn_lenetish, [B, 35, 32] batch-first for lstm_32_128_t35, whose module is nn.LSTM + nn.Linear,
+[B, 64, 64] batch-first for attn_s64_d64_h4, whose module is nn.TransformerEncoderLayer + mean + nn.Linear) and uniform
+integer labels (standard-normal float targets). Initial weights come
 from --weights, a safetensors file written by `dl bench --save-weights`, so both engines start from the same
 parameters (a tensor stored flat, e.g. a conv weight, is reshaped to the parameter's shape).
+
+attn_s64_d64_h4 infer: the primary figure (median_us, p10_us, p90_us) is PyTorch's fused inference path: eval mode
+under torch.inference_mode makes nn.TransformerEncoderLayer call torch._transformer_encoder_layer_fwd. One profiled
+forward before the timing checks that aten::_transformer_encoder_layer_fwd really runs and reports it as
+"fast_path": true|false (false also warns on stderr). The same line then carries the ordinary forward (the layer's
+composed operators, models.AttnS64.ordinary_forward, checked to give the same logits) as "ordinary_median_us",
+"ordinary_p10_us" and "ordinary_p90_us", timed the same way right after; --no-ordinary skips it.
 
 alloc_bytes_per_step is null: PyTorch's allocations happen in C++ (c10's CPU allocator) and are not visible to a
 per-thread counter like .NET's GC.GetAllocatedBytesForCurrentThread.
@@ -69,6 +77,17 @@ def measure(step, iters, warmup):
     return percentile(us, 0.5), percentile(us, 0.1), percentile(us, 0.9), iters, warmed
 
 
+FAST_PATH_OP = "aten::_transformer_encoder_layer_fwd"
+
+
+def takes_fast_path(forward):
+    """Whether one call of forward() runs PyTorch's fused encoder-layer kernel (seen by torch.profiler)."""
+    from torch.profiler import profile, ProfilerActivity
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        forward()
+    return any(e.name == FAST_PATH_OP for e in prof.events())
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workload", required=True, choices=sorted(WORKLOADS))
@@ -81,6 +100,8 @@ def main():
     parser.add_argument("--weights", help="safetensors file of initial weights (from `dl bench --save-weights`)")
     parser.add_argument("--tuned-malloc", action="store_true",
                         help="keep freed memory in glibc's heap (no per-step mmap/munmap page faults)")
+    parser.add_argument("--no-ordinary", action="store_true",
+                        help="attn_s64_d64_h4 infer: do not also time the ordinary (non-fused) forward")
     args = parser.parse_args()
 
     module_type, input_shape, classes, target_size, fixed_batch = WORKLOADS[args.workload]
@@ -103,12 +124,32 @@ def main():
         print(f"bench.py: no --weights; using PyTorch's own initialization", file=sys.stderr)
 
     x = torch.randn(batch, *input_shape)
+    extra = {}
+    ordinary_step = None
     if args.mode == "infer":
         model.eval()
 
         def step():
             with torch.inference_mode():
                 model(x)
+
+        if hasattr(model, "ordinary_forward"):
+            extra["fast_path"] = takes_fast_path(step)
+            if not extra["fast_path"]:
+                print(f"bench.py: warning: {FAST_PATH_OP} was not called; median_us is not the fused inference path",
+                      file=sys.stderr)
+            if not args.no_ordinary:
+                def ordinary_step():
+                    with torch.inference_mode():
+                        model.ordinary_forward(x)
+
+                with torch.inference_mode():
+                    fast, ordinary = model(x), model.ordinary_forward(x)
+                if not torch.allclose(fast, ordinary, rtol=1e-4, atol=1e-5):
+                    parser.exit(1, f"bench.py: the ordinary forward differs from the fused one by "
+                                   f"{float((fast - ordinary).abs().max())}\n")
+                if takes_fast_path(ordinary_step):
+                    parser.exit(1, f"bench.py: the ordinary forward called {FAST_PATH_OP}\n")
     else:
         model.train()
         if classes:
@@ -126,11 +167,17 @@ def main():
             optimizer.step()
 
     median, p10, p90, iters, warmed = measure(step, args.iters, args.warmup)
+    if ordinary_step is not None:
+        o_median, o_p10, o_p90, o_iters, o_warmed = measure(ordinary_step, args.iters, args.warmup)
+        extra.update(ordinary_median_us=round(o_median, 2), ordinary_p10_us=round(o_p10, 2),
+                     ordinary_p90_us=round(o_p90, 2))
     print(json.dumps({"workload": args.workload, "batch": batch, "threads": args.threads, "engine": "pytorch",
                       "mode": args.mode, "median_us": round(median, 2), "p10_us": round(p10, 2),
-                      "p90_us": round(p90, 2), "alloc_bytes_per_step": None}, separators=(",", ":")))
+                      "p90_us": round(p90, 2), "alloc_bytes_per_step": None, **extra}, separators=(",", ":")))
     print(f"bench.py: {iters} timed steps after {warmed} warm-up steps (torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads)", file=sys.stderr)
+    if ordinary_step is not None:
+        print(f"bench.py: ordinary forward: {o_iters} timed steps after {o_warmed} warm-up steps", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -115,6 +115,41 @@ class LstmT35(nn.Module):
         return self.fc(h[-1])
 
 
+class AttnS64(nn.Module):
+    """attn_s64_d64_h4 (Dl.Models.AttnS64): [64, 64] per sample (batch-first: sequence 64, d_model 64) -> one
+    nn.TransformerEncoderLayer(64, 4 heads, feed-forward 256, dropout 0, ReLU, post-norm, LayerNorm eps 1e-5) -> mean
+    over the sequence axis [64] -> fc 64-10. Parameters as ours (PyTorch's state_dict keys): layer.self_attn.in_proj_weight
+    [192, 64] (rows q, k, v), layer.self_attn.in_proj_bias [192], layer.self_attn.out_proj.weight [64, 64],
+    layer.self_attn.out_proj.bias [64], layer.linear1.weight [256, 64], layer.linear1.bias [256], layer.linear2.weight
+    [64, 256], layer.linear2.bias [64], layer.norm1.weight/bias [64], layer.norm2.weight/bias [64], fc.weight [10, 64],
+    fc.bias [10].
+
+    In evaluation mode under torch.inference_mode (or no_grad) the layer takes PyTorch's fused inference path,
+    torch._transformer_encoder_layer_fwd (1.13's "fast path": batched 3-D input, not training, batch_first, packed
+    q/k/v, ReLU, equal norm eps, no src_mask, an even head count, no autocast, autograd off); bench.py checks this with
+    torch.profiler. ordinary_forward() runs the same model through the composed operators instead (see there)."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.TransformerEncoderLayer(64, 4, 256, dropout=0.0, batch_first=True)
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.fc(self.layer(x).mean(dim=1))
+
+    def ordinary_forward(self, x):
+        """The same forward without the fused kernels: the encoder layer's own composed path (_sa_block via
+        F.multi_head_attention_forward, _ff_block, the two LayerNorms), i.e. what PyTorch runs whenever a fast-path
+        condition fails. It is selected by switching the module to training mode for the call: every dropout of the
+        model has p = 0 (ATen returns the input unchanged), so the result equals forward()'s (bench.py checks it)."""
+        was_training = self.training
+        self.train()
+        try:
+            return self.forward(x)
+        finally:
+            self.train(was_training)
+
+
 def load_weights(model, tensors, allow_missing=("num_batches_tracked",)):
     """Loads {name: tensor} (e.g. from safetensors_lite.load) into model. Tensors whose element count matches but
     whose shape differs (a checkpoint that stores a conv weight flat) are reshaped to the parameter's shape; buffers
@@ -142,5 +177,6 @@ WORKLOADS = {
     "mlp_784_1024_512_10": (WideMlp, (784,), 10, 1, 0),
     "cnn_lenetish": (LenetCnn, (1, 28, 28), 10, 1, 0),
     "lstm_32_128_t35": (LstmT35, (35, 32), 10, 1, 0),
+    "attn_s64_d64_h4": (AttnS64, (64, 64), 10, 1, 0),
     "dgex_943_3000_9520": (Dgex, (943,), 0, 9520, 200),
 }

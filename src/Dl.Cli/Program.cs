@@ -6,7 +6,8 @@ public static class Program
 {
     public const string Usage = """
         usage:
-          dl train [--model fashion-mlp|fashion-cnn|lenet-cnn|residual-cnn|inception-cnn|row-lstm|row-gru|char-lstm|xor]
+          dl train [--model fashion-mlp|fashion-cnn|lenet-cnn|residual-cnn|inception-cnn|row-lstm|row-gru|char-lstm|xor|
+                            patch-transformer|reverse-transformer]
                    [--epochs N] [--batch B] [--optimizer adam|adamw|sgd] [--lr X] [--lr-decay G] [--momentum X] [--seed S]
                    [--threads T] [--data DIR] [--engine generated|dynamic] [--augment [--shift P]] [--flip] [--clip N]
                    [--save PATH] [--save-initial PATH] [--json]
@@ -29,11 +30,21 @@ public static class Program
               and held-out bits per character and samples N characters (default 400) at temperature X (default 0.7).
               Defaults: --batch 32 --lr 0.002 (halved at 60 % and 85 % of the time) --clip 5.
               xor: 2-2-1 sigmoid network on the four XOR samples, full batch. Defaults: --epochs 2000 --lr 2 --momentum 0.9.
+              patch-transformer [--limit N] [--warmup E] [--weight-decay X] [--smoothing X] [--no-augment]: a ViT on
+              Fashion-MNIST (4x4 patches -> 49 tokens, learned positions, pre-norm GELU encoder layers, mean pooling);
+              AdamW, linear warm-up over E epochs then cosine decay per step, label smoothing, random shifts + flips.
+              Defaults: --epochs 12 --batch 128 --lr 0.001 --warmup 1 --weight-decay 0.05 --smoothing 0.1 --shift 2
+              --clip 1 --threads 2. --limit N: the first N training and N test images (smoke runs).
+              reverse-transformer [--limit N] [--heldout N] [--warmup E] [--weight-decay X]: an encoder-decoder
+              transformer reversing sequences of 3-12 digits; each epoch trains on N fresh sequences (default 50000),
+              then decodes the held-out set (default 2000 sequences, none trained on) greedily step by step and reports
+              exact-sequence and token accuracy. Defaults: --epochs 3 --batch 64 --lr 0.001 --warmup 0.2
+              --weight-decay 0.01 --clip 1 --threads 1.
               --json prints one JSON object per epoch and nothing else on stdout.
           dl bench --workload W [--batch B] [--threads T] [--engine generated|dynamic] [--mode train|infer]
                    [--iters N] [--warmup N] [--seed S] [--save-weights PATH]
               W: xor_2_2_1 (batch 4), mlp_784_128_10, mlp_784_1024_512_10, cnn_lenetish, lstm_32_128_t35,
-              dgex_943_3000_9520 (batch 200).
+              attn_s64_d64_h4 (input [B, 64, 64]: sequence 64 x d_model 64), dgex_943_3000_9520 (batch 200).
               Times one step (train: forward + loss + backward + SGD lr 0.01; infer: forward) on one fixed batch of
               standard-normal inputs and uniform labels (standard-normal targets), then prints one JSON line:
               {"workload":..,"batch":..,"threads":..,"engine":..,"mode":..,"median_us":..,"p10_us":..,"p90_us":..,"alloc_bytes_per_step":..}

@@ -22,7 +22,7 @@ public static class TrainCommand
 
     private static readonly string[] ValueOptions =
         ["model", "epochs", "batch", "lr", "lr-decay", "momentum", "optimizer", "seed", "threads", "data", "save", "save-initial", "engine", "shift", "clip",
-         "minutes", "text", "temperature", "sample-length", "prime"];
+         "minutes", "text", "temperature", "sample-length", "prime", "limit", "warmup", "weight-decay", "smoothing", "heldout"];
 
     /// <summary>A Fashion-MNIST model and its measured defaults.</summary>
     private sealed record ImageModel(string Id, Func<ModelOptions, ITrainableModel<int>> Generated, Func<ulong, ITrainableModel<int>> Dynamic,
@@ -47,12 +47,14 @@ public static class TrainCommand
 
     public static int Run(ReadOnlySpan<string> args)
     {
-        var cl = new CommandLine("train", args, ValueOptions, ["json", "augment", "flip"]);
-        string model = cl.Choice("model", "fashion-mlp", [.. ImageModels.Select(m => m.Id), "xor", "char-lstm"]);
+        var cl = new CommandLine("train", args, ValueOptions, ["json", "augment", "flip", "no-augment"]);
+        string model = cl.Choice("model", "fashion-mlp", [.. ImageModels.Select(m => m.Id), "xor", "char-lstm", "patch-transformer", "reverse-transformer"]);
         return model switch
         {
             "xor" => TrainXor(cl),
             "char-lstm" => CharTraining.Run(cl),
+            "patch-transformer" => TransformerTraining.RunPatch(cl),
+            "reverse-transformer" => TransformerTraining.RunReverse(cl),
             _ => TrainImages(cl, ImageModels.First(m => m.Id == model)),
         };
     }
@@ -179,7 +181,7 @@ public static class TrainCommand
         return test.Count == 0 ? 0 : (double)correct / test.Count;
     }
 
-    private static (Dataset Train, Dataset Test) LoadData(string? directory)
+    internal static (Dataset Train, Dataset Test) LoadData(string? directory)
     {
         bool embedded = directory == "embedded";
         if (embedded) directory = null;

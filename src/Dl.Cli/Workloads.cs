@@ -15,11 +15,12 @@ public static class Workloads
         new("mlp_784_1024_512_10", 0, 32, WideMlp.StaticDescription),
         new("cnn_lenetish", 0, 32, LenetCnn.StaticDescription),
         new("lstm_32_128_t35", 0, 32, LstmT35.StaticDescription),
+        new("attn_s64_d64_h4", 0, 32, AttnS64.StaticDescription),
         new("dgex_943_3000_9520", 200, 200, Dgex.StaticDescription),
     ];
 
     /// <summary>Workloads of WORKLOADS.md that have no model in Dl.Models yet.</summary>
-    public static readonly string[] NotYetImplemented = ["attn_s64_d64_h4"];
+    public static readonly string[] NotYetImplemented = [];
 
     public static Workload Find(string id)
     {
@@ -44,6 +45,7 @@ public static class Workloads
             "mlp_784_1024_512_10" => generated ? new WideMlp(options) : Dl.Dynamic.Dynamic.Create<WideMlp>(seed),
             "cnn_lenetish" => generated ? new LenetCnn(options) : Dl.Dynamic.Dynamic.Create<LenetCnn>(seed),
             "lstm_32_128_t35" => generated ? new LstmT35(options) : Dl.Dynamic.Dynamic.Create<LstmT35>(seed),
+            "attn_s64_d64_h4" => generated ? new AttnS64(options) : Dl.Dynamic.Dynamic.Create<AttnS64>(seed),
             "dgex_943_3000_9520" => generated ? new Dgex(options) : Dl.Dynamic.Dynamic.Create<Dgex>(seed),
             _ => throw new UsageException($"'bench': unknown workload '{workload.Id}'."),
         };

@@ -19,6 +19,9 @@ public sealed class ModelGenerator : IIncrementalGenerator
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
+        // Library blocks written as model code (the transformer layers): added to the compilation, inlined like a model's own.
+        context.RegisterPostInitializationOutput(static ctx => ctx.AddSource("Dl.Transformer.g.cs", BlockSource("Transformer.cs")));
+
         // Runs once per edit of a [Model] class's syntax tree; returns the spec or diagnostics, never throws.
         var parsed = context.SyntaxProvider
             .ForAttributeWithMetadataName("Dl.ModelAttribute",
@@ -35,6 +38,15 @@ public sealed class ModelGenerator : IIncrementalGenerator
         // Only a changed spec reaches lowering and emission.
         var specs = parsed.Select(static (r, _) => r.Spec).Where(static s => s is not null).WithTrackingName(TrackingNames.Spec);
         context.RegisterSourceOutput(specs, static (spc, spec) => Generate(spc, spec!));
+    }
+
+    /// <summary>The text of an embedded block source file (Blocks/*.cs in this project).</summary>
+    internal static string BlockSource(string file)
+    {
+        using var stream = typeof(ModelGenerator).Assembly.GetManifestResourceStream("Dl.Generators.Blocks." + file)
+            ?? throw new System.InvalidOperationException("missing embedded block source " + file);
+        using var reader = new System.IO.StreamReader(stream);
+        return reader.ReadToEnd();
     }
 
     private static void Generate(SourceProductionContext context, ModelSpec spec)

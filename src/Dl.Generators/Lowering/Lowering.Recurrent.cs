@@ -83,16 +83,7 @@ internal sealed partial class Lowering
         var data = new[] { Grad(0), h0Slot < 0 ? null : Grad(h0Slot), c0Slot < 0 ? null : Grad(c0Slot) };
         var weights = new[] { Grad(1), Grad(2), Grad(3), Grad(4) };
         var steps = new List<Step>();
-        bool Flag(Buffer?[] targets)
-        {
-            var present = targets.Where(t => t is not null).Select(t => t!).Distinct().ToList();
-            var firsts = present.Select(First).ToList();
-            if (firsts.All(f => f)) return false;
-            for (int i = 0; i < present.Count; i++)
-                if (firsts[i]) steps.Add(new FillStep($"{present[i].Name} = 0 (accumulated with the other gradients of {n.Label})", present[i], "0f"));
-            return true;
-        }
-        bool accumulate = Flag(data), accumulateWeights = Flag(weights);
+        bool accumulate = AccumulateFlag(steps, data, n.Label), accumulateWeights = AccumulateFlag(steps, weights, n.Label);
         CallArg G(Buffer? b, bool acc) => b is null ? Lit("default") : Out(b, acc);
         var (saved, scratch) = RecurrentWorkspace(n.Int(0), n.Int(1), n.Int(2), n.Int(3));
         var scratchBuffer = _plan.AddBuffer(n.Label + ".scratch", scratch, true, Space.Batched);

@@ -181,6 +181,9 @@ internal sealed partial class Lowering
             case NodeKind.Recurrent or NodeKind.Embedding:
                 foreach (var step in SequenceForward(n, y, comment)) yield return step;
                 break;
+            case NodeKind.Attention or NodeKind.LayerNorm or NodeKind.Positional:
+                foreach (var step in TransformerForward(n, y, comment)) yield return step;
+                break;
         }
     }
 
@@ -279,6 +282,11 @@ internal sealed partial class Lowering
                 steps.AddRange(RecurrentBackward(n, dy, needs));
                 continue;
             }
+            if (n.Kind is NodeKind.Attention or NodeKind.LayerNorm)
+            {
+                steps.AddRange(TransformerBackward(n, dy, needs));
+                continue;
+            }
             for (int slot = 0; slot < n.Inputs.Count; slot++)
             {
                 int input = n.Inputs[slot];
@@ -307,6 +315,19 @@ internal sealed partial class Lowering
 
     /// <summary>True when this is the first write into <paramref name="dx"/> in backward order (then it assigns).</summary>
     private bool First(Buffer dx) => _written.Add(dx.Id);
+
+    /// <summary>The accumulate flag of a kernel that writes several gradient <paramref name="targets"/> under one flag:
+    /// false when every target is written here for the first time; otherwise true, and the targets written first here are
+    /// zeroed beforehand (a step added to <paramref name="steps"/>).</summary>
+    private bool AccumulateFlag(List<Step> steps, Buffer?[] targets, string label)
+    {
+        var present = targets.Where(t => t is not null).Select(t => t!).Distinct().ToList();
+        var firsts = present.Select(First).ToList();
+        if (firsts.All(f => f)) return false;
+        for (int i = 0; i < present.Count; i++)
+            if (firsts[i]) steps.Add(new FillStep($"{present[i].Name} = 0 (accumulated with the other gradients of {label})", present[i], "0f"));
+        return true;
+    }
 
     private IEnumerable<Step> BackwardSteps(NodeSpec n, int slot, Buffer dy, Buffer dx)
     {
@@ -385,7 +406,7 @@ internal sealed partial class Lowering
                     new[] { dx }, new[] { p.Shape.Size }, first);
                 break;
             }
-            case NodeKind.Reshape:
+            case NodeKind.Reshape or NodeKind.Positional:   // the same elements (a position encoding adds a constant)
             {
                 var nest = LoopNest.Build(new ShapeSpec(new[] { n.Shape.Size }, n.Shape.Batched), new ShapeSpec(new[] { n.Shape.Size }, n.Shape.Batched));
                 yield return new MapStep(comment, nest.Dims, new[] { new Operand(dy, 0, nest.Out) }, dx, nest.Out, !first, "$0", "$0", false);

@@ -20,7 +20,7 @@ public sealed record ShapeSpec(EquatableArray<int> Dims, bool Batched)
 }
 
 /// <summary>Node kinds of the graph: the op kinds of Dl.OpKind plus leaves.</summary>
-public enum NodeKind { Input, Target, Param, Constant, Unary, Binary, MatMul, Reduce, RowWise, Loss, Reshape, Transpose, Slice, Concat, Conv, Pool, Norm, Dropout, Recurrent, Embedding }
+public enum NodeKind { Input, Target, Param, Constant, Unary, Binary, MatMul, Reduce, RowWise, Loss, Reshape, Transpose, Slice, Concat, Conv, Pool, Norm, Dropout, Recurrent, Embedding, Attention, LayerNorm, Positional }
 
 /// <summary>What an op's backward reads (mirrors Dl.Saved).</summary>
 public enum SavedValues { Nothing = 0, Input = 1, Output = 2, Both = 3 }
@@ -32,7 +32,10 @@ public enum SavedValues { Nothing = 0, Input = 1, Output = 2, Both = 3 }
 /// concat [axis]; input/param/target [index]; conv and pool: a <see cref="WindowSpec"/> (<see cref="WindowSpec.ToInts"/>) then,
 /// for conv, [out channels, 1 for conv1d]; norm [channels, plane size, running-mean state index, running-var state index];
 /// dropout [index in source order]; recurrent [cell (Dl.Kernels.RecurrentCell), steps, input size, hidden size, has h0, has c0]
-/// with inputs x, weight_ih, weight_hh, bias_ih, bias_hh[, h0][, c0]; embedding and one-hot [vocabulary, dimension].</param>
+/// with inputs x, weight_ih, weight_hh, bias_ih, bias_hh[, h0][, c0]; embedding and one-hot [vocabulary, dimension];
+/// attention [heads, Tq, Tk, d_k, d_v, causal, scaled, q stride, q offset, k stride, k offset, v stride, v offset, has mask]
+/// with inputs q, k, v[, mask] (the same node when read in place); layer norm [rows per sample, dim] with inputs x, γ, β and
+/// eps in <see cref="Scalar"/>; sinusoidal positions [T, D] with the base in <see cref="Scalar"/>.</param>
 public sealed record NodeSpec(
     int Id, NodeKind Kind, string Label, string Op, string? Impl, EquatableArray<int> Inputs, ShapeSpec Shape,
     float Scalar, EquatableArray<int> Ints, bool Mean, SavedValues Saves, bool Differentiable, string Layer)

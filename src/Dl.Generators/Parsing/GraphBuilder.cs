@@ -30,7 +30,7 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
 
     // Dl.OpKind, in declaration order.
     private const int KUnary = 0, KBinary = 1, KMatMul = 2, KReduce = 3, KRowWise = 4, KLoss = 5, KReshape = 6,
-        KTranspose = 7, KSlice = 8, KConcat = 9, KLinear = 10;   // 11-14 in GraphBuilder.Spatial, 15-16 in GraphBuilder.Recurrent
+        KTranspose = 7, KSlice = 8, KConcat = 9, KLinear = 10;   // 11-14 in GraphBuilder.Spatial, 15-16 in GraphBuilder.Recurrent, 17-19 in GraphBuilder.Attention
 
     public List<NodeSpec> Nodes { get; } = new();
     public List<ParameterSpec> Parameters { get; } = new();
@@ -232,7 +232,7 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
     {
         var n = Nodes[node];
         if (n.Kind is NodeKind.Input or NodeKind.Target or NodeKind.Param or NodeKind.Constant) return;
-        if (n.Kind is NodeKind.Conv or NodeKind.Norm or NodeKind.Recurrent || n is { Kind: NodeKind.Embedding, Op: "embedding" }) return;   // a named layer keeps its name (the summary row and the graph)
+        if (n.Kind is NodeKind.Conv or NodeKind.Norm or NodeKind.Recurrent or NodeKind.LayerNorm or NodeKind.Attention || n is { Kind: NodeKind.Embedding, Op: "embedding" }) return;   // a named layer keeps its name (the summary row and the graph)
         if (Nodes.Any(m => m.Label == name)) name = name + "_" + node;   // a reassigned local: h, h_7, ...
         Nodes[node] = n with { Label = name };
         if (_collectLayers) for (int i = 0; i < Layers.Count; i++)
@@ -257,6 +257,15 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
                 return Eval(p.Expression, scope);
             case IdentifierNameSyntax id when scope.TryGetValue(id.Identifier.Text, out var bound):
                 return bound;
+            case MemberAccessExpressionSyntax { Name.Identifier.Text: "Features" or "Size" or "Rank" } member
+                when ModelFor(member).GetTypeInfo(member.Expression, token).Type?.ToDisplayString() == "Dl.Tensor":
+            {
+                // Shape properties of a tensor are compile-time constants (a block sizes its layers from its input).
+                var of = Eval(member.Expression, scope);
+                if (!of.IsTensor) throw Unsupported(member, "the tensor is not known here");
+                var shape = Nodes[of.Node].Shape;
+                return Value.Const(member.Name.Identifier.Text switch { "Features" => shape.Last, "Size" => shape.Size, _ => shape.Rank });
+            }
         }
         var model = ModelFor(e);
         var constant = model.GetConstantValue(e, token);
@@ -321,7 +330,8 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
             throw Unsupported(call, "the call matches no overload of " + info.CandidateSymbols[0].Name + " (see the compiler's error for the argument types)");
         if (method is null) throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, call.GetLocation(), call.Expression.ToString()));
 
-        if (SymbolEqualityComparer.Default.Equals(method.ContainingType, type) && HasAttr(method, "Dl.BlockAttribute"))
+        // A [Block] of the model itself, or a static one of another class in source (the library's Dl.Transformer).
+        if (HasAttr(method, "Dl.BlockAttribute") && (method.IsStatic || SymbolEqualityComparer.Default.Equals(method.ContainingType, type)))
             return InlineBlock(method, call, scope);
         if (ReadOp(method) is null) throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, call.GetLocation(), method.Name));
 
@@ -597,6 +607,8 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
                 return ApplyRecurrent(opName, args, at, names);
             case KEmbedding:
                 return ApplyEmbedding(opName, args, at, names);
+            case KAttention or KLayerNorm or KPositional:
+                return ApplyTransformer(op.Kind, opName, args, at, names);
             default:
                 throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, location, symbol.Name));
         }

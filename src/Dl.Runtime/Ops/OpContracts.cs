@@ -59,6 +59,13 @@ public enum OpKind
     Recurrent,
     /// <summary>A table lookup of integer tokens (an embedding, with a learned table; one-hot, without).</summary>
     Embedding,
+    /// <summary>Attention (scaled dot-product, multi-head self- and cross-attention): one kernel call computes scores,
+    /// softmax and the weighted sum for every head; the multi-head forms add fused projections around it.</summary>
+    Attention,
+    /// <summary>Layer normalization over the last axis, with learned γ and β.</summary>
+    LayerNorm,
+    /// <summary>A position encoding added to a sequence [T, D]: sinusoidal (fixed) or learned.</summary>
+    Positional,
 }
 
 /// <summary>Binds a surface method of <see cref="Ops"/> to its kind and implementing struct.</summary>

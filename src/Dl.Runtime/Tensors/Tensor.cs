@@ -65,6 +65,10 @@ public sealed partial class Tensor
     /// <summary>Elements per sample.</summary>
     public int Size => SizeValue;
 
+    /// <summary>The length of the last per-sample axis (1 for a per-sample scalar): a sequence [T, D] has D features. In
+    /// model code it is a compile-time constant, as <see cref="Size"/> and <see cref="Rank"/> are.</summary>
+    public int Features => ShapeArray.Length == 0 ? 1 : ShapeArray[^1];
+
     /// <summary>True for values that carry the batch (inputs and what is computed from them).</summary>
     public bool IsBatched => Batched;
 

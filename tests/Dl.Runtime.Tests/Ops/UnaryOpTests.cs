@@ -75,6 +75,10 @@ public class UnaryOpTests
         { "pow", -2f, 0f, float.PositiveInfinity }, { "pow", 3f, -0f, -0f }, { "pow", 2.5f, float.NegativeInfinity, float.PositiveInfinity },
         { "pow", 2.5f, 0f, 0f }, { "pow", -1.5f, float.PositiveInfinity, 0f }, { "pow", 3f, float.NegativeInfinity, float.NegativeInfinity },
         { "pow", 0.5f, 4f, 2f }, { "pow", 2.5f, 4f, 32f }, { "pow", -3f, -2f, -0.125f },
+        // GELU(-∞) is the limit -0 (the formula's -∞·0 would be NaN); the left tail keeps its relative accuracy.
+        { "gelu", 0, 0f, 0f }, { "gelu", 0, -0f, -0f }, { "gelu", 0, float.PositiveInfinity, float.PositiveInfinity },
+        { "gelu", 0, float.NegativeInfinity, -0f }, { "gelu", 0, -20f, -0f }, { "gelu", 0, 20f, 20f }, { "gelu", 0, 1e30f, 1e30f },
+        { "gelu", 0, 1f, 0.8413447460685429f }, { "gelu", 0, -1f, -0.15865525393145707f }, { "gelu", 0, -10f, -7.619853024160526e-23f },
     };
 
     [Theory, MemberData(nameof(SpecialValues))]
@@ -177,6 +181,80 @@ public class UnaryOpTests
         Assert.Equal(Vector256.Create(0.25f), LeakyReluOp.Backward(Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.One, Vector256.Create(0.25f)));
         Assert.Equal(Vector256<float>.Zero, AbsOp.Backward(Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.One, default));
         Assert.Equal(0.0, StepOp.Backward(0.0, 0.0, 1.0, 0.0));
+    }
+
+    // ---- GELU (exact erf form) ----
+
+    [Theory]
+    [InlineData(1.0, 0.8413447460685429)]
+    [InlineData(-1.0, -0.15865525393145707)]
+    [InlineData(0.5, 0.34573123063700656)]
+    [InlineData(-0.5, -0.15426876936299344)]
+    [InlineData(2.0, 1.9544997361036416)]
+    [InlineData(-3.0, -0.0040496940948902835)]
+    [InlineData(3.5, 3.4991857982233756)]
+    [InlineData(-6.0, -5.9195258702261885e-09)]
+    [InlineData(-10.0, -7.619853024160526e-23)]
+    public void Gelu_KnownValues(double x, double expected)
+    {
+        // x·Φ(x), the expected values from a 60-digit evaluation of the erf series (GELU(1) = Φ(1) = 0.8413447460685429).
+        double got = GeluOp.Forward(x, 0.0);
+        Assert.True(Math.Abs(got - expected) <= 1e-14 * Math.Abs(expected), $"GELU({x}) = {got:R}, expected {expected:R}");
+        float expectedF = (float)expected;
+        Assert.Equal(expectedF, GeluOp.Forward((float)x, 0f), MathF.Abs(expectedF) * 1.2e-7f);
+        Assert.Equal(expectedF, GeluOp.Forward(Vector256.Create((float)x), default).GetElement(5), MathF.Abs(expectedF) * 1.2e-7f);
+    }
+
+    [Fact]
+    public void Gelu_Derivative_MatchesCentralDifferences_AcrossBothAlgorithms()
+    {
+        // [-8, 8] in steps that straddle the switch from the erf series to the erfc continued fraction at |x| = 2.8.
+        const double h = 1e-6;
+        for (double x = -8; x <= 8; x += 0.0173)
+        {
+            double fd = (GeluOp.Forward(x + h, 0.0) - GeluOp.Forward(x - h, 0.0)) / (2 * h);
+            double analytic = GeluOp.Backward(x, 0.0, 1.0, 0.0);
+            Assert.True(Math.Abs(analytic - fd) <= 1e-9, $"GELU'({x:R}): analytic {analytic:R}, finite difference {fd:R}");
+        }
+        foreach (double x in new[] { 2.8, -2.8, 2.8 - 1e-15, -2.8 + 1e-15 })
+        {
+            // Continuity at the switch: both sides agree to ~1e-15.
+            Assert.Equal(GeluOp.Forward(x, 0.0), GeluOp.Forward(x + Math.Sign(x) * 1e-12, 0.0), 1e-11);
+        }
+        // Φ(0) + 0·φ(0) = ½; far tails: 0 on the left, 1 on the right.
+        Assert.Equal(0.5, GeluOp.Backward(0.0, 0.0, 1.0, 0.0));
+        Assert.Equal(0.0, GeluOp.Backward(double.NegativeInfinity, 0.0, 1.0, 0.0));
+        Assert.Equal(1.0, GeluOp.Backward(double.PositiveInfinity, 0.0, 1.0, 0.0));
+        Assert.Equal(0f, GeluOp.Backward(Vector256.Create(float.NegativeInfinity), default, Vector256<float>.One, default).GetElement(0));
+        Assert.Equal(1f, GeluOp.Backward(Vector256.Create(float.PositiveInfinity), default, Vector256<float>.One, default).GetElement(0));
+        Assert.True(float.IsNaN(GeluOp.Backward(Vector256.Create(float.NaN), default, Vector256<float>.One, default).GetElement(0)));
+    }
+
+    [Fact]
+    public void Gelu_VectorAndScalarFloat_MatchTheDoubleReference_WithinAnUlp()
+    {
+        var xs = new List<float>();
+        for (float v = -8f; v <= 8f; v += 0.00731f) xs.Add(v);
+        xs.AddRange([-14f, -13.5f, -12f, -9.99f, 9.99f, 14f, 30f, -30f, 1e3f, -1e3f, 1e30f, -1e30f, float.MaxValue, -float.MaxValue,
+            1e-30f, -1e-30f, float.Epsilon, -float.Epsilon, 1e-7f, -1e-7f]);
+        float[] x = xs.ToArray(), y = new float[x.Length], dx = new float[x.Length];
+        float[] ones = Enumerable.Repeat(1f, x.Length).ToArray();
+        Dl.Kernels.Elementwise.Unary<GeluOp>(x, y, 0f);
+        Dl.Kernels.Elementwise.UnaryBackward<GeluOp>(x, y, ones, dx, 0f, accumulate: false);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double want = GeluOp.Forward((double)x[i], 0.0);
+            // One ulp of the result (subnormal results: the smallest spacing).
+            double ulp = Math.Max(Math.Abs(want) * 1.2e-7, float.Epsilon);
+            Assert.True(Math.Abs(y[i] - want) <= ulp, $"GELU({x[i]:R}) driver = {y[i]:R}, expected {want:R}");
+            Assert.True(Math.Abs(GeluOp.Forward(x[i], 0f) - want) <= ulp, $"GELU({x[i]:R}) scalar = {GeluOp.Forward(x[i], 0f):R}, expected {want:R}");
+            double wantD = GeluOp.Backward((double)x[i], 0.0, 1.0, 0.0);
+            // The derivative crosses zero near x = -0.7518, where Φ ≈ 0.226 cancels against x·φ: an absolute floor for the
+            // fast path's 1.3e-9 relative error in Φ.
+            Assert.True(Math.Abs(dx[i] - wantD) <= 1.2e-7 * Math.Abs(wantD) + 1e-9, $"GELU'({x[i]:R}) driver = {dx[i]:R}, expected {wantD:R}");
+            Assert.True(Math.Abs(GeluOp.Backward(x[i], 0f, 1f, 0f) - wantD) <= 1.2e-7 * Math.Abs(wantD) + 1e-9,
+                $"GELU'({x[i]:R}) scalar = {GeluOp.Backward(x[i], 0f, 1f, 0f):R}, expected {wantD:R}");
+        }
     }
 
     [Fact]

@@ -1,0 +1,192 @@
+using System.Collections.Generic;
+using System.Linq;
+using Dl.Generators.Diagnostics;
+using Dl.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Dl.Generators.Parsing;
+
+// Transformer ops: attention (one node, lowered to the fused attention kernel), multi-head self- and cross-attention (their
+// projections are ordinary matmul and add nodes around an attention node that reads the fused [q k v] product in place),
+// layer norm and position encodings. The blocks built from them (encoder and decoder layers) are model code: see
+// TransformerSource.
+internal sealed partial class GraphBuilder
+{
+    private const int KAttention = 17, KLayerNorm = 18, KPositional = 19;
+    private const int InitGlorotUniform = 4;
+
+    private Value ApplyTransformer(int kind, string opName, Value[] args, ExpressionSyntax at, string[]? names)
+    {
+        var location = at.GetLocation();
+        object? Arg(int i, string what) => i >= args.Length ? null : !args[i].IsTensor ? args[i].Constant
+            : throw new ModelErrorException(DiagnosticInfo.Create(DiagnosticDescriptors.NonConstantArgument, location, names?[i] ?? what, opName));
+        int? Tensor(int i) => i < args.Length && args[i].IsTensor ? args[i].Node : null;
+        string Name(int i)
+        {
+            string name = Arg(i, "name") as string ?? "";
+            return name.Length > 0 ? name : throw Invalid(at, opName, "the layer needs a constant, non-empty name");
+        }
+        switch (kind)
+        {
+            case KAttention when opName == "Attention":
+            {
+                int q = TensorArg(args[0], at), k = TensorArg(args[1], at), v = TensorArg(args[2], at);
+                int heads = Arg(3, "heads") is { } h ? System.Convert.ToInt32(h) : 1;
+                bool causal = Arg(4, "causal") is true;
+                bool scaled = !(Arg(6, "score") is { } s && System.Convert.ToInt32(s) == 0);
+                return Value.Of(AttentionNode(q, k, v, Tensor(5), heads, causal, scaled, null, at, opName));
+            }
+            case KAttention:
+            {
+                bool self = opName == "SelfAttention";
+                int query = TensorArg(args[0], at);
+                int? memory = self ? null : TensorArg(args[1], at);
+                int heads = Arg(self ? 1 : 2, "heads") is { } h ? System.Convert.ToInt32(h) : 0;
+                string name = Name(self ? 2 : 3);
+                bool causal = self && Arg(3, "causal") is true;
+                int? mask = Tensor(self ? 4 : 4);
+                return Value.Of(MultiHeadAttention(query, memory, heads, name, causal, mask, at, opName));
+            }
+            case KLayerNorm:
+            {
+                int x = TensorArg(args[0], at);
+                string name = Name(1);
+                float eps = Arg(2, "eps") is { } e ? System.Convert.ToSingle(e) : 1e-5f;
+                if (!(eps > 0)) throw Invalid(at, opName, $"eps must be positive, got {eps}");
+                var shape = Nodes[x].Shape;
+                if (shape.Rank == 0) throw Invalid(at, opName, $"expected at least one axis to normalize, got {shape}");
+                int dim = shape.Last;
+                string saved = _layer;
+                _layer = name;
+                int gamma = AddParameter(new ParameterSpec(name + ".weight", new[] { dim }, InitConstant, 1f, dim, dim, null), location);
+                int beta = AddParameter(new ParameterSpec(name + ".bias", new[] { dim }, InitZeros, 0f, dim, dim, null), location);
+                int y = Add(NodeKind.LayerNorm, name, "layer_norm", null, new[] { x, gamma, beta }, shape, eps, new[] { shape.Size / dim, dim },
+                    false, SavedValues.Input, true, location);
+                _layer = saved;
+                if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, "LayerNorm", shape.Dims, 2 * dim));
+                return Value.Of(y);
+            }
+            default:
+            {
+                int x = TensorArg(args[0], at);
+                var shape = Nodes[x].Shape;
+                if (!shape.Batched || shape.Rank != 2) throw Invalid(at, opName, $"expected a batched sequence [T, D], got {shape}");
+                if (opName == "SinusoidalPositions")
+                {
+                    float @base = Arg(1, "base") is { } b ? System.Convert.ToSingle(b) : 10000f;
+                    if (!(@base > 1)) throw Invalid(at, opName, $"the base must be greater than 1, got {@base}");
+                    int id = Add(NodeKind.Positional, "", "sinusoidal_positions", null, new[] { x }, shape, @base, shape.Dims.ToArray(),
+                        false, SavedValues.Nothing, true, location);
+                    Nodes[id] = Nodes[id] with { PassesGradientA = true };
+                    return Value.Of(id);
+                }
+                string name = Name(1);
+                string saved = _layer;
+                _layer = name;
+                int table = AddParameter(new ParameterSpec(name + ".weight", shape.Dims, InitNormal, 0.02f, shape.Last, shape.Last, null), location);
+                int y = Add(NodeKind.Binary, name, "add", "global::Dl.AddOp", new[] { x, table }, shape, 0, new int[0], false, SavedValues.Nothing, true, location);
+                Nodes[y] = Nodes[y] with { PassesGradientA = true };
+                _layer = saved;
+                if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, "LearnedPositions", shape.Dims, shape.Size));
+                return Value.Of(y);
+            }
+        }
+    }
+
+    /// <summary>How the attention kernel reads q, k and v in place from wider rows: the width D of each, and the row stride
+    /// and column offset of each (AttentionShape's init properties).</summary>
+    private readonly record struct AttentionLayout(int Width, int QStride, int QOffset, int KStride, int KOffset, int VStride, int VOffset);
+
+    /// <summary>An attention node over q [Tq, h·d_k] (or [h·d_k]), k [Tk, h·d_k], v [Tk, h·d_v]; with a
+    /// <paramref name="layout"/>, the three are read in place from wider rows (the fused projections).</summary>
+    private int AttentionNode(int q, int k, int v, int? mask, int heads, bool causal, bool scaled, AttentionLayout? layout, ExpressionSyntax at, string opName)
+    {
+        var location = at.GetLocation();
+        var qs = Nodes[q].Shape; var ks = Nodes[k].Shape; var vs = Nodes[v].Shape;
+        if (heads <= 0) throw Invalid(at, opName, $"heads must be positive, got {heads}");
+        if (qs.Rank is < 1 or > 2) throw Invalid(at, opName, $"the query must be [Tq, features] or [features], got {qs}");
+        if (ks.Rank != 2) throw Invalid(at, opName, $"the keys must be a sequence [Tk, features], got {ks}");
+        if (vs.Rank != 2) throw Invalid(at, opName, $"the values must be a sequence [Tk, features], got {vs}");
+        if (!qs.Batched && !ks.Batched && !vs.Batched) throw Invalid(at, opName, "at least one of query, keys and values must be batched (per-sample) data");
+        int tq = qs.Rank == 1 ? 1 : qs.Dims[0], tk = ks.Dims[0];
+        if (vs.Dims[0] != tk) throw new ModelErrorException(DiagnosticInfo.Create(DiagnosticDescriptors.ShapeMismatch, location, opName, ks.ToString(), vs.ToString(),
+            $": keys and values need the same length, got {tk} and {vs.Dims[0]}"));
+        var l = layout ?? new AttentionLayout(qs.Last, qs.Last, 0, ks.Last, 0, vs.Last, 0);
+        // Read in place, each of q, k and v is the projection width D; otherwise the operands' own widths.
+        int width = layout?.Width ?? qs.Last;
+        int valueWidth = layout is null ? vs.Last : width;
+        if (layout is null && ks.Last != qs.Last)
+            throw new ModelErrorException(DiagnosticInfo.Create(DiagnosticDescriptors.ShapeMismatch, location, opName, qs.ToString(), ks.ToString(),
+                $": queries and keys need the same width, got {qs.Last} and {ks.Last}"));
+        if (width % heads != 0 || valueWidth % heads != 0)
+            throw Invalid(at, opName, $"{heads} heads must divide the query width {width} and the value width {valueWidth}");
+        if (mask is { } m)
+        {
+            var ms = Nodes[m].Shape;
+            if (!ms.Batched || ms.Rank != 1 || ms.Dims[0] != tk)
+                throw Invalid(at, opName, $"the key mask must be a batched [Tk] = [{tk}] per sample, got {ms}");
+        }
+        bool batched = qs.Batched || ks.Batched || vs.Batched;
+        var shape = new ShapeSpec(qs.Rank == 1 ? new[] { valueWidth } : new[] { tq, valueWidth }, batched);
+        var inputs = new List<int> { q, k, v };
+        if (mask is { } mm) inputs.Add(mm);
+        return Add(NodeKind.Attention, "", scaled ? "attention" : "dot_attention", null, inputs.ToArray(), shape, 0,
+            new[] { heads, tq, tk, width / heads, valueWidth / heads, causal ? 1 : 0, scaled ? 1 : 0,
+                l.QStride, l.QOffset, l.KStride, l.KOffset, l.VStride, l.VOffset, mask is null ? 0 : 1 },
+            false, SavedValues.Both, true, location);
+    }
+
+    /// <summary>nn.MultiheadAttention(D, heads): fused input projection, scaled dot-product attention per head, output
+    /// projection; PyTorch's parameter names and initialization.</summary>
+    private int MultiHeadAttention(int query, int? memory, int heads, string name, bool causal, int? mask, ExpressionSyntax at, string opName)
+    {
+        var location = at.GetLocation();
+        var qs = Nodes[query].Shape;
+        if (!qs.Batched || qs.Rank != 2) throw Invalid(at, opName, $"expected a batched sequence [T, D], got {qs}");
+        int d = qs.Last;
+        if (memory is { } mem)
+        {
+            var ms = Nodes[mem].Shape;
+            if (!ms.Batched || ms.Rank != 2 || ms.Last != d)
+                throw new ModelErrorException(DiagnosticInfo.Create(DiagnosticDescriptors.ShapeMismatch, location, opName, qs.ToString(), ms.ToString(),
+                    $": the memory must be a batched sequence [Tk, {d}]"));
+        }
+        if (heads <= 0 || d % heads != 0) throw Invalid(at, opName, $"heads must be positive and divide D = {d}, got {heads}");
+        string saved = _layer;
+        _layer = name;
+        int wIn = AddParameter(new ParameterSpec(name + ".in_proj_weight", new[] { 3 * d, d }, InitGlorotUniform, 0, d, 3 * d, null), location);
+        int bIn = AddParameter(new ParameterSpec(name + ".in_proj_bias", new[] { 3 * d }, InitZeros, 0, d, 3 * d, null), location);
+        int wOut = AddParameter(new ParameterSpec(name + ".out_proj.weight", new[] { d, d }, InitUniform, (float)(1 / System.Math.Sqrt(d)), d, d, null), location);
+        int bOut = AddParameter(new ParameterSpec(name + ".out_proj.bias", new[] { d }, InitZeros, 0, d, d, null), location);
+        int a;
+        if (memory is not { } memoryNode)
+        {
+            int qkv = Affine(query, wIn, bIn, name + ".qkv", location);
+            a = AttentionNode(qkv, qkv, qkv, mask, heads, causal, true, new AttentionLayout(d, 3 * d, 0, 3 * d, d, 3 * d, 2 * d), at, opName);
+        }
+        else
+        {
+            int RowSlice(int p, int start, int length) => Add(NodeKind.Slice, "", "slice", null, new[] { p }, 
+                ShapeInference.Slice(Nodes[p].Shape, 0, start, length, true, out _), 0, new[] { 0, start, length, 1 }, false, SavedValues.Nothing, true, location);
+            int q = Affine(query, RowSlice(wIn, 0, d), RowSlice(bIn, 0, d), name + ".q", location);
+            int kv = Affine(memoryNode, RowSlice(wIn, d, 2 * d), RowSlice(bIn, d, 2 * d), name + ".kv", location);
+            a = AttentionNode(q, kv, kv, mask, heads, false, true, new AttentionLayout(d, d, 0, 2 * d, 0, 2 * d, d), at, opName);
+        }
+        Nodes[a] = Nodes[a] with { Label = name + ".attention" };
+        int y = Affine(a, wOut, bOut, name, location);
+        _layer = saved;
+        if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, opName, Nodes[y].Shape.Dims, 4 * d * d + 4 * d));
+        return y;
+    }
+
+    /// <summary>x·Wᵀ + b with given weight [out, in] and bias [out] nodes.</summary>
+    private int Affine(int x, int w, int b, string label, Location location)
+    {
+        int product = Add(NodeKind.MatMul, label + ".matmul", "linear", null, new[] { x, w },
+            ShapeInference.MatMul(Nodes[x].Shape, Nodes[w].Shape, true, out _), 0, new[] { 1 }, false, SavedValues.Input, true, location);
+        int y = Add(NodeKind.Binary, label, "add", "global::Dl.AddOp", new[] { product, b }, Nodes[product].Shape, 0, new int[0], false, SavedValues.Nothing, true, location);
+        Nodes[y] = Nodes[y] with { PassesGradientA = true };
+        return y;
+    }
+}

@@ -1,0 +1,593 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Dl.Kernels;
+
+/// <summary>
+/// Multi-head (scaled) dot-product attention in single precision: forward and backward over a batch, per head
+/// P = softmax(scale·Q·Kᵀ) with masked and causal keys excluded, Y = P·V. The equations and derivatives are those of
+/// <see cref="AttentionReference"/>; the layout is <see cref="AttentionShape"/>'s (strided rows and column offsets, so a
+/// fused [q k v] projection is read in place).
+/// </summary>
+/// <remarks>
+/// <para>How the work is organised, per sample and head (the products are small, Tq·Tk·d with d ≈ 8 … 64, so they are
+/// register-tiled loops rather than GEMM calls, whose packing would cost as much as the product):</para>
+/// <list type="bullet">
+/// <item>Scores: K_h is copied transposed into the scratch ([d_k, Tk]), so a block of 4 query rows is a sum of
+/// broadcast multiply-adds over contiguous key rows, 4 rows × 2 vectors of keys in registers. The scale is applied when
+/// the block is stored into the probs row.</item>
+/// <item>Softmax, one pass per row and step: the mask's bias (0 or −∞) and the maximum; e^(s − max) (the vector exp of
+/// <see cref="RecurrentMath"/>, ~1.2e-7 relative) and the sum; the normalisation and the zeros of causal keys. Masked
+/// keys get exactly 0; a row with no key left is all zeros.</item>
+/// <item>Y = P·V reads V in place: 4 query rows × up to 2 vectors of d_v in registers (with one vector, two sets of
+/// accumulators over even and odd keys), the keys of a causal block limited to those the block's last row sees.</item>
+/// <item>Backward: dV = Pᵀ·dY with the same tiles (4 keys × d_v, over the queries); dS_ij = P_ij (dy_i · v_j − δ_i) with
+/// δ_i = dy_i · y_i, computed like the scores on a transposed copy of V_h; dQ = scale·dS·K and dK = scale·dSᵀ·Q like
+/// Y and dV.</item>
+/// </list>
+/// <para>Vector widths: loops along the keys use Vector512 when it is accelerated and Tk ≥ 16, else Vector256 when
+/// Tk ≥ 8; loops along d use Vector512 when d is a multiple of 16, else Vector256 with the last d mod 8 columns done
+/// one by one. Everything else (and any machine without Vector256) runs the same loops with one float per "vector".</para>
+/// <para>Scratch use (of <see cref="AttentionShape.ScratchLength"/>): Forward Tk + d_k·Tk (mask bias, Kᵀ), Backward
+/// d_v·Tk + Tq·Tk + Tq (Vᵀ, dS, δ). Nothing is allocated; sums run in another order than the reference's, so results
+/// agree with it to float rounding.</para>
+/// </remarks>
+public static unsafe class Attention
+{
+    /// <summary>Forward: y and the attention weights P of every sample and head.</summary>
+    /// <param name="s">Heads, lengths, head sizes, causal, scaled and the row layout of q, k and v.</param>
+    /// <param name="batch">Samples (≥ 1).</param>
+    /// <param name="q">Queries, at least batch·<see cref="AttentionShape.QueryPerSample"/> floats.</param>
+    /// <param name="k">Keys, at least batch·<see cref="AttentionShape.KeyPerSample"/>; may be the same span as q.</param>
+    /// <param name="v">Values, at least batch·<see cref="AttentionShape.ValuePerSample"/>; may be the same span as q.</param>
+    /// <param name="keyMask">Empty (no mask) or batch·KeyLength floats: 0 excludes the key.</param>
+    /// <param name="y">batch·<see cref="AttentionShape.OutputPerSample"/> floats, [Tq, Heads·d_v] per sample (overwritten).</param>
+    /// <param name="probs">At least batch·<see cref="AttentionShape.ProbsPerSample"/> floats: receives P [Heads, Tq, Tk]
+    /// per sample, which <see cref="Backward"/> reads.</param>
+    /// <param name="scratch">At least <see cref="AttentionShape.ScratchLength"/> floats; contents not kept.</param>
+    /// <param name="context">Reserved for GEMM-based products; these loops do not use it.</param>
+    /// <exception cref="ArgumentException">A span's length does not match the shape, or the shape is invalid.</exception>
+    public static void Forward(in AttentionShape s, int batch, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        ReadOnlySpan<float> keyMask, Span<float> y, Span<float> probs, Span<float> scratch, GemmContext context)
+    {
+        s.CheckForward("Attention.Forward", batch, q.Length, k.Length, v.Length, keyMask.Length, y.Length, probs.Length, scratch.Length);
+        _ = context;
+        int heads = s.Heads, tq = s.QueryLength, tk = s.KeyLength, dk = s.HeadSize, dv = s.ValueHeadSize, yw = heads * dv;
+        Width keys = KeyWidth(tk), values = ColumnWidth(dv);
+        float scale = s.Scale;
+        fixed (float* pq = q, pk = k, pv = v, pm = keyMask, py = y, pp = probs, ps = scratch)
+        {
+            float* bias = pm == null ? null : ps, kt = ps + tk;
+            for (int b = 0; b < batch; b++)
+            {
+                if (bias != null)
+                    for (int j = 0; j < tk; j++) bias[j] = pm[(nint)b * tk + j] == 0f ? float.NegativeInfinity : 0f;
+                for (int h = 0; h < heads; h++)
+                {
+                    float* qh = pq + (nint)b * s.QueryPerSample + s.QueryOffset + h * dk;
+                    float* kh = pk + (nint)b * s.KeyPerSample + s.KeyOffset + h * dk;
+                    float* vh = pv + (nint)b * s.ValuePerSample + s.ValueOffset + h * dv;
+                    float* ph = pp + ((nint)b * heads + h) * tq * tk;
+                    float* yh = py + (nint)b * s.OutputPerSample + h * dv;
+                    Transpose(kh, s.KeyStride, tk, dk, kt);
+                    switch (keys)
+                    {
+                        case Width.V512:
+                            Scores<V512, Vector512<float>>(qh, s.QueryStride, tq, kt, tk, dk, s.Causal, ph, scale, null, null);
+                            Softmax<V512, Vector512<float>>(ph, tq, tk, s.Causal, bias);
+                            break;
+                        case Width.V256:
+                            Scores<V256, Vector256<float>>(qh, s.QueryStride, tq, kt, tk, dk, s.Causal, ph, scale, null, null);
+                            Softmax<V256, Vector256<float>>(ph, tq, tk, s.Causal, bias);
+                            break;
+                        default:
+                            Scores<Scalar, float>(qh, s.QueryStride, tq, kt, tk, dk, s.Causal, ph, scale, null, null);
+                            Softmax<Scalar, float>(ph, tq, tk, s.Causal, bias);
+                            break;
+                    }
+                    // y_i = Σ_j P_ij v_j: rows are queries, the sum runs over keys.
+                    Combine(values, ph, tk, 1, tq, tk, s.Causal ? Band.Prefix : Band.None, vh, s.ValueStride, dv, yh, yw, 1f, false);
+                }
+            }
+        }
+    }
+
+    /// <summary>Backward: dq, dk and dv from dy, the forward's inputs and its P.</summary>
+    /// <param name="s">The forward's shape.</param>
+    /// <param name="batch">Samples (≥ 1).</param>
+    /// <param name="q">The forward's queries.</param>
+    /// <param name="k">The forward's keys.</param>
+    /// <param name="v">The forward's values.</param>
+    /// <param name="keyMask">The forward's mask (checked only: P already holds its zeros).</param>
+    /// <param name="y">The forward's output (δ_i = dy_i · y_i per head).</param>
+    /// <param name="probs">P as the forward wrote it.</param>
+    /// <param name="dy">dLoss/dy, the length of y.</param>
+    /// <param name="dq">Receives dLoss/dq in q's layout (only the heads' columns are written), or empty (not wanted).</param>
+    /// <param name="dk">Receives dLoss/dk in k's layout, or empty. May be the same span as dq (disjoint columns).</param>
+    /// <param name="dv">Receives dLoss/dv in v's layout, or empty. May be the same span as dq (disjoint columns).</param>
+    /// <param name="accumulate">false overwrites the heads' columns of dq, dk and dv, true adds to them. When true, each
+    /// of the three is added in its own pass, so they may even share columns (the gradient of q = k = v is then the
+    /// sum).</param>
+    /// <param name="scratch">At least <see cref="AttentionShape.ScratchLength"/> floats; contents not kept.</param>
+    /// <param name="context">Reserved for GEMM-based products; these loops do not use it.</param>
+    /// <exception cref="ArgumentException">A span's length does not match the shape, or the shape is invalid.</exception>
+    public static void Backward(in AttentionShape s, int batch, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        ReadOnlySpan<float> keyMask, ReadOnlySpan<float> y, ReadOnlySpan<float> probs, ReadOnlySpan<float> dy,
+        Span<float> dq, Span<float> dk, Span<float> dv, bool accumulate, Span<float> scratch, GemmContext context)
+    {
+        s.CheckBackward("Attention.Backward", batch, q.Length, k.Length, v.Length, keyMask.Length, y.Length, probs.Length,
+            dy.Length, dq.Length, dk.Length, dv.Length, scratch.Length);
+        _ = context;
+        if (dq.IsEmpty && dk.IsEmpty && dv.IsEmpty) return;
+        int heads = s.Heads, tq = s.QueryLength, tk = s.KeyLength, hk = s.HeadSize, hv = s.ValueHeadSize, yw = heads * hv;
+        Width keys = KeyWidth(tk), keyColumns = ColumnWidth(hk), valueColumns = ColumnWidth(hv);
+        float scale = s.Scale;
+        Band prefix = s.Causal ? Band.Prefix : Band.None, suffix = s.Causal ? Band.Suffix : Band.None;
+        fixed (float* pq = q, pk = k, pv = v, py = y, pp = probs, pdy = dy, pdq = dq, pdk = dk, pdv = dv, ps = scratch)
+        {
+            float* vt = ps, ds = ps + (nint)hv * tk, delta = ds + (nint)tq * tk;
+            for (int b = 0; b < batch; b++)
+                for (int h = 0; h < heads; h++)
+                {
+                    nint qo = (nint)b * s.QueryPerSample + s.QueryOffset + h * hk;
+                    nint ko = (nint)b * s.KeyPerSample + s.KeyOffset + h * hk;
+                    nint vo = (nint)b * s.ValuePerSample + s.ValueOffset + h * hv;
+                    nint yo = (nint)b * s.OutputPerSample + h * hv;
+                    float* ph = pp + ((nint)b * heads + h) * tq * tk;
+                    // dv_j = Σ_i P_ij dy_i: rows are keys, the sum runs over queries (P read down its columns).
+                    if (pdv != null)
+                        Combine(valueColumns, ph, 1, tk, tk, tq, suffix, pdy + yo, yw, hv, pdv + vo, s.ValueStride, 1f, accumulate);
+                    if (pdq == null && pdk == null) continue;
+
+                    Transpose(pv + vo, s.ValueStride, tk, hv, vt);
+                    for (int i = 0; i < tq; i++) delta[i] = Dot(valueColumns, pdy + yo + (nint)i * yw, py + yo + (nint)i * yw, hv);
+                    switch (keys)
+                    {
+                        case Width.V512: Scores<V512, Vector512<float>>(pdy + yo, yw, tq, vt, tk, hv, s.Causal, ds, 1f, ph, delta); break;
+                        case Width.V256: Scores<V256, Vector256<float>>(pdy + yo, yw, tq, vt, tk, hv, s.Causal, ds, 1f, ph, delta); break;
+                        default: Scores<Scalar, float>(pdy + yo, yw, tq, vt, tk, hv, s.Causal, ds, 1f, ph, delta); break;
+                    }
+                    // dq_i = scale·Σ_j dS_ij k_j; dk_j = scale·Σ_i dS_ij q_i.
+                    if (pdq != null)
+                        Combine(keyColumns, ds, tk, 1, tq, tk, prefix, pk + ko, s.KeyStride, hk, pdq + qo, s.QueryStride, scale, accumulate);
+                    if (pdk != null)
+                        Combine(keyColumns, ds, 1, tk, tk, tq, suffix, pq + qo, s.QueryStride, hk, pdk + ko, s.KeyStride, scale, accumulate);
+                }
+        }
+    }
+
+    // ---- vector widths -----------------------------------------------------------------------------------------
+
+    private enum Width : byte { Scalar, V256, V512 }
+
+    /// <summary>Which keys a row of a product may sum over.</summary>
+    private enum Band : byte
+    {
+        /// <summary>All.</summary>
+        None,
+        /// <summary>Rows are queries i, the sum runs over keys j ≤ i (causal P·V, dS·K).</summary>
+        Prefix,
+        /// <summary>Rows are keys j, the sum runs over queries i ≥ j (causal Pᵀ·dY, dSᵀ·Q).</summary>
+        Suffix,
+    }
+
+    // Loops along the keys overlap their last vector with the one before (a recomputed pure store) or finish one by
+    // one, so a vector must fit in Tk.
+    private static Width KeyWidth(int tk)
+        => Vector512.IsHardwareAccelerated && tk >= 16 ? Width.V512 : Vector256.IsHardwareAccelerated && tk >= 8 ? Width.V256 : Width.Scalar;
+
+    // Loops along d accumulate into the outputs, so they cannot overlap: Vector512 only for whole vectors.
+    private static Width ColumnWidth(int d)
+        => Vector512.IsHardwareAccelerated && d % 16 == 0 ? Width.V512 : Vector256.IsHardwareAccelerated && d >= 8 ? Width.V256 : Width.Scalar;
+
+    private static void Combine(Width w, float* a, nint aRow, nint aK, int rows, int kLen, Band band, float* b, nint ldb, int d,
+        float* o, nint ldo, float alpha, bool accumulate)
+    {
+        switch (w)
+        {
+            case Width.V512: Combine<V512, Vector512<float>>(a, aRow, aK, rows, kLen, band, b, ldb, d, o, ldo, alpha, accumulate); break;
+            case Width.V256: Combine<V256, Vector256<float>>(a, aRow, aK, rows, kLen, band, b, ldb, d, o, ldo, alpha, accumulate); break;
+            default: Combine<Scalar, float>(a, aRow, aK, rows, kLen, band, b, ldb, d, o, ldo, alpha, accumulate); break;
+        }
+    }
+
+    private static float Dot(Width w, float* a, float* b, int n) => w switch
+    {
+        Width.V512 => Dot<V512, Vector512<float>>(a, b, n),
+        Width.V256 => Dot<V256, Vector256<float>>(a, b, n),
+        _ => Dot<Scalar, float>(a, b, n),
+    };
+
+    // ---- the loops, generic over the vector type ---------------------------------------------------------------
+
+    /// <summary>
+    /// o[i, j] = scale·Σ_c x[i, c]·t[c, j] for the rows i &lt; <paramref name="rows"/> and the keys j a row block needs
+    /// (all, or j &lt; the block's end when causal); t is [d, Tk] and o [rows, Tk], both contiguous. With
+    /// <paramref name="p"/> (backward) o[i, j] = p[i, j]·(Σ_c x[i, c]·t[c, j] − δ_i) instead, and keys past the block's
+    /// end are zeroed. Requires Tk ≥ the vector width.
+    /// </summary>
+    private static void Scores<TS, TV>(float* x, nint ldx, int rows, float* t, int tk, int d, bool causal, float* o, float scale,
+        float* p, float* delta) where TS : struct, ISimd<TV> where TV : unmanaged
+    {
+        int w = TS.Count;
+        TV vs = TS.Splat(scale);
+        bool backward = p != null;
+        for (int i0 = 0; i0 < rows; i0 += 4)
+        {
+            int rb = Math.Min(4, rows - i0);
+            int n = Math.Max(w, causal ? Math.Min(tk, i0 + rb) : tk);
+            // Rows past the end of the block repeat its last row (computed, not stored).
+            nint x1 = (rb > 1 ? 1 : 0) * ldx, x2 = (rb > 2 ? 2 : rb - 1) * ldx, x3 = (rb - 1) * ldx;
+            float* x0 = x + i0 * ldx, o0 = o + (nint)i0 * tk, p0 = backward ? p + (nint)i0 * tk : null;
+            TV d0 = default, d1 = default, d2 = default, d3 = default;
+            if (backward)
+            {
+                d0 = TS.Splat(delta[i0]);
+                d1 = TS.Splat(delta[i0 + Math.Min(1, rb - 1)]);
+                d2 = TS.Splat(delta[i0 + Math.Min(2, rb - 1)]);
+                d3 = TS.Splat(delta[i0 + rb - 1]);
+            }
+            int j = 0;
+            for (; j + 2 * w <= n; j += 2 * w)
+            {
+                TV a00 = TS.Zero, a01 = TS.Zero, a10 = TS.Zero, a11 = TS.Zero, a20 = TS.Zero, a21 = TS.Zero, a30 = TS.Zero, a31 = TS.Zero;
+                float* tc = t + j;
+                for (int c = 0; c < d; c++, tc += tk)
+                {
+                    TV t0 = TS.Load(tc), t1 = TS.Load(tc + w);
+                    TV b = TS.Splat(x0[c]);
+                    a00 = TS.Fma(b, t0, a00); a01 = TS.Fma(b, t1, a01);
+                    b = TS.Splat(x0[x1 + c]);
+                    a10 = TS.Fma(b, t0, a10); a11 = TS.Fma(b, t1, a11);
+                    b = TS.Splat(x0[x2 + c]);
+                    a20 = TS.Fma(b, t0, a20); a21 = TS.Fma(b, t1, a21);
+                    b = TS.Splat(x0[x3 + c]);
+                    a30 = TS.Fma(b, t0, a30); a31 = TS.Fma(b, t1, a31);
+                }
+                PutScore<TS, TV>(o0, p0, j, a00, vs, d0, backward);
+                PutScore<TS, TV>(o0, p0, j + w, a01, vs, d0, backward);
+                if (rb > 1) { PutScore<TS, TV>(o0 + tk, p0 + tk, j, a10, vs, d1, backward); PutScore<TS, TV>(o0 + tk, p0 + tk, j + w, a11, vs, d1, backward); }
+                if (rb > 2) { PutScore<TS, TV>(o0 + 2 * tk, p0 + 2 * tk, j, a20, vs, d2, backward); PutScore<TS, TV>(o0 + 2 * tk, p0 + 2 * tk, j + w, a21, vs, d2, backward); }
+                if (rb > 3) { PutScore<TS, TV>(o0 + 3 * tk, p0 + 3 * tk, j, a30, vs, d3, backward); PutScore<TS, TV>(o0 + 3 * tk, p0 + 3 * tk, j + w, a31, vs, d3, backward); }
+            }
+            for (; j < n; j += w)
+            {
+                // The last vector may overlap the previous one: it stores the same values again.
+                int jj = Math.Min(j, n - w);
+                TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
+                float* tc = t + jj;
+                for (int c = 0; c < d; c++, tc += tk)
+                {
+                    TV t0 = TS.Load(tc);
+                    a0 = TS.Fma(TS.Splat(x0[c]), t0, a0);
+                    a1 = TS.Fma(TS.Splat(x0[x1 + c]), t0, a1);
+                    a2 = TS.Fma(TS.Splat(x0[x2 + c]), t0, a2);
+                    a3 = TS.Fma(TS.Splat(x0[x3 + c]), t0, a3);
+                }
+                PutScore<TS, TV>(o0, p0, jj, a0, vs, d0, backward);
+                if (rb > 1) PutScore<TS, TV>(o0 + tk, p0 + tk, jj, a1, vs, d1, backward);
+                if (rb > 2) PutScore<TS, TV>(o0 + 2 * tk, p0 + 2 * tk, jj, a2, vs, d2, backward);
+                if (rb > 3) PutScore<TS, TV>(o0 + 3 * tk, p0 + 3 * tk, jj, a3, vs, d3, backward);
+            }
+            if (backward && n < tk)
+                for (int r = 0; r < rb; r++) new Span<float>(o0 + (nint)r * tk + n, tk - n).Clear();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PutScore<TS, TV>(float* o, float* p, int j, TV acc, TV scale, TV delta, bool backward)
+        where TS : struct, ISimd<TV> where TV : unmanaged
+    {
+        if (!backward) TS.Store(o + j, TS.Mul(acc, scale));
+        else TS.Store(o + j, TS.Mul(TS.Load(p + j), TS.Sub(acc, delta)));
+    }
+
+    /// <summary>Each row of p [rows, Tk] (scores of query i) becomes softmax over the keys it sees: the bias (0 or −∞
+    /// per key) added, keys j &gt; i zeroed when causal, and a row with no key left all zeros.</summary>
+    private static void Softmax<TS, TV>(float* p, int rows, int tk, bool causal, float* bias) where TS : struct, ISimd<TV> where TV : unmanaged
+    {
+        int w = TS.Count;
+        for (int i = 0; i < rows; i++, p += tk)
+        {
+            int len = causal ? Math.Min(i + 1, tk) : tk, j = 0;
+            TV vmax = TS.Splat(float.NegativeInfinity);
+            if (bias != null)
+                for (; j + w <= len; j += w)
+                {
+                    TV t = TS.Add(TS.Load(p + j), TS.Load(bias + j));
+                    TS.Store(p + j, t);
+                    vmax = TS.Max(vmax, t);
+                }
+            else
+                for (; j + w <= len; j += w) vmax = TS.Max(vmax, TS.Load(p + j));
+            float max = TS.MaxAcross(vmax);
+            for (; j < len; j++)
+            {
+                if (bias != null) p[j] += bias[j];
+                max = MathF.Max(max, p[j]);
+            }
+            if (max == float.NegativeInfinity)
+            {
+                new Span<float>(p, tk).Clear();
+                continue;
+            }
+
+            TV vm = TS.Splat(max), vsum = TS.Zero;
+            for (j = 0; j + w <= len; j += w)
+            {
+                TV t = TS.Load(p + j), e = TS.ExpNonPositive(TS.Sub(t, vm));
+                // A masked key (−∞) must give exactly 0, below the vector exp's clamp.
+                if (bias != null) e = TS.ClearWhereNegativeInfinity(e, t);
+                TS.Store(p + j, e);
+                vsum = TS.Add(vsum, e);
+            }
+            float sum = TS.SumAcross(vsum);
+            for (; j < len; j++)
+            {
+                float e = MathF.Exp(p[j] - max);
+                p[j] = e;
+                sum += e;
+            }
+
+            float inv = 1f / sum;
+            TV vinv = TS.Splat(inv);
+            for (j = 0; j + w <= len; j += w) TS.Store(p + j, TS.Mul(TS.Load(p + j), vinv));
+            for (; j < len; j++) p[j] *= inv;
+            if (len < tk) new Span<float>(p + len, tk - len).Clear();
+        }
+    }
+
+    /// <summary>
+    /// o[r, :d] (+)= alpha·Σ_k a[r·aRow + k·aK]·b[k·ldb + :d] for r &lt; <paramref name="rows"/>, k &lt; <paramref name="kLen"/>
+    /// (restricted by <paramref name="band"/>). Tiles of 4 rows × 2 vectors of columns, or 4 rows × 1 vector with the
+    /// keys split in even and odd (8 independent sums either way); the last d mod width columns one by one.
+    /// </summary>
+    private static void Combine<TS, TV>(float* a, nint aRow, nint aK, int rows, int kLen, Band band, float* b, nint ldb, int d,
+        float* o, nint ldo, float alpha, bool accumulate) where TS : struct, ISimd<TV> where TV : unmanaged
+    {
+        int w = TS.Count, whole = d - d % w;
+        TV va = TS.Splat(alpha);
+        for (int r0 = 0; r0 < rows; r0 += 4)
+        {
+            int rb = Math.Min(4, rows - r0);
+            int k0 = band == Band.Suffix ? Math.Min(r0, kLen) : 0;
+            int k1 = band == Band.Prefix ? Math.Min(kLen, r0 + rb) : kLen;
+            nint a1 = (rb > 1 ? 1 : 0) * aRow, a2 = (rb > 2 ? 2 : rb - 1) * aRow, a3 = (rb - 1) * aRow;
+            float* ar = a + r0 * aRow + k0 * aK, br = b + k0 * ldb, o0 = o + r0 * ldo;
+            int c = 0;
+            for (; c + 2 * w <= whole; c += 2 * w)
+            {
+                TV s00 = TS.Zero, s01 = TS.Zero, s10 = TS.Zero, s11 = TS.Zero, s20 = TS.Zero, s21 = TS.Zero, s30 = TS.Zero, s31 = TS.Zero;
+                float* ak = ar, bk = br + c;
+                for (int kk = k0; kk < k1; kk++, ak += aK, bk += ldb)
+                {
+                    TV b0 = TS.Load(bk), b1 = TS.Load(bk + w);
+                    TV x = TS.Splat(ak[0]);
+                    s00 = TS.Fma(x, b0, s00); s01 = TS.Fma(x, b1, s01);
+                    x = TS.Splat(ak[a1]);
+                    s10 = TS.Fma(x, b0, s10); s11 = TS.Fma(x, b1, s11);
+                    x = TS.Splat(ak[a2]);
+                    s20 = TS.Fma(x, b0, s20); s21 = TS.Fma(x, b1, s21);
+                    x = TS.Splat(ak[a3]);
+                    s30 = TS.Fma(x, b0, s30); s31 = TS.Fma(x, b1, s31);
+                }
+                Put<TS, TV>(o0 + c, s00, va, accumulate); Put<TS, TV>(o0 + c + w, s01, va, accumulate);
+                if (rb > 1) { Put<TS, TV>(o0 + ldo + c, s10, va, accumulate); Put<TS, TV>(o0 + ldo + c + w, s11, va, accumulate); }
+                if (rb > 2) { Put<TS, TV>(o0 + 2 * ldo + c, s20, va, accumulate); Put<TS, TV>(o0 + 2 * ldo + c + w, s21, va, accumulate); }
+                if (rb > 3) { Put<TS, TV>(o0 + 3 * ldo + c, s30, va, accumulate); Put<TS, TV>(o0 + 3 * ldo + c + w, s31, va, accumulate); }
+            }
+            for (; c < whole; c += w)
+            {
+                TV s0 = TS.Zero, s1 = TS.Zero, s2 = TS.Zero, s3 = TS.Zero, e0 = TS.Zero, e1 = TS.Zero, e2 = TS.Zero, e3 = TS.Zero;
+                float* ak = ar, bk = br + c;
+                int kk = k0;
+                for (; kk + 1 < k1; kk += 2, ak += 2 * aK, bk += 2 * ldb)
+                {
+                    TV b0 = TS.Load(bk), b1 = TS.Load(bk + ldb);
+                    s0 = TS.Fma(TS.Splat(ak[0]), b0, s0);
+                    s1 = TS.Fma(TS.Splat(ak[a1]), b0, s1);
+                    s2 = TS.Fma(TS.Splat(ak[a2]), b0, s2);
+                    s3 = TS.Fma(TS.Splat(ak[a3]), b0, s3);
+                    e0 = TS.Fma(TS.Splat(ak[aK]), b1, e0);
+                    e1 = TS.Fma(TS.Splat(ak[aK + a1]), b1, e1);
+                    e2 = TS.Fma(TS.Splat(ak[aK + a2]), b1, e2);
+                    e3 = TS.Fma(TS.Splat(ak[aK + a3]), b1, e3);
+                }
+                if (kk < k1)
+                {
+                    TV b0 = TS.Load(bk);
+                    s0 = TS.Fma(TS.Splat(ak[0]), b0, s0);
+                    s1 = TS.Fma(TS.Splat(ak[a1]), b0, s1);
+                    s2 = TS.Fma(TS.Splat(ak[a2]), b0, s2);
+                    s3 = TS.Fma(TS.Splat(ak[a3]), b0, s3);
+                }
+                Put<TS, TV>(o0 + c, TS.Add(s0, e0), va, accumulate);
+                if (rb > 1) Put<TS, TV>(o0 + ldo + c, TS.Add(s1, e1), va, accumulate);
+                if (rb > 2) Put<TS, TV>(o0 + 2 * ldo + c, TS.Add(s2, e2), va, accumulate);
+                if (rb > 3) Put<TS, TV>(o0 + 3 * ldo + c, TS.Add(s3, e3), va, accumulate);
+            }
+            for (; c < d; c++)
+                for (int r = 0; r < rb; r++)
+                {
+                    float sum = 0f;
+                    float* ak = ar + r * aRow, bk = br + c;
+                    for (int kk = k0; kk < k1; kk++, ak += aK, bk += ldb) sum += *ak * *bk;
+                    float* at = o0 + r * ldo + c;
+                    *at = accumulate ? *at + alpha * sum : alpha * sum;
+                }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put<TS, TV>(float* o, TV acc, TV alpha, bool accumulate) where TS : struct, ISimd<TV> where TV : unmanaged
+        => TS.Store(o, accumulate ? TS.Fma(acc, alpha, TS.Load(o)) : TS.Mul(acc, alpha));
+
+    private static float Dot<TS, TV>(float* a, float* b, int n) where TS : struct, ISimd<TV> where TV : unmanaged
+    {
+        int w = TS.Count, i = 0;
+        TV acc = TS.Zero;
+        for (; i + w <= n; i += w) acc = TS.Fma(TS.Load(a + i), TS.Load(b + i), acc);
+        float sum = TS.SumAcross(acc);
+        for (; i < n; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
+    /// <summary>dst[c, r] = src[r·lds + c] for r &lt; rows, c &lt; cols: dst is [cols, rows], contiguous.</summary>
+    private static void Transpose(float* src, nint lds, int rows, int cols, float* dst)
+    {
+        int r = 0, whole = cols - cols % 8;
+        if (Avx.IsSupported && whole > 0)
+            for (; r + 8 <= rows; r += 8)
+                for (int c = 0; c < whole; c += 8)
+                    Transpose8x8(src + r * lds + c, lds, dst + (nint)c * rows + r, rows);
+        // What the 8×8 tiles left: the last rows mod 8 (all columns), and the last columns mod 8 of the other rows.
+        for (int rr = 0; rr < rows; rr++)
+            for (int c = rr < r ? whole : 0; c < cols; c++) dst[(nint)c * rows + rr] = src[rr * lds + c];
+    }
+
+    /// <summary>An 8×8 block through registers: the classic unpack / shuffle / permute2f128 transpose.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* s, nint ls, float* d, nint ld)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(s), r1 = Avx.LoadVector256(s + ls), r2 = Avx.LoadVector256(s + 2 * ls), r3 = Avx.LoadVector256(s + 3 * ls);
+        Vector256<float> r4 = Avx.LoadVector256(s + 4 * ls), r5 = Avx.LoadVector256(s + 5 * ls), r6 = Avx.LoadVector256(s + 6 * ls), r7 = Avx.LoadVector256(s + 7 * ls);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(d + ld, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(d + 2 * ld, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(d + 3 * ld, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(d + 4 * ld, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(d + 5 * ld, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(d + 6 * ld, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(d + 7 * ld, Avx.Permute2x128(u3, u7, 0x31));
+    }
+
+    // ---- the vector types: one generic loop body for Vector512, Vector256 and scalars ------------------------------
+
+    // e^x as Cephes' expf (RecurrentMath.Exp: x = n·ln 2 + r, ln 2 in two parts, degree-7 polynomial on |r| ≤ ln2/2, max
+    // relative error 1.2e-7), specialised for x ≤ 0: no upper clamp, and n = round(x·log2 e) and 2^n (as n + 127 in the
+    // exponent bits) both read off one FMA with 1.5·2²³ + 127, which leaves n + 127 in the low mantissa bits, instead of
+    // a floor and a float-to-int conversion (measured: the softmax of a 64-key row 22% faster).
+    private const float ExpLo = -87.33654f, Log2E = 1.44269504088896341f, ExpMagic = 12583039f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
+    private const float E7 = 1.9875691500e-4f, E6 = 1.3981999507e-3f, E5 = 8.3334519073e-3f, E4 = 4.1665795894e-2f, E3 = 1.6666665459e-1f, E2 = 5.0000001201e-1f;
+
+    private interface ISimd<TV> where TV : unmanaged
+    {
+        static abstract int Count { get; }
+        static abstract TV Zero { get; }
+        static abstract TV Splat(float x);
+        static abstract TV Load(float* p);
+        static abstract void Store(float* p, TV v);
+        static abstract TV Add(TV a, TV b);
+        static abstract TV Sub(TV a, TV b);
+        static abstract TV Mul(TV a, TV b);
+        /// <summary>a·b + c.</summary>
+        static abstract TV Fma(TV a, TV b, TV c);
+        static abstract TV Max(TV a, TV b);
+        /// <summary>e^x for x ≤ 0 (a score minus its row's maximum); −∞ and anything below −87.3 give ~1.2e-38.</summary>
+        static abstract TV ExpNonPositive(TV x);
+        /// <summary>0 where <paramref name="test"/> is −∞, else <paramref name="value"/>.</summary>
+        static abstract TV ClearWhereNegativeInfinity(TV value, TV test);
+        static abstract float MaxAcross(TV v);
+        static abstract float SumAcross(TV v);
+    }
+
+    private readonly struct V512 : ISimd<Vector512<float>>
+    {
+        public static int Count => Vector512<float>.Count;
+        public static Vector512<float> Zero => Vector512<float>.Zero;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Splat(float x) => Vector512.Create(x);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* p) => Vector512.Load(p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector512<float> v) => v.Store(p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Sub(Vector512<float> a, Vector512<float> b) => a - b;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Mul(Vector512<float> a, Vector512<float> b) => a * b;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> ExpNonPositive(Vector512<float> x)
+        {
+            x = Vector512.MaxNative(x, Vector512.Create(ExpLo));
+            Vector512<float> t = Vector512.FusedMultiplyAdd(x, Vector512.Create(Log2E), Vector512.Create(ExpMagic));
+            Vector512<float> n = t - Vector512.Create(ExpMagic);
+            Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), x);
+            r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), r);
+            Vector512<float> p = Vector512.FusedMultiplyAdd(Vector512.Create(E7), r, Vector512.Create(E6));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E5));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E4));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E3));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E2));
+            p = Vector512.FusedMultiplyAdd(p, r * r, r + Vector512<float>.One);
+            return p * (t.AsInt32() << 23).AsSingle();
+        }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> ClearWhereNegativeInfinity(Vector512<float> value, Vector512<float> test)
+            => Vector512.AndNot(value, Vector512.Equals(test, Vector512.Create(float.NegativeInfinity)));
+        public static float MaxAcross(Vector512<float> v) => V256.MaxAcross(Vector256.MaxNative(v.GetLower(), v.GetUpper()));
+        public static float SumAcross(Vector512<float> v) => Vector512.Sum(v);
+    }
+
+    private readonly struct V256 : ISimd<Vector256<float>>
+    {
+        public static int Count => Vector256<float>.Count;
+        public static Vector256<float> Zero => Vector256<float>.Zero;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Splat(float x) => Vector256.Create(x);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Load(float* p) => Vector256.Load(p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector256<float> v) => v.Store(p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sub(Vector256<float> a, Vector256<float> b) => a - b;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Mul(Vector256<float> a, Vector256<float> b) => a * b;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> ExpNonPositive(Vector256<float> x)
+        {
+            x = Vector256.MaxNative(x, Vector256.Create(ExpLo));
+            Vector256<float> t = Vector256.FusedMultiplyAdd(x, Vector256.Create(Log2E), Vector256.Create(ExpMagic));
+            Vector256<float> n = t - Vector256.Create(ExpMagic);
+            Vector256<float> r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Hi), x);
+            r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Lo), r);
+            Vector256<float> p = Vector256.FusedMultiplyAdd(Vector256.Create(E7), r, Vector256.Create(E6));
+            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(E5));
+            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(E4));
+            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(E3));
+            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(E2));
+            p = Vector256.FusedMultiplyAdd(p, r * r, r + Vector256<float>.One);
+            return p * (t.AsInt32() << 23).AsSingle();
+        }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> ClearWhereNegativeInfinity(Vector256<float> value, Vector256<float> test)
+            => Vector256.AndNot(value, Vector256.Equals(test, Vector256.Create(float.NegativeInfinity)));
+        public static float MaxAcross(Vector256<float> v)
+        {
+            Vector128<float> m = Vector128.MaxNative(v.GetLower(), v.GetUpper());
+            return MathF.Max(MathF.Max(m[0], m[1]), MathF.Max(m[2], m[3]));
+        }
+        public static float SumAcross(Vector256<float> v) => Vector256.Sum(v);
+    }
+
+    /// <summary>One float per "vector": the fallback without Vector256, and short rows.</summary>
+    private readonly struct Scalar : ISimd<float>
+    {
+        public static int Count => 1;
+        public static float Zero => 0f;
+        public static float Splat(float x) => x;
+        public static float Load(float* p) => *p;
+        public static void Store(float* p, float v) => *p = v;
+        public static float Add(float a, float b) => a + b;
+        public static float Sub(float a, float b) => a - b;
+        public static float Mul(float a, float b) => a * b;
+        public static float Fma(float a, float b, float c) => a * b + c;
+        public static float Max(float a, float b) => MathF.Max(a, b);
+        public static float ExpNonPositive(float x) => MathF.Exp(x);
+        public static float ClearWhereNegativeInfinity(float value, float test) => test == float.NegativeInfinity ? 0f : value;
+        public static float MaxAcross(float v) => v;
+        public static float SumAcross(float v) => v;
+    }
+}
