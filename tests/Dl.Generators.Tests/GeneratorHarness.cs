@@ -30,17 +30,20 @@ internal static class GeneratorHarness
         CSharpGeneratorDriver.Create(new[] { new ModelGenerator().AsSourceGenerator() }, parseOptions: ParseOptions,
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
-    /// <summary>Generates, then compiles everything; returns generator diagnostics, the generated sources and the
-    /// compiler's errors over the combined code.</summary>
+    /// <summary>Generates, then compiles everything; returns generator diagnostics, the generated model sources (without
+    /// the library blocks every run adds, <see cref="IsLibraryBlocks"/>) and the compiler's errors over the combined code.</summary>
     public static (ImmutableArray<Diagnostic> Generator, string[] Sources, Diagnostic[] CompileErrors) Run(params string[] sources)
     {
         var compilation = Compilation(sources);
         var driver = Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
         var result = driver.GetRunResult();
-        var generated = result.GeneratedTrees.Select(t => t.ToString()).ToArray();
+        var generated = result.GeneratedTrees.Where(t => !IsLibraryBlocks(t)).Select(t => t.ToString()).ToArray();
         var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error || d.IsWarningAsError).ToArray();
         return (diagnostics, generated, errors);
     }
+
+    /// <summary>The transformer blocks the generator adds to every compilation (post-initialization output).</summary>
+    public static bool IsLibraryBlocks(SyntaxTree tree) => tree.FilePath.EndsWith("Dl.Transformer.g.cs", System.StringComparison.Ordinal);
 
     public const string Usings = "using Dl;\nusing static Dl.Ops;\n";
 

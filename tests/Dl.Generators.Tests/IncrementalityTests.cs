@@ -60,6 +60,6 @@ public class IncrementalityTests
         var (driver, compilation) = First();
         driver = driver.RunGenerators(Replace(compilation, 0, Model.Replace("16, \"fc1\"", "24, \"fc1\"")));
         Assert.Contains(IncrementalStepRunReason.Modified, Reasons(driver, TrackingNames.Spec));
-        Assert.Contains("new int[] { 24, 8 }", driver.GetRunResult().GeneratedTrees[0].ToString());
+        Assert.Contains("new int[] { 24, 8 }", driver.GetRunResult().GeneratedTrees.Single(t => !GeneratorHarness.IsLibraryBlocks(t)).ToString());
     }
 }

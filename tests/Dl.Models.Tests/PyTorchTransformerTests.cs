@@ -66,6 +66,10 @@ public class PyTorchTransformerTests
             x, = inputs((13, 12))
             sa = module(nn.MultiheadAttention(12, 3, dropout=0.0, batch_first=True), 'sa')
             def forward(): return fc(sa(x, x, x, attn_mask=causal(13, 13), need_weights=False)[0], 'out')
+        elif model == 'long_causal':
+            x, mask = inputs((37, 12), (37,))
+            sa = module(nn.MultiheadAttention(12, 3, dropout=0.0, batch_first=True), 'sa')
+            def forward(): return fc(sa(x, x, x, key_padding_mask=ignore(mask), attn_mask=causal(37, 37), need_weights=False)[0], 'out')
         elif model == 'masked_sa':
             x, mask = inputs((9, 8), (9,))
             sa = module(nn.MultiheadAttention(8, 2, dropout=0.0, batch_first=True), 'sa')
@@ -104,7 +108,7 @@ public class PyTorchTransformerTests
                 context = attention(s[:, None], h, h, 1, scaled=False)[:, 0]
                 return fc(torch.cat([context, s], 1), 'fc')
         elif model == 'lstm_query':
-            x, = inputs((8, 4))
+            x, = inputs((10, 4))
             lstm = module(nn.LSTM(4, 7, batch_first=True), 'lstm')
             def forward():
                 h = lstm(x)[0]; s = torch.tanh(fc(h[:, -1], 'query'))
@@ -114,6 +118,11 @@ public class PyTorchTransformerTests
             def forward():
                 h = torch.tanh(fc(x, 'proj'))
                 return fc(attention(s[:, None], h, h, 1)[:, 0], 'fc')
+        elif model == 'unprojected':
+            x, = inputs((9, 4))
+            def forward():
+                h = torch.tanh(fc(x, 'proj'))
+                return fc(attention(h, h, h, 2, is_causal=True).mean(1), 'fc')
         elif model == 'attn_s64':
             x, = inputs((64, 64))
             layer = encoder('layer', 64, 4, 256)
@@ -186,6 +195,13 @@ public class PyTorchTransformerTests
     [Theory]
     [InlineData(1)]
     [InlineData(3)]
+    public void LongCausalSelfAttentionWithKeyMask_MatchesMultiheadAttention(int batch) =>
+        Check(new LongCausalMaskedSelfAttention(Options), "long_causal", Blocks(ModelHarness.Normal(batch * 37 * 12, 1), Mask(batch, 37)),
+            ModelHarness.Labels(batch * 37, 5, 2), batch);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
     public void MaskedSelfAttention_MatchesMultiheadAttentionWithKeyPaddingMask(int batch) =>
         Check(new MaskedSelfAttention(Options), "masked_sa", Blocks(ModelHarness.Normal(batch * 72, 1), Mask(batch, 9)), ModelHarness.Labels(batch, 3, 2), batch);
 
@@ -247,7 +263,7 @@ public class PyTorchTransformerTests
     [InlineData(1)]
     [InlineData(3)]
     public void ScaledAttentionOverLstmStates_MatchesTorch(int batch) =>
-        Check(new LstmQueryAttention(Options), "lstm_query", ModelHarness.Normal(batch * 32, 1), ModelHarness.Labels(batch, 4, 2), batch);
+        Check(new LstmQueryAttention(Options), "lstm_query", ModelHarness.Normal(batch * 40, 1), ModelHarness.Labels(batch, 4, 2), batch);
 
     [Theory]
     [InlineData(1)]
@@ -255,6 +271,23 @@ public class PyTorchTransformerTests
     public void KeysAndValuesTheSameTensor_MatchesTorch(int batch) =>
         Check(new SharedKeyValueAttention(Options), "shared_kv", Blocks(ModelHarness.Normal(batch * 36, 1), ModelHarness.Normal(batch * 6, 2)),
             ModelHarness.Labels(batch, 4, 2), batch);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void UnprojectedSelfAttention_MatchesTorch(int batch) =>
+        Check(new UnprojectedSelfAttention(Options), "unprojected", ModelHarness.Normal(batch * 36, 1), ModelHarness.Labels(batch, 4, 2), batch);
+
+    /// <summary>The dynamic tape (float) on the models whose attention reads one tensor more than once: its gradients
+    /// are summed over the reads.</summary>
+    [Fact]
+    public void TapeEngine_AttentionOverOneTensorReadTwice_MatchesTorch()
+    {
+        Check((ITrainableModel<int>)Dynamic.Dynamic.Create<SharedKeyValueAttention>(seed: 4), "shared_kv",
+            Blocks(ModelHarness.Normal(3 * 36, 1), ModelHarness.Normal(3 * 6, 2)), ModelHarness.Labels(3, 4, 2), 3);
+        Check((ITrainableModel<int>)Dynamic.Dynamic.Create<UnprojectedSelfAttention>(seed: 4), "unprojected", ModelHarness.Normal(3 * 36, 1),
+            ModelHarness.Labels(3, 4, 2), 3);
+    }
 
     [Theory]
     [InlineData(1)]

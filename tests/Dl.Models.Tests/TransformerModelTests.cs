@@ -54,6 +54,13 @@ public class TransformerModelTests
     [Theory]
     [InlineData(1)]
     [InlineData(3)]
+    public void LongCausalMaskedSelfAttention_T37(int batch) =>
+        ModelHarness.GeneratedMatchesDynamic(o => new LongCausalMaskedSelfAttention(o), batch, ModelHarness.Labels(batch * 37, 5, 5), rtol: 1e-3f,
+            input: Blocks(ModelHarness.Normal(batch * 37 * 12, 11), Mask(batch, 37)));
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
     public void MaskedSelfAttention(int batch) =>
         ModelHarness.GeneratedMatchesDynamic(o => new MaskedSelfAttention(o), batch, ModelHarness.Labels(batch, 3, 5), rtol: 1e-3f,
             input: Blocks(ModelHarness.Normal(batch * 72, 11), Mask(batch, 9)));
@@ -133,6 +140,12 @@ public class TransformerModelTests
     [Theory]
     [InlineData(1)]
     [InlineData(3)]
+    public void QueriesKeysAndValuesTheSameTensor_GradientsAreSummed(int batch) =>
+        ModelHarness.GeneratedMatchesDynamic(o => new UnprojectedSelfAttention(o), batch, ModelHarness.Labels(batch, 4, 5), rtol: 1e-3f);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
     public void AttnS64_Workload(int batch) =>
         ModelHarness.GeneratedMatchesDynamic(o => new AttnS64(o), batch, ModelHarness.Labels(batch, 10, 5), rtol: 1e-3f);
 
@@ -156,6 +169,7 @@ public class TransformerModelTests
         ModelHarness.FiniteDifferences<GruDotAttention>([2, 1], 2);
         ModelHarness.FiniteDifferences<LstmQueryAttention>([3, 0], 2);
         ModelHarness.FiniteDifferences<SharedKeyValueAttention>([3, 1], 2);
+        ModelHarness.FiniteDifferences<UnprojectedSelfAttention>([0, 2], 2);
     }
 
     [Fact]
@@ -163,6 +177,8 @@ public class TransformerModelTests
     {
         ModelHarness.FiniteDifferences<EncoderPreGelu>([4, 1], 2, Blocks(ModelHarness.Normal(2 * 13 * 16, 4), Mask(2, 13)));
         ModelHarness.FiniteDifferences<DecoderPreGelu>(AsDouble(ModelHarness.Labels(2 * 7, 5, 3)), 2,
+            Blocks(ModelHarness.Normal(2 * 7 * 16, 4), ModelHarness.Normal(2 * 11 * 16, 5), Mask(2, 11)));
+        ModelHarness.FiniteDifferences<EncoderDecoder>(AsDouble(ModelHarness.Labels(2 * 7, 5, 3)), 2,
             Blocks(ModelHarness.Normal(2 * 7 * 16, 4), ModelHarness.Normal(2 * 11 * 16, 5), Mask(2, 11)));
     }
 

@@ -46,6 +46,16 @@ public sealed partial class CausalSelfAttention
     [Loss] Tensor Loss(Tensor logits, [Labels(5), Shape(13)] Tensor next) => SoftmaxCrossEntropy(logits, next);
 }
 
+/// <summary>A longer causal self-attention with a key mask, T = 37 (past one 512-bit vector of keys, with a tail), D = 12,
+/// 3 heads; one label per position.</summary>
+[Model]
+public sealed partial class LongCausalMaskedSelfAttention
+{
+    [Forward]
+    Tensor Forward([Shape(37, 12)] Tensor x, [Shape(37)] Tensor mask) => Linear(SelfAttention(x, 3, name: "sa", causal: true, keyMask: mask), 5, name: "out");
+    [Loss] Tensor Loss(Tensor logits, [Labels(5), Shape(37)] Tensor next) => SoftmaxCrossEntropy(logits, next);
+}
+
 /// <summary>Multi-head self-attention with a key mask, T = 9, D = 8, 2 heads; the mean over positions → 3 classes.</summary>
 [Model]
 public sealed partial class MaskedSelfAttention
@@ -155,12 +165,12 @@ public sealed partial class GruDotAttention
 }
 
 /// <summary>Attention over LSTM states with a learned query (a projection of the last state) and the scaled score,
-/// over 8 steps; the context → 4 classes.</summary>
+/// over 10 steps; the context → 4 classes.</summary>
 [Model]
 public sealed partial class LstmQueryAttention
 {
     [Forward]
-    Tensor Forward([Shape(8, 4)] Tensor x)
+    Tensor Forward([Shape(10, 4)] Tensor x)
     {
         var h = Lstm(x, 7, name: "lstm");
         var s = Tanh(Linear(Last(h), 7, name: "query"));
@@ -179,6 +189,20 @@ public sealed partial class SharedKeyValueAttention
     {
         var h = Tanh(Linear(x, 6, name: "proj"));
         return Linear(Attention(s, h, h), 4, name: "fc");
+    }
+    [Loss] Tensor Loss(Tensor logits, [Labels(4)] Tensor y) => SoftmaxCrossEntropy(logits, y);
+}
+
+/// <summary>Self-attention without projections, Attention(h, h, h): queries, keys and values are one tensor in the same
+/// columns (two heads, causal), so all three gradients are summed into h's. T = 9, d = 6.</summary>
+[Model]
+public sealed partial class UnprojectedSelfAttention
+{
+    [Forward]
+    Tensor Forward([Shape(9, 4)] Tensor x)
+    {
+        var h = Tanh(Linear(x, 6, name: "proj"));
+        return Linear(Mean(Attention(h, h, h, heads: 2, causal: true), 0), 4, name: "fc");
     }
     [Loss] Tensor Loss(Tensor logits, [Labels(4)] Tensor y) => SoftmaxCrossEntropy(logits, y);
 }

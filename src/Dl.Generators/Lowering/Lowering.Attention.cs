@@ -29,6 +29,17 @@ internal sealed partial class Lowering
             $"{{ QueryStride = {n.Int(7)}, QueryOffset = {n.Int(8)}, KeyStride = {n.Int(9)}, KeyOffset = {n.Int(10)}, ValueStride = {n.Int(11)}, ValueOffset = {n.Int(12)} }}";
     }
 
+    /// <summary>True when two of q, k and v are the same node read in overlapping columns.</summary>
+    private static bool SharedColumns(NodeSpec n)
+    {
+        int heads = n.Int(0), dk = n.Int(3), dv = n.Int(4);
+        var columns = new[] { (Start: n.Int(8), End: n.Int(8) + heads * dk), (Start: n.Int(10), End: n.Int(10) + heads * dk), (Start: n.Int(12), End: n.Int(12) + heads * dv) };
+        for (int i = 0; i < 3; i++)
+            for (int j = i + 1; j < 3; j++)
+                if (n.Inputs[i] == n.Inputs[j] && columns[i].Start < columns[j].End && columns[j].Start < columns[i].End) return true;
+        return false;
+    }
+
     private CallArg Mask(NodeSpec n) => n.Int(13) != 0 ? In(V(n.Inputs[3])) : Lit("default");
 
     /// <summary>The rows a layer norm normalizes: per sample times the batch.</summary>
@@ -71,9 +82,10 @@ internal sealed partial class Lowering
         var steps = new List<Step>();
         if (n.Kind == NodeKind.Attention)
         {
-            // q, k and v may be one node (self-attention's fused projection): one buffer, written in disjoint columns.
+            // q, k and v may be one node: read in place from a fused projection, their gradients go to disjoint columns of one
+            // buffer and may be written; read from the same columns (Attention(h, h, h)), they must be summed.
             var data = new[] { Grad(0), Grad(1), Grad(2) };
-            bool accumulate = AccumulateFlag(steps, data, n.Label);
+            bool accumulate = AccumulateFlag(steps, data, n.Label, force: SharedColumns(n));
             var scratch = _plan.AddBuffer(n.Label + ".scratch_backward", AttentionScratch(n), false, Space.Fixed);
             steps.Add(new CallStep($"d{n.Label}'s queries, keys and values  [{n.Op}]", Kernels + "Attention.Backward",
                 new[] { Lit(AttentionShapeLiteral(n)), Lit("batch"), In(V(n.Inputs[0])), In(V(n.Inputs[1])), In(V(n.Inputs[2])), Mask(n),

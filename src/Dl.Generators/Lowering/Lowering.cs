@@ -318,12 +318,13 @@ internal sealed partial class Lowering
 
     /// <summary>The accumulate flag of a kernel that writes several gradient <paramref name="targets"/> under one flag:
     /// false when every target is written here for the first time; otherwise true, and the targets written first here are
-    /// zeroed beforehand (a step added to <paramref name="steps"/>).</summary>
-    private bool AccumulateFlag(List<Step> steps, Buffer?[] targets, string label)
+    /// zeroed beforehand (a step added to <paramref name="steps"/>). <paramref name="force"/>: the kernel adds several
+    /// contributions into one target, so it must accumulate even into a target written first here.</summary>
+    private bool AccumulateFlag(List<Step> steps, Buffer?[] targets, string label, bool force = false)
     {
         var present = targets.Where(t => t is not null).Select(t => t!).Distinct().ToList();
         var firsts = present.Select(First).ToList();
-        if (firsts.All(f => f)) return false;
+        if (firsts.All(f => f) && !force) return false;
         for (int i = 0; i < present.Count; i++)
             if (firsts[i]) steps.Add(new FillStep($"{present[i].Name} = 0 (accumulated with the other gradients of {label})", present[i], "0f"));
         return true;

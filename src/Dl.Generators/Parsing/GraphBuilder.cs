@@ -374,7 +374,22 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
                 ? Value.Const(arg.Value.ConstantValue.Value)
                 : Eval((ExpressionSyntax)Unwrap(arg.Value).Syntax, scope);
         bool collect = _collectLayers;
-        var result = BuildBody(method, inner);
+        int result;
+        try
+        {
+            result = BuildBody(method, inner);
+        }
+        catch (ModelErrorException e) when (e.Diagnostic.FilePath.EndsWith(".g.cs", System.StringComparison.Ordinal))
+        {
+            // A mistake found inside a library block (generated source the user cannot see or edit) is reported at the
+            // call, naming the block: heads that do not divide D are the caller's argument.
+            var location = call.GetLocation();
+            var line = location.GetLineSpan();
+            var d = e.Diagnostic;
+            var args = d.Args.AsSpan().ToArray();
+            if (args.Length > 0) args[0] = $"{method.ContainingType.Name}.{method.Name} ({args[0]})";
+            throw new ModelErrorException(d with { FilePath = line.Path ?? "", Span = location.SourceSpan, Lines = line.Span, Args = args });
+        }
         _collectLayers = collect;
         _depth--;
         return Value.Of(result);
