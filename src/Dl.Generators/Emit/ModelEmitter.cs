@@ -150,6 +150,7 @@ internal static class ModelEmitter
         w.Line("private readonly float[] _grads = null!;");
         w.Line("private readonly float[] _arena = null!;");
         w.Line("private readonly float[] _fixed = null!;");
+        w.Line("private readonly int _arenaStart, _fixedStart;   // 64-byte aligned starts of the pinned working arrays");
         w.Line($"private readonly float[] _state = new float[{model.States.Sum(p => p.Size)}];");
         w.Line("private readonly ulong _seed;");
         w.Line("private readonly global::Dl.Kernels.GemmContext _gemm = null!;");
@@ -169,8 +170,8 @@ internal static class ModelEmitter
             w.Line("_maxBatch = options.MaxBatch;");
             w.Line("_params = new float[ParameterTotal];");
             w.Line("_grads = new float[ParameterTotal];");
-            w.Line("_arena = global::System.GC.AllocateArray<float>(global::System.Math.Max(1, checked(BatchedArenaPerSample * options.MaxBatch)), pinned: true);");
-            w.Line("_fixed = new float[global::System.Math.Max(1, FixedArenaSize)];");
+            w.Line("_arena = global::Dl.Kernels.PinnedArena.Allocate(checked(BatchedArenaPerSample * options.MaxBatch), out _arenaStart);");
+            w.Line("_fixed = global::Dl.Kernels.PinnedArena.Allocate(FixedArenaSize, out _fixedStart);");
             w.Line("_gemm = new global::Dl.Kernels.GemmContext(options.Threads);");
             w.Line("_seed = options.Seed;");
             w.Line("foreach (var p in StaticDescription.Parameters)");
@@ -236,7 +237,12 @@ internal static class ModelEmitter
     private static string BufferSpan(Buffer b, string length, bool batched)
     {
         string array = b.Space switch { Space.Params => "_params", Space.Grads => "_grads", Space.Fixed => "_fixed", Space.State => "_state", _ => "_arena" };
-        string offset = b.Space == Space.Batched ? $"{b.Offset} * _maxBatch" : b.Offset.ToString();
+        string offset = b.Space switch
+        {
+            Space.Batched => $"_arenaStart + {b.Offset} * _maxBatch",
+            Space.Fixed => $"_fixedStart + {b.Offset}",
+            _ => b.Offset.ToString(),
+        };
         return $"global::System.MemoryExtensions.AsSpan({array}, {offset}, {(batched ? length : b.PerSample.ToString())})";
     }
 
@@ -280,7 +286,7 @@ internal static class ModelEmitter
                 w.Line(one
                     ? "if (target.Length != batch) throw new global::System.ArgumentException($\"target has {target.Length} labels; expected one per sample ({batch}).\", nameof(target));"
                     : $"if (target.Length != batch * {t.Size}) throw new global::System.ArgumentException($\"target has {{target.Length}} labels; expected {t.Size} per sample (batch x {t.Size} = {{batch * {t.Size}}}).\", nameof(target));");
-                w.Line($"var labels = global::System.MemoryExtensions.AsSpan(_arena, {lb.Offset} * _maxBatch, {count});");
+                w.Line($"var labels = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + {lb.Offset} * _maxBatch, {count});");
                 using (w.Block($"for (int i = 0; i < {count}; i++)"))
                 {
                     w.Line("int label = target[i];");
@@ -301,7 +307,7 @@ internal static class ModelEmitter
                 w.Line("for (int s = 0; s < batch; s++) sum += losses[s];");
                 w.Line("return sum / batch;");
             }
-            else w.Line($"return _fixed[{loss.Offset}];");
+            else w.Line($"return _fixed[_fixedStart + {loss.Offset}];");
         }
         w.Line();
     }
@@ -313,8 +319,8 @@ internal static class ModelEmitter
         using (w.Block($"private void {name}({sig})"))
         {
             var used = steps.SelectMany(s => s.Reads.Concat(s.Writes)).Distinct().OrderBy(b => b.Id).ToList();
-            if (used.Any(b => b.Space == Space.Batched)) w.Line($"ref float arena = ref {Marshal}.GetArrayDataReference(_arena);");
-            if (used.Any(b => b.Space == Space.Fixed)) w.Line($"ref float fixedArena = ref {Marshal}.GetArrayDataReference(_fixed);");
+            if (used.Any(b => b.Space == Space.Batched)) w.Line($"ref float arena = ref {Unsafe}.Add(ref {Marshal}.GetArrayDataReference(_arena), _arenaStart);");
+            if (used.Any(b => b.Space == Space.Fixed)) w.Line($"ref float fixedArena = ref {Unsafe}.Add(ref {Marshal}.GetArrayDataReference(_fixed), _fixedStart);");
             if (used.Any(b => b.Space == Space.Params)) w.Line($"ref float parameters = ref {Marshal}.GetArrayDataReference(_params);");
             if (used.Any(b => b.Space == Space.Grads)) w.Line($"ref float gradients = ref {Marshal}.GetArrayDataReference(_grads);");
             if (used.Any(b => b.Space == Space.State)) w.Line($"ref float state = ref {Marshal}.GetArrayDataReference(_state);");

@@ -75,6 +75,7 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
     private readonly float[] _grads = null!;
     private readonly float[] _arena = null!;
     private readonly float[] _fixed = null!;
+    private readonly int _arenaStart, _fixedStart;   // 64-byte aligned starts of the pinned working arrays
     private readonly float[] _state = new float[0];
     private readonly ulong _seed;
     private readonly global::Dl.Kernels.GemmContext _gemm = null!;
@@ -90,8 +91,8 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         _maxBatch = options.MaxBatch;
         _params = new float[ParameterTotal];
         _grads = new float[ParameterTotal];
-        _arena = global::System.GC.AllocateArray<float>(global::System.Math.Max(1, checked(BatchedArenaPerSample * options.MaxBatch)), pinned: true);
-        _fixed = new float[global::System.Math.Max(1, FixedArenaSize)];
+        _arena = global::Dl.Kernels.PinnedArena.Allocate(checked(BatchedArenaPerSample * options.MaxBatch), out _arenaStart);
+        _fixed = global::Dl.Kernels.PinnedArena.Allocate(FixedArenaSize, out _fixedStart);
         _gemm = new global::Dl.Kernels.GemmContext(options.Threads);
         _seed = options.Seed;
         foreach (var p in StaticDescription.Parameters)
@@ -126,7 +127,7 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         if (input.Length != batch * InputSize) throw new global::System.ArgumentException($"input has {input.Length} values; expected batch x {InputSize} = {batch * InputSize}.", nameof(input));
         if (output.Length < batch * OutputSize) throw new global::System.ArgumentException($"output has room for {output.Length} values; expected batch x {OutputSize} = {batch * OutputSize}.", nameof(output));
         RunForward(ref Mem.GetReference(input), batch);
-        global::System.MemoryExtensions.AsSpan(_arena, 5936 * _maxBatch, batch * OutputSize).CopyTo(output);
+        global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 5936 * _maxBatch, batch * OutputSize).CopyTo(output);
     }
 
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch, global::Dl.IOptimizer optimizer)
@@ -156,7 +157,7 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         if ((uint)(batch - 1) >= (uint)_maxBatch) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, $"batch must be in 1..{_maxBatch} (MaxBatch).");
         if (input.Length != batch * InputSize) throw new global::System.ArgumentException($"input has {input.Length} values; expected batch x {InputSize} = {batch * InputSize}.", nameof(input));
         if (target.Length != batch * 16) throw new global::System.ArgumentException($"target has {target.Length} labels; expected 16 per sample (batch x 16 = {batch * 16}).", nameof(target));
-        var labels = global::System.MemoryExtensions.AsSpan(_arena, 0 * _maxBatch, batch * 16);
+        var labels = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 0 * _maxBatch, batch * 16);
         for (int i = 0; i < batch * 16; i++)
         {
             int label = target[i];
@@ -166,7 +167,7 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         ref float inputRef = ref Mem.GetReference(input);
         RunForward(ref inputRef, batch);
         RunLoss(ref inputRef, ref Ref.NullRef<float>(), batch);
-        var losses = global::System.MemoryExtensions.AsSpan(_arena, 5456 * _maxBatch, batch);
+        var losses = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 5456 * _maxBatch, batch);
         float sum = 0f;
         for (int s = 0; s < batch; s++) sum += losses[s];
         return sum / batch;
@@ -175,7 +176,7 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
     // Forward: the model's layers, in order.
     private void RunForward(ref float input, int batch)
     {
-        ref float arena = ref Mem.GetArrayDataReference(_arena);
+        ref float arena = ref Ref.Add(ref Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float parameters = ref Mem.GetArrayDataReference(_params);
         int mb = _maxBatch;
         ref float b0 = ref Ref.Add(ref input, 0 * batch); // tokens [B, 16]
@@ -232,7 +233,7 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
     // Loss: the per-sample loss ops.
     private void RunLoss(ref float input, ref float target, int batch)
     {
-        ref float arena = ref Mem.GetArrayDataReference(_arena);
+        ref float arena = ref Ref.Add(ref Mem.GetArrayDataReference(_arena), _arenaStart);
         int mb = _maxBatch;
         ref float b18 = ref Ref.Add(ref arena, 5936 * mb); // head [B, 480]
         ref float b19 = ref Ref.Add(ref arena, 0 * mb); // next [B, 16]
@@ -250,7 +251,7 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
     // Backward: seed dLoss, then each op's vector-Jacobian product in reverse order.
     private void RunBackward(ref float input, ref float target, int batch)
     {
-        ref float arena = ref Mem.GetArrayDataReference(_arena);
+        ref float arena = ref Ref.Add(ref Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float parameters = ref Mem.GetArrayDataReference(_params);
         ref float gradients = ref Mem.GetArrayDataReference(_grads);
         int mb = _maxBatch;
@@ -337,7 +338,7 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
     // Backward with the plain-SGD update fused in: p += lrNeg * dL/dp, weight gradients never stored.
     private void RunBackwardSgd(ref float input, ref float target, int batch, float lrNeg)
     {
-        ref float arena = ref Mem.GetArrayDataReference(_arena);
+        ref float arena = ref Ref.Add(ref Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float parameters = ref Mem.GetArrayDataReference(_params);
         ref float gradients = ref Mem.GetArrayDataReference(_grads);
         int mb = _maxBatch;

@@ -61,6 +61,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
     private readonly float[] _grads = null!;
     private readonly float[] _arena = null!;
     private readonly float[] _fixed = null!;
+    private readonly int _arenaStart, _fixedStart;   // 64-byte aligned starts of the pinned working arrays
     private readonly float[] _state = new float[0];
     private readonly ulong _seed;
     private readonly global::Dl.Kernels.GemmContext _gemm = null!;
@@ -76,8 +77,8 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         _maxBatch = options.MaxBatch;
         _params = new float[ParameterTotal];
         _grads = new float[ParameterTotal];
-        _arena = global::System.GC.AllocateArray<float>(global::System.Math.Max(1, checked(BatchedArenaPerSample * options.MaxBatch)), pinned: true);
-        _fixed = new float[global::System.Math.Max(1, FixedArenaSize)];
+        _arena = global::Dl.Kernels.PinnedArena.Allocate(checked(BatchedArenaPerSample * options.MaxBatch), out _arenaStart);
+        _fixed = global::Dl.Kernels.PinnedArena.Allocate(FixedArenaSize, out _fixedStart);
         _gemm = new global::Dl.Kernels.GemmContext(options.Threads);
         _seed = options.Seed;
         foreach (var p in StaticDescription.Parameters)
@@ -112,7 +113,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         if (input.Length != batch * InputSize) throw new global::System.ArgumentException($"input has {input.Length} values; expected batch x {InputSize} = {batch * InputSize}.", nameof(input));
         if (output.Length < batch * OutputSize) throw new global::System.ArgumentException($"output has room for {output.Length} values; expected batch x {OutputSize} = {batch * OutputSize}.", nameof(output));
         RunForward(ref Mem.GetReference(input), batch);
-        global::System.MemoryExtensions.AsSpan(_arena, 32 * _maxBatch, batch * OutputSize).CopyTo(output);
+        global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 32 * _maxBatch, batch * OutputSize).CopyTo(output);
     }
 
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch, global::Dl.IOptimizer optimizer)
@@ -142,7 +143,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         if ((uint)(batch - 1) >= (uint)_maxBatch) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, $"batch must be in 1..{_maxBatch} (MaxBatch).");
         if (input.Length != batch * InputSize) throw new global::System.ArgumentException($"input has {input.Length} values; expected batch x {InputSize} = {batch * InputSize}.", nameof(input));
         if (target.Length != batch) throw new global::System.ArgumentException($"target has {target.Length} labels; expected one per sample ({batch}).", nameof(target));
-        var labels = global::System.MemoryExtensions.AsSpan(_arena, 0 * _maxBatch, batch);
+        var labels = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 0 * _maxBatch, batch);
         for (int i = 0; i < batch; i++)
         {
             int label = target[i];
@@ -152,7 +153,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         ref float inputRef = ref Mem.GetReference(input);
         RunForward(ref inputRef, batch);
         RunLoss(ref inputRef, ref Ref.NullRef<float>(), batch);
-        var losses = global::System.MemoryExtensions.AsSpan(_arena, 16 * _maxBatch, batch);
+        var losses = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 16 * _maxBatch, batch);
         float sum = 0f;
         for (int s = 0; s < batch; s++) sum += losses[s];
         return sum / batch;
@@ -161,7 +162,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
     // Forward: the model's layers, in order.
     private void RunForward(ref float input, int batch)
     {
-        ref float arena = ref Mem.GetArrayDataReference(_arena);
+        ref float arena = ref Ref.Add(ref Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float parameters = ref Mem.GetArrayDataReference(_params);
         int mb = _maxBatch;
         ref float b0 = ref Ref.Add(ref input, 0 * batch); // x [B, 784]
@@ -214,7 +215,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
     // Loss: the per-sample loss ops.
     private void RunLoss(ref float input, ref float target, int batch)
     {
-        ref float arena = ref Mem.GetArrayDataReference(_arena);
+        ref float arena = ref Ref.Add(ref Mem.GetArrayDataReference(_arena), _arenaStart);
         int mb = _maxBatch;
         ref float b9 = ref Ref.Add(ref arena, 32 * mb); // fc2 [B, 10]
         ref float b10 = ref Ref.Add(ref arena, 0 * mb); // y [B, 1]
@@ -232,7 +233,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
     // Backward: seed dLoss, then each op's vector-Jacobian product in reverse order.
     private void RunBackward(ref float input, ref float target, int batch)
     {
-        ref float arena = ref Mem.GetArrayDataReference(_arena);
+        ref float arena = ref Ref.Add(ref Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float parameters = ref Mem.GetArrayDataReference(_params);
         ref float gradients = ref Mem.GetArrayDataReference(_grads);
         int mb = _maxBatch;
@@ -313,7 +314,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
     // Backward with the plain-SGD update fused in: p += lrNeg * dL/dp, weight gradients never stored.
     private void RunBackwardSgd(ref float input, ref float target, int batch, float lrNeg)
     {
-        ref float arena = ref Mem.GetArrayDataReference(_arena);
+        ref float arena = ref Ref.Add(ref Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float parameters = ref Mem.GetArrayDataReference(_params);
         int mb = _maxBatch;
         ref float b0 = ref Ref.Add(ref input, 0 * batch); // x [B, 784]
