@@ -27,11 +27,11 @@ namespace Dl
             Tensor? keyMask = null, bool causal = false, float dropout = 0f)
         {
             var attended = normFirst
-                ? x + Drop(SelfAttention(LayerNorm(x, name + ".norm1"), heads, name + ".self_attn", causal, keyMask), dropout)
-                : LayerNorm(x + Drop(SelfAttention(x, heads, name + ".self_attn", causal, keyMask), dropout), name + ".norm1");
+                ? x + Drop(SelfAttention(LayerNorm(x, Prefixed(name, "norm1")), heads, Prefixed(name, "self_attn"), causal, keyMask), dropout)
+                : LayerNorm(x + Drop(SelfAttention(x, heads, Prefixed(name, "self_attn"), causal, keyMask), dropout), Prefixed(name, "norm1"));
             return normFirst
-                ? attended + FeedForward(LayerNorm(attended, name + ".norm2"), feedForward, name, gelu, dropout)
-                : LayerNorm(attended + FeedForward(attended, feedForward, name, gelu, dropout), name + ".norm2");
+                ? attended + FeedForward(LayerNorm(attended, Prefixed(name, "norm2")), feedForward, name, gelu, dropout)
+                : LayerNorm(attended + FeedForward(attended, feedForward, name, gelu, dropout), Prefixed(name, "norm2"));
         }
 
         /// <summary>nn.TransformerDecoderLayer(D, heads, feedForward, dropout, activation, batch_first=True, norm_first)
@@ -52,23 +52,23 @@ namespace Dl
             bool gelu = false, Tensor? memoryMask = null, float dropout = 0f)
         {
             var attended = normFirst
-                ? x + Drop(SelfAttention(LayerNorm(x, name + ".norm1"), heads, name + ".self_attn", causal: true), dropout)
-                : LayerNorm(x + Drop(SelfAttention(x, heads, name + ".self_attn", causal: true), dropout), name + ".norm1");
+                ? x + Drop(SelfAttention(LayerNorm(x, Prefixed(name, "norm1")), heads, Prefixed(name, "self_attn"), causal: true), dropout)
+                : LayerNorm(x + Drop(SelfAttention(x, heads, Prefixed(name, "self_attn"), causal: true), dropout), Prefixed(name, "norm1"));
             var crossed = normFirst
-                ? attended + Drop(CrossAttention(LayerNorm(attended, name + ".norm2"), memory, heads, name + ".multihead_attn", memoryMask), dropout)
-                : LayerNorm(attended + Drop(CrossAttention(attended, memory, heads, name + ".multihead_attn", memoryMask), dropout), name + ".norm2");
+                ? attended + Drop(CrossAttention(LayerNorm(attended, Prefixed(name, "norm2")), memory, heads, Prefixed(name, "multihead_attn"), memoryMask), dropout)
+                : LayerNorm(attended + Drop(CrossAttention(attended, memory, heads, Prefixed(name, "multihead_attn"), memoryMask), dropout), Prefixed(name, "norm2"));
             return normFirst
-                ? crossed + FeedForward(LayerNorm(crossed, name + ".norm3"), feedForward, name, gelu, dropout)
-                : LayerNorm(crossed + FeedForward(crossed, feedForward, name, gelu, dropout), name + ".norm3");
+                ? crossed + FeedForward(LayerNorm(crossed, Prefixed(name, "norm3")), feedForward, name, gelu, dropout)
+                : LayerNorm(crossed + FeedForward(crossed, feedForward, name, gelu, dropout), Prefixed(name, "norm3"));
         }
 
         /// <summary>The position-wise feed-forward block: linear2(dropout(act(linear1(x)))), then dropout; D → feedForward → D.</summary>
         [Block]
         public static Tensor FeedForward(Tensor x, int feedForward, string name, bool gelu = false, float dropout = 0f)
         {
-            var hidden = Linear(x, feedForward, name + ".linear1");
+            var hidden = Linear(x, feedForward, Prefixed(name, "linear1"));
             hidden = Drop(gelu ? Gelu(hidden) : Relu(hidden), dropout);
-            return Drop(Linear(hidden, x.Features, name + ".linear2"), dropout);
+            return Drop(Linear(hidden, x.Features, Prefixed(name, "linear2")), dropout);
         }
 
         /// <summary>Dropout with probability <paramref name="p"/>, or nothing when it is 0.</summary>

@@ -333,6 +333,13 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
         // A [Block] of the model itself, or a static one of another class in source (the library's Dl.Transformer).
         if (HasAttr(method, "Dl.BlockAttribute") && (method.IsStatic || SymbolEqualityComparer.Default.Equals(method.ContainingType, type)))
             return InlineBlock(method, call, scope);
+        if (method.Name == "Prefixed" && method.ContainingType.ToDisplayString() == "Dl.Ops" && call.ArgumentList.Arguments.Count == 2)
+        {
+            // A layer name under a block's name: "enc" and "norm1" make "enc.norm1" (the tape caches it instead of concatenating).
+            var parent = Constant(call.ArgumentList.Arguments[0].Expression, scope, method.Name);
+            var child = Constant(call.ArgumentList.Arguments[1].Expression, scope, method.Name);
+            return Value.Const(parent + "." + child);
+        }
         if (ReadOp(method) is null) throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, call.GetLocation(), method.Name));
 
         var operation = model.GetOperation(call, token) as IInvocationOperation

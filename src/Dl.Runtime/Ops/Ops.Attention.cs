@@ -71,6 +71,18 @@ public static partial class Ops
     [Op(OpKind.Positional)]
     public static Tensor SinusoidalPositions(Tensor x, float @base = 10000f) => TapeOps.SinusoidalPositions(x, @base);
 
+    /// <summary>The name of a layer inside a block: <c>Prefixed("enc", "norm1")</c> is <c>"enc.norm1"</c> (PyTorch's
+    /// state_dict keys of submodules). In generated code it is a compile-time constant; on the dynamic tape the string is
+    /// made once and cached, so a block that names its layers this way allocates nothing per call.</summary>
+    public static string Prefixed(string parent, string child)
+    {
+        ArgumentNullException.ThrowIfNull(parent);
+        ArgumentNullException.ThrowIfNull(child);
+        return s_prefixed.GetOrAdd((parent, child), static key => key.Parent + "." + key.Child);
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Parent, string Child), string> s_prefixed = new();
+
     /// <summary>x + P for a sequence x [T, D], with P = <c>{name}.weight</c> [T, D] a learned position embedding
     /// (initialized N(0, 0.02²), as ViT and GPT-2).</summary>
     [Op(OpKind.Positional)]
