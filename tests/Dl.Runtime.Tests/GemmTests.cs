@@ -67,6 +67,21 @@ public class GemmTests
 
     [Theory]
     [MemberData(nameof(TransCombos))]
+    public void PackedWidths_SplitIntoTwoVectorStrips_MatchReference(bool transA, bool transB)
+    {
+        // With AVX-512, 64, 160 and 256 columns are packed in 32-wide strips (48-wide ones would leave a one-vector strip);
+        // m > 32 and k > 64 take the packed path.
+        using var ctx = new GemmContext(1);
+        var rnd = new Random(5);
+        foreach (bool accumulate in new[] { false, true })
+            foreach (int m in new[] { 40, 64 })
+                foreach (int n in new[] { 64, 160, 256 })
+                    foreach (int k in new[] { 65, 128 })
+                        CheckShape(ctx, rnd, m, n, k, transA, transB, accumulate);
+    }
+
+    [Theory]
+    [MemberData(nameof(TransCombos))]
     public void OddShapes_BothAccumulateModes_MatchReference(bool transA, bool transB)
     {
         using var ctx = new GemmContext(1);

@@ -100,7 +100,7 @@ internal static unsafe class GemmDriver
 
     private static void Packed(in GemmProblem p, int i0, int i1, int j0, int j1, GemmBuffers buf)
     {
-        int mr = GemmBlocking.MR, nr = GemmBlocking.NR, ncMax = GemmBlocking.NC;
+        int mr = GemmBlocking.MR, nr = StripWidth(j1 - j0), ncMax = GemmBlocking.NC, vectors = VectorWidth == 0 ? 1 : nr / VectorWidth;
         int k = p.K, kcStd = BalancedKc(k);
         float* packA = buf.PackA, packB = buf.PackB, tile = buf.Tile;
         for (int jc = j0; jc < j1; jc += ncMax)
@@ -121,7 +121,7 @@ internal static unsafe class GemmDriver
                         int cols = Math.Min(nr, nc - jr);
                         float* bp = packB + (nint)(jr / nr) * kc * nr;
                         if (cols == nr)
-                            Kernel(rows, FullVectors, packA, bp, nr, kc, cRow + jr, p.N, load);
+                            Kernel(rows, vectors, packA, bp, nr, kc, cRow + jr, p.N, load);
                         else
                             EdgeStrip(rows, cols, packA, bp, nr, kc, cRow + jr, p.N, load, tile);
                     }
@@ -242,6 +242,13 @@ internal static unsafe class GemmDriver
     }
 
     /// <summary>Vectors per full-width tile row (NR / width) and the vector width in floats (0: scalar).</summary>
+    /// <summary>The packed strip width for <paramref name="n"/> columns: NR, or with AVX-512 two vectors (32) when 48-wide
+    /// strips would leave a last strip of one vector (n = 64, 160: 48 + 16) and 32-wide strips leave none. A one-vector
+    /// strip of 8 rows loads a B vector and 8 broadcasts per 8 multiply-adds; measured on 64 x 64 x 128:
+    /// 48 + 16 strips 69 GFLOP/s, two 32-wide strips (see benchmarks/gemm-notes.md).</summary>
+    private static int StripWidth(int n) =>
+        GemmBlocking.Isa == GemmIsa.Avx512 && n % 48 == 16 && n % 32 == 0 ? 32 : GemmBlocking.NR;
+
     private static int FullVectors => GemmBlocking.Isa switch { GemmIsa.Avx512 => 3, GemmIsa.Avx2 => 2, _ => 1 };
     private static int VectorWidth => GemmBlocking.Isa switch { GemmIsa.Avx512 => 16, GemmIsa.Avx2 => 8, _ => 0 };
 

@@ -73,6 +73,15 @@ internal static unsafe class GemmPacking
                         Vector512.Load(sq + 32).Store(dq + 32);
                     }
                 }
+                else if (cols == nr && nr == 32 && Vector512.IsHardwareAccelerated)
+                {
+                    for (int q = 0; q < kc; q++)
+                    {
+                        float* sq = src + q * ldb, dq = d + (nint)q * 32;
+                        Vector512.Load(sq).Store(dq);
+                        Vector512.Load(sq + 16).Store(dq + 16);
+                    }
+                }
                 else if (cols == nr && nr == 16 && Vector256.IsHardwareAccelerated)
                 {
                     for (int q = 0; q < kc; q++)
