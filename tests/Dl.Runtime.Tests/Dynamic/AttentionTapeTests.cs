@@ -233,6 +233,50 @@ public class AttentionTapeTests
     }
 
     [Fact]
+    public void OnePosition_SelfAttentionIsTheProjectedValue_AndOneQueryEqualsItsRowOfTheSequence()
+    {
+        // Self-attention of a single position [D]: its one key gets α = 1, so the output is out_proj(v) with
+        // v = W_in[2D:3D]·x + b_in[2D:3D]. Cross-attention of one query [D] equals row t of the same query inside a sequence.
+        (string, int[], Init)[] mha = [("attn.in_proj_weight", [3 * Width, Width], Init.Uniform), ("attn.in_proj_bias", [3 * Width], Init.Uniform),
+            ("attn.out_proj.weight", [Width, Width], Init.Uniform), ("attn.out_proj.bias", [Width], Init.Uniform)];
+        InputInfo[] inputs = [new InputInfo("x", [Width]), new InputInfo("seq", [Steps, Width]), new InputInfo("memory", [MemorySteps, Width])];
+        const int batch = 2;
+        double[] input = GradCheck.Random(batch * (Width + Steps * Width + MemorySteps * Width), 12);
+        DynamicModel self = Lambda.Create(Describe.Pack(mha), inputs, [Width], null, (_, i) => SelfAttention(i[0], 3, "attn"), null);
+        var y = new double[batch * Width];
+        self.PredictDouble(input, y, batch);
+        double[] w = self.ParameterDouble("attn.in_proj_weight").ToArray(), bIn = self.ParameterDouble("attn.in_proj_bias").ToArray();
+        double[] wo = self.ParameterDouble("attn.out_proj.weight").ToArray(), bo = self.ParameterDouble("attn.out_proj.bias").ToArray();
+        for (int b = 0; b < batch; b++)
+        {
+            var v = new double[Width];
+            for (int o = 0; o < Width; o++)
+            {
+                v[o] = bIn[2 * Width + o];
+                for (int i = 0; i < Width; i++) v[o] += w[(2 * Width + o) * Width + i] * input[b * Width + i];
+            }
+            for (int o = 0; o < Width; o++)
+            {
+                double expected = bo[o];
+                for (int i = 0; i < Width; i++) expected += wo[o * Width + i] * v[i];
+                Assert.Equal(expected, y[b * Width + o], 12);
+            }
+        }
+
+        // The sequence's row 2 is the one query: copy it into x.
+        for (int b = 0; b < batch; b++)
+            Array.Copy(input, batch * Width + (b * Steps + 2) * Width, input, b * Width, Width);
+        DynamicModel one = Lambda.Create(Describe.Pack(mha), inputs, [Width], null, (_, i) => CrossAttention(i[0], i[2], 2, "attn"), null, seed: 5);
+        DynamicModel all = Lambda.Create(Describe.Pack(mha), inputs, [Steps, Width], null, (_, i) => CrossAttention(i[1], i[2], 2, "attn"), null, seed: 5);
+        var yOne = new double[batch * Width];
+        var yAll = new double[batch * Steps * Width];
+        one.PredictDouble(input, yOne, batch);
+        all.PredictDouble(input, yAll, batch);
+        for (int b = 0; b < batch; b++)
+            for (int o = 0; o < Width; o++) Assert.Equal(yAll[(b * Steps + 2) * Width + o], yOne[b * Width + o], 13);
+    }
+
+    [Fact]
     public void Tape_TrainStep_AllocatesNothing()
     {
         var source = new Model(Kind.Self, 3, causal: true, mask: true);
