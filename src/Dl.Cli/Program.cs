@@ -31,10 +31,10 @@ public static class Program
               Defaults: --batch 32 --lr 0.002 (halved at 60 % and 85 % of the time) --clip 5.
               xor: 2-2-1 sigmoid network on the four XOR samples, full batch. Defaults: --epochs 2000 --lr 2 --momentum 0.9.
               patch-transformer [--limit N] [--warmup E] [--weight-decay X] [--smoothing X] [--no-augment]: a ViT on
-              Fashion-MNIST (4x4 patches -> 49 tokens, learned positions, pre-norm GELU encoder layers, mean pooling);
-              AdamW, linear warm-up over E epochs then cosine decay per step, label smoothing, random shifts + flips.
-              Defaults: --epochs 12 --batch 128 --lr 0.001 --warmup 1 --weight-decay 0.05 --smoothing 0.1 --shift 2
-              --clip 1 --threads 2. --limit N: the first N training and N test images (smoke runs).
+              Fashion-MNIST (conv stem, 4x4-pixel patches -> 49 tokens, learned positions, 4 pre-norm GELU encoder layers,
+              mean pooling); AdamW, linear warm-up over E epochs then cosine decay per step, label smoothing, random
+              shifts + flips. Defaults: --epochs 18 --batch 128 --lr 0.002 --warmup 1 --weight-decay 0.05
+              --smoothing 0.1 --shift 2 --clip 1 --threads 2. --limit N: the first N training and N test images (smoke runs).
               reverse-transformer [--limit N] [--heldout N] [--warmup E] [--weight-decay X]: an encoder-decoder
               transformer reversing sequences of 3-12 digits; each epoch trains on N fresh sequences (default 50000),
               then decodes the held-out set (default 2000 sequences, none trained on) greedily step by step and reports
