@@ -48,13 +48,14 @@ public static class TrainCommand
     public static int Run(ReadOnlySpan<string> args)
     {
         var cl = new CommandLine("train", args, ValueOptions, ["json", "augment", "flip", "no-augment"]);
-        string model = cl.Choice("model", "fashion-mlp", [.. ImageModels.Select(m => m.Id), "xor", "char-lstm", "patch-transformer", "reverse-transformer"]);
+        string model = cl.Choice("model", "fashion-mlp", [.. ImageModels.Select(m => m.Id), "xor", "char-lstm", "patch-transformer", "reverse-transformer", "attn-s64"]);
         return model switch
         {
             "xor" => TrainXor(cl),
             "char-lstm" => CharTraining.Run(cl),
             "patch-transformer" => TransformerTraining.RunPatch(cl),
             "reverse-transformer" => TransformerTraining.RunReverse(cl),
+            "attn-s64" => MotifTraining.Run(cl),
             _ => TrainImages(cl, ImageModels.First(m => m.Id == model)),
         };
     }
