@@ -481,30 +481,10 @@ public static unsafe class Attention
         if (Avx.IsSupported && whole > 0)
             for (; r + 8 <= rows; r += 8)
                 for (int c = 0; c < whole; c += 8)
-                    Transpose8x8(src + r * lds + c, lds, dst + (nint)c * rows + r, rows);
+                    GemmPacking.Transpose8x8(src + r * lds + c, lds, dst + (nint)c * rows + r, rows);
         // What the 8×8 tiles left: the last rows mod 8 (all columns), and the last columns mod 8 of the other rows.
         for (int rr = 0; rr < rows; rr++)
             for (int c = rr < r ? whole : 0; c < cols; c++) dst[(nint)c * rows + rr] = src[rr * lds + c];
-    }
-
-    /// <summary>An 8×8 block through registers: the classic unpack / shuffle / permute2f128 transpose.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* s, nint ls, float* d, nint ld)
-    {
-        Vector256<float> r0 = Avx.LoadVector256(s), r1 = Avx.LoadVector256(s + ls), r2 = Avx.LoadVector256(s + 2 * ls), r3 = Avx.LoadVector256(s + 3 * ls);
-        Vector256<float> r4 = Avx.LoadVector256(s + 4 * ls), r5 = Avx.LoadVector256(s + 5 * ls), r6 = Avx.LoadVector256(s + 6 * ls), r7 = Avx.LoadVector256(s + 7 * ls);
-        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
-        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
-        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
-        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
-        Avx.Store(d + ld, Avx.Permute2x128(u1, u5, 0x20));
-        Avx.Store(d + 2 * ld, Avx.Permute2x128(u2, u6, 0x20));
-        Avx.Store(d + 3 * ld, Avx.Permute2x128(u3, u7, 0x20));
-        Avx.Store(d + 4 * ld, Avx.Permute2x128(u0, u4, 0x31));
-        Avx.Store(d + 5 * ld, Avx.Permute2x128(u1, u5, 0x31));
-        Avx.Store(d + 6 * ld, Avx.Permute2x128(u2, u6, 0x31));
-        Avx.Store(d + 7 * ld, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     // ---- the vector types: one generic loop body for Vector512, Vector256 and scalars ------------------------------
