@@ -61,6 +61,20 @@ public class AttentionTests
     }
 
     [Fact]
+    public void AnUnbatchedQuery_IsDL0012_AtTheCall()
+    {
+        // A learned query (a parameter) is the same for every sample; the kernel reads per-sample queries.
+        var (diagnostics, _, _) = Run("""
+            [Model] partial class M {
+                [Param(8)] Tensor query = null!;
+                [Forward] Tensor F([Shape(5, 8)] Tensor h) => Linear(Attention(query, h, h), 2, name: "fc");
+            }
+            """);
+        var d = Assert.Single(diagnostics, x => x.Id == "DL0012");
+        Assert.Contains("per-sample", d.GetMessage());
+    }
+
+    [Fact]
     public void KeyMaskOfTheWrongLength_IsDL0012()
     {
         var d = Single(RawModel(6, 6, 2), "DL0012", out string text);

@@ -45,7 +45,7 @@ internal sealed partial class GraphBuilder
                 int heads = Arg(self ? 1 : 2, "heads") is { } h ? System.Convert.ToInt32(h) : 0;
                 string name = Name(self ? 2 : 3);
                 bool causal = self && Arg(3, "causal") is true;
-                int? mask = Tensor(self ? 4 : 4);
+                int? mask = Tensor(4);   // keyMask and memoryMask are both the fifth argument
                 return Value.Of(MultiHeadAttention(query, memory, heads, name, causal, mask, at, opName));
             }
             case KLayerNorm:
@@ -108,7 +108,8 @@ internal sealed partial class GraphBuilder
         if (qs.Rank is < 1 or > 2) throw Invalid(at, opName, $"the query must be [Tq, features] or [features], got {qs}");
         if (ks.Rank != 2) throw Invalid(at, opName, $"the keys must be a sequence [Tk, features], got {ks}");
         if (vs.Rank != 2) throw Invalid(at, opName, $"the values must be a sequence [Tk, features], got {vs}");
-        if (!qs.Batched && !ks.Batched && !vs.Batched) throw Invalid(at, opName, "at least one of query, keys and values must be batched (per-sample) data");
+        if (!qs.Batched || !ks.Batched || !vs.Batched)
+            throw Invalid(at, opName, $"query, keys and values must be per-sample data (computed from an input), got {qs}, {ks} and {vs}");
         int tq = qs.Rank == 1 ? 1 : qs.Dims[0], tk = ks.Dims[0];
         if (vs.Dims[0] != tk) throw new ModelErrorException(DiagnosticInfo.Create(DiagnosticDescriptors.ShapeMismatch, location, opName, ks.ToString(), vs.ToString(),
             $": keys and values need the same length, got {tk} and {vs.Dims[0]}"));
@@ -127,8 +128,7 @@ internal sealed partial class GraphBuilder
             if (!ms.Batched || ms.Rank != 1 || ms.Dims[0] != tk)
                 throw Invalid(at, opName, $"the key mask must be a batched [Tk] = [{tk}] per sample, got {ms}");
         }
-        bool batched = qs.Batched || ks.Batched || vs.Batched;
-        var shape = new ShapeSpec(qs.Rank == 1 ? new[] { valueWidth } : new[] { tq, valueWidth }, batched);
+        var shape = new ShapeSpec(qs.Rank == 1 ? new[] { valueWidth } : new[] { tq, valueWidth }, true);
         var inputs = new List<int> { q, k, v };
         if (mask is { } mm) inputs.Add(mm);
         return Add(NodeKind.Attention, "", scaled ? "attention" : "dot_attention", null, inputs.ToArray(), shape, 0,
