@@ -1,5 +1,4 @@
 using System.Collections.Generic;
-using System.Linq;
 using Dl.Generators.Emit;
 using Dl.Generators.Model;
 using static Dl.Generators.Lowering.CallArg;

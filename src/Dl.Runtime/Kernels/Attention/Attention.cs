@@ -493,8 +493,8 @@ public static unsafe class Attention
     // relative error 1.2e-7), specialised for x ≤ 0: no upper clamp, and n = round(x·log2 e) and 2^n (as n + 127 in the
     // exponent bits) both read off one FMA with 1.5·2²³ + 127, which leaves n + 127 in the low mantissa bits, instead of
     // a floor and a float-to-int conversion (measured at the benchmark shape: the forward 10% faster).
-    private const float ExpLo = -87.33654f, Log2E = 1.44269504088896341f, ExpMagic = 12583039f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
-    private const float E7 = 1.9875691500e-4f, E6 = 1.3981999507e-3f, E5 = 8.3334519073e-3f, E4 = 4.1665795894e-2f, E3 = 1.6666665459e-1f, E2 = 5.0000001201e-1f;
+    // The reduction and polynomial constants are RecurrentMath's.
+    private const float ExpMagic = 12583039f;
 
     private interface ISimd<TV> where TV : unmanaged
     {
@@ -535,16 +535,16 @@ public static unsafe class Attention
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<float> ExpNonPositive(Vector512<float> x)
         {
-            x = Vector512.MaxNative(x, Vector512.Create(ExpLo));
-            Vector512<float> t = Vector512.FusedMultiplyAdd(x, Vector512.Create(Log2E), Vector512.Create(ExpMagic));
+            x = Vector512.MaxNative(x, Vector512.Create(RecurrentMath.ExpLo));
+            Vector512<float> t = Vector512.FusedMultiplyAdd(x, Vector512.Create(RecurrentMath.Log2E), Vector512.Create(ExpMagic));
             Vector512<float> n = t - Vector512.Create(ExpMagic);
-            Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), x);
-            r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), r);
-            Vector512<float> p = Vector512.FusedMultiplyAdd(Vector512.Create(E7), r, Vector512.Create(E6));
-            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E5));
-            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E4));
-            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E3));
-            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E2));
+            Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-RecurrentMath.Ln2Hi), x);
+            r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-RecurrentMath.Ln2Lo), r);
+            Vector512<float> p = Vector512.FusedMultiplyAdd(Vector512.Create(RecurrentMath.E7), r, Vector512.Create(RecurrentMath.E6));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(RecurrentMath.E5));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(RecurrentMath.E4));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(RecurrentMath.E3));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(RecurrentMath.E2));
             p = Vector512.FusedMultiplyAdd(p, r * r, r + Vector512<float>.One);
             return p * (t.AsInt32() << 23).AsSingle();
         }
@@ -574,16 +574,16 @@ public static unsafe class Attention
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> ExpNonPositive(Vector256<float> x)
         {
-            x = Vector256.MaxNative(x, Vector256.Create(ExpLo));
-            Vector256<float> t = Vector256.FusedMultiplyAdd(x, Vector256.Create(Log2E), Vector256.Create(ExpMagic));
+            x = Vector256.MaxNative(x, Vector256.Create(RecurrentMath.ExpLo));
+            Vector256<float> t = Vector256.FusedMultiplyAdd(x, Vector256.Create(RecurrentMath.Log2E), Vector256.Create(ExpMagic));
             Vector256<float> n = t - Vector256.Create(ExpMagic);
-            Vector256<float> r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Hi), x);
-            r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Lo), r);
-            Vector256<float> p = Vector256.FusedMultiplyAdd(Vector256.Create(E7), r, Vector256.Create(E6));
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(E5));
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(E4));
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(E3));
-            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(E2));
+            Vector256<float> r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-RecurrentMath.Ln2Hi), x);
+            r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-RecurrentMath.Ln2Lo), r);
+            Vector256<float> p = Vector256.FusedMultiplyAdd(Vector256.Create(RecurrentMath.E7), r, Vector256.Create(RecurrentMath.E6));
+            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(RecurrentMath.E5));
+            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(RecurrentMath.E4));
+            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(RecurrentMath.E3));
+            p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(RecurrentMath.E2));
             p = Vector256.FusedMultiplyAdd(p, r * r, r + Vector256<float>.One);
             return p * (t.AsInt32() << 23).AsSingle();
         }

@@ -21,8 +21,9 @@ namespace Dl.Kernels;
 /// </remarks>
 internal static class RecurrentMath
 {
-    private const float ExpLo = -87.33654f, ExpHi = 88.3762626647949f, Log2E = 1.44269504088896341f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
-    private const float E7 = 1.9875691500e-4f, E6 = 1.3981999507e-3f, E5 = 8.3334519073e-3f, E4 = 4.1665795894e-2f, E3 = 1.6666665459e-1f, E2 = 5.0000001201e-1f;
+    // Shared with the attention kernel's softmax (Attention.ExpNonPositive).
+    internal const float ExpLo = -87.33654f, ExpHi = 88.3762626647949f, Log2E = 1.44269504088896341f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
+    internal const float E7 = 1.9875691500e-4f, E6 = 1.3981999507e-3f, E5 = 8.3334519073e-3f, E4 = 4.1665795894e-2f, E3 = 1.6666665459e-1f, E2 = 5.0000001201e-1f;
     private const float TanhClamp = 7.90531110763549805f;
     private const float A1 = 4.89352455891786e-03f, A3 = 6.37261928875436e-04f, A5 = 1.48572235717979e-05f, A7 = 5.12229709037114e-08f,
         A9 = -8.60467152213735e-11f, A11 = 2.00018790482477e-13f, A13 = -2.76076847742355e-16f;
