@@ -94,14 +94,7 @@ public static class MotifTraining
     /// <summary>Samples: standard-normal [64, 64] with the class motif written over <see cref="MotifCopies"/> distinct positions.</summary>
     private static void Fill(float[] x, int[] y, int n, float[] motifs, DlRandom random)
     {
-        for (int i = 0; i < n * Steps * Features; i += 2)
-        {
-            // Box-Muller: two standard normals from two uniforms in (0, 1].
-            double u = 1 - random.NextDouble(), v = random.NextDouble();
-            double r = Math.Sqrt(-2 * Math.Log(u));
-            x[i] = (float)(r * Math.Cos(2 * Math.PI * v));
-            x[i + 1] = (float)(r * Math.Sin(2 * Math.PI * v));
-        }
+        random.FillNormal(x.AsSpan(0, n * Steps * Features));
         for (int s = 0; s < n; s++)
         {
             int c = y[s] = random.NextInt(Classes);
