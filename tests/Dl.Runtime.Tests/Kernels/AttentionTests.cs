@@ -318,7 +318,33 @@ public class AttentionTests
         { 1, 31, 40, 2, 8, 64, false, true, Layout.Default },
         { 2, 1, 19, 3, 16, 16, false, true, Layout.Default },   // one query
         { 1, 130, 150, 2, 64, 64, true, true, Layout.Default }, // longer sequences, Tq ≠ Tk with causal
+        // Not causal, keys in ≤ 4 vectors: scores and softmax fused in registers (rows of 4, padding lanes past Tk),
+        // with a fully masked sample (batch 3) and row counts that are not multiples of 4.
+        { 3, 64, 64, 4, 16, 16, false, true, Layout.Packed },
+        { 3, 22, 50, 2, 8, 8, false, true, Layout.Strided },    // Vector512 keys, 4 vectors, 14 padding lanes
+        { 3, 6, 12, 2, 4, 4, false, true, Layout.Default },     // Vector256 keys, 2 vectors
+        { 2, 7, 16, 1, 16, 16, false, false, Layout.Default },  // one vector exactly
     };
+
+    [Theory]
+    [InlineData(1, 64, 64)]
+    [InlineData(2, 5, 50)]
+    [InlineData(3, 7, 11)]
+    public void Forward_WritesNothingPastItsOutputs(int batch, int tq, int tk)
+    {
+        // The fused softmax stores whole vectors and lets a row's last one spill into the next row: the last row of P
+        // must be stored exactly.
+        using var gemm = new GemmContext(1);
+        AttentionShape s = Case.MakeShape(Layout.Default, 2, tq, tk, 8, 8, causal: false);
+        Case c = Case.Random(s, batch, seed: 5, mask: true, packed: false);
+        const int Guard = 32;
+        float[] p = NanF(batch * s.ProbsPerSample + Guard), y = NanF(batch * s.OutputPerSample + Guard);
+        Attention.Forward(s, batch, F(c.Q), F(c.K), F(c.V), F(c.Mask), y.AsSpan(0, y.Length - Guard), p.AsSpan(0, p.Length - Guard),
+            new float[s.ScratchLength], gemm);
+        Assert.All(p[^Guard..], v => Assert.True(float.IsNaN(v)));
+        Assert.All(y[^Guard..], v => Assert.True(float.IsNaN(v)));
+        Assert.All(p[..^Guard], v => Assert.False(float.IsNaN(v)));
+    }
 
     [Theory]
     [MemberData(nameof(FloatCases))]
