@@ -16,17 +16,17 @@ public class GemmTests
         return x;
     }
 
-    /// <summary>Naive reference in double: C = (accumulate ? C0 : 0) + op(A)·op(B).</summary>
-    private static double[] Reference(float[] a, float[] b, float[] c0, int m, int n, int k, bool ta, bool tb, bool accumulate)
+    /// <summary>Naive reference in double: C = (accumulate ? C0 : 0) + alpha·op(A)·op(B).</summary>
+    private static double[] Reference(float[] a, float[] b, float[] c0, int m, int n, int k, bool ta, bool tb, bool accumulate, double alpha = 1)
     {
         var r = new double[m * n];
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
             {
-                double s = accumulate ? c0[i * n + j] : 0;
+                double s = 0;
                 for (int p = 0; p < k; p++)
                     s += (double)(ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
-                r[i * n + j] = s;
+                r[i * n + j] = (accumulate ? c0[i * n + j] : 0) + alpha * s;
             }
         return r;
     }
@@ -63,6 +63,29 @@ public class GemmTests
             foreach (int n in OddSizes)
                 foreach (int k in OddSizes)
                     CheckShape(ctx, rnd, m, n, k, transA, transB, accumulate: ((m + n + k) & 1) == 0);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Alpha_ScalesTheProduct_OnEveryPath(int threads)
+    {
+        // Shapes that reach each strategy: k = 1 (rank 1), m = 1 (gemv), small m with B transposed (dot), small m or k
+        // (direct), large (packed, split over threads); alpha must scale the product, never the accumulated C.
+        using var ctx = new GemmContext(threads);
+        var rnd = new Random(7);
+        int[][] shapes = [[9, 33, 1], [1, 65, 40], [4, 100, 70], [3, 9, 300], [17, 63, 64], [40, 129, 100], [200, 96, 150], [64, 64, 2048]];
+        foreach (int[] s in shapes)
+            foreach (var (ta, tb) in new[] { (false, false), (false, true), (true, false), (true, true) })
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    int m = s[0], n = s[1], k = s[2];
+                    float[] a = Random(rnd, m * k), b = Random(rnd, k * n), c0 = Random(rnd, m * n), c = (float[])c0.Clone();
+                    const float Alpha = -0.037f;
+                    Gemm.Multiply(a, b, c, m, n, k, ta, tb, accumulate, ctx, Alpha);
+                    AssertClose(Reference(a, b, c0, m, n, k, ta, tb, accumulate, Alpha), c, k,
+                        $"alpha m={m} n={n} k={k} transA={ta} transB={tb} accumulate={accumulate} threads={threads}");
+                }
     }
 
     [Theory]

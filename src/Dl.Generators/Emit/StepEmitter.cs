@@ -183,7 +183,8 @@ internal static class StepEmitter
         {
             string lenA = Mul(g.M, g.K), lenB = Mul(g.K, g.N), lenC = Mul(g.M, g.N);
             w.Line($"{Literals.Gemm}.Multiply({ReadSpan(g.A, oa, lenA)}, {ReadSpan(g.B, ob, lenB)}, {SpanExpr(g.C, oc, lenC)},");
-            w.Line($"    {g.M}, {g.N}, {g.K}, transA: {Bool(g.TransA)}, transB: {Bool(g.TransB)}, accumulate: {accumulate}, _gemm);");
+            string alpha = g.Alpha is null ? "" : $", alpha: {g.Alpha}";
+            w.Line($"    {g.M}, {g.N}, {g.K}, transA: {Bool(g.TransA)}, transB: {Bool(g.TransB)}, accumulate: {accumulate}, _gemm{alpha});");
         }
         loop?.Dispose();
     }
@@ -217,7 +218,7 @@ internal static class StepEmitter
                 for (int j = 0; j < g.N.Literal; j++)
                 {
                     string sum = string.Join(" + ", Enumerable.Range(0, g.K.Literal).Select(p => $"{A("i", p.ToString())} * {B(p.ToString(), j.ToString())}"));
-                    Store(w, C("i", j.ToString()), sum, op, accumulate);
+                    Store(w, C("i", j.ToString()), Scaled(g, sum), op, accumulate);
                 }
             }
             return;
@@ -230,10 +231,12 @@ internal static class StepEmitter
                 {
                     w.Line("float sum = 0f;");
                     w.Line($"for (int p = 0; p < {K}; p++) sum += {A(i.ToString(), "p")} * {B("p", j.ToString())};");
-                    Store(w, C(i.ToString(), j.ToString()), "sum", op, accumulate);
+                    Store(w, C(i.ToString(), j.ToString()), Scaled(g, "sum"), op, accumulate);
                 }
             }
     }
+
+    private static string Scaled(GemmStep g, string sum) => g.Alpha is null ? sum : $"{g.Alpha} * ({sum})";
 
     private static void Store(SourceWriter w, string target, string value, string? op, string accumulate)
     {

@@ -50,8 +50,9 @@ internal sealed record MapStep(string Comment, Extent[] Dims, Operand[] Operands
 }
 
 /// <summary>C (+)= op(A)·op(B); <see cref="PerSample"/> loops the product over the batch (both operands per sample).</summary>
+/// <summary>C (+)= Alpha·op(A)·op(B); <see cref="Alpha"/> is an expression of the emitted method (null: 1).</summary>
 internal sealed record GemmStep(string Comment, Buffer A, Buffer B, Buffer C, Extent M, Extent N, Extent K, bool TransA, bool TransB,
-    bool Accumulate, PerSampleStrides? PerSample) : Step(Comment)
+    bool Accumulate, PerSampleStrides? PerSample, string? Alpha = null) : Step(Comment)
 {
     public override IEnumerable<Buffer> Reads => Accumulate ? new[] { A, B, C } : new[] { A, B };
     public override IEnumerable<Buffer> Writes => new[] { C };

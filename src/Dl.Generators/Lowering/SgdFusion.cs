@@ -6,7 +6,7 @@ namespace Dl.Generators.Lowering;
 
 /// <summary>The fused training step for plain SGD (p ← p - lr·g, no momentum or decay): a parameter whose gradient
 /// comes from a single step that no later step depends on is updated by that step directly, so its gradient is never
-/// written and re-read: a weight gradient GEMM accumulates (-lr·dY)ᵀ·X into the weights, a bias reduction adds
+/// written and re-read: a weight gradient GEMM accumulates -lr·dYᵀ·X into the weights (the GEMM's alpha), a bias reduction adds
 /// -lr·Σ dY into the bias. Other parameters get their gradient as usual and one update loop at the end.
 /// The emitted method takes <c>float lrNeg</c> = -lr.</summary>
 internal static class SgdFusion
@@ -20,7 +20,6 @@ internal static class SgdFusion
         var writers = backward.SelectMany((s, i) => s.Writes.Where(b => b.Space == Space.Grads).Select(b => (b, i)))
             .GroupBy(x => x.b).ToDictionary(g => g.Key, g => g.Select(x => x.i).ToList());
 
-        var gradients = new HashSet<Buffer>(plan.Gradients.Where(b => b is not null)!);
         var result = new List<Step>();
         var pending = new List<(Buffer Grad, Buffer Param)>();
         for (int i = 0; i < backward.Count; i++)
@@ -42,9 +41,8 @@ internal static class SgdFusion
             {
                 case FillStep:
                     continue;   // a zero gradient leaves the parameter as it is
-                case GemmStep g when single && !g.Accumulate && g.PerSample is null && Scalable(g, backward, i, gradients) is { } dy:
-                    result.Add(Scale(dy, g.Comment));
-                    result.Add(g with { Comment = g.Comment + " -> fused into the SGD update", C = param, Accumulate = true });
+                case GemmStep g when single && !g.Accumulate && g.PerSample is null && g.Alpha is null:
+                    result.Add(g with { Comment = g.Comment + " -> fused into the SGD update", C = param, Accumulate = true, Alpha = LearningRate });
                     continue;
                 case MapStep m when single && (!m.Accumulate || m.ZeroTargetFirst):
                     result.Add(m with
@@ -68,29 +66,9 @@ internal static class SgdFusion
         return result;
     }
 
-    /// <summary>The upstream-gradient operand of a weight-gradient GEMM, when nothing after it reads that buffer
-    /// (so it may be scaled by -lr in place).</summary>
-    private static Buffer? Scalable(GemmStep g, List<Step> steps, int at, HashSet<Buffer> gradients)
-    {
-        foreach (var candidate in new[] { g.A, g.B })
-        {
-            if (!gradients.Contains(candidate) || candidate.Space is not (Space.Batched or Space.Fixed)) continue;
-            if (ReadAfter(steps, at, candidate)) continue;
-            return candidate;
-        }
-        return null;
-    }
-
     private static bool ReadAfter(List<Step> steps, int at, Buffer b)
     {
         for (int j = at + 1; j < steps.Count; j++) if (steps[j].Reads.Contains(b)) return true;
         return false;
-    }
-
-    private static MapStep Scale(Buffer b, string comment)
-    {
-        var dims = new[] { b.Length };
-        return new MapStep($"{b.Name} *= -lr (for the fused update below)", dims, new[] { new Operand(b, 0, new[] { 1 }) }, b, new[] { 1 }, false,
-            $"{LearningRate} * $0", $"{Literals.V256}.Create({LearningRate}) * $0", false);
     }
 }

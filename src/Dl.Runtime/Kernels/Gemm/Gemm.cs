@@ -1,7 +1,7 @@
 namespace Dl.Kernels;
 
 /// <summary>
-/// Dense matrix multiply, row-major: C[m×n] = (accumulate ? C : 0) + op(A)·op(B).
+/// Dense matrix multiply, row-major: C[m×n] = (accumulate ? C : 0) + alpha·op(A)·op(B) (alpha = 1 unless given).
 /// </summary>
 /// <remarks>
 /// op(A) is m×k: A is stored m×k (row stride k) or, when <c>transA</c>, k×m (row stride m).
@@ -30,8 +30,11 @@ public static unsafe class Gemm
     /// <param name="transB">B is stored transposed (n×k).</param>
     /// <param name="accumulate">Add to C instead of overwriting it.</param>
     /// <param name="context">Packing buffers and worker threads, created once per model.</param>
+    /// <param name="alpha">Scales the product: C = (accumulate ? C : 0) + alpha·op(A)·op(B). The fused SGD step passes
+    /// −lr to add a weight gradient into the weights without a pass that scales the upstream gradient first. Applied
+    /// to op(A) as it is packed (the same rounding as scaling A beforehand), so it costs nothing measurable.</param>
     public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c,
-        int m, int n, int k, bool transA, bool transB, bool accumulate, GemmContext context)
+        int m, int n, int k, bool transA, bool transB, bool accumulate, GemmContext context, float alpha = 1f)
     {
         ArgumentNullException.ThrowIfNull(context);
         Validate(a.Length, b.Length, c.Length, m, n, k, transA, transB);
@@ -42,7 +45,7 @@ public static unsafe class Gemm
             var problem = new GemmProblem
             {
                 A = pa, B = pb, C = pc, M = m, N = n, K = k,
-                TransA = transA, TransB = transB, Accumulate = accumulate,
+                TransA = transA, TransB = transB, Accumulate = accumulate, Alpha = alpha,
             };
             Run(in problem, context);
         }

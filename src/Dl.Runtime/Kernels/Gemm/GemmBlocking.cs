@@ -46,4 +46,6 @@ internal unsafe struct GemmProblem
     public float* A, B, C;
     public int M, N, K;
     public bool TransA, TransB, Accumulate;
+    /// <summary>Scale of the product (1 for a plain multiply); applied to op(A) when it is packed.</summary>
+    public float Alpha;
 }

@@ -38,11 +38,14 @@ internal static unsafe class GemmDriver
             return;
         }
         int m = i1 - i0;
+        // The dot and gemv paths read A in place, so they cannot scale it while packing: a scaled product takes the
+        // packed paths (the fused SGD step's weight gradients, A transposed, never reach these two anyway).
+        bool unscaled = p.Alpha == 1f;
         if (p.K == 1)
             Rank1(in p, i0, i1, j0, j1);
-        else if (p.TransB && !p.TransA && (m <= DotMaxM || j1 - j0 <= DotMaxN) && GemmBlocking.DotWidth != 0 && p.K >= GemmBlocking.DotWidth)
+        else if (unscaled && p.TransB && !p.TransA && (m <= DotMaxM || j1 - j0 <= DotMaxN) && GemmBlocking.DotWidth != 0 && p.K >= GemmBlocking.DotWidth)
             Dot(in p, i0, i1, j0, j1);
-        else if (!p.TransB && m <= GemvMaxM && GemmBlocking.DotWidth != 0)
+        else if (unscaled && !p.TransB && m <= GemvMaxM && GemmBlocking.DotWidth != 0)
         {
             for (int i = i0; i < i1; i++)
                 GemmGemv.Run(p.TransA ? p.A + i : p.A + (nint)i * p.K, p.TransA ? p.M : 1, p.B, p.K, p.N,
@@ -66,7 +69,7 @@ internal static unsafe class GemmDriver
         bool accumulate = p.Accumulate;
         for (int i = i0; i < i1; i++)
         {
-            float ai = a[i];
+            float ai = a[i] * p.Alpha;
             float* c = cBase + (nint)i * n;
             int j = j0;
             if (Vector512.IsHardwareAccelerated)

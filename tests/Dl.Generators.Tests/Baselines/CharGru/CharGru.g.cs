@@ -406,17 +406,10 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
             global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b37, batch * 480), Mem.CreateReadOnlySpan(ref b15, 720), Mem.CreateSpan(ref b33, batch * 384),
                 batch * 16, 24, 30, transA: false, transB: false, accumulate: false, _gemm);
         }
-        // dhead *= -lr (for the fused update below)
-        {
-            int n = batch * 480;
-            int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(V256.Create(lrNeg) * V256.LoadUnsafe(ref b37, (nuint)(i)), ref b37, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b37, i) = lrNeg * Ref.Add(ref b37, i);
-        }
         // dhead.weight += dhead.matmul * dhead.matmul/dhead.weight  [linear] -> fused into the SGD update
         {
             global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b37, batch * 480), Mem.CreateReadOnlySpan(ref b13, batch * 384), Mem.CreateSpan(ref b15, 720),
-                30, 24, batch * 16, transA: true, transB: false, accumulate: true, _gemm);
+                30, 24, batch * 16, transA: true, transB: false, accumulate: true, _gemm, alpha: lrNeg);
         }
         // dgru.l1's inputs and parameters: backpropagation through 16 steps  [gru]
         {

@@ -358,17 +358,10 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
             global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b21, batch * 10), Mem.CreateReadOnlySpan(ref b6, 1280), Mem.CreateSpan(ref b17, batch * 128),
                 batch, 128, 10, transA: false, transB: false, accumulate: false, _gemm);
         }
-        // dfc2 *= -lr (for the fused update below)
-        {
-            int n = batch * 10;
-            int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(V256.Create(lrNeg) * V256.LoadUnsafe(ref b21, (nuint)(i)), ref b21, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b21, i) = lrNeg * Ref.Add(ref b21, i);
-        }
         // dfc2.weight += dfc2.matmul * dfc2.matmul/dfc2.weight  [linear] -> fused into the SGD update
         {
             global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b21, batch * 10), Mem.CreateReadOnlySpan(ref b5, batch * 128), Mem.CreateSpan(ref b6, 1280),
-                10, 128, batch, transA: true, transB: false, accumulate: true, _gemm);
+                10, 128, batch, transA: true, transB: false, accumulate: true, _gemm, alpha: lrNeg);
         }
         // dfc1 += drelu5 * drelu5/dfc1  [relu]
         {
@@ -388,17 +381,10 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
                 for (; i < n; i++) Ref.Add(ref b3, i) += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, Ref.Add(ref b16, o0_0 + i)));
             }
         }
-        // dfc1 *= -lr (for the fused update below)
-        {
-            int n = batch * 128;
-            int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(V256.Create(lrNeg) * V256.LoadUnsafe(ref b16, (nuint)(i)), ref b16, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b16, i) = lrNeg * Ref.Add(ref b16, i);
-        }
         // dfc1.weight += dfc1.matmul * dfc1.matmul/dfc1.weight  [linear] -> fused into the SGD update
         {
             global::Dl.Kernels.Gemm.Multiply(Mem.CreateReadOnlySpan(ref b16, batch * 128), Mem.CreateReadOnlySpan(ref b0, batch * 784), Mem.CreateSpan(ref b1, 100352),
-                128, 784, batch, transA: true, transB: false, accumulate: true, _gemm);
+                128, 784, batch, transA: true, transB: false, accumulate: true, _gemm, alpha: lrNeg);
         }
     }
 

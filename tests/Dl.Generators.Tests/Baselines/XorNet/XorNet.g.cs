@@ -398,24 +398,17 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
                 Ref.Add(ref b18, i * 2 + 1) = Ref.Add(ref b22, i * 1 + 0) * Ref.Add(ref b6, 0 * 2 + 1);
             }
         }
-        // doutput *= -lr (for the fused update below)
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(V256.Create(lrNeg) * V256.LoadUnsafe(ref b22, (nuint)(i)), ref b22, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b22, i) = lrNeg * Ref.Add(ref b22, i);
-        }
         // doutput.weight += doutput.matmul * doutput.matmul/doutput.weight  [linear] -> fused into the SGD update
         {
             {
                 float sum = 0f;
                 for (int p = 0; p < batch; p++) sum += Ref.Add(ref b22, p * 1 + 0) * Ref.Add(ref b5, p * 2 + 0);
-                Ref.Add(ref b6, 0 * 2 + 0) += sum;
+                Ref.Add(ref b6, 0 * 2 + 0) += lrNeg * (sum);
             }
             {
                 float sum = 0f;
                 for (int p = 0; p < batch; p++) sum += Ref.Add(ref b22, p * 1 + 0) * Ref.Add(ref b5, p * 2 + 1);
-                Ref.Add(ref b6, 0 * 2 + 1) += sum;
+                Ref.Add(ref b6, 0 * 2 + 1) += lrNeg * (sum);
             }
         }
         // dhidden += dsigmoid5 * dsigmoid5/dhidden  [sigmoid]
@@ -434,34 +427,27 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
                 Ref.Add(ref b3, 1) += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, Ref.Add(ref b17, o0_0 + 1)));
             }
         }
-        // dhidden *= -lr (for the fused update below)
-        {
-            int n = batch * 2;
-            int i = 0;
-            for (; i <= n - 8; i += 8) V256.StoreUnsafe(V256.Create(lrNeg) * V256.LoadUnsafe(ref b17, (nuint)(i)), ref b17, (nuint)(i));
-            for (; i < n; i++) Ref.Add(ref b17, i) = lrNeg * Ref.Add(ref b17, i);
-        }
         // dhidden.weight += dhidden.matmul * dhidden.matmul/dhidden.weight  [linear] -> fused into the SGD update
         {
             {
                 float sum = 0f;
                 for (int p = 0; p < batch; p++) sum += Ref.Add(ref b17, p * 2 + 0) * Ref.Add(ref b0, p * 2 + 0);
-                Ref.Add(ref b1, 0 * 2 + 0) += sum;
+                Ref.Add(ref b1, 0 * 2 + 0) += lrNeg * (sum);
             }
             {
                 float sum = 0f;
                 for (int p = 0; p < batch; p++) sum += Ref.Add(ref b17, p * 2 + 0) * Ref.Add(ref b0, p * 2 + 1);
-                Ref.Add(ref b1, 0 * 2 + 1) += sum;
+                Ref.Add(ref b1, 0 * 2 + 1) += lrNeg * (sum);
             }
             {
                 float sum = 0f;
                 for (int p = 0; p < batch; p++) sum += Ref.Add(ref b17, p * 2 + 1) * Ref.Add(ref b0, p * 2 + 0);
-                Ref.Add(ref b1, 1 * 2 + 0) += sum;
+                Ref.Add(ref b1, 1 * 2 + 0) += lrNeg * (sum);
             }
             {
                 float sum = 0f;
                 for (int p = 0; p < batch; p++) sum += Ref.Add(ref b17, p * 2 + 1) * Ref.Add(ref b0, p * 2 + 1);
-                Ref.Add(ref b1, 1 * 2 + 1) += sum;
+                Ref.Add(ref b1, 1 * 2 + 1) += lrNeg * (sum);
             }
         }
     }
