@@ -9,7 +9,8 @@
 #
 # With --engine: one measurement (batch and mode default to the workload's default batch and train).
 # --all runs every workload x batch x engine x mode of the issue scope (dgex: train only, dynamic only with
-# --with-slow), then prints the markdown ratio table of benchmarks/ratios.py. --workload W without --engine does the
+# --with-slow), then prints the markdown ratio table of benchmarks/ratios.py (with its bound column from `dl peak`, the
+# core's multiply-add peak). --workload W without --engine does the
 # same for W's part of that matrix (e.g. lstm_32_128_t35 or attn_s64_d64_h4: batches 1 and 32, train and infer),
 # narrowed by --batch and --mode when given (a --batch outside the matrix is run in both modes). With --out the JSON
 # lines are also written to FILE. attn_s64_d64_h4's pytorch infer line is the fused inference path
@@ -151,5 +152,13 @@ for c in "${cases[@]}"; do
   done
 done
 [[ -z "$out" ]] || cp "$lines" "$out"
+# The core's multiply-add peak bounds every ratio (ratios.py's "bound" column); measured after the runs, not between.
+peak="$(dotnet "$dll" peak 2>/dev/null | "$python" -c 'import json, sys; d = json.loads(sys.stdin.read()); print(max(v for v in (d["vector256_gflops"], d["vector512_gflops"]) if v) or "")' || true)"
 echo
-"$python" "$here/ratios.py" "$lines"
+if [[ -n "$peak" ]]; then
+  echo "FMA peak of this core (dl peak): $peak GFLOP/s"
+  echo
+  "$python" "$here/ratios.py" --peak "$peak" "$lines"
+else
+  "$python" "$here/ratios.py" "$lines"
+fi

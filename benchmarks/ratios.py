@@ -3,7 +3,14 @@
 median µs per engine and the ratios pytorch / generated and dynamic / generated (above 1: generated is faster), plus
 GFLOP/s of the generated and pytorch engines where the workload's FLOP count is known (WORKLOADS.md: matmul and
 convolution multiply-adds only, 2 FLOP per MAC; training counts forward, every weight gradient and every input gradient
-except the raw input's)."""
+except the raw input's).
+
+--peak GFLOPS (the core's multiply-add peak, `dl peak`; compare.sh passes it) adds a column "bound": the largest
+pytorch / generated ratio any fp32 implementation could reach on this core, if every counted multiply-add ran at the
+peak and nothing else took any time (pytorch µs / (FLOP / peak)). A target above it cannot be met by computing the
+same model.
+
+    ratios.py [--peak GFLOPS] [FILE ...]"""
 import json
 import sys
 
@@ -34,12 +41,28 @@ MACS = {
 }
 
 
-def gflops(r):
-    if r is None or r["workload"] not in MACS or not r["median_us"]:
-        return ""
+def flop(r):
+    """FLOP of one step of r's workload, mode and batch (None when the workload's count is not known)."""
+    if r is None or r["workload"] not in MACS:
+        return None
     forward, input_grads, *weight_grads = MACS[r["workload"]]
     macs = forward if r["mode"] == "infer" else forward + (weight_grads[0] if weight_grads else forward) + input_grads
-    return f"{2.0 * macs * r['batch'] / (r['median_us'] * 1e3):.1f}"
+    return 2.0 * macs * r["batch"]
+
+
+def gflops(r):
+    f = flop(r)
+    if f is None or not r["median_us"]:
+        return ""
+    return f"{f / (r['median_us'] * 1e3):.1f}"
+
+
+def bound(p, peak):
+    """pytorch µs / the time of the step's FLOP at the peak: the largest reachable pytorch / generated ratio."""
+    f = flop(p)
+    if f is None or not p["median_us"] or not peak:
+        return ""
+    return f"{p['median_us'] / (f / (peak * 1e3)):.2f}"
 
 
 def read(streams):
@@ -75,19 +98,32 @@ def ratio(num, den):
 
 
 def main():
-    paths = sys.argv[1:]
-    streams = [open(p, encoding="utf-8") for p in paths] if paths else [sys.stdin]
+    args = sys.argv[1:]
+    peak = None
+    if args[:1] == ["--peak"]:
+        if len(args) < 2:
+            sys.exit("ratios.py: --peak needs a value in GFLOP/s (see `dl peak`)")
+        try:
+            peak = float(args[1])
+        except ValueError:
+            sys.exit(f"ratios.py: --peak is '{args[1]}'; expected GFLOP/s such as 118")
+        if not peak > 0:
+            sys.exit(f"ratios.py: --peak is {args[1]}; expected a positive number of GFLOP/s")
+        args = args[2:]
+    streams = [open(p, encoding="utf-8") for p in args] if args else [sys.stdin]
     order, rows = read(streams)
+    extra = f" bound at {peak:g} GFLOP/s |" if peak else ""
     print("| workload | batch | threads | mode | generated µs | dynamic µs | pytorch µs | pytorch / generated "
-          "| dynamic / generated | generated alloc B/step | dynamic alloc B/step | generated GFLOP/s | pytorch GFLOP/s |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| dynamic / generated | generated alloc B/step | dynamic alloc B/step | generated GFLOP/s | pytorch GFLOP/s |"
+          + extra)
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if peak else ""))
     for key in order:
         e = rows[key]
         g, d, p = (e.get(name) for name in ENGINES)
         alloc = lambda r: "" if r is None or r.get("alloc_bytes_per_step") is None else f"{r['alloc_bytes_per_step']:g}"
         w, b, t, m = key
         print(f"| {w} | {b} | {t} | {m} | {fmt_us(g)} | {fmt_us(d)} | {fmt_us(p)} | {ratio(p, g)} | {ratio(d, g)} "
-              f"| {alloc(g)} | {alloc(d)} | {gflops(g)} | {gflops(p)} |")
+              f"| {alloc(g)} | {alloc(d)} | {gflops(g)} | {gflops(p)} |" + (f" {bound(p, peak)} |" if peak else ""))
     notes = [key for key in order if "ordinary_median_us" in rows[key].get("pytorch", {})
              or "fast_path" in rows[key].get("pytorch", {})]
     if notes:

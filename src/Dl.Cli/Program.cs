@@ -1,7 +1,7 @@
 namespace Dl.Cli;
 
 /// <summary>The <c>dl</c> tool: <c>dl train</c> trains a model of Dl.Models, <c>dl bench</c> times one workload of
-/// WORKLOADS.md and prints one JSON line.</summary>
+/// WORKLOADS.md and prints one JSON line, <c>dl peak</c> measures the core's multiply-add peak.</summary>
 public static class Program
 {
     public const string Usage = """
@@ -52,6 +52,11 @@ public static class Program
               standard-normal inputs and uniform labels (standard-normal targets), then prints one JSON line:
               {"workload":..,"batch":..,"threads":..,"engine":..,"mode":..,"median_us":..,"p10_us":..,"p90_us":..,"alloc_bytes_per_step":..}
               --save-weights writes the initial weights (safetensors) for benchmarks/pytorch/bench.py.
+          dl peak [--seconds S]
+              Measures this core's single-precision multiply-add peak (12 independent FMA chains on registers, Vector256
+              and Vector512, best of repeats over S seconds each, default 0.6) and prints one JSON line:
+              {"what":"fma_peak","threads":1,"vector256_gflops":..,"vector512_gflops":..} (null: not accelerated).
+              benchmarks/ratios.py --peak uses it to bound the speed-up any fp32 implementation can reach.
           dl help
         """;
 
@@ -68,7 +73,8 @@ public static class Program
             {
                 "train" => TrainCommand.Run(args.AsSpan(1)),
                 "bench" => BenchCommand.Run(args.AsSpan(1)),
-                _ => throw new UsageException($"unknown command '{args[0]}'; expected 'train', 'bench' or 'help'."),
+                "peak" => PeakCommand.Run(args.AsSpan(1)),
+                _ => throw new UsageException($"unknown command '{args[0]}'; expected 'train', 'bench', 'peak' or 'help'."),
             };
         }
         catch (UsageException e)
