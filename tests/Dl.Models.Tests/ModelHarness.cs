@@ -50,6 +50,7 @@ internal static class ModelHarness
 
         var trainable = (ITrainableModel<TTarget>)(object)dynamic;
         float lg = generated.ComputeGradients(x, target, batch);
+        long stepsAfterGradients = generated.DropoutStep;
         float ld = trainable.ComputeGradients(x, target, batch);
         Assert.True(Math.Abs(lg - ld) <= 1e-4 + rtol * Math.Abs(ld), $"loss {lg} vs {ld}");
         double scale = 0;
@@ -61,6 +62,17 @@ internal static class ModelHarness
         generated.Predict(x, yg, batch);
         dynamic.Predict(x, yd, batch);
         Close(yg, yd, rtol, 1e-5, "predictions");
+
+        // The same step in chunks of one sample (models whose samples are independent; the others ignore the option):
+        // the same loss and gradients up to summation order.
+        if (batch > 1)
+        {
+            var chunked = create(new ModelOptions { Seed = 7, MaxBatch = 32, ChunkSamples = 1 });
+            float lc = chunked.ComputeGradients(x, target, batch);
+            Assert.True(Math.Abs(lc - lg) <= 1e-5 + 1e-5 * Math.Abs(lg), $"chunked loss {lc} vs {lg}");
+            Close(chunked.Gradients, generated.Gradients, 1e-4, 1e-6 + 1e-5 * scale, "chunked gradients");
+            Assert.Equal(stepsAfterGradients, chunked.DropoutStep);
+        }
 
         // A plain-SGD train step takes the fused path in generated code (update inside backward) and the generic one
         // on the tape: the parameters must agree afterwards, twice in a row.

@@ -39,8 +39,10 @@ internal static class ModelEmitter
             if (model.LossNode >= 0)
             {
                 RunMethod(w, "RunLoss", "Loss: the per-sample loss ops.", plan.Loss, plan, true);
-                RunMethod(w, "RunBackward", "Backward: seed dLoss, then each op's vector-Jacobian product in reverse order.", plan.Backward, plan, true);
-                RunMethod(w, "RunBackwardSgd", "Backward with the plain-SGD update fused in: p += lrNeg * dL/dp, weight gradients never stored.", plan.BackwardSgd, plan, true, ", float lrNeg");
+                // A chunked step's backward writes its gradients into a chunk buffer (ChunkedTraining).
+                string grads = ChunkedTraining.Applies(model, plan) ? ChunkedTraining.BackwardGrads : "_grads";
+                RunMethod(w, "RunBackward", "Backward: seed dLoss, then each op's vector-Jacobian product in reverse order.", plan.Backward, plan, true, ", float lossScale", grads);
+                RunMethod(w, "RunBackwardSgd", "Backward with the plain-SGD update fused in: p += lrNeg * dL/dp, weight gradients never stored.", plan.BackwardSgd, plan, true, ", float lossScale, float lrNeg", grads);
             }
             Dynamic(w, model, targetType);
         }
@@ -155,6 +157,7 @@ internal static class ModelEmitter
         w.Line("private readonly ulong _seed;");
         w.Line("private readonly global::Dl.Kernels.GemmContext _gemm = null!;");
         w.Line("private readonly int _maxBatch;");
+        if (ChunkedTraining.Applies(model, plan)) ChunkedTraining.Fields(w);
         w.Line();
     }
 
@@ -167,6 +170,7 @@ internal static class ModelEmitter
             w.Line("global::System.ArgumentNullException.ThrowIfNull(options);");
             w.Line("if (options.MaxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(options), options.MaxBatch, \"MaxBatch must be at least 1.\");");
             w.Line("if (options.Threads < 1) throw new global::System.ArgumentOutOfRangeException(nameof(options), options.Threads, \"Threads must be at least 1.\");");
+            w.Line("if (options.ChunkSamples < 0) throw new global::System.ArgumentOutOfRangeException(nameof(options), options.ChunkSamples, \"ChunkSamples must be null (automatic), 0 (off) or a positive number of samples.\");");
             w.Line("_maxBatch = options.MaxBatch;");
             w.Line("_params = new float[ParameterTotal];");
             w.Line("_grads = new float[ParameterTotal];");
@@ -174,6 +178,7 @@ internal static class ModelEmitter
             w.Line("_fixed = global::Dl.Kernels.PinnedArena.Allocate(FixedArenaSize, out _fixedStart);");
             w.Line("_gemm = new global::Dl.Kernels.GemmContext(options.Threads);");
             w.Line("_seed = options.Seed;");
+            if (ChunkedTraining.Applies(model, plan)) ChunkedTraining.Construct(w);
             w.Line("foreach (var p in StaticDescription.Parameters)");
             w.Line("    global::Dl.Initializers.Fill(global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length), p, options.Seed);");
             if (model.States.Count > 0)
@@ -252,15 +257,17 @@ internal static class ModelEmitter
         string sig = $"global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<{targetType}> target, int batch";
         string targetRef = t.IsLabels ? $"ref {Unsafe}.NullRef<float>()" : $"ref {Marshal}.GetReference(target)";
         var loss = plan.Values[model.LossNode]!;
+        bool chunked = ChunkedTraining.Applies(model, plan);
         using (w.Block($"public float TrainStep({sig}, global::Dl.IOptimizer optimizer)"))
         {
             w.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");
-            using (w.Block("if (optimizer is global::Dl.Sgd { Momentum: 0f, WeightDecay: 0f } sgd)"))
+            string whole = chunked ? $" && {ChunkedTraining.ChunkOf("batch")} == 0" : "";
+            using (w.Block($"if (optimizer is global::Dl.Sgd {{ Momentum: 0f, WeightDecay: 0f }} sgd{whole})"))
             {
                 w.Line("// Plain SGD: the update is fused into the backward pass (the weight gradients are not stored).");
                 w.Line("float fusedLoss = Loss(input, target, batch);");
                 w.Line("if (!float.IsFinite(fusedLoss)) throw new global::System.ArithmeticException($\"The loss is {fusedLoss}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Parameters were not changed.\");");
-                w.Line($"RunBackwardSgd(ref {Marshal}.GetReference(input), {targetRef}, batch, -sgd.LearningRate);");
+                w.Line($"RunBackwardSgd(ref {Marshal}.GetReference(input), {targetRef}, batch, 1f / batch, -sgd.LearningRate);");
                 w.Line("return fusedLoss;");
             }
             w.Line("float loss = ComputeGradients(input, target, batch);");
@@ -269,12 +276,34 @@ internal static class ModelEmitter
         }
         using (w.Block($"public float ComputeGradients({sig})"))
         {
+            if (chunked)
+            {
+                w.Line($"int chunk = {ChunkedTraining.ChunkOf("batch")};");
+                w.Line("if (chunk > 0) return ComputeGradientsInChunks(input, target, batch, chunk);");
+            }
             w.Line("float loss = Loss(input, target, batch);");
             w.Line("if (!float.IsFinite(loss)) throw new global::System.ArithmeticException($\"The loss is {loss}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Gradients and parameters were not changed.\");");
-            w.Line($"RunBackward(ref {Marshal}.GetReference(input), {targetRef}, batch);");
+            w.Line($"RunBackward(ref {Marshal}.GetReference(input), {targetRef}, batch, 1f / batch);");
             w.Line("return loss;");
         }
+        if (chunked) ChunkedTraining.ComputeInChunks(w, model, plan, sig);
         using (w.Block($"public float Loss({sig})"))
+        {
+            w.Line("Stage(input, target, batch);");
+            w.Line($"ref float inputRef = ref {Marshal}.GetReference(input);");
+            w.Line("RunForward(ref inputRef, batch);");
+            w.Line($"RunLoss(ref inputRef, {targetRef}, batch);");
+            if (loss.Batched)
+            {
+                w.Line($"var losses = {BufferSpan(loss, "batch", true)};");
+                w.Line("float sum = 0f;");
+                w.Line("for (int s = 0; s < batch; s++) sum += losses[s];");
+                w.Line("return sum / batch;");
+            }
+            else w.Line($"return _fixed[_fixedStart + {loss.Offset}];");
+        }
+        w.Line("/// <summary>Validates a step's arguments and writes the labels (if any) into the arena.</summary>");
+        using (w.Block($"private void Stage({sig})"))
         {
             CheckBatch(w);
             if (t.IsLabels)
@@ -297,22 +326,15 @@ internal static class ModelEmitter
             }
             else
                 w.Line($"if (target.Length != batch * {t.Size}) throw new global::System.ArgumentException($\"target has {{target.Length}} values; expected batch x {t.Size} = {{batch * {t.Size}}}.\", nameof(target));");
-            w.Line($"ref float inputRef = ref {Marshal}.GetReference(input);");
-            w.Line("RunForward(ref inputRef, batch);");
-            w.Line($"RunLoss(ref inputRef, {targetRef}, batch);");
-            if (loss.Batched)
-            {
-                w.Line($"var losses = {BufferSpan(loss, "batch", true)};");
-                w.Line("float sum = 0f;");
-                w.Line("for (int s = 0; s < batch; s++) sum += losses[s];");
-                w.Line("return sum / batch;");
-            }
-            else w.Line($"return _fixed[_fixedStart + {loss.Offset}];");
         }
         w.Line();
     }
 
-    private static void RunMethod(SourceWriter w, string name, string description, List<Step> steps, ProgramPlan plan, bool hasTarget, string extra = "")
+    /// <summary>A span over buffer <paramref name="b"/> of the model's arrays (batched: <paramref name="length"/> floats).</summary>
+    internal static string BufferSpanOf(Buffer b, string length) => BufferSpan(b, length, true);
+
+    private static void RunMethod(SourceWriter w, string name, string description, List<Step> steps, ProgramPlan plan, bool hasTarget, string extra = "",
+        string grads = "_grads")
     {
         w.Line($"// {description}");
         string sig = (hasTarget ? "ref float input, ref float target, int batch" : "ref float input, int batch") + extra;
@@ -322,7 +344,7 @@ internal static class ModelEmitter
             if (used.Any(b => b.Space == Space.Batched)) w.Line($"ref float arena = ref {Unsafe}.Add(ref {Marshal}.GetArrayDataReference(_arena), _arenaStart);");
             if (used.Any(b => b.Space == Space.Fixed)) w.Line($"ref float fixedArena = ref {Unsafe}.Add(ref {Marshal}.GetArrayDataReference(_fixed), _fixedStart);");
             if (used.Any(b => b.Space == Space.Params)) w.Line($"ref float parameters = ref {Marshal}.GetArrayDataReference(_params);");
-            if (used.Any(b => b.Space == Space.Grads)) w.Line($"ref float gradients = ref {Marshal}.GetArrayDataReference(_grads);");
+            if (used.Any(b => b.Space == Space.Grads)) w.Line($"ref float gradients = ref {Marshal}.GetArrayDataReference({grads});");
             if (used.Any(b => b.Space == Space.State)) w.Line($"ref float state = ref {Marshal}.GetArrayDataReference(_state);");
             w.Line("int mb = _maxBatch;");
             foreach (var b in used)

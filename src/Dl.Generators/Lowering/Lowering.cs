@@ -257,7 +257,7 @@ internal sealed partial class Lowering
         var steps = _plan.Backward;
         steps.Clear();
         var lossGrad = _plan.Gradients[_model.LossNode]!;
-        steps.Add(new FillStep("seed: dLoss = 1/batch per sample (the loss is the batch mean)", lossGrad, lossGrad.Batched ? "1f / batch" : "1f"));
+        steps.Add(new FillStep("seed: dLoss = lossScale per sample (1/batch: the loss is the batch mean)", lossGrad, lossGrad.Batched ? "lossScale" : "1f"));
         _written.Add(lossGrad.Id);
 
         var uses = new int[nodes.Count];

@@ -60,6 +60,10 @@ public sealed record ModelOptions
     public int MaxBatch { get; init; } = 64;
     /// <summary>Worker threads for large matrix products (1 = the calling thread only).</summary>
     public int Threads { get; init; } = 1;
+    /// <summary>Samples per chunk of a training step (see <see cref="Kernels.BatchChunking"/>): null picks it from the
+    /// model's sizes and the core's L2 cache, 0 turns chunking off, N ≥ 1 forces chunks of at most N samples. Only models
+    /// whose samples are independent (one input, no batch norm, no dropout) chunk at all.</summary>
+    public int? ChunkSamples { get; init; }
 }
 
 /// <summary>The text forms of a model graph.</summary>

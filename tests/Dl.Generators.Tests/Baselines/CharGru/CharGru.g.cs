@@ -80,6 +80,9 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
     private readonly ulong _seed;
     private readonly global::Dl.Kernels.GemmContext _gemm = null!;
     private readonly int _maxBatch;
+    private readonly int _chunkLimit;   // most samples per chunk of a training step (0: never split), Dl.Kernels.BatchChunking
+    private readonly float[] _gradSum = null!, _chunkGrads = null!;   // a chunked step's gradient sum and one chunk's
+    private float[] _backwardGrads = null!;   // where RunBackward writes: _grads, or a chunked step's buffers
 
     /// <summary>Allocates every buffer (parameters, gradients, activations for <see cref="global::Dl.ModelOptions.MaxBatch"/> samples)
     /// and initializes the parameters from streams keyed by the seed and each parameter's name.</summary>
@@ -88,6 +91,7 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         global::System.ArgumentNullException.ThrowIfNull(options);
         if (options.MaxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(options), options.MaxBatch, "MaxBatch must be at least 1.");
         if (options.Threads < 1) throw new global::System.ArgumentOutOfRangeException(nameof(options), options.Threads, "Threads must be at least 1.");
+        if (options.ChunkSamples < 0) throw new global::System.ArgumentOutOfRangeException(nameof(options), options.ChunkSamples, "ChunkSamples must be null (automatic), 0 (off) or a positive number of samples.");
         _maxBatch = options.MaxBatch;
         _params = new float[ParameterTotal];
         _grads = new float[ParameterTotal];
@@ -95,6 +99,13 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         _fixed = global::Dl.Kernels.PinnedArena.Allocate(FixedArenaSize, out _fixedStart);
         _gemm = new global::Dl.Kernels.GemmContext(options.Threads);
         _seed = options.Seed;
+        _chunkLimit = global::Dl.Kernels.BatchChunking.Samples(BatchedArenaPerSample, ParameterTotal, options.ChunkSamples);
+        _backwardGrads = _grads;
+        if (_chunkLimit > 0 && _chunkLimit < options.MaxBatch)
+        {
+            _gradSum = new float[ParameterTotal];
+            _chunkGrads = new float[ParameterTotal];
+        }
         foreach (var p in StaticDescription.Parameters)
             global::Dl.Initializers.Fill(global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length), p, options.Seed);
     }
@@ -133,12 +144,12 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch, global::Dl.IOptimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        if (optimizer is global::Dl.Sgd { Momentum: 0f, WeightDecay: 0f } sgd)
+        if (optimizer is global::Dl.Sgd { Momentum: 0f, WeightDecay: 0f } sgd && global::Dl.Kernels.BatchChunking.ChunkSize(batch, _chunkLimit) == 0)
         {
             // Plain SGD: the update is fused into the backward pass (the weight gradients are not stored).
             float fusedLoss = Loss(input, target, batch);
             if (!float.IsFinite(fusedLoss)) throw new global::System.ArithmeticException($"The loss is {fusedLoss}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Parameters were not changed.");
-            RunBackwardSgd(ref Mem.GetReference(input), ref Ref.NullRef<float>(), batch, -sgd.LearningRate);
+            RunBackwardSgd(ref Mem.GetReference(input), ref Ref.NullRef<float>(), batch, 1f / batch, -sgd.LearningRate);
             return fusedLoss;
         }
         float loss = ComputeGradients(input, target, batch);
@@ -147,12 +158,59 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
     }
     public float ComputeGradients(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch)
     {
+        int chunk = global::Dl.Kernels.BatchChunking.ChunkSize(batch, _chunkLimit);
+        if (chunk > 0) return ComputeGradientsInChunks(input, target, batch, chunk);
         float loss = Loss(input, target, batch);
         if (!float.IsFinite(loss)) throw new global::System.ArithmeticException($"The loss is {loss}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Gradients and parameters were not changed.");
-        RunBackward(ref Mem.GetReference(input), ref Ref.NullRef<float>(), batch);
+        RunBackward(ref Mem.GetReference(input), ref Ref.NullRef<float>(), batch, 1f / batch);
         return loss;
     }
+    private float ComputeGradientsInChunks(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch, int chunk)
+    {
+        Stage(input, target, batch);
+        long dropoutStep = DropoutStep;
+        float total = 0f;
+        try
+        {
+            for (int s0 = 0; s0 < batch; s0 += chunk)
+            {
+                int n = global::System.Math.Min(chunk, batch - s0);
+                ref float inputRef = ref Ref.Add(ref Mem.GetReference(input), s0 * InputSize);
+                var labels = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 0 * _maxBatch, n * 16);
+                for (int i = 0; i < n * 16; i++) labels[i] = target[s0 * 16 + i];
+                RunForward(ref inputRef, n);
+                RunLoss(ref inputRef, ref Ref.NullRef<float>(), n);
+                var losses = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 5456 * _maxBatch, n);
+                float part = 0f;
+                for (int s = 0; s < n; s++) part += losses[s];
+                if (!float.IsFinite(part)) throw new global::System.ArithmeticException($"The loss is {part / n} on samples {s0}..{s0 + n - 1}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Gradients and parameters were not changed.");
+                total += part;
+                _backwardGrads = s0 == 0 ? _gradSum : _chunkGrads;
+                RunBackward(ref inputRef, ref Ref.NullRef<float>(), n, 1f / batch);
+                if (s0 > 0) global::Dl.Kernels.BatchChunking.Add(_gradSum, _chunkGrads);
+            }
+        }
+        finally
+        {
+            _backwardGrads = _grads;
+            DropoutStep = Training ? dropoutStep + 1 : dropoutStep;   // one step, however many chunks
+        }
+        global::System.MemoryExtensions.CopyTo(_gradSum, _grads);
+        return total / batch;
+    }
     public float Loss(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch)
+    {
+        Stage(input, target, batch);
+        ref float inputRef = ref Mem.GetReference(input);
+        RunForward(ref inputRef, batch);
+        RunLoss(ref inputRef, ref Ref.NullRef<float>(), batch);
+        var losses = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 5456 * _maxBatch, batch);
+        float sum = 0f;
+        for (int s = 0; s < batch; s++) sum += losses[s];
+        return sum / batch;
+    }
+    /// <summary>Validates a step's arguments and writes the labels (if any) into the arena.</summary>
+    private void Stage(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch)
     {
         if ((uint)(batch - 1) >= (uint)_maxBatch) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, $"batch must be in 1..{_maxBatch} (MaxBatch).");
         if (input.Length != batch * InputSize) throw new global::System.ArgumentException($"input has {input.Length} values; expected batch x {InputSize} = {batch * InputSize}.", nameof(input));
@@ -164,13 +222,6 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
             if ((uint)label >= 30u) throw new global::System.ArgumentOutOfRangeException(nameof(target), label, $"label {i % 16} of sample {i / 16} is {label}; expected a class in 0..29.");
             labels[i] = label;
         }
-        ref float inputRef = ref Mem.GetReference(input);
-        RunForward(ref inputRef, batch);
-        RunLoss(ref inputRef, ref Ref.NullRef<float>(), batch);
-        var losses = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 5456 * _maxBatch, batch);
-        float sum = 0f;
-        for (int s = 0; s < batch; s++) sum += losses[s];
-        return sum / batch;
     }
 
     // Forward: the model's layers, in order.
@@ -249,11 +300,11 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
     }
 
     // Backward: seed dLoss, then each op's vector-Jacobian product in reverse order.
-    private void RunBackward(ref float input, ref float target, int batch)
+    private void RunBackward(ref float input, ref float target, int batch, float lossScale)
     {
         ref float arena = ref Ref.Add(ref Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float parameters = ref Mem.GetArrayDataReference(_params);
-        ref float gradients = ref Mem.GetArrayDataReference(_grads);
+        ref float gradients = ref Mem.GetArrayDataReference(_backwardGrads);
         int mb = _maxBatch;
         ref float b0 = ref Ref.Add(ref input, 0 * batch); // tokens [B, 16]
         ref float b2 = ref Ref.Add(ref arena, 16 * mb); // embed [B, 128]
@@ -287,9 +338,9 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         ref float b38 = ref Ref.Add(ref arena, 5456 * mb); // dsoftmax_cross_entropy_labels18 [B, 1]
         ref float b39 = ref Ref.Add(ref arena, 7760 * mb); // gru.l1.scratch [B, 2736]
         ref float b40 = ref Ref.Add(ref arena, 10624 * mb); // gru.l0.scratch [B, 2480]
-        // seed: dLoss = 1/batch per sample (the loss is the batch mean)
+        // seed: dLoss = lossScale per sample (1/batch: the loss is the batch mean)
         {
-            Mem.CreateSpan(ref b38, batch).Fill(1f / batch);
+            Mem.CreateSpan(ref b38, batch).Fill(lossScale);
         }
         // dhead += dsoftmax_cross_entropy_labels18 * dsoftmax_cross_entropy_labels18/dhead  [softmax_cross_entropy_labels]
         {
@@ -336,11 +387,11 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
     }
 
     // Backward with the plain-SGD update fused in: p += lrNeg * dL/dp, weight gradients never stored.
-    private void RunBackwardSgd(ref float input, ref float target, int batch, float lrNeg)
+    private void RunBackwardSgd(ref float input, ref float target, int batch, float lossScale, float lrNeg)
     {
         ref float arena = ref Ref.Add(ref Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float parameters = ref Mem.GetArrayDataReference(_params);
-        ref float gradients = ref Mem.GetArrayDataReference(_grads);
+        ref float gradients = ref Mem.GetArrayDataReference(_backwardGrads);
         int mb = _maxBatch;
         ref float b0 = ref Ref.Add(ref input, 0 * batch); // tokens [B, 16]
         ref float b1 = ref Ref.Add(ref parameters, 0); // embed.weight [240]
@@ -378,9 +429,9 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         ref float b38 = ref Ref.Add(ref arena, 5456 * mb); // dsoftmax_cross_entropy_labels18 [B, 1]
         ref float b39 = ref Ref.Add(ref arena, 7760 * mb); // gru.l1.scratch [B, 2736]
         ref float b40 = ref Ref.Add(ref arena, 10624 * mb); // gru.l0.scratch [B, 2480]
-        // seed: dLoss = 1/batch per sample (the loss is the batch mean)
+        // seed: dLoss = lossScale per sample (1/batch: the loss is the batch mean)
         {
-            Mem.CreateSpan(ref b38, batch).Fill(1f / batch);
+            Mem.CreateSpan(ref b38, batch).Fill(lossScale);
         }
         // dhead += dsoftmax_cross_entropy_labels18 * dsoftmax_cross_entropy_labels18/dhead  [softmax_cross_entropy_labels]
         {

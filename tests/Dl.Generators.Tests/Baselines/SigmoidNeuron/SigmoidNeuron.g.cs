@@ -83,6 +83,9 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
     private readonly ulong _seed;
     private readonly global::Dl.Kernels.GemmContext _gemm = null!;
     private readonly int _maxBatch;
+    private readonly int _chunkLimit;   // most samples per chunk of a training step (0: never split), Dl.Kernels.BatchChunking
+    private readonly float[] _gradSum = null!, _chunkGrads = null!;   // a chunked step's gradient sum and one chunk's
+    private float[] _backwardGrads = null!;   // where RunBackward writes: _grads, or a chunked step's buffers
 
     /// <summary>Allocates every buffer (parameters, gradients, activations for <see cref="global::Dl.ModelOptions.MaxBatch"/> samples)
     /// and initializes the parameters from streams keyed by the seed and each parameter's name.</summary>
@@ -91,6 +94,7 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         global::System.ArgumentNullException.ThrowIfNull(options);
         if (options.MaxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(options), options.MaxBatch, "MaxBatch must be at least 1.");
         if (options.Threads < 1) throw new global::System.ArgumentOutOfRangeException(nameof(options), options.Threads, "Threads must be at least 1.");
+        if (options.ChunkSamples < 0) throw new global::System.ArgumentOutOfRangeException(nameof(options), options.ChunkSamples, "ChunkSamples must be null (automatic), 0 (off) or a positive number of samples.");
         _maxBatch = options.MaxBatch;
         _params = new float[ParameterTotal];
         _grads = new float[ParameterTotal];
@@ -98,6 +102,13 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         _fixed = global::Dl.Kernels.PinnedArena.Allocate(FixedArenaSize, out _fixedStart);
         _gemm = new global::Dl.Kernels.GemmContext(options.Threads);
         _seed = options.Seed;
+        _chunkLimit = global::Dl.Kernels.BatchChunking.Samples(BatchedArenaPerSample, ParameterTotal, options.ChunkSamples);
+        _backwardGrads = _grads;
+        if (_chunkLimit > 0 && _chunkLimit < options.MaxBatch)
+        {
+            _gradSum = new float[ParameterTotal];
+            _chunkGrads = new float[ParameterTotal];
+        }
         foreach (var p in StaticDescription.Parameters)
             global::Dl.Initializers.Fill(global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length), p, options.Seed);
         w = null!;
@@ -138,12 +149,12 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch, global::Dl.IOptimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        if (optimizer is global::Dl.Sgd { Momentum: 0f, WeightDecay: 0f } sgd)
+        if (optimizer is global::Dl.Sgd { Momentum: 0f, WeightDecay: 0f } sgd && global::Dl.Kernels.BatchChunking.ChunkSize(batch, _chunkLimit) == 0)
         {
             // Plain SGD: the update is fused into the backward pass (the weight gradients are not stored).
             float fusedLoss = Loss(input, target, batch);
             if (!float.IsFinite(fusedLoss)) throw new global::System.ArithmeticException($"The loss is {fusedLoss}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Parameters were not changed.");
-            RunBackwardSgd(ref Mem.GetReference(input), ref Mem.GetReference(target), batch, -sgd.LearningRate);
+            RunBackwardSgd(ref Mem.GetReference(input), ref Mem.GetReference(target), batch, 1f / batch, -sgd.LearningRate);
             return fusedLoss;
         }
         float loss = ComputeGradients(input, target, batch);
@@ -152,16 +163,48 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
     }
     public float ComputeGradients(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
     {
+        int chunk = global::Dl.Kernels.BatchChunking.ChunkSize(batch, _chunkLimit);
+        if (chunk > 0) return ComputeGradientsInChunks(input, target, batch, chunk);
         float loss = Loss(input, target, batch);
         if (!float.IsFinite(loss)) throw new global::System.ArithmeticException($"The loss is {loss}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Gradients and parameters were not changed.");
-        RunBackward(ref Mem.GetReference(input), ref Mem.GetReference(target), batch);
+        RunBackward(ref Mem.GetReference(input), ref Mem.GetReference(target), batch, 1f / batch);
         return loss;
+    }
+    private float ComputeGradientsInChunks(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch, int chunk)
+    {
+        Stage(input, target, batch);
+        long dropoutStep = DropoutStep;
+        float total = 0f;
+        try
+        {
+            for (int s0 = 0; s0 < batch; s0 += chunk)
+            {
+                int n = global::System.Math.Min(chunk, batch - s0);
+                ref float inputRef = ref Ref.Add(ref Mem.GetReference(input), s0 * InputSize);
+                ref float targetRef = ref Ref.Add(ref Mem.GetReference(target), s0 * 1);
+                RunForward(ref inputRef, n);
+                RunLoss(ref inputRef, ref targetRef, n);
+                var losses = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 96 * _maxBatch, n);
+                float part = 0f;
+                for (int s = 0; s < n; s++) part += losses[s];
+                if (!float.IsFinite(part)) throw new global::System.ArithmeticException($"The loss is {part / n} on samples {s0}..{s0 + n - 1}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Gradients and parameters were not changed.");
+                total += part;
+                _backwardGrads = s0 == 0 ? _gradSum : _chunkGrads;
+                RunBackward(ref inputRef, ref targetRef, n, 1f / batch);
+                if (s0 > 0) global::Dl.Kernels.BatchChunking.Add(_gradSum, _chunkGrads);
+            }
+        }
+        finally
+        {
+            _backwardGrads = _grads;
+            DropoutStep = Training ? dropoutStep + 1 : dropoutStep;   // one step, however many chunks
+        }
+        global::System.MemoryExtensions.CopyTo(_gradSum, _grads);
+        return total / batch;
     }
     public float Loss(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
     {
-        if ((uint)(batch - 1) >= (uint)_maxBatch) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, $"batch must be in 1..{_maxBatch} (MaxBatch).");
-        if (input.Length != batch * InputSize) throw new global::System.ArgumentException($"input has {input.Length} values; expected batch x {InputSize} = {batch * InputSize}.", nameof(input));
-        if (target.Length != batch * 1) throw new global::System.ArgumentException($"target has {target.Length} values; expected batch x 1 = {batch * 1}.", nameof(target));
+        Stage(input, target, batch);
         ref float inputRef = ref Mem.GetReference(input);
         RunForward(ref inputRef, batch);
         RunLoss(ref inputRef, ref Mem.GetReference(target), batch);
@@ -169,6 +212,13 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         float sum = 0f;
         for (int s = 0; s < batch; s++) sum += losses[s];
         return sum / batch;
+    }
+    /// <summary>Validates a step's arguments and writes the labels (if any) into the arena.</summary>
+    private void Stage(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
+    {
+        if ((uint)(batch - 1) >= (uint)_maxBatch) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, $"batch must be in 1..{_maxBatch} (MaxBatch).");
+        if (input.Length != batch * InputSize) throw new global::System.ArgumentException($"input has {input.Length} values; expected batch x {InputSize} = {batch * InputSize}.", nameof(input));
+        if (target.Length != batch * 1) throw new global::System.ArgumentException($"target has {target.Length} values; expected batch x 1 = {batch * 1}.", nameof(target));
     }
 
     // Forward: the model's layers, in order.
@@ -300,11 +350,11 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
     }
 
     // Backward: seed dLoss, then each op's vector-Jacobian product in reverse order.
-    private void RunBackward(ref float input, ref float target, int batch)
+    private void RunBackward(ref float input, ref float target, int batch, float lossScale)
     {
         ref float arena = ref Ref.Add(ref Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float fixedArena = ref Ref.Add(ref Mem.GetArrayDataReference(_fixed), _fixedStart);
-        ref float gradients = ref Mem.GetArrayDataReference(_grads);
+        ref float gradients = ref Mem.GetArrayDataReference(_backwardGrads);
         int mb = _maxBatch;
         ref float b2 = ref Ref.Add(ref fixedArena, 0); // slice2 [1]
         ref float b3 = ref Ref.Add(ref arena, 0 * mb); // slice3 [B, 1]
@@ -326,9 +376,9 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         ref float b31 = ref Ref.Add(ref arena, 128 * mb); // dsubtract18 [B, 1]
         ref float b32 = ref Ref.Add(ref arena, 112 * mb); // dsquare19 [B, 1]
         ref float b33 = ref Ref.Add(ref arena, 96 * mb); // dmultiply21 [B, 1]
-        // seed: dLoss = 1/batch per sample (the loss is the batch mean)
+        // seed: dLoss = lossScale per sample (1/batch: the loss is the batch mean)
         {
-            Mem.CreateSpan(ref b33, batch).Fill(1f / batch);
+            Mem.CreateSpan(ref b33, batch).Fill(lossScale);
         }
         // dsquare19 += dmultiply21 * dmultiply21/dsquare19  [multiply]
         {
@@ -440,12 +490,12 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
     }
 
     // Backward with the plain-SGD update fused in: p += lrNeg * dL/dp, weight gradients never stored.
-    private void RunBackwardSgd(ref float input, ref float target, int batch, float lrNeg)
+    private void RunBackwardSgd(ref float input, ref float target, int batch, float lossScale, float lrNeg)
     {
         ref float arena = ref Ref.Add(ref Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float fixedArena = ref Ref.Add(ref Mem.GetArrayDataReference(_fixed), _fixedStart);
         ref float parameters = ref Mem.GetArrayDataReference(_params);
-        ref float gradients = ref Mem.GetArrayDataReference(_grads);
+        ref float gradients = ref Mem.GetArrayDataReference(_backwardGrads);
         int mb = _maxBatch;
         ref float b0 = ref Ref.Add(ref parameters, 0); // w [3]
         ref float b2 = ref Ref.Add(ref fixedArena, 0); // slice2 [1]
@@ -468,9 +518,9 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         ref float b31 = ref Ref.Add(ref arena, 128 * mb); // dsubtract18 [B, 1]
         ref float b32 = ref Ref.Add(ref arena, 112 * mb); // dsquare19 [B, 1]
         ref float b33 = ref Ref.Add(ref arena, 96 * mb); // dmultiply21 [B, 1]
-        // seed: dLoss = 1/batch per sample (the loss is the batch mean)
+        // seed: dLoss = lossScale per sample (1/batch: the loss is the batch mean)
         {
-            Mem.CreateSpan(ref b33, batch).Fill(1f / batch);
+            Mem.CreateSpan(ref b33, batch).Fill(lossScale);
         }
         // dsquare19 += dmultiply21 * dmultiply21/dsquare19  [multiply]
         {
