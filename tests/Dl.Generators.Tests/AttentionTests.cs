@@ -213,11 +213,12 @@ public class AttentionTests
             Assert.Equal(call[9], call[11]);
             Assert.Equal("false", call[12]);
         }
-        // Nothing is sliced out of or copied from the projection: the only copies are Predict's output and a chunked
-        // training step's gradient sum.
+        // Nothing is sliced out of or copied from the projection: the only copies are Predict's output (whole or by
+        // chunks) and a chunked training step's gradient sum.
         Assert.DoesNotContain("= slice(", generated);
-        Assert.Equal(2, Regex.Matches(generated, @"CopyTo\(").Count);
+        Assert.Equal(3, Regex.Matches(generated, @"CopyTo\(").Count);
         Assert.Contains(".CopyTo(output);", generated);
+        Assert.Contains(".CopyTo(output.Slice(s0 * OutputSize));", generated);
         Assert.Contains("CopyTo(_gradSum, _grads);", generated);
         // PyTorch's parameter names.
         foreach (var p in new[] { "layer.self_attn.in_proj_weight", "layer.self_attn.in_proj_bias", "layer.self_attn.out_proj.weight",

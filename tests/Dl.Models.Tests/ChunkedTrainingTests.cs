@@ -41,6 +41,20 @@ public class ChunkedTrainingTests
     }
 
     [Fact]
+    public void ChunkedPredict_MatchesTheWholeBatch_AndWritesOnlyItsRows()
+    {
+        var (x, _) = Data();
+        AttnS64 whole = Attn(0), chunked = Attn(2);
+        var expected = new float[Batch * 10];
+        var actual = Enumerable.Repeat(float.NaN, Batch * 10 + 3).ToArray();
+        whole.Predict(x, expected, Batch);
+        chunked.Predict(x, actual, Batch);
+        ModelHarness.Close(actual.AsSpan(0, Batch * 10), expected, 1e-6, 1e-7, "predictions");
+        Assert.All(actual[^3..], v => Assert.True(float.IsNaN(v)));
+        Assert.Equal(whole.DropoutStep, chunked.DropoutStep);
+    }
+
+    [Fact]
     public void FloatTargets_ChunkedStepMatchesTheWholeBatch()
     {
         // XOR with MSE: float targets are read per chunk from the caller's span.

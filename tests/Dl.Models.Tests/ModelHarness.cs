@@ -72,6 +72,9 @@ internal static class ModelHarness
             Assert.True(Math.Abs(lc - lg) <= 1e-5 + 1e-5 * Math.Abs(lg), $"chunked loss {lc} vs {lg}");
             Close(chunked.Gradients, generated.Gradients, 1e-4, 1e-6 + 1e-5 * scale, "chunked gradients");
             Assert.Equal(stepsAfterGradients, chunked.DropoutStep);
+            var yc = new float[batch * d.OutputSize];
+            chunked.Predict(x, yc, batch);
+            Close(yc, yg, 1e-5, 1e-6, "chunked predictions");
         }
 
         // A plain-SGD train step takes the fused path in generated code (update inside backward) and the generic one

@@ -6,9 +6,9 @@ using static Dl.Generators.Emit.Literals;
 namespace Dl.Generators.Emit;
 
 /// <summary>
-/// Training steps in cache-sized chunks of the batch (Dl.Kernels.BatchChunking): each chunk's forward, loss and
-/// backward run back to back while its activations are in L2, its weight gradients are summed into one buffer, and
-/// the optimizer steps once. The generated RunForward / RunLoss / RunBackward already take any batch: a chunk is a
+/// Training steps (and Predict) in cache-sized chunks of the batch (Dl.Kernels.BatchChunking): each chunk's forward,
+/// loss and backward run back to back while its activations are in L2, its weight gradients are summed into one
+/// buffer, and the optimizer steps once. The generated RunForward / RunLoss / RunBackward already take any batch: a chunk is a
 /// batch of its own whose input starts further on, whose activations reuse the arena's first samples, and whose loss
 /// gradient is seeded with 1/(whole batch).
 /// </summary>
@@ -53,6 +53,24 @@ internal static class ChunkedTraining
         {
             w.Line("_gradSum = new float[ParameterTotal];");
             w.Line("_chunkGrads = new float[ParameterTotal];");
+        }
+    }
+
+    /// <summary>Predict's chunked path (returns when taken): each chunk's forward, then its outputs copied out.</summary>
+    public static void PredictInChunks(SourceWriter w, string outputSpan)
+    {
+        w.Line($"int chunk = {ChunkOf("batch")};");
+        using (w.Block("if (chunk > 0)"))
+        {
+            w.Line("long dropoutStep = DropoutStep;");
+            using (w.Block("for (int s0 = 0; s0 < batch; s0 += chunk)"))
+            {
+                w.Line("int n = global::System.Math.Min(chunk, batch - s0);");
+                w.Line($"RunForward(ref {Unsafe}.Add(ref {Marshal}.GetReference(input), s0 * InputSize), n);");
+                w.Line($"{outputSpan}.CopyTo(output.Slice(s0 * OutputSize));");
+            }
+            w.Line("DropoutStep = Training ? dropoutStep + 1 : dropoutStep;   // one pass, however many chunks");
+            w.Line("return;");
         }
     }
 

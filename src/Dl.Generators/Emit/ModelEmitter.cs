@@ -230,8 +230,9 @@ internal static class ModelEmitter
         {
             CheckBatch(w);
             w.Line("if (output.Length < batch * OutputSize) throw new global::System.ArgumentException($\"output has room for {output.Length} values; expected batch x {OutputSize} = {batch * OutputSize}.\", nameof(output));");
-            w.Line($"RunForward(ref {Marshal}.GetReference(input), batch);");
             var o = plan.Values[model.OutputNode]!;
+            if (o.Space == Space.Batched && ChunkedTraining.Applies(model, plan)) ChunkedTraining.PredictInChunks(w, BufferSpan(o, "n * OutputSize", true));
+            w.Line($"RunForward(ref {Marshal}.GetReference(input), batch);");
             if (o.Space == Space.Input) w.Line($"input.Slice({o.Offset} * batch, batch * OutputSize).CopyTo(output); // the output is an input");
             else if (o.Batched) w.Line($"{BufferSpan(o, "batch * OutputSize", true)}.CopyTo(output);");
             else w.Line($"for (int s = 0; s < batch; s++) {BufferSpan(o, "", false)}.CopyTo(output.Slice(s * OutputSize)); // the same for every sample");

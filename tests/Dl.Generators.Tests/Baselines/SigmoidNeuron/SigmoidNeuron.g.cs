@@ -142,6 +142,19 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         if ((uint)(batch - 1) >= (uint)_maxBatch) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, $"batch must be in 1..{_maxBatch} (MaxBatch).");
         if (input.Length != batch * InputSize) throw new global::System.ArgumentException($"input has {input.Length} values; expected batch x {InputSize} = {batch * InputSize}.", nameof(input));
         if (output.Length < batch * OutputSize) throw new global::System.ArgumentException($"output has room for {output.Length} values; expected batch x {OutputSize} = {batch * OutputSize}.", nameof(output));
+        int chunk = global::Dl.Kernels.BatchChunking.ChunkSize(batch, _chunkLimit);
+        if (chunk > 0)
+        {
+            long dropoutStep = DropoutStep;
+            for (int s0 = 0; s0 < batch; s0 += chunk)
+            {
+                int n = global::System.Math.Min(chunk, batch - s0);
+                RunForward(ref Ref.Add(ref Mem.GetReference(input), s0 * InputSize), n);
+                global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 64 * _maxBatch, n * OutputSize).CopyTo(output.Slice(s0 * OutputSize));
+            }
+            DropoutStep = Training ? dropoutStep + 1 : dropoutStep;   // one pass, however many chunks
+            return;
+        }
         RunForward(ref Mem.GetReference(input), batch);
         global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 64 * _maxBatch, batch * OutputSize).CopyTo(output);
     }
