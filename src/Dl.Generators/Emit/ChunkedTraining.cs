@@ -47,7 +47,7 @@ internal static class ChunkedTraining
 
     public static void Construct(SourceWriter w)
     {
-        w.Line("_chunkLimit = global::Dl.Kernels.BatchChunking.Samples(BatchedArenaPerSample, ParameterTotal, options.ChunkSamples);");
+        w.Line("_chunkLimit = global::Dl.Kernels.BatchChunking.Samples(BatchedArenaPerSample, ParameterTotal, options.ChunkSamples, options.Threads);");
         w.Line($"{BackwardGrads} = _grads;");
         using (w.Block("if (_chunkLimit > 0 && _chunkLimit < options.MaxBatch)"))
         {

@@ -15,7 +15,7 @@ namespace Dl.Kernels;
 /// (574 KB of activations and gradients per sample, 18 MB per step) took 8.6–16 ms per step from run to run, while
 /// 32 batch-1 steps take 7.0 ms.</para>
 /// <para>When: only for models whose samples are independent (the generator decides: one input, no batch norm, no
-/// dropout, no op that mixes samples), and only when the parameters take at most a quarter of L2 (each chunk reads
+/// dropout, no op that mixes samples), on one thread, and only when the parameters take at most a quarter of L2 (each chunk reads
 /// every weight again; a larger model, e.g. a 784-128-10 MLP at 400 KB, keeps its batch whole, where the product's
 /// rows amortise the weights). The results equal the whole batch's up to float summation order.</para>
 /// </remarks>
@@ -29,7 +29,10 @@ public static class BatchChunking
     /// <param name="arenaFloatsPerSample">Floats of activations and gradients per sample.</param>
     /// <param name="parameterFloats">Parameters.</param>
     /// <param name="option">The model's <see cref="ModelOptions.ChunkSamples"/>: null = this choice, 0 = off, N = N.</param>
-    public static int Samples(int arenaFloatsPerSample, int parameterFloats, int? option = null)
+    /// <param name="threads">The model's GEMM threads: with more than one, no automatic chunking (the products are
+    /// split between the threads by rows, which wants the whole batch; measured at attn_s64_d64_h4 batch 32, chunks of
+    /// 2 were slower on two threads), though <paramref name="option"/> still forces it.</param>
+    public static int Samples(int arenaFloatsPerSample, int parameterFloats, int? option = null, int threads = 1)
     {
         if (option is int forced)
         {
@@ -37,7 +40,7 @@ public static class BatchChunking
             return forced;
         }
         long parameterBytes = 4L * parameterFloats, sampleBytes = 4L * Math.Max(arenaFloatsPerSample, 1);
-        if (parameterBytes > L2Bytes / 4) return 0;
+        if (threads > 1 || parameterBytes > L2Bytes / 4) return 0;
         return (int)Math.Clamp((L2Bytes - parameterBytes) / sampleBytes, 1, int.MaxValue);
     }
 

@@ -14,8 +14,10 @@ public class BatchChunkingTests
         int parameters = l2 / 16, perSample = l2 / 64;   // 1/4 of L2 in parameters, 1/16 per sample
         Assert.Equal((l2 - 4 * parameters) / (4 * perSample), BatchChunking.Samples(perSample, parameters));
         Assert.Equal(12, BatchChunking.Samples(perSample, parameters));
-        // A sample larger than L2: chunks of one.
+        // A sample larger than L2: chunks of one. Several GEMM threads: the whole batch, unless forced.
         Assert.Equal(1, BatchChunking.Samples(l2, 10));
+        Assert.Equal(0, BatchChunking.Samples(perSample, parameters, threads: 2));
+        Assert.Equal(4, BatchChunking.Samples(perSample, parameters, option: 4, threads: 2));
         // The option wins.
         Assert.Equal(0, BatchChunking.Samples(10, 10, option: 0));
         Assert.Equal(3, BatchChunking.Samples(10, 1 << 30, option: 3));

@@ -87,7 +87,7 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         _fixed = global::Dl.Kernels.PinnedArena.Allocate(FixedArenaSize, out _fixedStart);
         _gemm = new global::Dl.Kernels.GemmContext(options.Threads);
         _seed = options.Seed;
-        _chunkLimit = global::Dl.Kernels.BatchChunking.Samples(BatchedArenaPerSample, ParameterTotal, options.ChunkSamples);
+        _chunkLimit = global::Dl.Kernels.BatchChunking.Samples(BatchedArenaPerSample, ParameterTotal, options.ChunkSamples, options.Threads);
         _backwardGrads = _grads;
         if (_chunkLimit > 0 && _chunkLimit < options.MaxBatch)
         {
