@@ -49,8 +49,8 @@ internal sealed record MapStep(string Comment, Extent[] Dims, Operand[] Operands
     public override IEnumerable<Buffer> Writes => new[] { Target };
 }
 
-/// <summary>C (+)= op(A)·op(B); <see cref="PerSample"/> loops the product over the batch (both operands per sample).</summary>
-/// <summary>C (+)= Alpha·op(A)·op(B); <see cref="Alpha"/> is an expression of the emitted method (null: 1).</summary>
+/// <summary>C (+)= Alpha·op(A)·op(B); <see cref="PerSample"/> loops the product over the batch (both operands per sample);
+/// <see cref="Alpha"/> is an expression of the emitted method (null: 1).</summary>
 internal sealed record GemmStep(string Comment, Buffer A, Buffer B, Buffer C, Extent M, Extent N, Extent K, bool TransA, bool TransB,
     bool Accumulate, PerSampleStrides? PerSample, string? Alpha = null) : Step(Comment)
 {
