@@ -30,17 +30,19 @@ internal static class ModelEmitter
         using (w.Block($"partial class {model.ClassName} : {string.Join(", ", interfaces)}"))
         {
             Description(w, model);
-            Fields(w, model, plan);
-            Constructors(w, model, plan);
+            // Whether large batches run in L2-sized chunks (ChunkedTraining): decided once, read by every member below.
+            bool chunked = ChunkedTraining.Applies(model, plan);
+            Fields(w, model, plan, chunked);
+            Constructors(w, model, plan, chunked);
             Accessors(w, model);
-            Predict(w, model, plan);
-            if (targetType.Length > 0) Training(w, model, plan, targetType);
+            Predict(w, model, plan, chunked);
+            if (targetType.Length > 0) Training(w, model, plan, targetType, chunked);
             RunMethod(w, "RunForward", "Forward: the model's layers, in order.", plan.Forward, plan, false);
             if (model.LossNode >= 0)
             {
                 RunMethod(w, "RunLoss", "Loss: the per-sample loss ops.", plan.Loss, plan, true);
                 // A chunked step's backward writes its gradients into a chunk buffer (ChunkedTraining).
-                string grads = ChunkedTraining.Applies(model, plan) ? ChunkedTraining.BackwardGrads : "_grads";
+                string grads = chunked ? ChunkedTraining.BackwardGrads : "_grads";
                 RunMethod(w, "RunBackward", "Backward: seed dLoss, then each op's vector-Jacobian product in reverse order.", plan.Backward, plan, true, ", float lossScale", grads);
                 RunMethod(w, "RunBackwardSgd", "Backward with the plain-SGD update fused in: p += lrNeg * dL/dp, weight gradients never stored.", plan.BackwardSgd, plan, true, ", float lossScale, float lrNeg", grads);
             }
@@ -140,7 +142,7 @@ internal static class ModelEmitter
         return string.Join("\n", lines);
     }
 
-    private static void Fields(SourceWriter w, ModelSpec model, ProgramPlan plan)
+    private static void Fields(SourceWriter w, ModelSpec model, ProgramPlan plan, bool chunked)
     {
         int count = model.Parameters.Sum(p => p.Size);
         w.Line($"private const int ParameterTotal = {count};");
@@ -157,11 +159,11 @@ internal static class ModelEmitter
         w.Line("private readonly ulong _seed;");
         w.Line("private readonly global::Dl.Kernels.GemmContext _gemm = null!;");
         w.Line("private readonly int _maxBatch;");
-        if (ChunkedTraining.Applies(model, plan)) ChunkedTraining.Fields(w);
+        if (chunked) ChunkedTraining.Fields(w);
         w.Line();
     }
 
-    private static void Constructors(SourceWriter w, ModelSpec model, ProgramPlan plan)
+    private static void Constructors(SourceWriter w, ModelSpec model, ProgramPlan plan, bool chunked)
     {
         w.Line("/// <summary>Allocates every buffer (parameters, gradients, activations for <see cref=\"global::Dl.ModelOptions.MaxBatch\"/> samples)");
         w.Line("/// and initializes the parameters from streams keyed by the seed and each parameter's name.</summary>");
@@ -178,7 +180,7 @@ internal static class ModelEmitter
             w.Line("_fixed = global::Dl.Kernels.PinnedArena.Allocate(FixedArenaSize, out _fixedStart);");
             w.Line("_gemm = new global::Dl.Kernels.GemmContext(options.Threads);");
             w.Line("_seed = options.Seed;");
-            if (ChunkedTraining.Applies(model, plan)) ChunkedTraining.Construct(w);
+            if (chunked) ChunkedTraining.Construct(w);
             w.Line("foreach (var p in StaticDescription.Parameters)");
             w.Line("    global::Dl.Initializers.Fill(global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length), p, options.Seed);");
             if (model.States.Count > 0)
@@ -224,14 +226,14 @@ internal static class ModelEmitter
         w.Line("if (input.Length != batch * InputSize) throw new global::System.ArgumentException($\"input has {input.Length} values; expected batch x {InputSize} = {batch * InputSize}.\", nameof(input));");
     }
 
-    private static void Predict(SourceWriter w, ModelSpec model, ProgramPlan plan)
+    private static void Predict(SourceWriter w, ModelSpec model, ProgramPlan plan, bool chunked)
     {
         using (w.Block("public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch)"))
         {
             CheckBatch(w);
             w.Line("if (output.Length < batch * OutputSize) throw new global::System.ArgumentException($\"output has room for {output.Length} values; expected batch x {OutputSize} = {batch * OutputSize}.\", nameof(output));");
             var o = plan.Values[model.OutputNode]!;
-            if (o.Space == Space.Batched && ChunkedTraining.Applies(model, plan)) ChunkedTraining.PredictInChunks(w, BufferSpan(o, "n * OutputSize", true));
+            if (o.Space == Space.Batched && chunked) ChunkedTraining.PredictInChunks(w, BufferSpan(o, "n * OutputSize", true));
             w.Line($"RunForward(ref {Marshal}.GetReference(input), batch);");
             if (o.Space == Space.Input) w.Line($"input.Slice({o.Offset} * batch, batch * OutputSize).CopyTo(output); // the output is an input");
             else if (o.Batched) w.Line($"{BufferSpan(o, "batch * OutputSize", true)}.CopyTo(output);");
@@ -252,13 +254,12 @@ internal static class ModelEmitter
         return $"global::System.MemoryExtensions.AsSpan({array}, {offset}, {(batched ? length : b.PerSample.ToString())})";
     }
 
-    private static void Training(SourceWriter w, ModelSpec model, ProgramPlan plan, string targetType)
+    private static void Training(SourceWriter w, ModelSpec model, ProgramPlan plan, string targetType, bool chunked)
     {
         var t = model.Target!;
         string sig = $"global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<{targetType}> target, int batch";
         string targetRef = t.IsLabels ? $"ref {Unsafe}.NullRef<float>()" : $"ref {Marshal}.GetReference(target)";
         var loss = plan.Values[model.LossNode]!;
-        bool chunked = ChunkedTraining.Applies(model, plan);
         using (w.Block($"public float TrainStep({sig}, global::Dl.IOptimizer optimizer)"))
         {
             w.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");

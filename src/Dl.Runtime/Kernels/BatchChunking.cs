@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.Intrinsics;
 
 namespace Dl.Kernels;
 
@@ -58,11 +57,7 @@ public static class BatchChunking
     public static void Add(Span<float> sum, ReadOnlySpan<float> x)
     {
         if (x.Length != sum.Length) throw new ArgumentException($"x has {x.Length} floats; expected {sum.Length} like sum.", nameof(x));
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-            for (; i + 8 <= sum.Length; i += 8)
-                (Vector256.Create(sum.Slice(i, 8)) + Vector256.Create(x.Slice(i, 8))).CopyTo(sum.Slice(i, 8));
-        for (; i < sum.Length; i++) sum[i] += x[i];
+        Dynamic.TapeKernels.AddInto(sum, x);
     }
 
     private static int? ReadL2Bytes()

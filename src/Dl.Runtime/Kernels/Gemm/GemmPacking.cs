@@ -19,19 +19,8 @@ internal static unsafe class GemmPacking
     public static void PackA(in GemmProblem p, int i0, int rows, int p0, int kc, float* dst, int mr)
     {
         Copy(in p, i0, rows, p0, kc, dst, mr);
-        if (p.Alpha != 1f) Scale(dst, kc * mr, p.Alpha);
-    }
-
-    /// <summary>dst[i] *= alpha: the panel is in L1 right after packing.</summary>
-    private static void Scale(float* dst, int length, float alpha)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            Vector256<float> va = Vector256.Create(alpha);
-            for (; i + 8 <= length; i += 8) (Vector256.Load(dst + i) * va).Store(dst + i);
-        }
-        for (; i < length; i++) dst[i] *= alpha;
+        // The panel is in L1 right after packing.
+        if (p.Alpha != 1f) Rows.Scale(new ReadOnlySpan<float>(dst, kc * mr), p.Alpha, new Span<float>(dst, kc * mr));
     }
 
     private static void Copy(in GemmProblem p, int i0, int rows, int p0, int kc, float* dst, int mr)
