@@ -22,7 +22,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 python=/usr/bin/python3
-dll="$root/src/Dl.Cli/bin/Release/net9.0/dl.dll"
+dll="$root/src/Dl.Cli/bin/Release/net10.0/dl.dll"
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2; exit 2; }
 die() { echo "compare.sh: $*" >&2; exit 2; }
