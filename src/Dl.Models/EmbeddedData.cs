@@ -20,6 +20,10 @@ public static class EmbeddedData
     /// <summary>Number of classes of Fashion-MNIST.</summary>
     public const int Classes = 10;
 
+    /// <summary>Fashion-MNIST's class names, indexed by label.</summary>
+    public static IReadOnlyList<string> ClassNames { get; } =
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
     /// <summary>The 6000-sample training subset.</summary>
     public static Dataset FashionTrain() => Load("fashion-train-images.idx3.gz", "fashion-train-labels.idx1.gz");
 

@@ -43,6 +43,7 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
 
     internal DynamicModel(ModelDescription description, IDynamicSource source, ulong seed, Precision precision)
     {
+        Acceleration.WarnOnceIfScalar();
         ArgumentNullException.ThrowIfNull(description);
         ArgumentNullException.ThrowIfNull(source);
         if (precision is not (Precision.Single or Precision.Double))
