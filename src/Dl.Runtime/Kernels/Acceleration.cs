@@ -48,4 +48,7 @@ public static class Acceleration
         if (Environment.GetEnvironmentVariable("DL_SIMD_WARNING") == "0") return;
         Warning?.Invoke(WarningText);
     }
+
+    /// <summary>Lets the next <see cref="WarnOnceIfScalar"/> report again (tests).</summary>
+    internal static void ResetWarning() => Interlocked.Exchange(ref _checked, 0);
 }
