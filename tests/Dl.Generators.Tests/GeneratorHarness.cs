@@ -1,7 +1,9 @@
 using System.Collections.Immutable;
 using Dl.Generators;
+using Dl.Generators.Diagnostics;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
 
 namespace Dl.Tests;
 
@@ -32,13 +34,24 @@ internal static class GeneratorHarness
 
     /// <summary>Generates, then compiles everything; returns generator diagnostics, the generated model sources (without
     /// the library blocks every run adds, <see cref="IsLibraryBlocks"/>) and the compiler's errors over the combined code.</summary>
-    public static (ImmutableArray<Diagnostic> Generator, string[] Sources, Diagnostic[] CompileErrors) Run(params string[] sources)
+    public static (ImmutableArray<Diagnostic> Generator, string[] Sources, Diagnostic[] CompileErrors) Run(params string[] sources) =>
+        Run(Compilation(sources));
+
+    /// <summary><see cref="Run(string[])"/> with every warning an error, as a build with -warnaserror sees the code.</summary>
+    public static (ImmutableArray<Diagnostic> Generator, string[] Sources, Diagnostic[] CompileErrors) RunWarningsAsErrors(params string[] sources)
     {
         var compilation = Compilation(sources);
+        return Run(compilation.WithOptions(compilation.Options.WithGeneralDiagnosticOption(ReportDiagnostic.Error)));
+    }
+
+    private static (ImmutableArray<Diagnostic> Generator, string[] Sources, Diagnostic[] CompileErrors) Run(CSharpCompilation compilation)
+    {
         var driver = Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
         var result = driver.GetRunResult();
         var generated = result.GeneratedTrees.Where(t => !IsLibraryBlocks(t)).Select(t => t.ToString()).ToArray();
-        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error || d.IsWarningAsError).ToArray();
+        // With the generator assembly's suppressor, as a build runs it (a suppressed warning is no error).
+        var all = output.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new ParamFieldSuppressor())).GetAllDiagnosticsAsync().GetAwaiter().GetResult();
+        var errors = all.Where(d => !d.IsSuppressed && (d.Severity == DiagnosticSeverity.Error || d.IsWarningAsError)).ToArray();
         return (diagnostics, generated, errors);
     }
 
