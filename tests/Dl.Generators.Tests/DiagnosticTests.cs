@@ -26,6 +26,43 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DL0001_MultiLineCode_IsQuotedOnOneLine()
+    {
+        var d = Single(FailingModels.MultiLineStatement.Source, "DL0001");
+        Assert.StartsWith("'while (x.Rank > 5) { x = Relu(x); }' is not supported in model code: ", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0001_LongCode_IsTruncatedWithAnEllipsis()
+    {
+        var d = Single(FailingModels.LongStatement.Source, "DL0001");
+        string quote = d.GetMessage().Substring(1, d.GetMessage().IndexOf("' is not supported", StringComparison.Ordinal) - 1);
+        Assert.StartsWith("if (true) { x = Relu(Relu(", quote);
+        Assert.EndsWith("…", quote);
+        Assert.InRange(quote.Length, 70, Dl.Generators.Diagnostics.MessageText.MaxQuote);
+    }
+
+    [Fact]
+    public void MessageArguments_EveryKindOfLineBreak_BecomesOneSpace()
+    {
+        var d = Dl.Generators.Diagnostics.DiagnosticInfo.Create(Dl.Generators.Diagnostics.DiagnosticDescriptors.InvalidArgument, null,
+            "a\r\n\tb", "c\u0085d\u2028e\u2029 \vf\n").ToDiagnostic();
+        Assert.Equal("Invalid argument of a b: c d e f", d.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("op_Addition", "operator +")]
+    [InlineData("op_Subtraction", "operator -")]
+    [InlineData("op_Multiply", "operator *")]
+    [InlineData("op_Division", "operator /")]
+    [InlineData("op_UnaryNegation", "unary operator -")]
+    public void Operators_AreNamedAsWritten(string metadataName, string expected)
+    {
+        var tensor = GeneratorHarness.Compilation("").GetTypeByMetadataName("Dl.Tensor")!;
+        Assert.Equal(expected, Dl.Generators.Diagnostics.MessageText.OpName(tensor.GetMembers(metadataName)[0]));
+    }
+
+    [Fact]
     public void DL0002_UnknownOp_NamesTheMethod()
     {
         var d = Single(FailingModels.UnknownOp.Source, "DL0002");
@@ -39,6 +76,22 @@ public class DiagnosticTests
         Assert.Contains("[B, 4]", d.GetMessage());
         Assert.Contains("[B, 3]", d.GetMessage());
         Assert.Equal("x + y", Text(d));
+        Assert.Equal("Shape mismatch in operator +: [B, 4] and [B, 3]: per-sample axis 0 (the first after the batch B) is 4 against 3; "
+            + "they broadcast only when equal or one is 1", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0003_Multiply_NamesTheOperatorAndThePerSampleAxis()
+    {
+        var d = Single(FailingModels.BroadcastMultiplyMatrices.Source, "DL0003");
+        Assert.StartsWith("Shape mismatch in operator *: [B, 2, 4] and [B, 3, 4]: per-sample axis 0 (the first after the batch B) is 2 against 3", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0003_Concat_NamesThePerSampleAxis()
+    {
+        var d = Single(FailingModels.ConcatAxis.Source, "DL0003");
+        Assert.EndsWith(": per-sample axis 1 (the second after the batch B) differs (4 against 3)", d.GetMessage());
     }
 
     [Fact]
@@ -156,10 +209,17 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DL0011_TargetWithoutShape()
+    {
+        var d = Single(FailingModels.TargetWithoutShape.Source, "DL0011");
+        Assert.Contains("'t'", d.GetMessage());
+    }
+
+    [Fact]
     public void DL0012_IndexOutOfRange()
     {
         var d = Single(FailingModels.IndexOutOfRange.Source, "DL0012");
-        Assert.Contains("index 5", d.GetMessage());
+        Assert.Contains("index 5 is outside 0..1 on per-sample axis 0 (the first after the batch B)", d.GetMessage());
     }
 
     [Fact]
