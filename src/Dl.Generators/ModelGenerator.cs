@@ -21,7 +21,14 @@ public sealed class ModelGenerator : IIncrementalGenerator
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
         // Library blocks written as model code (the transformer layers): added to the compilation, inlined like a model's own.
-        context.RegisterPostInitializationOutput(static ctx => ctx.AddSource("Dl.Transformer.g.cs", BlockSource("Transformer.cs")));
+        // Every project that uses the generator gets its own internal Dl.Transformer, marked [Embedded] (the attribute comes
+        // from Roslyn, a partial class any generator may add): the compiler then hides it from other assemblies, so two such
+        // projects joined by InternalsVisibleTo do not see two Dl.Transformer (CS0436).
+        context.RegisterPostInitializationOutput(static ctx =>
+        {
+            ctx.AddEmbeddedAttributeDefinition();
+            ctx.AddSource("Dl.Transformer.g.cs", BlockSource("Transformer.cs"));
+        });
 
         // Runs once per edit of a [Model] class's syntax tree; returns the spec or diagnostics, never throws.
         var parsed = context.SyntaxProvider

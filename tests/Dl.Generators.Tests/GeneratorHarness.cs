@@ -10,7 +10,8 @@ namespace Dl.Tests;
 /// <summary>Runs the model generator over source text with CSharpGeneratorDriver against the real Dl.Runtime.</summary>
 internal static class GeneratorHarness
 {
-    private static readonly ImmutableArray<MetadataReference> References = CreateReferences();
+    /// <summary>The framework and Dl.Runtime.</summary>
+    public static readonly ImmutableArray<MetadataReference> References = CreateReferences();
 
     private static ImmutableArray<MetadataReference> CreateReferences()
     {
@@ -55,8 +56,11 @@ internal static class GeneratorHarness
         return (diagnostics, generated, errors);
     }
 
-    /// <summary>The transformer blocks the generator adds to every compilation (post-initialization output).</summary>
-    public static bool IsLibraryBlocks(SyntaxTree tree) => tree.FilePath.EndsWith("Dl.Transformer.g.cs", System.StringComparison.Ordinal);
+    /// <summary>What the generator adds to every compilation (post-initialization output): the transformer blocks and
+    /// Roslyn's EmbeddedAttribute, which hides them from other assemblies.</summary>
+    public static bool IsLibraryBlocks(SyntaxTree tree) =>
+        tree.FilePath.EndsWith("Dl.Transformer.g.cs", System.StringComparison.Ordinal)
+        || tree.FilePath.EndsWith("Microsoft.CodeAnalysis.EmbeddedAttribute.cs", System.StringComparison.Ordinal);
 
     public const string Usings = "using Dl;\nusing static Dl.Ops;\n";
 
