@@ -11,7 +11,8 @@ namespace Dl.Generators;
 
 /// <summary>The Dl model generator: [Model] partial classes become specialized forward, backward and training code.
 /// Pipeline: Parse (per model class; symbols end here) → Spec (equatable, cached) → Lower and Emit (per changed spec).
-/// Diagnostics travel apart from the cached spec.</summary>
+/// Diagnostics travel apart from the cached spec. A model that fails still gets a stub of its public surface
+/// (<see cref="StubEmitter"/>), so that the build reports the DL diagnostic and not errors at every use of the model.</summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class ModelGenerator : IIncrementalGenerator
 {
@@ -20,7 +21,14 @@ public sealed class ModelGenerator : IIncrementalGenerator
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
         // Library blocks written as model code (the transformer layers): added to the compilation, inlined like a model's own.
-        context.RegisterPostInitializationOutput(static ctx => ctx.AddSource("Dl.Transformer.g.cs", BlockSource("Transformer.cs")));
+        // Every project that uses the generator gets its own internal Dl.Transformer, marked [Embedded] (the attribute comes
+        // from Roslyn, a partial class any generator may add): the compiler then hides it from other assemblies, so two such
+        // projects joined by InternalsVisibleTo do not see two Dl.Transformer (CS0436).
+        context.RegisterPostInitializationOutput(static ctx =>
+        {
+            ctx.AddEmbeddedAttributeDefinition();
+            ctx.AddSource("Dl.Transformer.g.cs", BlockSource("Transformer.cs"));
+        });
 
         // Runs once per edit of a [Model] class's syntax tree; returns the spec or diagnostics, never throws.
         var parsed = context.SyntaxProvider
@@ -34,6 +42,10 @@ public sealed class ModelGenerator : IIncrementalGenerator
         {
             foreach (var d in list) spc.ReportDiagnostic(d.ToDiagnostic());
         });
+
+        // A model with errors: the stub of its public surface.
+        var shells = parsed.Select(static (r, _) => r.Shell).Where(static s => s is not null).WithTrackingName(TrackingNames.Shell);
+        context.RegisterSourceOutput(shells, static (spc, shell) => spc.AddSource(shell!.HintName, StubEmitter.Emit(shell, Version)));
 
         // Only a changed spec reaches lowering and emission.
         var specs = parsed.Select(static (r, _) => r.Spec).Where(static s => s is not null).WithTrackingName(TrackingNames.Spec);
@@ -52,8 +64,13 @@ public sealed class ModelGenerator : IIncrementalGenerator
     private static void Generate(SourceProductionContext context, ModelSpec spec)
     {
         var (source, error) = Render(spec);
-        if (error is not null) context.ReportDiagnostic(error);
-        else context.AddSource($"{spec.FullName}.g.cs", source!);
+        if (error is null) context.AddSource($"{spec.FullName}.g.cs", source!);
+        else
+        {
+            context.ReportDiagnostic(error);
+            var shell = ModelShell.Of(spec);
+            context.AddSource(shell.HintName, StubEmitter.Emit(shell, Version));
+        }
     }
 
     /// <summary>Lowers and emits one model; an internal failure becomes DL0010 instead of an exception.</summary>
@@ -77,4 +94,5 @@ public static class TrackingNames
     public const string Parse = nameof(Parse);
     public const string Diagnostics = nameof(Diagnostics);
     public const string Spec = nameof(Spec);
+    public const string Shell = nameof(Shell);
 }

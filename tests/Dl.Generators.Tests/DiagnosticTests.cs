@@ -21,98 +21,111 @@ public class DiagnosticTests
     [Fact]
     public void DL0001_UnsupportedConstruct_AtTheStatement()
     {
-        var d = Single("""
-            [Model] partial class M {
-                [Forward] Tensor F([Shape(4)] Tensor x) { if (true) { } return Relu(x); }
-            }
-            """, "DL0001");
+        var d = Single(FailingModels.Statement.Source, "DL0001");
         Assert.StartsWith("if (true)", Text(d));
+    }
+
+    [Fact]
+    public void DL0001_MultiLineCode_IsQuotedOnOneLine()
+    {
+        var d = Single(FailingModels.MultiLineStatement.Source, "DL0001");
+        Assert.StartsWith("'while (x.Rank > 5) { x = Relu(x); }' is not supported in model code: ", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0001_LongCode_IsTruncatedWithAnEllipsis()
+    {
+        var d = Single(FailingModels.LongStatement.Source, "DL0001");
+        string quote = d.GetMessage().Substring(1, d.GetMessage().IndexOf("' is not supported", StringComparison.Ordinal) - 1);
+        Assert.StartsWith("if (true) { x = Relu(Relu(", quote);
+        Assert.EndsWith("…", quote);
+        Assert.InRange(quote.Length, 70, Dl.Generators.Diagnostics.MessageText.MaxQuote);
+    }
+
+    [Fact]
+    public void MessageArguments_EveryKindOfLineBreak_BecomesOneSpace()
+    {
+        var d = Dl.Generators.Diagnostics.DiagnosticInfo.Create(Dl.Generators.Diagnostics.DiagnosticDescriptors.InvalidArgument, null,
+            "a\r\n\tb", "c\u0085d\u2028e\u2029 \vf\n").ToDiagnostic();
+        Assert.Equal("Invalid argument of a b: c d e f", d.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("op_Addition", "operator +")]
+    [InlineData("op_Subtraction", "operator -")]
+    [InlineData("op_Multiply", "operator *")]
+    [InlineData("op_Division", "operator /")]
+    [InlineData("op_UnaryNegation", "unary operator -")]
+    public void Operators_AreNamedAsWritten(string metadataName, string expected)
+    {
+        var tensor = GeneratorHarness.Compilation("").GetTypeByMetadataName("Dl.Tensor")!;
+        Assert.Equal(expected, Dl.Generators.Diagnostics.MessageText.OpName(tensor.GetMembers(metadataName)[0]));
     }
 
     [Fact]
     public void DL0002_UnknownOp_NamesTheMethod()
     {
-        var d = Single("""
-            [Model] partial class M {
-                static Tensor Mystery(Tensor t) => t;
-                [Forward] Tensor F([Shape(4)] Tensor x) => Mystery(x);
-            }
-            """, "DL0002");
+        var d = Single(FailingModels.UnknownOp.Source, "DL0002");
         Assert.Contains("Mystery", d.GetMessage());
     }
 
     [Fact]
     public void DL0003_ShapeMismatch_NamesBothShapes()
     {
-        var d = Single("""
-            [Model] partial class M {
-                [Forward] Tensor F([Shape(4)] Tensor x, [Shape(3)] Tensor y) => x + y;
-            }
-            """, "DL0003");
+        var d = Single(FailingModels.BroadcastAdd.Source, "DL0003");
         Assert.Contains("[B, 4]", d.GetMessage());
         Assert.Contains("[B, 3]", d.GetMessage());
         Assert.Equal("x + y", Text(d));
+        Assert.Equal("Shape mismatch in operator +: [B, 4] and [B, 3]: per-sample axis 0 (the first after the batch B) is 4 against 3; "
+            + "they broadcast only when equal or one is 1", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0003_Multiply_NamesTheOperatorAndThePerSampleAxis()
+    {
+        var d = Single(FailingModels.BroadcastMultiplyMatrices.Source, "DL0003");
+        Assert.StartsWith("Shape mismatch in operator *: [B, 2, 4] and [B, 3, 4]: per-sample axis 0 (the first after the batch B) is 2 against 3", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0003_Concat_NamesThePerSampleAxis()
+    {
+        var d = Single(FailingModels.ConcatAxis.Source, "DL0003");
+        Assert.EndsWith(": per-sample axis 1 (the second after the batch B) differs (4 against 3)", d.GetMessage());
     }
 
     [Fact]
     public void DL0003_MatMulInnerDimensions()
     {
-        var d = Single("""
-            [Model] partial class M {
-                [Param(5, 2)] Tensor w;
-                [Forward] Tensor F([Shape(4)] Tensor x) => MatMul(x, w);
-            }
-            """, "DL0003");
+        var d = Single(FailingModels.MatMulInner.Source, "DL0003");
         Assert.Contains("inner dimensions differ (4 against 5)", d.GetMessage());
     }
 
     [Fact]
     public void DL0004_NonConstantWidth()
     {
-        var d = Single("""
-            [Model] partial class M {
-                int width = 3;
-                [Forward] Tensor F([Shape(4)] Tensor x) => Linear(x, width, "fc");
-            }
-            """, "DL0004");
+        var d = Single(FailingModels.NonConstantWidth.Source, "DL0004");
         Assert.Contains("width", d.GetMessage() + Text(d));
     }
 
     [Fact]
     public void DL0004_NonConstantLoopBound()
     {
-        var d = Single("""
-            [Model] partial class M {
-                int layers = 3;
-                [Forward] Tensor F([Shape(4)] Tensor x) {
-                    var h = x;
-                    for (int i = 0; i < layers; i++) h = Relu(Linear(h, 4, $"fc{i}"));
-                    return h;
-                }
-            }
-            """, "DL0004");
+        var d = Single(FailingModels.NonConstantLoopBound.Source, "DL0004");
         Assert.Equal("layers", Text(d));
     }
 
     [Fact]
     public void DL0005_NotPartial()
     {
-        var d = Single("""
-            [Model] class M {
-                [Forward] Tensor F([Shape(4)] Tensor x) => Relu(x);
-            }
-            """, "DL0005");
+        var d = Single(FailingModels.NotPartial.Source, "DL0005");
         Assert.Equal("M", Text(d));
     }
 
     [Fact]
     public void DL0005_ContainingTypeNotPartial()
     {
-        var d = Single("""
-            class Outer {
-                [Model] partial class M { [Forward] Tensor F([Shape(4)] Tensor x) => Relu(x); }
-            }
-            """, "DL0005");
+        var d = Single(FailingModels.ContainerNotPartial.Source, "DL0005");
         Assert.Equal("Outer", Text(d));
     }
 
@@ -153,80 +166,60 @@ public class DiagnosticTests
     [Fact]
     public void DL0001_GenericModel()
     {
-        var d = Single("[Model] partial class M<T> { [Forward] Tensor F([Shape(4)] Tensor x) => Relu(x); }", "DL0001");
+        var d = Single(FailingModels.Generic.Source, "DL0001");
         Assert.Contains("generic", d.GetMessage());
     }
 
     [Fact]
     public void DL0007_LossWithoutParameters()
     {
-        var d = Single("""
-            [Model] partial class M {
-                [Forward] Tensor F([Shape(4)] Tensor x) => Relu(x);
-                [Loss] Tensor L(Tensor y, [Shape(4)] Tensor t) => MseLoss(y, t);
-            }
-            """, "DL0007");
+        var d = Single(FailingModels.LossWithoutParameters.Source, "DL0007");
         Assert.Contains("does not depend on any parameter", d.GetMessage());
     }
 
     [Fact]
-    public void DL0006_MissingForward() => Single("[Model] partial class M { }", "DL0006");
+    public void DL0006_MissingForward() => Single(FailingModels.MissingForward.Source, "DL0006");
 
     [Fact]
     public void DL0007_LossNotScalar()
     {
-        var d = Single("""
-            [Model] partial class M {
-                [Forward] Tensor F([Shape(4)] Tensor x) => Linear(x, 2, "fc");
-                [Loss] Tensor L(Tensor y, [Shape(2)] Tensor t) => Square(y - t);
-            }
-            """, "DL0007");
+        var d = Single(FailingModels.LossNotScalar.Source, "DL0007");
         Assert.Contains("scalar per sample", d.GetMessage());
     }
 
     [Fact]
     public void DL0008_DuplicateParameterName()
     {
-        var d = Single("""
-            [Model] partial class M {
-                [Forward] Tensor F([Shape(4)] Tensor x) => Linear(Linear(x, 3, "fc"), 2, "fc");
-            }
-            """, "DL0008");
+        var d = Single(FailingModels.DuplicateParameter.Source, "DL0008");
         Assert.Contains("fc.weight", d.GetMessage());
     }
 
     [Fact]
     public void DL0009_StepOnTheGradientPath()
     {
-        var d = Single("""
-            [Model] partial class M {
-                [Forward] Tensor F([Shape(4)] Tensor x) => Step(Linear(x, 1, "fc"));
-                [Loss] Tensor L(Tensor y, [Shape(1)] Tensor t) => MseLoss(y, t);
-            }
-            """, "DL0009");
+        var d = Single(FailingModels.StepOnGradientPath.Source, "DL0009");
         Assert.StartsWith("Step(", Text(d));
     }
 
     [Fact]
     public void DL0011_InputWithoutShape()
     {
-        var d = Single("""
-            [Model] partial class M {
-                [Forward] Tensor F(Tensor x) => Relu(x);
-            }
-            """, "DL0011");
+        var d = Single(FailingModels.InputWithoutShape.Source, "DL0011");
         Assert.Contains("'x'", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0011_TargetWithoutShape()
+    {
+        var d = Single(FailingModels.TargetWithoutShape.Source, "DL0011");
+        Assert.Contains("'t'", d.GetMessage());
     }
 
     [Fact]
     public void DL0012_IndexOutOfRange()
     {
-        var d = Single("""
-            [Model] partial class M {
-                [Forward] Tensor F([Shape(2)] Tensor x) => x[5];
-            }
-            """, "DL0012");
-        Assert.Contains("index 5", d.GetMessage());
+        var d = Single(FailingModels.IndexOutOfRange.Source, "DL0012");
+        Assert.Contains("index 5 is outside 0..1 on per-sample axis 0 (the first after the batch B)", d.GetMessage());
     }
 
     [Fact]

@@ -1,14 +1,17 @@
 using System.Collections.Immutable;
 using Dl.Generators;
+using Dl.Generators.Diagnostics;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
 
 namespace Dl.Tests;
 
 /// <summary>Runs the model generator over source text with CSharpGeneratorDriver against the real Dl.Runtime.</summary>
 internal static class GeneratorHarness
 {
-    private static readonly ImmutableArray<MetadataReference> References = CreateReferences();
+    /// <summary>The framework and Dl.Runtime.</summary>
+    public static readonly ImmutableArray<MetadataReference> References = CreateReferences();
 
     private static ImmutableArray<MetadataReference> CreateReferences()
     {
@@ -32,18 +35,32 @@ internal static class GeneratorHarness
 
     /// <summary>Generates, then compiles everything; returns generator diagnostics, the generated model sources (without
     /// the library blocks every run adds, <see cref="IsLibraryBlocks"/>) and the compiler's errors over the combined code.</summary>
-    public static (ImmutableArray<Diagnostic> Generator, string[] Sources, Diagnostic[] CompileErrors) Run(params string[] sources)
+    public static (ImmutableArray<Diagnostic> Generator, string[] Sources, Diagnostic[] CompileErrors) Run(params string[] sources) =>
+        Run(Compilation(sources));
+
+    /// <summary><see cref="Run(string[])"/> with every warning an error, as a build with -warnaserror sees the code.</summary>
+    public static (ImmutableArray<Diagnostic> Generator, string[] Sources, Diagnostic[] CompileErrors) RunWarningsAsErrors(params string[] sources)
     {
         var compilation = Compilation(sources);
+        return Run(compilation.WithOptions(compilation.Options.WithGeneralDiagnosticOption(ReportDiagnostic.Error)));
+    }
+
+    private static (ImmutableArray<Diagnostic> Generator, string[] Sources, Diagnostic[] CompileErrors) Run(CSharpCompilation compilation)
+    {
         var driver = Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
         var result = driver.GetRunResult();
         var generated = result.GeneratedTrees.Where(t => !IsLibraryBlocks(t)).Select(t => t.ToString()).ToArray();
-        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error || d.IsWarningAsError).ToArray();
+        // With the generator assembly's suppressor, as a build runs it (a suppressed warning is no error).
+        var all = output.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new ParamFieldSuppressor())).GetAllDiagnosticsAsync().GetAwaiter().GetResult();
+        var errors = all.Where(d => !d.IsSuppressed && (d.Severity == DiagnosticSeverity.Error || d.IsWarningAsError)).ToArray();
         return (diagnostics, generated, errors);
     }
 
-    /// <summary>The transformer blocks the generator adds to every compilation (post-initialization output).</summary>
-    public static bool IsLibraryBlocks(SyntaxTree tree) => tree.FilePath.EndsWith("Dl.Transformer.g.cs", System.StringComparison.Ordinal);
+    /// <summary>What the generator adds to every compilation (post-initialization output): the transformer blocks and
+    /// Roslyn's EmbeddedAttribute, which hides them from other assemblies.</summary>
+    public static bool IsLibraryBlocks(SyntaxTree tree) =>
+        tree.FilePath.EndsWith("Dl.Transformer.g.cs", System.StringComparison.Ordinal)
+        || tree.FilePath.EndsWith("Microsoft.CodeAnalysis.EmbeddedAttribute.cs", System.StringComparison.Ordinal);
 
     public const string Usings = "using Dl;\nusing static Dl.Ops;\n";
 

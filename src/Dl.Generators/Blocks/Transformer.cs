@@ -8,6 +8,8 @@ namespace Dl
     /// <summary>Transformer layers built from Dl ops, with PyTorch's equations and parameter names (the state_dict keys of
     /// nn.TransformerEncoderLayer and nn.TransformerDecoderLayer under the prefix <c>name</c>), so their weights load
     /// directly. Copy a block into your model class as a [Block] method to change it.</summary>
+    /// <remarks>[Embedded]: each assembly sees only its own copy, also across InternalsVisibleTo.</remarks>
+    [global::Microsoft.CodeAnalysis.Embedded]
     internal static class Transformer
     {
         /// <summary>nn.TransformerEncoderLayer(D, heads, feedForward, dropout, activation, batch_first=True, norm_first):

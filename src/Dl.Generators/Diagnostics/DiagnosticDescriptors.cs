@@ -1,3 +1,5 @@
+using System.Linq;
+using System.Reflection;
 using Microsoft.CodeAnalysis;
 
 namespace Dl.Generators.Diagnostics;
@@ -7,7 +9,12 @@ namespace Dl.Generators.Diagnostics;
 internal static class DiagnosticDescriptors
 {
     private const string Category = "Dl";
-    private const string Help = "docs/diagnostics.md#";
+
+    /// <summary>The start of every help link: the section <c>## DL####</c> of docs/diagnostics.md on GitHub, where an IDE
+    /// or a build log can open it. The repository's address is the MSBuild property RepositoryUrl (Directory.Build.props),
+    /// which the project file stores in this assembly's metadata, so that it is written down once.</summary>
+    private static readonly string Help = typeof(DiagnosticDescriptors).Assembly.GetCustomAttributes(typeof(AssemblyMetadataAttribute), false)
+        .OfType<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "RepositoryUrl")?.Value + "/blob/main/docs/diagnostics.md#";
 
     private static DiagnosticDescriptor Error(string id, string title, string format) =>
         new(id, title, format, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: Help + id.ToLowerInvariant());

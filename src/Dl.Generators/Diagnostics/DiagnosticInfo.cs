@@ -1,3 +1,4 @@
+using System.Linq;
 using Dl.Generators.Helpers;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Text;
@@ -11,7 +12,8 @@ public sealed record DiagnosticInfo(string Id, string FilePath, TextSpan Span, L
     {
         location ??= Location.None;
         var line = location.GetLineSpan();
-        return new DiagnosticInfo(descriptor.Id, line.Path ?? "", location.SourceSpan, line.Span, args);
+        // Every argument on one line, whatever it quotes (code, an exception's message): a message is one line.
+        return new DiagnosticInfo(descriptor.Id, line.Path ?? "", location.SourceSpan, line.Span, args.Select(MessageText.OneLine).ToArray());
     }
 
     public Diagnostic ToDiagnostic()

@@ -105,5 +105,6 @@ public sealed record ModelSpec(
     public string FullName => (string.IsNullOrEmpty(Namespace) ? "" : Namespace + ".") + string.Concat(Containers.Select(c => c.Substring(c.LastIndexOf(' ') + 1) + ".")) + ClassName;
 }
 
-/// <summary>The result of parsing one [Model] class: a spec (null on error) and the diagnostics.</summary>
-public sealed record ParseResult(ModelSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);
+/// <summary>The result of parsing one [Model] class: a spec, or on error the diagnostics and the shell of the stub to
+/// emit instead (null when none can be: the class or a type containing it is not partial, or is not a class).</summary>
+public sealed record ParseResult(ModelSpec? Spec, ModelShell? Shell, EquatableArray<DiagnosticInfo> Diagnostics);

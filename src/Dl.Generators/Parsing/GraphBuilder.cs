@@ -214,10 +214,10 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
         try { v = Eval(e, scope); }
         catch (ModelErrorException error) when (error.Diagnostic.Id is "DL0001" or "DL0004")
         {
-            throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, e.GetLocation(), e.ToString(), "for (" + what + " of the loop)"));
+            throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, e.GetLocation(), MessageText.Code(e), "for (" + what + " of the loop)"));
         }
         if (v.IsTensor || v.Constant is not int i)
-            throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, e.GetLocation(), e.ToString(), "for (" + what + " of the loop)"));
+            throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, e.GetLocation(), MessageText.Code(e), "for (" + what + " of the loop)"));
         return i;
     }
 
@@ -279,7 +279,7 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
                 if (symbol is IFieldSymbol f && SymbolEqualityComparer.Default.Equals(f.ContainingType, type) && _fieldNodes.TryGetValue(f.Name, out int fn))
                     return Value.Of(fn);
                 if (symbol is IFieldSymbol or IPropertySymbol or ILocalSymbol or IParameterSymbol && model.GetTypeInfo(e, token).Type?.ToDisplayString() != "Dl.Tensor")
-                    throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, e.GetLocation(), e.ToString(), "model code"));
+                    throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, e.GetLocation(), MessageText.Code(e), "model code"));
                 throw Unsupported(e, "only locals, inputs, [Param] fields and constants can be read");
             case PrefixUnaryExpressionSyntax u when u.IsKind(SyntaxKind.UnaryMinusExpression):
                 var operand = Eval(u.Operand, scope);
@@ -328,7 +328,7 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
         var method = info.Symbol as IMethodSymbol;
         if (method is null && !info.CandidateSymbols.IsEmpty)
             throw Unsupported(call, "the call matches no overload of " + info.CandidateSymbols[0].Name + " (see the compiler's error for the argument types)");
-        if (method is null) throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, call.GetLocation(), call.Expression.ToString()));
+        if (method is null) throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, call.GetLocation(), MessageText.Code(call.Expression)));
 
         // A [Block] of the model itself, or a static one of another class in source (the library's Dl.Transformer).
         if (HasAttr(method, "Dl.BlockAttribute") && (method.IsStatic || SymbolEqualityComparer.Default.Equals(method.ContainingType, type)))
@@ -440,7 +440,7 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
     {
         var v = Eval(e, scope);
         if (v.IsTensor || v.Constant is null)
-            throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, e.GetLocation(), e.ToString(), op));
+            throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, e.GetLocation(), MessageText.Code(e), op));
         return v.Constant;
     }
 
@@ -508,7 +508,7 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
     private Value Apply(ISymbol symbol, Value[] args, ExpressionSyntax at, string[]? names)
     {
         var op = ReadOp(symbol) ?? throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, at.GetLocation(), symbol.Name));
-        string opName = symbol.Name;
+        string opName = MessageText.OpName(symbol);
         var location = at.GetLocation();
         int T(int i) => TensorArg(args[i], at);
         int I(int i, string what)
@@ -749,10 +749,8 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
     private static bool HasAttr(ISymbol s, string name) => ModelParser.HasAttribute(s, name);
 
     private ModelErrorException Unsupported(SyntaxNode node, string why) =>
-        new(DiagnosticInfo.Create(UnsupportedConstruct, node.GetLocation(), Shorten(node.ToString()), why));
+        new(DiagnosticInfo.Create(UnsupportedConstruct, node.GetLocation(), MessageText.Code(node), why));
 
     private static ModelErrorException Invalid(SyntaxNode node, string op, string why) =>
         new(DiagnosticInfo.Create(InvalidArgument, node.GetLocation(), op, why));
-
-    private static string Shorten(string s) => s.Length <= 60 ? s : s.Substring(0, 57) + "...";
 }

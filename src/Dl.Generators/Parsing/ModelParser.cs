@@ -22,24 +22,27 @@ internal static class ModelParser
         {
             var node = (TypeDeclarationSyntax)context.TargetNode;
             return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, node.Identifier.GetLocation(), type.Name,
-                "[Model] applies to a partial class, not a struct or record"));
+                "[Model] applies to a partial class, not a struct or record"), null);
         }
+        // From here on a failure comes with a stub of the class, once the class can be extended (partial, in partial types).
+        ModelShell? shell = null;
         try
         {
             if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
-                return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.ModelNotPartial, syntax.Identifier.GetLocation(), type.Name));
-
-            if (type.IsGenericType)
-                return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, syntax.Identifier.GetLocation(), type.Name,
-                    "a model class cannot be generic: every shape is fixed at build time"));
+                return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.ModelNotPartial, syntax.Identifier.GetLocation(), type.Name), null);
             var containers = new List<string>();
             for (var outer = syntax.Parent as TypeDeclarationSyntax; outer is not null; outer = outer.Parent as TypeDeclarationSyntax)
             {
                 if (!outer.Modifiers.Any(SyntaxKind.PartialKeyword))
-                    return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.ModelNotPartial, outer.Identifier.GetLocation(), outer.Identifier.Text + " (it contains the model " + type.Name + ")"));
+                    return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.ModelNotPartial, outer.Identifier.GetLocation(), outer.Identifier.Text + " (it contains the model " + type.Name + ")"), null);
                 string keyword = outer is RecordDeclarationSyntax r ? "record " + (r.ClassOrStructKeyword.Text is { Length: > 0 } k ? k : "") : outer.Keyword.Text;
                 containers.Insert(0, $"partial {keyword} {outer.Identifier.Text}{outer.TypeParameterList}".Replace("  ", " "));
             }
+            shell = Shell(type, syntax, containers);
+
+            if (type.IsGenericType)
+                return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, syntax.Identifier.GetLocation(), type.Name,
+                    "a model class cannot be generic: every shape is fixed at build time"), shell);
 
             var builder = new GraphBuilder(context.SemanticModel, type, token);
             builder.CollectFieldParameters();
@@ -47,7 +50,7 @@ internal static class ModelParser
             var methods = type.GetMembers().OfType<IMethodSymbol>().ToArray();
             var forward = methods.FirstOrDefault(m => HasAttribute(m, "Dl.ForwardAttribute"));
             if (forward is null)
-                return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.MissingForward, syntax.Identifier.GetLocation(), type.Name));
+                return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.MissingForward, syntax.Identifier.GetLocation(), type.Name), shell);
             var loss = methods.FirstOrDefault(m => HasAttribute(m, "Dl.LossAttribute"));
 
             var inputs = new List<InputSpec>();
@@ -86,11 +89,11 @@ internal static class ModelParser
                 type.Name, modifiers, forward.Name, loss?.Name,
                 inputs.ToArray(), target, builder.Parameters.ToArray(), builder.Nodes.ToArray(), output, lossNode,
                 builder.Layers.ToArray()) { Containers = containers.ToArray(), States = builder.States.ToArray() };
-            return new ParseResult(spec, EquatableArray<DiagnosticInfo>.Empty);
+            return new ParseResult(spec, null, EquatableArray<DiagnosticInfo>.Empty);
         }
         catch (ModelErrorException e)
         {
-            return Fail(e.Diagnostic);
+            return Fail(e.Diagnostic, shell);
         }
         catch (System.OperationCanceledException)
         {
@@ -99,11 +102,26 @@ internal static class ModelParser
         catch (System.Exception e)
         {
             return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, syntax.Identifier.GetLocation(), type.Name,
-                e.GetType().Name + ": " + e.Message));
+                e.GetType().Name + ": " + e.Message), shell);
         }
     }
 
-    private static ParseResult Fail(DiagnosticInfo d) => new(null, new[] { d });
+    private static ParseResult Fail(DiagnosticInfo d, ModelShell? shell) => new(null, shell, new[] { d });
+
+    /// <summary>The stub's shell: read from the declaration and attributes alone, so that it exists whatever the error.</summary>
+    private static ModelShell Shell(INamedTypeSymbol type, ClassDeclarationSyntax syntax, List<string> containers)
+    {
+        var fields = type.GetMembers().OfType<IFieldSymbol>()
+            .Where(f => !f.IsStatic && !f.IsConst && HasAttribute(f, "Dl.ParamAttribute")).Select(f => f.Name).ToArray();
+        var loss = type.GetMembers().OfType<IMethodSymbol>().FirstOrDefault(m => HasAttribute(m, "Dl.LossAttribute"));
+        var target = loss is { Parameters.Length: 2 } ? loss.Parameters[1] : null;
+        string[] targets = loss is null ? new string[0]
+            : target is not null && HasAttribute(target, "Dl.LabelsAttribute") ? new[] { "int" }
+            : target is not null && HasAttribute(target, "Dl.ShapeAttribute") ? new[] { "float" }
+            : new[] { "float", "int" };
+        string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
+        return new ModelShell(ns, type.Name, syntax.TypeParameterList?.ToString() ?? "", containers.ToArray(), fields, targets);
+    }
 
     internal static bool HasAttribute(ISymbol symbol, string fullName) =>
         symbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == fullName);

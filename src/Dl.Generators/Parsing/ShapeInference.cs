@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using Dl.Generators.Helpers;
+using static Dl.Generators.Diagnostics.MessageText;
 using Dl.Generators.Model;
 
 namespace Dl.Generators.Parsing;
@@ -21,7 +22,7 @@ internal static class ShapeInference
             int db = i - (rank - b.Rank) >= 0 ? b.Dims[i - (rank - b.Rank)] : 1;
             if (da != db && da != 1 && db != 1)
             {
-                error = $"dimension {i} is {da} against {db}; they broadcast only when equal or one is 1";
+                error = $"{Axis(i)}{(a.Rank != b.Rank ? " of the broadcast shape (aligned at the last axis)" : "")} is {da} against {db}; they broadcast only when equal or one is 1";
                 return a;
             }
             dims[i] = System.Math.Max(da, db);
@@ -59,7 +60,7 @@ internal static class ShapeInference
         int ax = axis.Value < 0 ? axis.Value + x.Rank : axis.Value;
         if (ax < 0 || ax >= x.Rank)
         {
-            error = $"axis {axis} is out of range for per-sample shape {x.PerSample}";
+            error = $"{Axis(axis.Value)} is out of range for per-sample shape {x.PerSample}";
             return x;
         }
         return new ShapeSpec(x.Dims.Where((_, i) => i != ax).ToArray(), x.Batched);
@@ -89,7 +90,7 @@ internal static class ShapeInference
         for (int i = 0; i < shape.Length; i++)
         {
             if (shape[i] == -1 && infer < 0) infer = i;
-            else if (shape[i] <= 0) { error = $"dimension {shape[i]} is not allowed (one -1 may be inferred)"; return x; }
+            else if (shape[i] <= 0) { error = $"size {shape[i]} is not allowed (one -1 may be inferred)"; return x; }
             else known *= shape[i];
         }
         var dims = (int[])shape.Clone();
@@ -112,12 +113,12 @@ internal static class ShapeInference
     public static ShapeSpec Slice(ShapeSpec x, int axis, int start, int length, bool keepAxis, out string? error)
     {
         error = null;
-        if (axis < 0 || axis >= x.Rank) { error = $"axis {axis} is out of range for per-sample shape {x.PerSample}"; return x; }
+        if (axis < 0 || axis >= x.Rank) { error = $"{Axis(axis)} is out of range for per-sample shape {x.PerSample}"; return x; }
         int dim = x.Dims[axis];
         if (start < 0 || length < 1 || start + length > dim)
         {
-            error = keepAxis ? $"range {start}..{start + length} is outside 0..{dim} of per-sample shape {x.PerSample}"
-                             : $"index {start} is outside 0..{dim - 1} of per-sample shape {x.PerSample}";
+            error = keepAxis ? $"range {start}..{start + length} is outside 0..{dim} on {Axis(axis)} of per-sample shape {x.PerSample}"
+                             : $"index {start} is outside 0..{dim - 1} on {Axis(axis)} of per-sample shape {x.PerSample}";
             return x;
         }
         var dims = new List<int>(x.Dims);
@@ -130,11 +131,11 @@ internal static class ShapeInference
         error = null;
         if (a.Rank != b.Rank || axis < 0 || axis >= a.Rank || a.Batched != b.Batched)
         {
-            error = $"concatenation along axis {axis} needs operands of equal rank and batching";
+            error = $"concatenation along {Axis(axis)} needs operands of equal rank and batching";
             return a;
         }
         for (int i = 0; i < a.Rank; i++)
-            if (i != axis && a.Dims[i] != b.Dims[i]) { error = $"dimension {i} differs ({a.Dims[i]} against {b.Dims[i]})"; return a; }
+            if (i != axis && a.Dims[i] != b.Dims[i]) { error = $"{Axis(i)} differs ({a.Dims[i]} against {b.Dims[i]})"; return a; }
         var dims = a.Dims.ToArray();
         dims[axis] += b.Dims[axis];
         return new ShapeSpec(dims, a.Batched);

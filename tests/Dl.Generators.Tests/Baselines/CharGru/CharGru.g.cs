@@ -29,7 +29,7 @@ namespace App;
 //   next             = target                                   [B, 16]
 //   softmax_cross_entropy_labels18 = softmax_cross_entropy_labels(head, next) [B]
 //   output: head; loss: softmax_cross_entropy_labels18 (batch mean)
-[global::System.CodeDom.Compiler.GeneratedCode("Dl.Generators", "1.0.0.0")]
+[global::System.CodeDom.Compiler.GeneratedCode("Dl.Generators", "0.1.0.0")]
 partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<CharGru>, global::Dl.ITrainableModel<int>
 {
     /// <summary>Everything about this model known at compile time.</summary>

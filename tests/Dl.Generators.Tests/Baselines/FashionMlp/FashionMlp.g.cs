@@ -22,7 +22,7 @@ namespace App;
 //   y                = target                                   [B]
 //   softmax_cross_entropy_labels11 = softmax_cross_entropy_labels(fc2, y)     [B]
 //   output: fc2; loss: softmax_cross_entropy_labels11 (batch mean)
-[global::System.CodeDom.Compiler.GeneratedCode("Dl.Generators", "1.0.0.0")]
+[global::System.CodeDom.Compiler.GeneratedCode("Dl.Generators", "0.1.0.0")]
 partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<FashionMlp>, global::Dl.ITrainableModel<int>
 {
     /// <summary>Everything about this model known at compile time.</summary>

@@ -32,7 +32,7 @@ namespace App;
 //   const20          = constant 0.5f                            []
 //   multiply21       = multiply(const20, square19)              [B]
 //   output: divide16; loss: multiply21 (batch mean)
-[global::System.CodeDom.Compiler.GeneratedCode("Dl.Generators", "1.0.0.0")]
+[global::System.CodeDom.Compiler.GeneratedCode("Dl.Generators", "0.1.0.0")]
 partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<SigmoidNeuron>, global::Dl.ITrainableModel<float>
 {
     /// <summary>Everything about this model known at compile time.</summary>

@@ -23,7 +23,7 @@ namespace App;
 //   target           = target                                   [B, 1]
 //   mse_loss12       = mse_loss(sigmoid10, target)              [B]
 //   output: sigmoid10; loss: mse_loss12 (batch mean)
-[global::System.CodeDom.Compiler.GeneratedCode("Dl.Generators", "1.0.0.0")]
+[global::System.CodeDom.Compiler.GeneratedCode("Dl.Generators", "0.1.0.0")]
 partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorNet>, global::Dl.ITrainableModel<float>
 {
     /// <summary>Everything about this model known at compile time.</summary>

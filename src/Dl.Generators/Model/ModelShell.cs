@@ -1,0 +1,34 @@
+using System.Linq;
+using Dl.Generators.Helpers;
+
+namespace Dl.Generators.Model;
+
+/// <summary>What the stub of a model that failed to build needs (<see cref="Emit.StubEmitter"/>): where the class is
+/// declared and the parts of the generated public surface that vary between models. A model with a DL error still gets
+/// its constructor, <c>TrainStep</c> and the rest, so the build shows the DL diagnostic instead of a cascade of
+/// compiler errors at every use of the model. Equatable and symbol-free, like <see cref="ModelSpec"/>.</summary>
+/// <param name="TypeParameters">The class's type parameter list as written (<c>&lt;T&gt;</c>), or empty: a generic
+/// model is an error, but its stub still has to name the same type.</param>
+/// <param name="ParamFields">The <c>[Param]</c> fields, which the stub's constructor assigns (no CS8618/CS0649).</param>
+/// <param name="TargetTypes">The element types of the loss target: none without a <c>[Loss]</c> method, <c>int</c> for
+/// <c>[Labels]</c>, <c>float</c> for <c>[Shape]</c>, both when the target could not be read (the most general surface:
+/// a call written for either compiles).</param>
+public sealed record ModelShell(string Namespace, string ClassName, string TypeParameters, EquatableArray<string> Containers,
+    EquatableArray<string> ParamFields, EquatableArray<string> TargetTypes)
+{
+    /// <summary>The class as its own members name it: <c>Net</c>, <c>Net&lt;T&gt;</c>.</summary>
+    public string SelfType => ClassName + TypeParameters;
+
+    /// <summary>The generated file's name; the arity (<c>Net`1</c>) keeps type parameters' brackets out of it.</summary>
+    public string HintName =>
+        (string.IsNullOrEmpty(Namespace) ? "" : Namespace + ".")
+        + string.Concat(Containers.Select(c => Name(c.Split('<')[0]) + "."))
+        + ClassName + (TypeParameters.Length == 0 ? "" : "`" + (TypeParameters.Count(c => c == ',') + 1)) + ".g.cs";
+
+    private static string Name(string declaration) => declaration.Substring(declaration.TrimEnd().LastIndexOf(' ') + 1).Trim();
+
+    /// <summary>The shell of a model that parsed but failed later (lowering or emission, DL0010).</summary>
+    public static ModelShell Of(ModelSpec spec) => new(spec.Namespace, spec.ClassName, "", spec.Containers,
+        spec.Parameters.Where(p => p.FieldName is not null).Select(p => p.FieldName!).ToArray(),
+        spec.Target is null ? new string[0] : new[] { spec.Target.IsLabels ? "int" : "float" });
+}
