@@ -68,6 +68,26 @@ public sealed class ConsumerAppTests(PackageFeed feed)
         AssertTrained(aot);
     }
 
+    [Fact]
+    public void A_shape_error_in_a_model_is_one_DL_diagnostic_and_nothing_else()
+    {
+        string app = NewFolder("Broken");
+        DotnetProcess.Run("dotnet", "new console -n Broken -o .", app, Timeout);
+        DotnetProcess.Run("dotnet", $"add package Dl --version {feed.Version}", app, Timeout);
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Apps", "ShapeError.cs"), Path.Combine(app, "Program.cs"), overwrite: true);
+
+        var (exit, output) = DotnetProcess.Run("dotnet", "build -c Release -warnaserror -nologo", app, Timeout, allowFailure: true);
+        Assert.NotEqual(0, exit);
+        var diagnostics = Regex.Matches(output, @"(?<file>[^\s:]+)\((?<line>\d+),(?<column>\d+)\): (?<kind>error|warning) (?<id>[A-Z]+\d+): (?<text>[^\r\n]*)");
+        Assert.True(diagnostics.Count > 0, output);
+        Assert.All(diagnostics, d => Assert.Equal("DL0003", d.Groups["id"].Value));   // no cascade: no CS errors, no warnings
+        var first = diagnostics[0];
+        Assert.Equal("16", first.Groups["line"].Value);   // the `+` in Forward
+        Assert.Contains("operator +: [B, 3] and [B, 4]", first.Groups["text"].Value);
+        Assert.Contains("per-sample axis 0", first.Groups["text"].Value);
+        Assert.Contains("/docs/diagnostics.md#dl0003", first.Groups["text"].Value);
+    }
+
     private static void AssertTrained(string output)
     {
         var first = Regex.Match(output, @"first loss: ([0-9.]+)");

@@ -36,6 +36,39 @@ public sealed class IdxTests : IDisposable
     private static byte[] Pixels(int n) => Enumerable.Range(0, n).Select(i => (byte)(i * 7 % 256)).ToArray();
 
     [Theory]
+    [InlineData(false, 0)]
+    [InlineData(false, 2)]
+    [InlineData(true, 2)]
+    [InlineData(true, 3)]
+    [InlineData(true, 50)]
+    public void Read_AtMostMaxItems_IsThePrefixOfTheFullRead(bool gzip, int maxItems)
+    {
+        byte[] images = IdxBytes(0x803, [3, 2, 4], Pixels(24));
+        byte[] labels = IdxBytes(0x801, [3], [2, 0, 9]);
+        string ip = WriteFile("img", gzip ? Gzip(images) : images), lp = WriteFile("lbl", gzip ? Gzip(labels) : labels);
+        int n = Math.Min(maxItems, 3);
+
+        IdxData img = Idx.Read(ip, maxItems);
+        Assert.Equal([n, 2, 4], img.Dims);
+        Assert.Equal(Pixels(24)[..(8 * n)], img.Data);
+        using var imageStream = File.OpenRead(ip);
+        using var labelStream = File.OpenRead(lp);
+        Dataset data = Dataset.LoadIdxPair(imageStream, labelStream, 10, maxItems);
+        Assert.Equal(n, data.Count);
+        Assert.Equal(new int[] { 2, 0, 9 }[..n], data.Labels);
+    }
+
+    [Fact]
+    public void Read_AtMostMaxItems_StillRejectsATruncatedPrefixAndANegativeCount()
+    {
+        byte[] images = IdxBytes(0x803, [3, 2, 4], Pixels(24));
+        string cut = WriteFile("cut", images[..(16 + 10)]);   // the 16-byte header and 1.25 images of 8 bytes
+        Assert.Contains("truncated payload", Assert.Throws<InvalidDataException>(() => Idx.Read(cut, maxItems: 2)).Message);
+        Assert.Equal(1, Idx.Read(cut, maxItems: 1).Count);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Idx.Read(cut, maxItems: -1));
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void Read_ImagesAndLabels_RawOrGzipped(bool gzip)

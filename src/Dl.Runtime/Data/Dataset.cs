@@ -87,8 +87,12 @@ public sealed class Dataset
     }
 
     /// <summary>Reads an images/labels IDX pair from streams (raw or gzipped), e.g. embedded resources.</summary>
-    public static Dataset LoadIdxPair(Stream images, Stream labels, int classes) =>
-        FromIdx(Idx.Read(images, "images"), Idx.Read(labels, "labels"), classes);
+    public static Dataset LoadIdxPair(Stream images, Stream labels, int classes) => LoadIdxPair(images, labels, classes, maxCount: null);
+
+    /// <summary>Reads the first <paramref name="maxCount"/> samples (all when null) of an images/labels IDX pair from
+    /// streams; the rest of each stream is not decompressed.</summary>
+    public static Dataset LoadIdxPair(Stream images, Stream labels, int classes, int? maxCount) =>
+        FromIdx(Idx.Read(images, "images", maxCount), Idx.Read(labels, "labels", maxCount), classes);
 
     /// <summary>Reads an images/labels IDX pair from files (raw or gzipped).</summary>
     public static Dataset LoadIdxPair(string imagesPath, string labelsPath, int classes) =>

@@ -34,18 +34,28 @@ public static class Idx
     private const int MaxDims = 8;
 
     /// <summary>Reads an IDX file (raw or gzipped). Errors name the file and what was expected.</summary>
-    public static IdxData Read(string path)
+    public static IdxData Read(string path) => Read(path, maxItems: null);
+
+    /// <summary>Reads at most the first <paramref name="maxItems"/> items (slices along dimension 0) of an IDX file;
+    /// null reads them all. Reading a prefix stops decompressing there: a program that needs eight test images does not
+    /// pay for ten thousand.</summary>
+    public static IdxData Read(string path, int? maxItems)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"IDX file '{path}' does not exist.", path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        return Read(stream, path);
+        return Read(stream, path, maxItems);
     }
 
     /// <summary>Reads an IDX stream (raw or gzipped); <paramref name="name"/> is used in error messages.</summary>
-    public static IdxData Read(Stream stream, string name = "<stream>")
+    public static IdxData Read(Stream stream, string name = "<stream>") => Read(stream, name, maxItems: null);
+
+    /// <summary>Reads at most the first <paramref name="maxItems"/> items of an IDX stream (all when null); the header
+    /// is checked as in a full read, the rest of the stream is left unread.</summary>
+    public static IdxData Read(Stream stream, string name, int? maxItems)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        if (maxItems < 0) throw new ArgumentOutOfRangeException(nameof(maxItems), maxItems, "maxItems must be null (all) or at least 0.");
         if (!stream.CanRead) throw new ArgumentException($"IDX source '{name}' is not readable.", nameof(stream));
         if (!stream.CanSeek)
         {
@@ -64,17 +74,17 @@ public static class Idx
             using var gzip = new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);
             try
             {
-                return ReadRaw(gzip, name, compressed: true);
+                return ReadRaw(gzip, name, compressed: true, maxItems);
             }
             catch (InvalidDataException e) when (!e.Message.StartsWith("IDX", StringComparison.Ordinal))
             {
                 throw new InvalidDataException($"IDX file '{name}': the gzip stream is corrupt or truncated ({e.Message}).", e);
             }
         }
-        return ReadRaw(stream, name, compressed: false);
+        return ReadRaw(stream, name, compressed: false, maxItems);
     }
 
-    private static IdxData ReadRaw(Stream stream, string name, bool compressed)
+    private static IdxData ReadRaw(Stream stream, string name, bool compressed, int? maxItems)
     {
         string what = compressed ? "gzipped IDX file" : "IDX file";
         Span<byte> header = stackalloc byte[4];
@@ -108,12 +118,19 @@ public static class Idx
                 throw new InvalidDataException($"IDX file '{name}': dims [{string.Join(", ", dims[..(i + 1)])}...] describe more than {Array.MaxLength} bytes.");
         }
 
+        string shape = "[" + string.Join(", ", dims) + "]";
+        bool prefix = maxItems < dims[0];
+        if (prefix)
+        {
+            total = total / Math.Max(dims[0], 1) * maxItems!.Value;
+            dims[0] = maxItems.Value;
+        }
         var data = new byte[total];
         int read = stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
-        string shape = "[" + string.Join(", ", dims) + "]";
         if (read < data.Length)
             throw new InvalidDataException(
-                $"IDX file '{name}': truncated payload; dims {shape} need {data.Length} bytes of data but the {what} has only {read}.");
+                $"IDX file '{name}': truncated payload; dims {shape} need {(prefix ? "at least " : "")}{data.Length} bytes of data but the {what} has only {read}.");
+        if (prefix) return new IdxData { Dims = dims, Data = data };
         Span<byte> probe = stackalloc byte[1];
         if (stream.Read(probe) != 0)
             throw new InvalidDataException(

@@ -10,10 +10,10 @@ using DlConsole;
 const string CheckpointPath = "classifier.safetensors";
 const int Batch = 32;
 
-Dataset test = EmbeddedData.FashionTest();
 if (args is ["predict", ..])
     return Predict();
 
+Dataset test = EmbeddedData.FashionTest();
 int epochs = args is ["--epochs", var n, ..] && int.TryParse(n, out int e) && e > 0 ? e : 5;
 Dataset train = EmbeddedData.FashionTrain();
 Console.WriteLine($"Fashion-MNIST subset: {train.Count} training and {test.Count} test images ({EmbeddedData.Attribution})");
@@ -49,10 +49,11 @@ int Predict()
         Console.Error.WriteLine($"{CheckpointPath} not found: run `dotnet run` first to train and save the model.");
         return 1;
     }
-    var model = new Classifier(new ModelOptions { MaxBatch = Batch });
+    const int Count = 8;
+    Dataset test = EmbeddedData.FashionTest(Count);   // decompresses only these images
+    var model = new Classifier(new ModelOptions { MaxBatch = Count });
     model.Load(CheckpointPath);
     model.Training = false;
-    const int Count = 8;
     var scores = new float[Count * EmbeddedData.Classes];
     model.Predict(test.X.AsSpan(0, Count * test.Features), scores, Count);
     for (int i = 0; i < Count; i++)
