@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 
 namespace Dl.Tests;
 
@@ -28,26 +27,27 @@ internal static class DotnetProcess
         foreach (string name in new[] { "DOTNET_EnableAVX512", "DOTNET_EnableAVX512F", "DOTNET_EnableAVX2", "DOTNET_EnableHWIntrinsic" })
             info.Environment.Remove(name);
 
-        var output = new StringBuilder();
         using var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
         var started = Stopwatch.StartNew();
         process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        // Both pipes are read to their end, not through line events: those can still be pending when the process has
+        // exited, and a fast program's whole output would be lost.
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync(), stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"'{file} {arguments}' in {directory} did not finish within {timeout.TotalSeconds:0} s. Output so far:\n{Text(output)}");
+            Assert.Fail($"'{file} {arguments}' in {directory} did not finish within {timeout.TotalSeconds:0} s. Output so far:\n{Text(stdout, stderr)}");
         }
-        process.WaitForExit(TimeSpan.FromSeconds(10));   // drains the asynchronous readers
-        string text = Text(output);
+        // A child that outlives the command (a build server) could hold the pipes open: wait a bounded time for the end.
+        Task.WaitAll([stdout, stderr], TimeSpan.FromSeconds(30));
+        string text = Text(stdout, stderr);
         Console.WriteLine($"[{started.Elapsed.TotalSeconds:0.0} s] {file} {arguments}");
         if (process.ExitCode != 0 && !allowFailure)
             Assert.Fail($"'{file} {arguments}' in {directory} exited with {process.ExitCode}. Output:\n{text}");
         return (process.ExitCode, text);
     }
 
-    private static string Text(StringBuilder output) { lock (output) return output.ToString(); }
+    private static string Text(Task<string> stdout, Task<string> stderr) =>
+        (stdout.IsCompletedSuccessfully ? stdout.Result : "<stdout not read to its end>\n") +
+        (stderr.IsCompletedSuccessfully ? stderr.Result : "<stderr not read to its end>\n");
 }
