@@ -21,7 +21,7 @@ internal static class Literals
     };
     public const string Gemm = "global::Dl.Kernels.Gemm";
     /// <summary>The runtime's throw helpers (Dl.ModelChecks): a generated check is one comparison and, when it fails, one
-    /// call, so no message is built (and analyzed) in every model.</summary>
+    /// call, so the messages are compiled once, in the runtime, not in every model.</summary>
     public const string Checks = "global::Dl.ModelChecks";
 
     public static string Float(float value)

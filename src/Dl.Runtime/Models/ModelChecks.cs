@@ -8,11 +8,11 @@ namespace Dl;
 /// directly. A generated check stays one inline comparison; only when it fails does it call one of the throw helpers
 /// here, which build the message.
 /// </summary>
-/// <remarks>Why here and not in every model: a consumer's build runs the trim analyzer (ILLink's
-/// DynamicallyAccessedMembersAnalyzer, on with PublishAot or IsAotCompatible) over the generated code, and its cost grows
-/// with the call sites in a method body; an interpolated message lowers to one call per literal and per hole. Printed
-/// once per model and per method, the messages were most of those call sites; here they are compiled once, with the
-/// runtime.</remarks>
+/// <remarks>Why here and not in every model: the messages are compiled once, with the runtime, instead of in every model
+/// and every method that checks; an interpolated message lowers to a handler and one call per literal and per hole, 77
+/// call sites per model that a consumer's compiler and analyzers went through on each build. Measured on a three-model
+/// consumer, the trim analyzer's time (ILLink's DynamicallyAccessedMembersAnalyzer) did not change beyond noise: in a
+/// synthetic file of 1000 checks it cost about the same with and without interpolated messages.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class ModelChecks
 {
