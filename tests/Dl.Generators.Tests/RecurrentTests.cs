@@ -117,7 +117,7 @@ public class RecurrentTests
             """);
         Assert.Empty(diagnostics);
         Assert.Contains("EmbeddingLookup.Forward<float>(batch * 6, 20, 8", generated);
-        Assert.Contains("expected 6 per sample", generated);
+        Assert.Contains("if (target.Length != batch * 6) global::Dl.ModelChecks.ThrowLabelCount(target.Length, batch, 6);", generated);
     }
 
     [Fact]

@@ -109,7 +109,7 @@ internal static class ChunkedTraining
                     w.Line($"var losses = {ModelEmitter.BufferSpanOf(loss, "n")};");
                     w.Line("float part = 0f;");
                     w.Line("for (int s = 0; s < n; s++) part += losses[s];");
-                    w.Line("if (!float.IsFinite(part)) throw new global::System.ArithmeticException($\"The loss is {part / n} on samples {s0}..{s0 + n - 1}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Gradients and parameters were not changed.\");");
+                    w.Line($"if (!float.IsFinite(part)) {Checks}.ThrowNonFiniteChunkLoss(part, s0, n);");
                     w.Line("total += part;");
                     w.Line($"{BackwardGrads} = s0 == 0 ? _gradSum : _chunkGrads;");
                     w.Line($"RunBackward(ref inputRef, {targetRef}, n, 1f / batch);");

@@ -20,6 +20,9 @@ internal static class Literals
         "using V256F = global::System.Runtime.Intrinsics.Vector256<float>;",
     };
     public const string Gemm = "global::Dl.Kernels.Gemm";
+    /// <summary>The runtime's throw helpers (Dl.ModelChecks): a generated check is one comparison and, when it fails, one
+    /// call, so the messages are compiled once, in the runtime, not in every model.</summary>
+    public const string Checks = "global::Dl.ModelChecks";
 
     public static string Float(float value)
     {

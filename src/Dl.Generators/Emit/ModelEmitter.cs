@@ -169,10 +169,7 @@ internal static class ModelEmitter
         w.Line("/// and initializes the parameters from streams keyed by the seed and each parameter's name.</summary>");
         using (w.Block($"public {model.ClassName}(global::Dl.ModelOptions options)"))
         {
-            w.Line("global::System.ArgumentNullException.ThrowIfNull(options);");
-            w.Line("if (options.MaxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(options), options.MaxBatch, \"MaxBatch must be at least 1.\");");
-            w.Line("if (options.Threads < 1) throw new global::System.ArgumentOutOfRangeException(nameof(options), options.Threads, \"Threads must be at least 1.\");");
-            w.Line("if (options.ChunkSamples < 0) throw new global::System.ArgumentOutOfRangeException(nameof(options), options.ChunkSamples, \"ChunkSamples must be null (automatic), 0 (off) or a positive number of samples.\");");
+            w.Line($"{Checks}.Options(options);");
             w.Line("_maxBatch = options.MaxBatch;");
             w.Line("_params = new float[ParameterTotal];");
             w.Line("_grads = new float[ParameterTotal];");
@@ -222,8 +219,8 @@ internal static class ModelEmitter
 
     private static void CheckBatch(SourceWriter w)
     {
-        w.Line("if ((uint)(batch - 1) >= (uint)_maxBatch) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, $\"batch must be in 1..{_maxBatch} (MaxBatch).\");");
-        w.Line("if (input.Length != batch * InputSize) throw new global::System.ArgumentException($\"input has {input.Length} values; expected batch x {InputSize} = {batch * InputSize}.\", nameof(input));");
+        w.Line($"if ((uint)(batch - 1) >= (uint)_maxBatch) {Checks}.ThrowBatch(batch, _maxBatch);");
+        w.Line($"if (input.Length != batch * InputSize) {Checks}.ThrowInputLength(input.Length, batch, InputSize);");
     }
 
     private static void Predict(SourceWriter w, ModelSpec model, ProgramPlan plan, bool chunked)
@@ -231,7 +228,7 @@ internal static class ModelEmitter
         using (w.Block("public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch)"))
         {
             CheckBatch(w);
-            w.Line("if (output.Length < batch * OutputSize) throw new global::System.ArgumentException($\"output has room for {output.Length} values; expected batch x {OutputSize} = {batch * OutputSize}.\", nameof(output));");
+            w.Line($"if (output.Length < batch * OutputSize) {Checks}.ThrowOutputLength(output.Length, batch, OutputSize);");
             var o = plan.Values[model.OutputNode]!;
             if (o.Space == Space.Batched && chunked) ChunkedTraining.PredictInChunks(w, BufferSpan(o, "n * OutputSize", true));
             w.Line($"RunForward(ref {Marshal}.GetReference(input), batch);");
@@ -268,7 +265,7 @@ internal static class ModelEmitter
             {
                 w.Line("// Plain SGD: the update is fused into the backward pass (the weight gradients are not stored).");
                 w.Line("float fusedLoss = Loss(input, target, batch);");
-                w.Line("if (!float.IsFinite(fusedLoss)) throw new global::System.ArithmeticException($\"The loss is {fusedLoss}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Parameters were not changed.\");");
+                w.Line($"if (!float.IsFinite(fusedLoss)) {Checks}.ThrowNonFiniteFusedLoss(fusedLoss);");
                 w.Line($"RunBackwardSgd(ref {Marshal}.GetReference(input), {targetRef}, batch, 1f / batch, -sgd.LearningRate);");
                 w.Line("return fusedLoss;");
             }
@@ -284,7 +281,7 @@ internal static class ModelEmitter
                 w.Line("if (chunk > 0) return ComputeGradientsInChunks(input, target, batch, chunk);");
             }
             w.Line("float loss = Loss(input, target, batch);");
-            w.Line("if (!float.IsFinite(loss)) throw new global::System.ArithmeticException($\"The loss is {loss}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Gradients and parameters were not changed.\");");
+            w.Line($"if (!float.IsFinite(loss)) {Checks}.ThrowNonFiniteLoss(loss);");
             w.Line($"RunBackward(ref {Marshal}.GetReference(input), {targetRef}, batch, 1f / batch);");
             w.Line("return loss;");
         }
@@ -312,22 +309,18 @@ internal static class ModelEmitter
             {
                 // One label per sample, or per step of a [T] label shape; the messages name the sample (and the step).
                 var lb = plan.LabelsBuffer!;
-                bool one = t.Size == 1;
-                string count = one ? "batch" : $"batch * {t.Size}";
-                w.Line(one
-                    ? "if (target.Length != batch) throw new global::System.ArgumentException($\"target has {target.Length} labels; expected one per sample ({batch}).\", nameof(target));"
-                    : $"if (target.Length != batch * {t.Size}) throw new global::System.ArgumentException($\"target has {{target.Length}} labels; expected {t.Size} per sample (batch x {t.Size} = {{batch * {t.Size}}}).\", nameof(target));");
+                string count = t.Size == 1 ? "batch" : $"batch * {t.Size}";
+                w.Line($"if (target.Length != {count}) {Checks}.ThrowLabelCount(target.Length, batch, {t.Size});");
                 w.Line($"var labels = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + {lb.Offset} * _maxBatch, {count});");
                 using (w.Block($"for (int i = 0; i < {count}; i++)"))
                 {
                     w.Line("int label = target[i];");
-                    string which = one ? "label of sample {i}" : $"label {{i % {t.Size}}} of sample {{i / {t.Size}}}";
-                    w.Line($"if ((uint)label >= {t.Classes}u) throw new global::System.ArgumentOutOfRangeException(nameof(target), label, $\"{which} is {{label}}; expected a class in 0..{t.Classes - 1}.\");");
+                    w.Line($"if ((uint)label >= {t.Classes}u) {Checks}.ThrowLabel(label, {t.Classes}, i, {t.Size});");
                     w.Line("labels[i] = label;");
                 }
             }
             else
-                w.Line($"if (target.Length != batch * {t.Size}) throw new global::System.ArgumentException($\"target has {{target.Length}} values; expected batch x {t.Size} = {{batch * {t.Size}}}.\", nameof(target));");
+                w.Line($"if (target.Length != batch * {t.Size}) {Checks}.ThrowTargetLength(target.Length, batch, {t.Size});");
         }
         w.Line();
     }

@@ -74,10 +74,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
     /// and initializes the parameters from streams keyed by the seed and each parameter's name.</summary>
     public FashionMlp(global::Dl.ModelOptions options)
     {
-        global::System.ArgumentNullException.ThrowIfNull(options);
-        if (options.MaxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(options), options.MaxBatch, "MaxBatch must be at least 1.");
-        if (options.Threads < 1) throw new global::System.ArgumentOutOfRangeException(nameof(options), options.Threads, "Threads must be at least 1.");
-        if (options.ChunkSamples < 0) throw new global::System.ArgumentOutOfRangeException(nameof(options), options.ChunkSamples, "ChunkSamples must be null (automatic), 0 (off) or a positive number of samples.");
+        global::Dl.ModelChecks.Options(options);
         _maxBatch = options.MaxBatch;
         _params = new float[ParameterTotal];
         _grads = new float[ParameterTotal];
@@ -120,9 +117,9 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
 
     public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch)
     {
-        if ((uint)(batch - 1) >= (uint)_maxBatch) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, $"batch must be in 1..{_maxBatch} (MaxBatch).");
-        if (input.Length != batch * InputSize) throw new global::System.ArgumentException($"input has {input.Length} values; expected batch x {InputSize} = {batch * InputSize}.", nameof(input));
-        if (output.Length < batch * OutputSize) throw new global::System.ArgumentException($"output has room for {output.Length} values; expected batch x {OutputSize} = {batch * OutputSize}.", nameof(output));
+        if ((uint)(batch - 1) >= (uint)_maxBatch) global::Dl.ModelChecks.ThrowBatch(batch, _maxBatch);
+        if (input.Length != batch * InputSize) global::Dl.ModelChecks.ThrowInputLength(input.Length, batch, InputSize);
+        if (output.Length < batch * OutputSize) global::Dl.ModelChecks.ThrowOutputLength(output.Length, batch, OutputSize);
         int chunk = global::Dl.Kernels.BatchChunking.ChunkSize(batch, _chunkLimit);
         if (chunk > 0)
         {
@@ -147,7 +144,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         {
             // Plain SGD: the update is fused into the backward pass (the weight gradients are not stored).
             float fusedLoss = Loss(input, target, batch);
-            if (!float.IsFinite(fusedLoss)) throw new global::System.ArithmeticException($"The loss is {fusedLoss}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Parameters were not changed.");
+            if (!float.IsFinite(fusedLoss)) global::Dl.ModelChecks.ThrowNonFiniteFusedLoss(fusedLoss);
             RunBackwardSgd(ref Mem.GetReference(input), ref Ref.NullRef<float>(), batch, 1f / batch, -sgd.LearningRate);
             return fusedLoss;
         }
@@ -160,7 +157,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         int chunk = global::Dl.Kernels.BatchChunking.ChunkSize(batch, _chunkLimit);
         if (chunk > 0) return ComputeGradientsInChunks(input, target, batch, chunk);
         float loss = Loss(input, target, batch);
-        if (!float.IsFinite(loss)) throw new global::System.ArithmeticException($"The loss is {loss}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Gradients and parameters were not changed.");
+        if (!float.IsFinite(loss)) global::Dl.ModelChecks.ThrowNonFiniteLoss(loss);
         RunBackward(ref Mem.GetReference(input), ref Ref.NullRef<float>(), batch, 1f / batch);
         return loss;
     }
@@ -182,7 +179,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
                 var losses = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 16 * _maxBatch, n);
                 float part = 0f;
                 for (int s = 0; s < n; s++) part += losses[s];
-                if (!float.IsFinite(part)) throw new global::System.ArithmeticException($"The loss is {part / n} on samples {s0}..{s0 + n - 1}: the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate). Gradients and parameters were not changed.");
+                if (!float.IsFinite(part)) global::Dl.ModelChecks.ThrowNonFiniteChunkLoss(part, s0, n);
                 total += part;
                 _backwardGrads = s0 == 0 ? _gradSum : _chunkGrads;
                 RunBackward(ref inputRef, ref Ref.NullRef<float>(), n, 1f / batch);
@@ -211,14 +208,14 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
     /// <summary>Validates a step's arguments and writes the labels (if any) into the arena.</summary>
     private void Stage(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch)
     {
-        if ((uint)(batch - 1) >= (uint)_maxBatch) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, $"batch must be in 1..{_maxBatch} (MaxBatch).");
-        if (input.Length != batch * InputSize) throw new global::System.ArgumentException($"input has {input.Length} values; expected batch x {InputSize} = {batch * InputSize}.", nameof(input));
-        if (target.Length != batch) throw new global::System.ArgumentException($"target has {target.Length} labels; expected one per sample ({batch}).", nameof(target));
+        if ((uint)(batch - 1) >= (uint)_maxBatch) global::Dl.ModelChecks.ThrowBatch(batch, _maxBatch);
+        if (input.Length != batch * InputSize) global::Dl.ModelChecks.ThrowInputLength(input.Length, batch, InputSize);
+        if (target.Length != batch) global::Dl.ModelChecks.ThrowLabelCount(target.Length, batch, 1);
         var labels = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 0 * _maxBatch, batch);
         for (int i = 0; i < batch; i++)
         {
             int label = target[i];
-            if ((uint)label >= 10u) throw new global::System.ArgumentOutOfRangeException(nameof(target), label, $"label of sample {i} is {label}; expected a class in 0..9.");
+            if ((uint)label >= 10u) global::Dl.ModelChecks.ThrowLabel(label, 10, i, 1);
             labels[i] = label;
         }
     }
