@@ -12,11 +12,16 @@ public sealed class ConsumerAppTests(PackageFeed feed)
 {
     private static readonly TimeSpan Timeout = PackageFeed.CommandTimeout;
 
-    private string NewFolder(string name)
+    /// <summary>`dotnet new console -n <paramref name="name"/>` + `dotnet add package Dl` in a new folder, with
+    /// Program.cs replaced by Apps/<paramref name="program"/>; returns the folder.</summary>
+    private string NewConsoleAppWithDl(string name, string program)
     {
-        string path = Path.Combine(feed.Root, name);
-        Directory.CreateDirectory(path);
-        return path;
+        string app = Path.Combine(feed.Root, name);
+        Directory.CreateDirectory(app);
+        DotnetProcess.Run("dotnet", $"new console -n {name} -o .", app, Timeout);
+        DotnetProcess.Run("dotnet", $"add package Dl --version {feed.Version}", app, Timeout);
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Apps", program), Path.Combine(app, "Program.cs"), overwrite: true);
+        return app;
     }
 
     private static double Number(string text) => double.Parse(text, CultureInfo.InvariantCulture);
@@ -50,10 +55,7 @@ public sealed class ConsumerAppTests(PackageFeed feed)
     [Fact]
     public void Console_app_with_the_package_added_builds_trains_and_runs_as_native_aot()
     {
-        string app = NewFolder("Plain");
-        DotnetProcess.Run("dotnet", "new console -n Plain -o .", app, Timeout);
-        DotnetProcess.Run("dotnet", $"add package Dl --version {feed.Version}", app, Timeout);
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "Apps", "Quadrants.cs"), Path.Combine(app, "Program.cs"), overwrite: true);
+        string app = NewConsoleAppWithDl("Plain", "Quadrants.cs");
 
         DotnetProcess.Run("dotnet", "build -c Release -warnaserror", app, Timeout);
         var (_, jit) = DotnetProcess.Run("dotnet", "run -c Release --no-build", app, Timeout);
@@ -71,10 +73,7 @@ public sealed class ConsumerAppTests(PackageFeed feed)
     [Fact]
     public void A_shape_error_in_a_model_is_one_DL_diagnostic_and_nothing_else()
     {
-        string app = NewFolder("Broken");
-        DotnetProcess.Run("dotnet", "new console -n Broken -o .", app, Timeout);
-        DotnetProcess.Run("dotnet", $"add package Dl --version {feed.Version}", app, Timeout);
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "Apps", "ShapeError.cs"), Path.Combine(app, "Program.cs"), overwrite: true);
+        string app = NewConsoleAppWithDl("Broken", "ShapeError.cs");
 
         var (exit, output) = DotnetProcess.Run("dotnet", "build -c Release -warnaserror -nologo", app, Timeout, allowFailure: true);
         Assert.NotEqual(0, exit);
