@@ -246,3 +246,14 @@ public sealed partial class NotesBatchNorm
 {
     [Forward] Tensor Forward([Shape(1)] Tensor z) => BatchNorm(z, "bn");
 }
+
+/// <summary>An output that does not depend on the input: one unbatched value that Predict, the loss and the backward
+/// pass must broadcast to every sample (its gradient is the sum over the batch). Generated code once stepped through the
+/// [3] buffer with a per-sample stride: a wrong loss at batch 4 and writes past the array at batch 4096.</summary>
+[Model]
+public sealed partial class ConstantOutput
+{
+    [Param(3)] Tensor w;
+    [Forward] Tensor Forward([Shape(2)] Tensor x) => w * 1f;
+    [Loss] Tensor Loss(Tensor y, [Shape(3)] Tensor t) => MseLoss(y, t);
+}

@@ -73,9 +73,10 @@ internal sealed partial class Lowering
                 case NodeKind.Constant:
                     continue;
             }
-            if (n.Kind == NodeKind.Reshape && _plan.Values[n.Inputs[0]] is { } same)
+            if (n.Kind == NodeKind.Reshape && _plan.Values[n.Inputs[0]] is { } same && Node(n.Inputs[0]).Shape.Batched == n.Shape.Batched)
             {
-                // A reshape (flatten) is a view: same elements, same order; its value is its input's buffer.
+                // A reshape (flatten) is a view: same elements, same order; its value is its input's buffer. (Not a
+                // broadcast of an unbatched value to the batch: that one is a copy per sample.)
                 _plan.Values[n.Id] = same;
                 continue;
             }
@@ -147,7 +148,9 @@ internal sealed partial class Lowering
             }
             case NodeKind.Reshape:
             {
-                var nest = LoopNest.Build(new ShapeSpec(new[] { n.Shape.Size }, n.Shape.Batched), new ShapeSpec(new[] { n.Shape.Size }, n.Shape.Batched));
+                // An unbatched input of a batched reshape (the broadcast of an output that does not depend on the input)
+                // is read with stride 0 across the batch.
+                var nest = LoopNest.Build(new ShapeSpec(new[] { n.Shape.Size }, n.Shape.Batched), new ShapeSpec(new[] { n.Shape.Size }, Node(n.Inputs[0]).Shape.Batched));
                 yield return new MapStep(comment, nest.Dims, new[] { Operand(n.Inputs[0], nest.Strides[0]) }, y, nest.Out, false, "$0", "$0", false);
                 break;
             }
@@ -409,8 +412,11 @@ internal sealed partial class Lowering
             }
             case NodeKind.Reshape or NodeKind.Positional:   // the same elements (a position encoding adds a constant)
             {
-                var nest = LoopNest.Build(new ShapeSpec(new[] { n.Shape.Size }, n.Shape.Batched), new ShapeSpec(new[] { n.Shape.Size }, n.Shape.Batched));
-                yield return new MapStep(comment, nest.Dims, new[] { new Operand(dy, 0, nest.Out) }, dx, nest.Out, !first, "$0", "$0", false);
+                // From a batched reshape back to an unbatched input (a broadcast output) the batch's gradients are summed.
+                var size = new[] { n.Shape.Size };
+                var nest = LoopNest.Build(new ShapeSpec(size, n.Shape.Batched), new ShapeSpec(size, n.Shape.Batched), new ShapeSpec(size, Node(n.Inputs[0]).Shape.Batched));
+                bool reduces = Reduces(nest, nest.Strides[1]);
+                yield return new MapStep(comment, nest.Dims, new[] { new Operand(dy, 0, nest.Strides[0]) }, dx, nest.Strides[1], !first || reduces, "$0", "$0", first && reduces);
                 break;
             }
             case NodeKind.Transpose:

@@ -91,6 +91,18 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
         return id;
     }
 
+    /// <summary>The model's output as a batched value. An output that does not depend on the input (a parameter, a
+    /// constant expression of parameters) is one unbatched buffer, but Predict, the loss and its backward step through
+    /// the output per sample: such an output becomes a broadcast node (a reshape to the same dims, batched) whose
+    /// backward sums the batch's gradients into the unbatched value.</summary>
+    public int BroadcastToBatch(int node)
+    {
+        var shape = Nodes[node].Shape;
+        if (shape.Batched) return node;
+        return Add(NodeKind.Reshape, Nodes[node].Label + ".batch", "broadcast", null, new[] { node }, new ShapeSpec(shape.Dims, true),
+            0, new int[0], false, SavedValues.Nothing, true, null);
+    }
+
     // ---- methods and statements ---------------------------------------------------------------------------
 
     /// <summary>Builds the body of a [Forward], [Loss] or [Block] method with its tensor parameters bound to

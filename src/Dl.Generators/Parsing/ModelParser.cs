@@ -62,7 +62,7 @@ internal static class ModelParser
                 inputs.Add(input);
             }
             token.ThrowIfCancellationRequested();
-            int output = builder.BuildMethod(forward, inputNodes);
+            int output = builder.BroadcastToBatch(builder.BuildMethod(forward, inputNodes));
 
             InputSpec? target = null;
             int lossNode = -1;
