@@ -11,6 +11,13 @@ public sealed class BroadcastOutputTests
         ModelHarness.GeneratedMatchesDynamic(o => new ConstantOutput(o), batch, ModelHarness.Normal(batch * 3, 3));
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(32)]
+    public void An_unbatched_loss_operand_matches_the_tape(int batch) =>
+        ModelHarness.GeneratedMatchesDynamic(o => new UnbatchedLossOperand(o), batch, ModelHarness.Normal(batch * 3, 3));
+
+    [Theory]
     [InlineData(4)]
     [InlineData(4096)]
     public void Loss_gradient_and_predictions_broadcast_the_one_output_to_every_sample(int batch)

@@ -257,3 +257,13 @@ public sealed partial class ConstantOutput
     [Forward] Tensor Forward([Shape(2)] Tensor x) => w * 1f;
     [Loss] Tensor Loss(Tensor y, [Shape(3)] Tensor t) => MseLoss(y, t);
 }
+
+/// <summary>A loss operand that is one unbatched value (a penalty pulling the parameter towards every target):
+/// broadcast to the samples like an unbatched output.</summary>
+[Model]
+public sealed partial class UnbatchedLossOperand
+{
+    [Param(3)] Tensor w;
+    [Forward] Tensor Forward([Shape(3)] Tensor x) => x * w;
+    [Loss] Tensor Loss(Tensor y, [Shape(3)] Tensor t) => MseLoss(y, t) + 0.5f * MseLoss(w * 1f, t);
+}

@@ -91,10 +91,10 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
         return id;
     }
 
-    /// <summary>The model's output as a batched value. An output that does not depend on the input (a parameter, a
-    /// constant expression of parameters) is one unbatched buffer, but Predict, the loss and its backward step through
-    /// the output per sample: such an output becomes a broadcast node (a reshape to the same dims, batched) whose
-    /// backward sums the batch's gradients into the unbatched value.</summary>
+    /// <summary>The value as a batched one. An output that does not depend on the input (a parameter, a constant
+    /// expression of parameters) is one unbatched buffer, but Predict, the loss and its backward step through the
+    /// output (and every loss operand) per sample: such a value becomes a broadcast node (a reshape to the same dims,
+    /// batched) whose backward sums the batch's gradients into the unbatched value.</summary>
     public int BroadcastToBatch(int node)
     {
         var shape = Nodes[node].Shape;
@@ -593,6 +593,10 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
                 var impl = labels ? op.LabelsImpl : op.Impl;
                 if (impl is null) throw Invalid(at, opName, labels ? "this loss does not take integer labels" : "this loss needs integer labels");
                 var (name, saves, diff) = ReadImpl(impl);
+                // The loss kernel runs one row per sample: an operand that is one unbatched value (a parameter, say) is
+                // broadcast to every sample first.
+                p = BroadcastToBatch(p);
+                t = BroadcastToBatch(t);
                 var shape = Check(ShapeInference.Loss(S(p), S(t), labels ? _targetClasses : 0, out var error), error, p, t);
                 int id = Add(NodeKind.Loss, "", name, FullName(impl), new[] { p, t }, shape, 0, new[] { labels ? _targetClasses : 0 },
                     false, saves, diff, location);
