@@ -19,10 +19,13 @@ public static class ModelChecks
     private const string NonFinite = "the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate).";
 
     /// <summary>Validates a generated model constructor's options (null, <see cref="ModelOptions.MaxBatch"/>,
-    /// <see cref="ModelOptions.Threads"/>, <see cref="ModelOptions.ChunkSamples"/>).</summary>
+    /// <see cref="ModelOptions.Threads"/>, <see cref="ModelOptions.ChunkSamples"/>). Every generated constructor starts
+    /// here, so this is also where a process without vector acceleration gets its one warning
+    /// (<see cref="Acceleration.WarnOnceIfScalar"/>).</summary>
     public static void Options([NotNull] ModelOptions? options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        Acceleration.WarnOnceIfScalar();
         if (options.MaxBatch < 1) throw new ArgumentOutOfRangeException(nameof(options), options.MaxBatch, "MaxBatch must be at least 1.");
         if (options.Threads < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Threads, "Threads must be at least 1.");
         if (options.ChunkSamples < 0) throw new ArgumentOutOfRangeException(nameof(options), options.ChunkSamples, "ChunkSamples must be null (automatic), 0 (off) or a positive number of samples.");

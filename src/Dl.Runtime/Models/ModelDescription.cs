@@ -54,10 +54,6 @@ public sealed class ModelDescription
 /// <summary>Construction options of a generated model: every buffer is allocated in the constructor.</summary>
 public sealed record ModelOptions
 {
-    /// <summary>Options with the defaults below. Every generated model is constructed from options, so this is where a
-    /// process without vector acceleration gets its one warning (<see cref="Acceleration.WarnOnceIfScalar"/>).</summary>
-    public ModelOptions() => Acceleration.WarnOnceIfScalar();
-
     /// <summary>Seed of the parameter initializers (each parameter draws from a stream keyed by seed and name).</summary>
     public ulong Seed { get; init; }
     /// <summary>Largest batch any call may pass.</summary>
