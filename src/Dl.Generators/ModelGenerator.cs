@@ -47,9 +47,10 @@ public sealed class ModelGenerator : IIncrementalGenerator
         var shells = parsed.Select(static (r, _) => r.Shell).Where(static s => s is not null).WithTrackingName(TrackingNames.Shell);
         context.RegisterSourceOutput(shells, static (spc, shell) => spc.AddSource(shell!.HintName, StubEmitter.Emit(shell, Version)));
 
-        // Only a changed spec reaches lowering and emission.
+        // Only a changed spec (or a changed DlCheckedKernels) reaches lowering and emission.
         var specs = parsed.Select(static (r, _) => r.Spec).Where(static s => s is not null).WithTrackingName(TrackingNames.Spec);
-        context.RegisterSourceOutput(specs, static (spc, spec) => Generate(spc, spec!));
+        var checkedKernels = context.AnalyzerConfigOptionsProvider.Select(static (options, _) => CheckedKernels(options.GlobalOptions));
+        context.RegisterSourceOutput(specs.Combine(checkedKernels), static (spc, pair) => Generate(spc, pair.Left!, pair.Right));
     }
 
     /// <summary>The text of an embedded block source file (Blocks/*.cs in this project).</summary>
@@ -61,9 +62,14 @@ public sealed class ModelGenerator : IIncrementalGenerator
         return reader.ReadToEnd();
     }
 
-    private static void Generate(SourceProductionContext context, ModelSpec spec)
+    /// <summary>The MSBuild property <c>DlCheckedKernels</c> (made visible to the compiler by Dl.props): true prints
+    /// every buffer access of the generated kernels bounds-checked (<see cref="BufferAccess"/>).</summary>
+    internal static bool CheckedKernels(Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions options) =>
+        options.TryGetValue("build_property.DlCheckedKernels", out var value) && string.Equals(value?.Trim(), "true", System.StringComparison.OrdinalIgnoreCase);
+
+    private static void Generate(SourceProductionContext context, ModelSpec spec, bool checkedKernels)
     {
-        var (source, error) = Render(spec);
+        var (source, error) = Render(spec, checkedKernels);
         if (error is null) context.AddSource($"{spec.FullName}.g.cs", source!);
         else
         {
@@ -74,12 +80,12 @@ public sealed class ModelGenerator : IIncrementalGenerator
     }
 
     /// <summary>Lowers and emits one model; an internal failure becomes DL0010 instead of an exception.</summary>
-    internal static (string? Source, Diagnostic? Error) Render(ModelSpec spec)
+    internal static (string? Source, Diagnostic? Error) Render(ModelSpec spec, bool checkedKernels = false)
     {
         try
         {
             var optimized = Lowering.Fusion.RewritePairs(spec);
-            return (ModelEmitter.Emit(optimized, Lowering.Lowering.Lower(optimized), Version), null);
+            return (ModelEmitter.Emit(optimized, Lowering.Lowering.Lower(optimized), Version, checkedKernels), null);
         }
         catch (System.Exception e) when (e is not System.OperationCanceledException)
         {

@@ -9,6 +9,9 @@ internal sealed class SourceWriter
     private readonly StringBuilder _text = new();
     private int _indent;
 
+    /// <summary>How the steps printed into this writer reach buffer elements (checked or not).</summary>
+    public BufferAccess Access { get; init; } = BufferAccess.Unchecked;
+
     public void Line(string line = "")
     {
         if (line.Length > 0) _text.Append(' ', _indent * 4).Append(line);

@@ -8,7 +8,7 @@ namespace Dl.Generators.Emit;
 /// <summary>Prints the steps of a <see cref="ProgramPlan"/> as specialized C#: literal sizes and strides, Vector256
 /// bodies with scalar tails (never a re-processed overlap: targets may accumulate), small loops unrolled, tiny matrix
 /// products inline and the rest through the packed GEMM of Dl.Runtime.</summary>
-internal static class StepEmitter
+internal sealed class StepEmitter(BufferAccess access)
 {
     /// <summary>Loops with a literal trip count up to this are unrolled.</summary>
     private const int UnrollLimit = 8;
@@ -16,7 +16,9 @@ internal static class StepEmitter
     /// overhead would dominate: the XOR network's layers).</summary>
     private const int InlineGemmLimit = 64;
 
-    public static void Emit(SourceWriter w, Step step)
+    public static void Emit(SourceWriter w, Step step) => new StepEmitter(w.Access).Print(w, step);
+
+    private void Print(SourceWriter w, Step step)
     {
         foreach (var line in step.Comment.Split('\n')) w.Line("// " + line);
         using (w.Block(""))
@@ -34,24 +36,24 @@ internal static class StepEmitter
         }
     }
 
-    private static void Call(SourceWriter w, CallStep c)
+    private void Call(SourceWriter w, CallStep c)
     {
         var args = c.Args.Select(a => a.Buffer is null ? a.Text
-            : a.Write ? Span(a.Buffer, a.Buffer.Length)
-            : $"{Marshal}.CreateReadOnlySpan(ref {a.Buffer.Ref}, {a.Buffer.Length})");
+            : a.Write ? Span(a.Buffer, a.Buffer.Length) : ReadSpan(a.Buffer, "0", a.Buffer.Length.ToString()));
         w.Line($"{c.Method}({string.Join(", ", args)});");
     }
 
-    private static void Mode(SourceWriter w, ModeStep m)
+    private void Mode(SourceWriter w, ModeStep m)
     {
-        using (w.Block("if (Training)")) foreach (var s in m.Training) Emit(w, s);
-        using (w.Block("else")) foreach (var s in m.Evaluation) Emit(w, s);
+        using (w.Block("if (Training)")) foreach (var s in m.Training) Print(w, s);
+        using (w.Block("else")) foreach (var s in m.Evaluation) Print(w, s);
     }
 
-    private static string Span(Buffer b, Extent length) => $"{Marshal}.CreateSpan(ref {b.Ref}, {length})";
-    private static string Span(Buffer b, string offset, int length) => $"{Marshal}.CreateSpan(ref {Unsafe}.Add(ref {b.Ref}, {offset}), {length})";
-    private static string ReadSpan(Buffer b, string offset, int length) => $"{Marshal}.CreateReadOnlySpan(ref {Unsafe}.Add(ref {b.Ref}, {offset}), {length})";
-    private static string At(Buffer b, string index) => index == "0" ? b.Ref : $"{Unsafe}.Add(ref {b.Ref}, {index})";
+
+    private string Span(Buffer b, Extent length) => access.Span(b, "0", length.ToString());
+    private string Span(Buffer b, string offset, string length) => access.Span(b, offset, length);
+    private string ReadSpan(Buffer b, string offset, string length) => access.ReadSpan(b, offset, length);
+    private string At(Buffer b, string index) => access.Element(b, index);
 
     private static string Offset(string baseOffset, string index, int stride) =>
         stride == 0 ? baseOffset : Plus(baseOffset, stride == 1 ? index : $"{index} * {stride}");
@@ -60,7 +62,7 @@ internal static class StepEmitter
 
     // ---- element-wise maps --------------------------------------------------------------------------------
 
-    private static void Map(SourceWriter w, MapStep m)
+    private void Map(SourceWriter w, MapStep m)
     {
         if (m.ZeroTargetFirst) w.Line($"{Span(m.Target, m.Target.Length)}.Clear();");
         int depth = m.Dims.Length;
@@ -88,7 +90,7 @@ internal static class StepEmitter
         for (int s = scopes.Count - 1; s >= 0; s--) scopes[s].Dispose();
     }
 
-    private static void Inner(SourceWriter w, MapStep m, Extent extent, string[] offsets, string targetOffset)
+    private void Inner(SourceWriter w, MapStep m, Extent extent, string[] offsets, string targetOffset)
     {
         int last = m.Dims.Length - 1;
         int targetStride = m.TargetStrides[last];
@@ -128,22 +130,22 @@ internal static class StepEmitter
         }
         if (vector)
         {
-            string dst = $"ref {m.Target.Ref}, (nuint)({Plus(targetOffset, "i")})";
-            string value = m.Accumulate ? $"{V256}.LoadUnsafe({dst}) + {Vector("i")}" : Vector("i");
-            w.Line($"for (; i <= n - 8; i += 8) {V256}.StoreUnsafe({value}, {dst});");
+            string dst = Plus(targetOffset, "i");
+            string value = m.Accumulate ? $"{access.Load(m.Target, dst)} + {Vector("i")}" : Vector("i");
+            w.Line($"for (; i <= n - 8; i += 8) {access.Store(value, m.Target, dst)};");
         }
         w.Line($"for (; i < n; i++) {target("i")} {assign} {Scalar("i")};");
     }
 
-    private static string ScalarOperand(Operand o, string offset, string i, int last) =>
+    private string ScalarOperand(Operand o, string offset, string i, int last) =>
         o.Buffer is null ? Float(o.Constant) : At(o.Buffer, Offset(offset, i, o.Strides[last]));
 
-    private static string VectorOperand(Operand o, string offset, string i, int last)
+    private string VectorOperand(Operand o, string offset, string i, int last)
     {
         if (o.Buffer is null) return $"{V256}.Create({Float(o.Constant)})";
         return o.Strides[last] == 0
             ? $"{V256}.Create({At(o.Buffer, offset)})"
-            : $"{V256}.LoadUnsafe(ref {o.Buffer.Ref}, (nuint)({Plus(offset, i)}))";
+            : access.Load(o.Buffer, Plus(offset, i));
     }
 
     private static string Expand(string template, System.Func<int, string> operand)
@@ -165,7 +167,7 @@ internal static class StepEmitter
 
     // ---- matrix products ----------------------------------------------------------------------------------
 
-    private static void Gemm(SourceWriter w, GemmStep g)
+    private void Gemm(SourceWriter w, GemmStep g)
     {
         System.IDisposable? loop = null;
         string oa = "0", ob = "0", oc = "0", accumulate = g.Accumulate ? "true" : "false";
@@ -182,7 +184,7 @@ internal static class StepEmitter
         else
         {
             string lenA = Mul(g.M, g.K), lenB = Mul(g.K, g.N), lenC = Mul(g.M, g.N);
-            w.Line($"{Literals.Gemm}.Multiply({ReadSpan(g.A, oa, lenA)}, {ReadSpan(g.B, ob, lenB)}, {SpanExpr(g.C, oc, lenC)},");
+            w.Line($"{Literals.Gemm}.Multiply({ReadSpan(g.A, oa, lenA)}, {ReadSpan(g.B, ob, lenB)}, {Span(g.C, oc, lenC)},");
             string alpha = g.Alpha is null ? "" : $", alpha: {g.Alpha}";
             w.Line($"    {g.M}, {g.N}, {g.K}, transA: {Bool(g.TransA)}, transB: {Bool(g.TransB)}, accumulate: {accumulate}, _gemm{alpha});");
         }
@@ -198,13 +200,11 @@ internal static class StepEmitter
         return g.K.Batched ? g.M.Literal * g.N.Literal <= 16 : g.N.Literal <= UnrollLimit && g.K.Literal <= 16;
     }
 
-    private static string ReadSpan(Buffer b, string offset, string length) => $"{Marshal}.CreateReadOnlySpan(ref {At(b, offset)}, {length})";
-    private static string SpanExpr(Buffer b, string offset, string length) => $"{Marshal}.CreateSpan(ref {At(b, offset)}, {length})";
     private static string Mul(Extent a, Extent b) => new Extent(a.Literal * b.Literal, a.Batched || b.Batched).ToString();
     private static string Bool(bool b) => b ? "true" : "false";
 
     /// <summary>C (+)= op(A)·op(B) as scalar code: rows loop, columns and the inner sum unrolled.</summary>
-    private static void InlineGemm(SourceWriter w, GemmStep g, string oa, string ob, string oc, string accumulate)
+    private void InlineGemm(SourceWriter w, GemmStep g, string oa, string ob, string oc, string accumulate)
     {
         string M = g.M.ToString(), N = g.N.ToString(), K = g.K.ToString();
         string A(string i, string p) => At(g.A, Plus(oa, g.TransA ? $"{p} * {M} + {i}" : $"{i} * {K} + {p}"));
@@ -246,21 +246,21 @@ internal static class StepEmitter
 
     // ---- row-wise calls and copies ------------------------------------------------------------------------
 
-    private static void Rows(SourceWriter w, RowCallStep r)
+    private void Rows(SourceWriter w, RowCallStep r)
     {
         if (r.ZeroOutFirst) foreach (var o in r.Out) w.Line($"{Span(o, o.Length)}.Clear();");
         using (w.Block($"for (int r = 0; r < {r.Rows}; r++)"))
         {
             string call = r.Call;
-            for (int k = 0; k < r.In.Length; k++) call = call.Replace("$in" + k, ReadSpan(r.In[k], Row(r.InRowLengths[k]), r.InRowLengths[k]));
-            for (int k = 0; k < r.Out.Length; k++) call = call.Replace("$out" + k, Span(r.Out[k], Row(r.OutRowLengths[k]), r.OutRowLengths[k]));
+            for (int k = 0; k < r.In.Length; k++) call = call.Replace("$in" + k, ReadSpan(r.In[k], Row(r.InRowLengths[k]), Int(r.InRowLengths[k])));
+            for (int k = 0; k < r.Out.Length; k++) call = call.Replace("$out" + k, Span(r.Out[k], Row(r.OutRowLengths[k]), Int(r.OutRowLengths[k])));
             w.Line(call + ";");
         }
     }
 
     private static string Row(int length) => length == 1 ? "r" : $"r * {length}";
 
-    private static void Copy(SourceWriter w, CopyStep c)
+    private void Copy(SourceWriter w, CopyStep c)
     {
         if (c.ZeroTargetFirst) w.Line($"{Span(c.Y, c.Y.Length)}.Clear();");
         string op = c.Accumulate ? "+=" : "=";
@@ -275,7 +275,7 @@ internal static class StepEmitter
             else if (c.Accumulate)
                 w.Line($"for (int j = 0; j < {c.RowLength}; j++) {At(c.Y, $"{yo} + j")} {op} {At(c.X, $"{xo} + j")};");
             else
-                w.Line($"{ReadSpan(c.X, xo, c.RowLength)}.CopyTo({Span(c.Y, yo, c.RowLength)});");
+                w.Line($"{ReadSpan(c.X, xo, Int(c.RowLength))}.CopyTo({Span(c.Y, yo, Int(c.RowLength))});");
         }
     }
 }
