@@ -275,8 +275,9 @@ internal static class ModelEmitter
         string targetRef = t.IsLabels ? $"ref {Unsafe}.NullRef<float>()" : $"ref {Marshal}.GetReference(target)";
         var loss = plan.Values[model.LossNode]!;
         // A training step changes nothing when it fails: SaveState before it, RestoreState on any exception (the forward
-        // pass advances the running statistics and DropoutStep before the loss is known); the parameters, gradients and
-        // optimizer are written only after the loss (and, before an optimizer's update, the gradients) were found finite.
+        // pass advances the running statistics and DropoutStep before the loss is known); the gradients, parameters and
+        // optimizer are written only after the loss was found finite. The gradients are not checked by default (a pass
+        // over them cost 2-11 % of a FashionMlp step); the Dl.FiniteGradients optimizer decorator checks them.
         using (w.Block($"public float TrainStep({sig}, global::Dl.IOptimizer optimizer)"))
         {
             w.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");
@@ -294,7 +295,6 @@ internal static class ModelEmitter
                     w.Line("return fusedLoss;");
                 }
                 w.Line("float loss = ComputeGradientsCore(input, target, batch);");
-                w.Line($"if (!{Checks}.AllFinite(_grads)) {Checks}.ThrowNonFiniteGradients(loss);");
                 w.Line("optimizer.Step(_params, _grads);");
                 w.Line("return loss;");
             }

@@ -18,8 +18,8 @@ namespace Dl.Dynamic;
 /// throws <see cref="InvalidOperationException"/> before touching anything (<see cref="ModelGuard"/>); different
 /// instances may run on different threads at once.</para>
 /// <para>A failed training step (<c>TrainStep</c>, <c>ComputeGradients</c>) changes nothing, as in generated models: the
-/// state and <see cref="DropoutStep"/> are restored, and the loss (and, before an optimizer's update, the gradients) is
-/// checked for NaN and infinity before the gradients or parameters are written.</para>
+/// state and <see cref="DropoutStep"/> are restored, and the loss is checked for NaN and infinity before the gradients or
+/// parameters are written (the gradients themselves only with the <see cref="FiniteGradients"/> optimizer decorator).</para>
 /// </remarks>
 public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITrainableModel<float>
 {
@@ -272,7 +272,6 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
         try
         {
             float loss = (float)Run(input, target, batch, gradients: true);
-            if (!ModelChecks.AllFinite(_grads)) ModelChecks.ThrowNonFiniteGradients(loss);
             optimizer.Step(_params, _grads);
             return loss;
         }

@@ -86,15 +86,14 @@ public static class ModelChecks
     public static void ThrowNonFiniteChunkLoss(float sum, int first, int count) =>
         throw new ArithmeticException($"The loss is {sum / count} on samples {first}..{first + count - 1}: {NonFinite} {Unchanged}");
 
-    /// <summary>A finite loss whose gradients are not all finite (an overflow in the backward pass), found before the
-    /// optimizer's update: the gradients of this batch are left in <c>Gradients</c> for inspection, nothing else was
-    /// changed.</summary>
+    /// <summary>Gradients that are not all finite (gradient <paramref name="index"/> is <paramref name="value"/>: an
+    /// overflow in the backward pass), found by <see cref="FiniteGradients"/> before the inner optimizer's update.</summary>
     [DoesNotReturn]
-    public static void ThrowNonFiniteGradients(float loss) =>
+    public static void ThrowNonFiniteGradients(int index, float value) =>
         throw new ArithmeticException(
-            $"The loss is {loss} but the gradients contain NaN or infinity (an overflow in the backward pass; lower the learning rate, " +
-            "scale the inputs or clip the gradients). The parameters, the optimizer's state, the running statistics and " +
-            "DropoutStep were not changed; Gradients holds this batch's gradients.");
+            $"Gradient {index} is {value}: the gradients contain NaN or infinity (an overflow in the backward pass; lower the learning rate, " +
+            "scale the inputs or clip the values that overflow). The optimizer did not update anything; in a model's TrainStep the parameters, " +
+            "running statistics and DropoutStep are as before the call, and Gradients holds this batch's gradients.");
 
     /// <summary>What a failed training step leaves as it was.</summary>
     private const string Unchanged =
