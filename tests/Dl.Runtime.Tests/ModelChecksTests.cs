@@ -47,11 +47,36 @@ public class ModelChecksTests
     public void NonFiniteLoss_SaysWhatWasNotChanged()
     {
         const string why = "the input, the targets or the parameters contain NaN or infinity, or training diverged (lower the learning rate).";
-        Assert.Equal($"The loss is NaN: {why} Gradients and parameters were not changed.",
+        const string unchanged = "Nothing was changed: the parameters, gradients, optimizer state, running statistics and DropoutStep are as before the call.";
+        Assert.Equal($"The loss is NaN: {why} {unchanged}",
             Assert.Throws<ArithmeticException>(() => ModelChecks.ThrowNonFiniteLoss(float.NaN)).Message);
-        Assert.Equal($"The loss is NaN: {why} Parameters were not changed.",
+        Assert.Equal($"The loss is NaN: {why} {unchanged}",
             Assert.Throws<ArithmeticException>(() => ModelChecks.ThrowNonFiniteFusedLoss(float.NaN)).Message);
-        Assert.Equal($"The loss is NaN on samples 4..6: {why} Gradients and parameters were not changed.",
+        Assert.Equal($"The loss is NaN on samples 4..6: {why} {unchanged}",
             Assert.Throws<ArithmeticException>(() => ModelChecks.ThrowNonFiniteChunkLoss(float.NaN, 4, 3)).Message);
+        Assert.StartsWith("Gradient 3 is NaN: the gradients contain NaN or infinity",
+            Assert.Throws<ArithmeticException>(() => ModelChecks.ThrowNonFiniteGradients(3, float.NaN)).Message);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(33)]
+    [InlineData(100)]
+    public void AllFinite_FindsNaNAndInfinityAtEveryPosition(int length)
+    {
+        var values = new float[length];
+        for (int i = 0; i < length; i++) values[i] = (i % 2 == 0 ? 1 : -1) * float.MaxValue / (i + 1);
+        Assert.True(ModelChecks.AllFinite(values));
+        foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity, -float.NaN })
+            for (int i = 0; i < length; i++)
+            {
+                float keep = values[i];
+                values[i] = bad;
+                Assert.False(ModelChecks.AllFinite(values), $"{bad} at {i} of {length}");
+                values[i] = keep;
+            }
     }
 }

@@ -75,7 +75,9 @@ internal static class ChunkedTraining
     }
 
     /// <summary>ComputeGradientsInChunks: validates the whole batch first (a bad label anywhere changes nothing), then
-    /// runs the chunks; _grads is written only once every chunk's loss is finite.</summary>
+    /// runs the chunks; _grads is written only once every chunk's loss and the batch's mean loss are finite (chunk sums
+    /// can each be finite while their total overflows). DropoutStep advances once, on success; on an exception the
+    /// caller's RestoreState puts back what the chunks' forward passes advanced.</summary>
     public static void ComputeInChunks(SourceWriter w, ModelSpec model, ProgramPlan plan, string sig)
     {
         var t = model.Target!;
@@ -116,13 +118,12 @@ internal static class ChunkedTraining
                     w.Line("if (s0 > 0) global::Dl.Kernels.BatchChunking.Add(_gradSum, _chunkGrads);");
                 }
             }
-            using (w.Block("finally"))
-            {
-                w.Line($"{BackwardGrads} = _grads;");
-                w.Line("DropoutStep = Training ? dropoutStep + 1 : dropoutStep;   // one step, however many chunks");
-            }
+            w.Line($"finally {{ {BackwardGrads} = _grads; }}");
+            w.Line("float loss = total / batch;");
+            w.Line($"if (!float.IsFinite(loss)) {Checks}.ThrowNonFiniteLoss(loss);");
+            w.Line("DropoutStep = Training ? dropoutStep + 1 : dropoutStep;   // one step, however many chunks");
             w.Line("global::System.MemoryExtensions.CopyTo(_gradSum, _grads);");
-            w.Line("return total / batch;");
+            w.Line("return loss;");
         }
     }
 }

@@ -13,7 +13,13 @@ namespace Dl.Dynamic;
 /// <para>Parameters share the generated model's layout (<see cref="ParameterInfo.Offset"/> in one contiguous block) and
 /// initial values for the same seed. In <see cref="Precision.Double"/> the float API widens inputs and narrows results;
 /// parameters and gradients live in <see cref="ParametersDouble"/> and <see cref="GradientsDouble"/>.</para>
-/// <para>Buffers and node objects are pooled between calls: a steady-state step allocates almost nothing. Not thread-safe.</para>
+/// <para>Buffers and node objects are pooled between calls: a steady-state step allocates almost nothing.</para>
+/// <para>Threading: one instance is used by one thread at a time. A call that finds another thread inside the instance
+/// throws <see cref="InvalidOperationException"/> before touching anything (<see cref="ModelGuard"/>); different
+/// instances may run on different threads at once.</para>
+/// <para>A failed training step (<c>TrainStep</c>, <c>ComputeGradients</c>) changes nothing, as in generated models: the
+/// state and <see cref="DropoutStep"/> are restored, and the loss is checked for NaN and infinity before the gradients or
+/// parameters are written (the gradients themselves only with the <see cref="FiniteGradients"/> optimizer decorator).</para>
 /// </remarks>
 public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITrainableModel<float>
 {
@@ -40,6 +46,8 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
     private Array _runParams = null!;
     private Array? _runGrads;
     private bool _recorded;
+    private Array? _stateBefore;   // the state before a training step (SaveState), allocated on the first step
+    private int _owner;            // the managed thread inside a public member, 0 when none (ModelGuard)
 
     internal DynamicModel(ModelDescription description, IDynamicSource source, ulong seed, Precision precision)
     {
@@ -201,7 +209,11 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
 
     // ---- the float API (ITrainableModel) ------------------------------------------------------------------------
 
-    public void Predict(ReadOnlySpan<float> input, Span<float> output, int batch) => Predict<float>(input, output, batch);
+    public void Predict(ReadOnlySpan<float> input, Span<float> output, int batch)
+    {
+        using var busy = ModelGuard.Enter(ref _owner, Description.Name, nameof(Predict));
+        Predict<float>(input, output, batch);
+    }
 
     public float TrainStep(ReadOnlySpan<float> input, ReadOnlySpan<int> target, int batch, IOptimizer optimizer)
         => TrainStep<int>(input, target, batch, optimizer);
@@ -210,16 +222,16 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
         => TrainStep<float>(input, target, batch, optimizer);
 
     public float ComputeGradients(ReadOnlySpan<float> input, ReadOnlySpan<int> target, int batch)
-        => (float)Run(input, target, batch, gradients: true);
+        => (float)ComputeGradients<float, int>(input, target, batch);
 
     public float ComputeGradients(ReadOnlySpan<float> input, ReadOnlySpan<float> target, int batch)
-        => (float)Run(input, target, batch, gradients: true);
+        => (float)ComputeGradients<float, float>(input, target, batch);
 
     public float Loss(ReadOnlySpan<float> input, ReadOnlySpan<int> target, int batch)
-        => (float)Run(input, target, batch, gradients: false);
+        => (float)Loss<float, int>(input, target, batch);
 
     public float Loss(ReadOnlySpan<float> input, ReadOnlySpan<float> target, int batch)
-        => (float)Run(input, target, batch, gradients: false);
+        => (float)Loss<float, float>(input, target, batch);
 
     // ---- the double API (Precision.Double) ----------------------------------------------------------------------
 
@@ -227,20 +239,21 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
     public double Loss(ReadOnlySpan<double> input, ReadOnlySpan<double> target, int batch)
     {
         RequireDouble(nameof(Loss));
-        return Run(input, target, batch, gradients: false);
+        return Loss<double, double>(input, target, batch);
     }
 
     /// <summary>The batch-mean loss, leaving its gradients in <see cref="GradientsDouble"/> (overwritten).</summary>
     public double ComputeGradients(ReadOnlySpan<double> input, ReadOnlySpan<double> target, int batch)
     {
         RequireDouble(nameof(ComputeGradients));
-        return Run(input, target, batch, gradients: true);
+        return ComputeGradients<double, double>(input, target, batch);
     }
 
     /// <summary>The forward pass in double precision.</summary>
     public void PredictDouble(ReadOnlySpan<double> input, Span<double> output, int batch)
     {
         RequireDouble(nameof(PredictDouble));
+        using var busy = ModelGuard.Enter(ref _owner, Description.Name, nameof(PredictDouble));
         Predict<double>(input, output, batch);
     }
 
@@ -254,9 +267,62 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
             throw new InvalidOperationException(
                 $"TrainStep updates float parameters, but this dynamic {Description.Name} computes in double precision; " +
                 "call ComputeGradients and update ParametersDouble yourself, or create the model with Precision.Single.");
-        float loss = (float)Run(input, target, batch, gradients: true);
-        optimizer.Step(_params, _grads);
-        return loss;
+        using var busy = ModelGuard.Enter(ref _owner, Description.Name, nameof(TrainStep));
+        long dropoutStep = SaveState();
+        try
+        {
+            float loss = (float)Run(input, target, batch, gradients: true);
+            optimizer.Step(_params, _grads);
+            return loss;
+        }
+        catch
+        {
+            RestoreState(dropoutStep);
+            throw;
+        }
+    }
+
+    private double ComputeGradients<TIn, TTarget>(ReadOnlySpan<TIn> input, ReadOnlySpan<TTarget> target, int batch)
+        where TIn : unmanaged, INumberBase<TIn> where TTarget : unmanaged, INumberBase<TTarget>
+    {
+        using var busy = ModelGuard.Enter(ref _owner, Description.Name, nameof(ComputeGradients));
+        long dropoutStep = SaveState();
+        try
+        {
+            return Run(input, target, batch, gradients: true);
+        }
+        catch
+        {
+            RestoreState(dropoutStep);
+            throw;
+        }
+    }
+
+    private double Loss<TIn, TTarget>(ReadOnlySpan<TIn> input, ReadOnlySpan<TTarget> target, int batch)
+        where TIn : unmanaged, INumberBase<TIn> where TTarget : unmanaged, INumberBase<TTarget>
+    {
+        using var busy = ModelGuard.Enter(ref _owner, Description.Name, nameof(Loss));
+        return Run(input, target, batch, gradients: false);
+    }
+
+    /// <summary>Before a training step: what its forward pass advances (the running statistics, DropoutStep).</summary>
+    private long SaveState()
+    {
+        Array state = (Array?)_state ?? _stateDouble!;
+        if (state.Length > 0)
+        {
+            _stateBefore ??= state is float[] ? new float[state.Length] : new double[state.Length];
+            Array.Copy(state, _stateBefore, state.Length);
+        }
+        return DropoutStep;
+    }
+
+    /// <summary>After a failed training step: the state as <see cref="SaveState"/> found it.</summary>
+    private void RestoreState(long dropoutStep)
+    {
+        Array state = (Array?)_state ?? _stateDouble!;
+        if (state.Length > 0) Array.Copy(_stateBefore!, state, state.Length);
+        DropoutStep = dropoutStep;
     }
 
     private void Predict<TIn>(ReadOnlySpan<TIn> input, Span<TIn> output, int batch) where TIn : unmanaged, INumberBase<TIn>
@@ -315,7 +381,12 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
         double total = 0;
         foreach (T v in values) total += double.CreateTruncating(v);
         double mean = total / values.Length;
-        if (gradients) Backward<T>(loss, batch);
+        if (gradients)
+        {
+            // Checked in the model's precision before the backward pass writes any gradient.
+            if (!T.IsFinite(T.CreateTruncating(mean))) ModelChecks.ThrowNonFiniteLoss((float)mean);
+            Backward<T>(loss, batch);
+        }
         return mean;
     }
 

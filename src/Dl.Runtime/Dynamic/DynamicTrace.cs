@@ -121,6 +121,7 @@ public sealed partial class DynamicModel
     /// itself: L is then the batch mean of the sum of the output's elements.</summary>
     public DynamicTrace Trace(ReadOnlySpan<double> input, ReadOnlySpan<double> target, int batch)
     {
+        using var busy = ModelGuard.Enter(ref _owner, Description.Name, nameof(Trace));
         CheckBatch(batch);
         InputInfo? info = target.IsEmpty ? null : Description.Target ?? throw new ArgumentException(
             $"Model {Description.Name} declares no [Loss]; trace it with an empty target.", nameof(target));

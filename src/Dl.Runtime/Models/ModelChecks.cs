@@ -1,5 +1,8 @@
 using System.ComponentModel;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Dl;
 
@@ -67,20 +70,57 @@ public static class ModelChecks
             ? $"label of sample {index} is {label}; expected a class in 0..{classes - 1}."
             : $"label {index % perSample} of sample {index / perSample} is {label}; expected a class in 0..{classes - 1}.");
 
-    /// <summary>A non-finite loss found before the backward pass: gradients and parameters are unchanged.</summary>
+    /// <summary>A non-finite loss found before the backward pass: nothing was changed.</summary>
     [DoesNotReturn]
     public static void ThrowNonFiniteLoss(float loss) =>
-        throw new ArithmeticException($"The loss is {loss}: {NonFinite} Gradients and parameters were not changed.");
+        throw new ArithmeticException($"The loss is {loss}: {NonFinite} {Unchanged}");
 
-    /// <summary>A non-finite loss found before a fused SGD step (which stores no gradients): parameters are unchanged.</summary>
+    /// <summary>A non-finite loss found before a fused SGD step (which stores no gradients): nothing was changed.</summary>
     [DoesNotReturn]
     public static void ThrowNonFiniteFusedLoss(float loss) =>
-        throw new ArithmeticException($"The loss is {loss}: {NonFinite} Parameters were not changed.");
+        throw new ArithmeticException($"The loss is {loss}: {NonFinite} {Unchanged}");
 
     /// <summary>A non-finite loss (summed: <paramref name="sum"/>) on the <paramref name="count"/> samples of a chunk
-    /// starting at <paramref name="first"/>, found before the gradients are copied out: gradients and parameters are
-    /// unchanged.</summary>
+    /// starting at <paramref name="first"/>, found before the gradients are copied out: nothing was changed.</summary>
     [DoesNotReturn]
     public static void ThrowNonFiniteChunkLoss(float sum, int first, int count) =>
-        throw new ArithmeticException($"The loss is {sum / count} on samples {first}..{first + count - 1}: {NonFinite} Gradients and parameters were not changed.");
+        throw new ArithmeticException($"The loss is {sum / count} on samples {first}..{first + count - 1}: {NonFinite} {Unchanged}");
+
+    /// <summary>Gradients that are not all finite (gradient <paramref name="index"/> is <paramref name="value"/>: an
+    /// overflow in the backward pass), found by <see cref="FiniteGradients"/> before the inner optimizer's update.</summary>
+    [DoesNotReturn]
+    public static void ThrowNonFiniteGradients(int index, float value) =>
+        throw new ArithmeticException(
+            $"Gradient {index} is {value}: the gradients contain NaN or infinity (an overflow in the backward pass; lower the learning rate, " +
+            "scale the inputs or clip the values that overflow). The optimizer did not update anything; in a model's TrainStep the parameters, " +
+            "running statistics and DropoutStep are as before the call, and Gradients holds this batch's gradients.");
+
+    /// <summary>What a failed training step leaves as it was.</summary>
+    private const string Unchanged =
+        "Nothing was changed: the parameters, gradients, optimizer state, running statistics and DropoutStep are as before the call.";
+
+    /// <summary>Whether every value is finite (no NaN, no infinity): one vectorized pass over the exponent bits.</summary>
+    public static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        const int Exponent = 0x7F800000;   // all exponent bits set: infinity or NaN
+        ref int v = ref Unsafe.As<float, int>(ref MemoryMarshal.GetReference(values));
+        int n = values.Length, i = 0;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<int>.Count)
+        {
+            Vector256<int> mask = Vector256.Create(Exponent), a0 = default, a1 = default, a2 = default, a3 = default;
+            for (; i <= n - 4 * Vector256<int>.Count; i += 4 * Vector256<int>.Count)
+            {
+                a0 |= Vector256.Equals(Vector256.LoadUnsafe(ref v, (nuint)i) & mask, mask);
+                a1 |= Vector256.Equals(Vector256.LoadUnsafe(ref v, (nuint)(i + 8)) & mask, mask);
+                a2 |= Vector256.Equals(Vector256.LoadUnsafe(ref v, (nuint)(i + 16)) & mask, mask);
+                a3 |= Vector256.Equals(Vector256.LoadUnsafe(ref v, (nuint)(i + 24)) & mask, mask);
+            }
+            for (; i <= n - Vector256<int>.Count; i += Vector256<int>.Count)
+                a0 |= Vector256.Equals(Vector256.LoadUnsafe(ref v, (nuint)i) & mask, mask);
+            if ((a0 | a1 | a2 | a3) != Vector256<int>.Zero) return false;
+        }
+        for (; i < n; i++)
+            if ((Unsafe.Add(ref v, i) & Exponent) == Exponent) return false;
+        return true;
+    }
 }

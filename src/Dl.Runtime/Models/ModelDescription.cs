@@ -69,7 +69,14 @@ public sealed record ModelOptions
 /// <summary>The text forms of a model graph.</summary>
 public enum GraphFormat { Text, Dot, Mermaid }
 
-/// <summary>What every generated model offers.</summary>
+/// <summary>What every generated model (and <see cref="Dynamic.DynamicModel"/>) offers.</summary>
+/// <remarks>Threading: one instance is used by one thread at a time. <see cref="Predict"/>, <c>Loss</c>,
+/// <c>ComputeGradients</c>, <c>TrainStep</c>, <c>Trace</c>, <c>Save</c> and <c>Load</c> share the instance's buffers; a
+/// call that finds another thread inside the same instance throws <see cref="InvalidOperationException"/> before reading
+/// or writing anything (<see cref="ModelGuard"/>), and the call inside is unaffected. A nested call on the owning thread
+/// (an optimizer calling <see cref="Predict"/>) is allowed. Different instances may be used on different threads at the
+/// same time: use one instance per thread (copy <see cref="Parameters"/> between them), or serialize calls with a lock.
+/// The spans and <see cref="Training"/>/<see cref="DropoutStep"/> are not guarded.</remarks>
 public interface IModel
 {
     ModelDescription Description { get; }
@@ -87,20 +94,36 @@ public interface IModel
     Span<float> State { get; }
     /// <summary>Training-mode forward passes so far; dropout masks are keyed by it and the seed.</summary>
     long DropoutStep { get; set; }
-    /// <summary>Forward pass of <paramref name="batch"/> samples into <paramref name="output"/> (batch x output size).</summary>
+    /// <summary>Forward pass of <paramref name="batch"/> samples into <paramref name="output"/> (batch x output size). In
+    /// training mode it updates the running statistics and advances <see cref="DropoutStep"/>, whatever the values.</summary>
+    /// <exception cref="InvalidOperationException">Another thread is inside a call on this instance.</exception>
     void Predict(ReadOnlySpan<float> input, Span<float> output, int batch);
     string Summary();
     string Graph(GraphFormat format = GraphFormat.Text);
 }
 
 /// <summary>A generated model with a loss; <typeparamref name="TTarget"/> is <c>int</c> for labels, <c>float</c> for tensors.</summary>
+/// <remarks>A failed training step changes nothing: when <see cref="TrainStep"/> or <see cref="ComputeGradients"/>
+/// throws, for any reason (invalid arguments, a NaN or infinite loss, an exception in the optimizer), the parameters,
+/// the optimizer's state, the running statistics (<see cref="IModel.State"/>) and <see cref="IModel.DropoutStep"/> are as
+/// before the call, and so is <see cref="IModel.Gradients"/> unless the exception came after the backward pass (from the
+/// optimizer, e.g. <see cref="FiniteGradients"/>), when it holds this batch's gradients. This holds for both engines,
+/// chunked or whole batches, the fused plain-SGD update and every optimizer. Non-finite gradients under a finite loss are
+/// not checked unless the optimizer is wrapped in <see cref="FiniteGradients"/> (the fused SGD update cannot check
+/// them).</remarks>
 public interface ITrainableModel<TTarget> : IModel where TTarget : unmanaged
 {
     /// <summary>Forward, loss, backward and the optimizer's update; returns the batch-mean loss. Allocates nothing.</summary>
+    /// <exception cref="ArithmeticException">The loss is NaN or infinite; nothing was changed.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is inside a call on this instance; nothing was changed.</exception>
     float TrainStep(ReadOnlySpan<float> input, ReadOnlySpan<TTarget> target, int batch, IOptimizer optimizer);
-    /// <summary>Forward, loss and backward: leaves the gradients in <see cref="IModel.Gradients"/> (overwritten, not accumulated).</summary>
+    /// <summary>Forward, loss and backward: leaves the gradients in <see cref="IModel.Gradients"/> (overwritten, not
+    /// accumulated). The loss is checked, the gradients are not (they are the result).</summary>
+    /// <exception cref="ArithmeticException">The loss is NaN or infinite; nothing was changed, Gradients included.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is inside a call on this instance; nothing was changed.</exception>
     float ComputeGradients(ReadOnlySpan<float> input, ReadOnlySpan<TTarget> target, int batch);
-    /// <summary>Forward and loss only.</summary>
+    /// <summary>Forward and loss only: a non-finite loss is returned, not thrown. In training mode it updates the running
+    /// statistics and advances <see cref="IModel.DropoutStep"/> like <see cref="IModel.Predict"/>.</summary>
     float Loss(ReadOnlySpan<float> input, ReadOnlySpan<TTarget> target, int batch);
 }
 
