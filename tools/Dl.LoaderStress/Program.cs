@@ -1,0 +1,95 @@
+// Stress helpers for the loaders and the atomic checkpoint save (tools/kill-save.sh drives them):
+//   save-loop PATH           saves a ~4 MB checkpoint to PATH over and over (values change each time) until killed
+//   check PATH               loads PATH into the same model (exit 0 = loads and is one of the saved states, 1 = torn)
+//   save-once PATH           one save (runs the stale-temp cleanup), then prints the temp files of PATH left in its folder
+//   idx-time DIR [ROUNDS]    times Dataset.LoadFashionMnist(DIR, train: true), best and median of ROUNDS (default 7)
+using System.Diagnostics;
+using System.Globalization;
+using Dl;
+using Dl.Checkpoints;
+using Dl.Data;
+
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+if (args.Length < 2) return Usage();
+switch (args[0])
+{
+    case "save-loop":
+    {
+        var values = new float[Model.Description.ParameterCount];
+        for (int round = 0; ; round++)
+        {
+            // Every value of a save is the round number: a torn file would mix rounds (or fail to load).
+            Array.Fill(values, round);
+            Safetensors.Save(args[1], Model.Description, values);
+        }
+    }
+    case "check":
+    {
+        var values = new float[Model.Description.ParameterCount];
+        try
+        {
+            Safetensors.Load(args[1], Model.Description, values);
+        }
+        catch (InvalidDataException e)
+        {
+            Console.WriteLine($"torn: {e.Message}");
+            return 1;
+        }
+        if (values.Any(v => v != values[0]))
+        {
+            Console.WriteLine("torn: the values mix two saves");
+            return 1;
+        }
+        Console.WriteLine($"ok round {values[0]}");
+        return 0;
+    }
+    case "save-once":
+    {
+        var values = new float[Model.Description.ParameterCount];
+        Safetensors.Save(args[1], Model.Description, values);
+        string full = Path.GetFullPath(args[1]);
+        int left = Directory.EnumerateFiles(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".*.tmp").Count();
+        Console.WriteLine($"temp files left {left}");
+        return 0;
+    }
+    case "idx-time":
+    {
+        int rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 7;
+        var times = new List<double>();
+        for (int i = 0; i < rounds; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            Dataset d = Dataset.LoadFashionMnist(args[1], train: true);
+            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            if (d.Count != 60_000) throw new InvalidOperationException($"expected 60000 samples, got {d.Count}");
+        }
+        times.Sort();
+        Console.WriteLine($"LoadFashionMnist(train): best {times[0]:0.0} ms, median {times[times.Count / 2]:0.0} ms over {rounds} rounds");
+        return 0;
+    }
+    default:
+        return Usage();
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: Dl.LoaderStress save-loop|check|save-once PATH | idx-time DIR [ROUNDS]");
+    return 2;
+}
+
+/// <summary>A 1M-float (4 MB) model description: two tensors, no code.</summary>
+internal static class Model
+{
+    public static readonly ModelDescription Description = new()
+    {
+        Name = "StressModel",
+        Parameters =
+        [
+            new ParameterInfo("w", [1024, 1000], 0, Init.Default, 0, 1000, 1024),
+            new ParameterInfo("b", [48576], 1_024_000, Init.Default, 0, 1, 1),
+        ],
+        Inputs = [new InputInfo("x", [1000])],
+        OutputShape = [1024],
+        Layers = [],
+    };
+}
