@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using Dl.Checkpoints;
 
 namespace Dl.Data;
 
@@ -178,22 +179,9 @@ public static class Idx
     public static void Write(string path, IdxData data, bool gzip)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string full = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N") + ".tmp");
-        try
-        {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                Write(file, data, gzip);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
+        using AtomicFile target = AtomicFile.Create(path, "IDX file");
+        Write(target.Stream, data, gzip);
+        target.Commit();
     }
 
     /// <summary>Writes <paramref name="data"/> in IDX form to <paramref name="stream"/>, optionally gzip-compressed.</summary>
