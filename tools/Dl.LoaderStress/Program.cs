@@ -15,41 +15,29 @@ switch (args[0])
 {
     case "save-loop":
     {
+        // One line per process start: the state the previous (killed) process left, then the temp files after this
+        // process's first save (which removes stale ones).
+        Console.WriteLine($"start {Check(args[1])} temps-before {TempFiles(args[1])}");
         var values = new float[Model.Description.ParameterCount];
         for (int round = 0; ; round++)
         {
             // Every value of a save is the round number: a torn file would mix rounds (or fail to load).
             Array.Fill(values, round);
             Safetensors.Save(args[1], Model.Description, values);
+            if (round == 0) Console.WriteLine($"first-save temps-after {TempFiles(args[1])}");
         }
     }
     case "check":
     {
-        var values = new float[Model.Description.ParameterCount];
-        try
-        {
-            Safetensors.Load(args[1], Model.Description, values);
-        }
-        catch (InvalidDataException e)
-        {
-            Console.WriteLine($"torn: {e.Message}");
-            return 1;
-        }
-        if (values.Any(v => v != values[0]))
-        {
-            Console.WriteLine("torn: the values mix two saves");
-            return 1;
-        }
-        Console.WriteLine($"ok round {values[0]}");
-        return 0;
+        string result = Check(args[1]);
+        Console.WriteLine(result);
+        return result.StartsWith("torn", StringComparison.Ordinal) ? 1 : 0;
     }
     case "save-once":
     {
         var values = new float[Model.Description.ParameterCount];
         Safetensors.Save(args[1], Model.Description, values);
-        string full = Path.GetFullPath(args[1]);
-        int left = Directory.EnumerateFiles(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".*.tmp").Count();
-        Console.WriteLine($"temp files left {left}");
+        Console.WriteLine($"temp files left {TempFiles(args[1])}");
         return 0;
     }
     case "idx-time":
@@ -69,6 +57,28 @@ switch (args[0])
     }
     default:
         return Usage();
+}
+
+// "ok" (loads, one save's values), "missing", or "torn: why".
+static string Check(string path)
+{
+    if (!File.Exists(path)) return "missing";
+    var values = new float[Model.Description.ParameterCount];
+    try
+    {
+        Safetensors.Load(path, Model.Description, values);
+    }
+    catch (InvalidDataException e)
+    {
+        return $"torn: {e.Message}";
+    }
+    return values.Any(v => v != values[0]) ? "torn: the values mix two saves" : "ok";
+}
+
+static int TempFiles(string path)
+{
+    string full = Path.GetFullPath(path);
+    return Directory.EnumerateFiles(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".*.tmp").Count();
 }
 
 static int Usage()
