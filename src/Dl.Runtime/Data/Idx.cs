@@ -90,7 +90,8 @@ public static class Idx
     }
 
     /// <summary>Reads the IDX header and payload from <paramref name="stream"/>. <paramref name="available"/> is, for a
-    /// raw stream, the bytes left in it (a payload larger than that is reported before anything is allocated) and, for a
+    /// raw stream, the bytes left in it, header included (a payload larger than what follows the header is reported
+    /// before anything is allocated) and, for a
     /// decompressing one, the size of the first buffer, grown by doubling as the data arrives.</summary>
     private static IdxData ReadRaw(Stream stream, string name, bool compressed, int? maxItems, long available, out bool prefix)
     {
@@ -144,6 +145,7 @@ public static class Idx
             dims[0] = maxItems.Value;
         }
         string need = $"dims {shape} need {(prefix ? "at least " : "")}{total} bytes of data";
+        if (!compressed) available -= 4 + 4 * ndim;   // what follows the header
         if (!compressed && total > available)
             throw new InvalidDataException($"IDX file '{name}': truncated payload; {need} but the {what} has only {Math.Max(available, 0)}.");
         byte[] data = ReadPayload(stream, (int)total, compressed ? available : total);
