@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 kills=${1:-200}
 [[ "${2:-}" == "--no-build" ]] || dotnet build tools/Dl.LoaderStress -c Release -warnaserror >/dev/null
-tool=(dotnet tools/Dl.LoaderStress/bin/Release/net10.0/Dl.LoaderStress.dll)
+tool=(dotnet "${DL_STRESS_DLL:-tools/Dl.LoaderStress/bin/Release/net10.0/Dl.LoaderStress.dll}")   # DL_STRESS_DLL: another build, e.g. an older one
 dir=$(mktemp -d /tmp/dl-kill-save.XXXXXX)
 target="$dir/model.safetensors"
 log="$dir/log.txt"
