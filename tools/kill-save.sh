@@ -15,8 +15,9 @@ log="$dir/log.txt"
 for ((i = 1; i <= kills; i++)); do
   "${tool[@]}" save-loop "$target" >>"$log" 2>&1 &
   pid=$!
-  # 0.3 to 1.5 s: past the runtime's start-up, into the save loop (a save of 4 MB takes milliseconds plus the fsync).
-  sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", 0.3 + 1.2 * r / 32768 }')"
+  # DL_KILL_MIN to DL_KILL_MAX s (default 0.3 to 1.5): past the runtime's start-up, into the save loop (a save of 4 MB
+  # takes milliseconds plus the fsync); raise both on a loaded machine, where start-up takes longer.
+  sleep "$(awk -v r=$RANDOM -v lo="${DL_KILL_MIN:-0.3}" -v hi="${DL_KILL_MAX:-1.5}" 'BEGIN { printf "%.3f", lo + (hi - lo) * r / 32768 }')"
   kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 done
