@@ -44,11 +44,27 @@ internal sealed class FuzzDriver(string target, ITestOutputHelper output)
     /// <summary>A note a check leaves for the failure report (what differed).</summary>
     [ThreadStatic] public static string? Note;
 
+    /// <summary>Bytes allocated by the last <see cref="Measure"/> (the load alone, not the reference parse).</summary>
+    [ThreadStatic] private static long s_measured;
+
+    /// <summary>Runs the load under test and records what it allocates on this thread (also when it throws).</summary>
+    public static void Measure(Action load)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        try
+        {
+            load();
+        }
+        finally
+        {
+            s_measured = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+    }
+
     /// <summary>The random stream of case <paramref name="index"/>: deterministic across processes (unlike HashCode).</summary>
     public static Random CaseRandom(int index, int target) => new(unchecked(Seed * 1_000_003 + index * 31 + target));
 
     public static int Seed => int.TryParse(Environment.GetEnvironmentVariable("DL_FUZZ_SEED"), out int s) ? s : 20261207;
-    private static bool LongRun => Environment.GetEnvironmentVariable("DL_FUZZ_CASES") is not null;
 
     /// <summary>The corpus files of this target (bytes that failed once), in name order.</summary>
     public IEnumerable<(string Name, byte[] Bytes)> Corpus()
@@ -59,13 +75,13 @@ internal sealed class FuzzDriver(string target, ITestOutputHelper output)
             yield return (Path.GetFileName(file), File.ReadAllBytes(file));
     }
 
-    /// <summary>Runs one case: <paramref name="run"/> loads the bytes (already written to <paramref name="path"/>) and
-    /// returns the outcome; allocation and time are measured around it.</summary>
+    /// <summary>Runs one case: <paramref name="run"/> loads the bytes (already written to <paramref name="path"/>) inside
+    /// <see cref="Measure"/> and returns the outcome; time is measured around it all.</summary>
     public void Run(string label, string path, byte[] bytes, long decodedBound, Func<Outcome> run)
     {
         File.WriteAllBytes(path, bytes);
         _cases++;
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        s_measured = 0;
         long start = Stopwatch.GetTimestamp();
         Outcome outcome;
         string detail = "";
@@ -80,7 +96,7 @@ internal sealed class FuzzDriver(string target, ITestOutputHelper output)
             detail = e.GetType().Name + ": " + e.Message;
         }
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = s_measured;
         // The bound: a small multiple of the file plus of the data actually decodable from it, plus a constant.
         long bound = 8 * bytes.Length + 4 * decodedBound + (1 << 20);
         if (outcome is Outcome.Loaded or Outcome.CleanError && allocated > bound) outcome = Outcome.OverAllocated;
@@ -111,7 +127,6 @@ internal sealed class FuzzDriver(string target, ITestOutputHelper output)
         foreach (string f in _failures) output.WriteLine(f);
         if (Environment.GetEnvironmentVariable("DL_FUZZ_REPORT") is { Length: > 0 } report) File.AppendAllText(report, row + Environment.NewLine);
         Assert.True(_failures.Count == 0 && _hangs == 0, $"{target}: {string.Join(Environment.NewLine, _failures)}{(_hangs > 0 ? $" {_hangs} hangs" : "")}");
-        _ = LongRun;
     }
 }
 

@@ -72,7 +72,7 @@ public sealed class SafetensorsFuzzTests(ITestOutputHelper output) : IDisposable
         float[] parameters = Sentinel(12, 100), state = Sentinel(2, 200);
         try
         {
-            Safetensors.Load(path, Model, parameters, state);
+            FuzzDriver.Measure(() => Safetensors.Load(path, Model, parameters, state));
         }
         catch (InvalidDataException e)
         {
