@@ -49,6 +49,9 @@ public static class TrainCommand
     {
         var cl = new CommandLine("train", args, ValueOptions, ["json", "augment", "flip", "no-augment"]);
         string model = cl.Choice("model", "fashion-mlp", [.. ImageModels.Select(m => m.Id), "xor", "char-lstm", "patch-transformer", "reverse-transformer", "attn-s64"]);
+        // A save that cannot succeed (a folder that does not exist, no permission) fails now, naming the path, not after
+        // the training it would have kept. (--save-initial is checked where it applies: some models reject it.)
+        if (cl.String("save") is string save) Safetensors.CheckSavePath(save);
         return model switch
         {
             "xor" => TrainXor(cl),
@@ -83,6 +86,7 @@ public static class TrainCommand
         string engine = cl.Choice("engine", "generated", "generated", "dynamic");
         bool json = cl.Flag("json");
         string? save = cl.String("save");
+        if (cl.String("save-initial") is { } initialPath) Safetensors.CheckSavePath(initialPath);
         Optimizer optimizer = CreateOptimizer(cl, DefaultOptimizer, DefaultSgdLr, spec.AdamLr, DefaultMomentum);
         var schedule = new ExponentialDecay(optimizer.LearningRate, cl.Float("lr-decay", spec.LrDecay, 0.01f, 1f));
         ImageAugmentation? augmentation = null;

@@ -17,7 +17,9 @@ public sealed record SafetensorsTensor(string Name, string DType, int[] Shape, f
 public static class Safetensors
 {
     /// <summary>Writes every parameter of <paramref name="description"/> (in its order) to <paramref name="path"/>
-    /// atomically: a temporary file in the same directory is written, flushed to disk, then moved over the target.</summary>
+    /// atomically: a temporary file in the same directory (<c>.NAME.PID.RANDOM.tmp</c>) is written, flushed to disk, then
+    /// moved over the target. Temporary files of the same target left by killed processes are removed first (see
+    /// <see cref="AtomicFile"/>); errors name <paramref name="path"/>.</summary>
     public static void Save(string path, ModelDescription description, ReadOnlySpan<float> parameters,
         IReadOnlyDictionary<string, string>? metadata = null)
         => Save(path, description, parameters, default, metadata);
@@ -33,29 +35,35 @@ public static class Safetensors
         CheckFits(description, description.State, state.Length, "state", nameof(state));
 
         byte[] header = BuildHeader(description, metadata);
-        string full = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N") + ".tmp");
+        using AtomicFile target = AtomicFile.Create(path, "checkpoint");
+        FileStream file = target.Stream;
         try
         {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                Span<byte> length = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
-                file.Write(length);
-                file.Write(header);
-                foreach (ParameterInfo p in description.Parameters)
-                    WriteFloats(file, parameters.Slice(p.Offset, p.Length));
-                foreach (ParameterInfo p in description.State)
-                    WriteFloats(file, state.Slice(p.Offset, p.Length));
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+            file.Write(length);
+            file.Write(header);
+            foreach (ParameterInfo p in description.Parameters)
+                WriteFloats(file, parameters.Slice(p.Offset, p.Length));
+            foreach (ParameterInfo p in description.State)
+                WriteFloats(file, state.Slice(p.Offset, p.Length));
         }
-        catch
+        catch (IOException e)
         {
-            try { File.Delete(temp); } catch (IOException) { /* best effort: the original error matters more */ }
-            throw;
+            throw new IOException($"Cannot save checkpoint '{path}': {e.Message}", e);
         }
+        target.Commit();
+    }
+
+    /// <summary>Checks that <paramref name="path"/> can be saved to (its folder exists and a file can be created there),
+    /// so that a long training run does not fail only at its end.</summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist; the message names the path.</exception>
+    /// <exception cref="IOException">A file cannot be created there, or the path is a folder.</exception>
+    /// <exception cref="UnauthorizedAccessException">No permission to create a file there.</exception>
+    public static void CheckSavePath(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        AtomicFile.CheckWritable(path, "checkpoint");
     }
 
     /// <summary>Reads the parameters of <paramref name="description"/> from <paramref name="path"/> into
@@ -129,22 +137,13 @@ public static class Safetensors
         var result = new Dictionary<string, SafetensorsTensor>(StringComparer.Ordinal);
         foreach (SafetensorsEntry entry in header.Entries)
         {
+            if (entry.DType is not ("F32" or "F64" or "F16" or "BF16"))
+                throw SafetensorsHeader.Bad(path, $"tensor '{entry.Name}' has dtype {entry.DType}; ReadAll converts only F32, F64, F16 and BF16");
             int[] shape = entry.Shape.Select(d => (int)d).ToArray();
-            var data = new float[entry.ElementCount];
+            var data = new float[entry.ElementCount];   // at most twice the tensor's bytes (F16/BF16): the header was checked against the file
             file.Position = dataStart + entry.Begin;
-            switch (entry.DType)
-            {
-                case "F32":
-                    ReadFloats(file, data, path, entry.Name);
-                    break;
-                case "F64":
-                case "F16":
-                case "BF16":
-                    ReadConverted(file, entry, data, path);
-                    break;
-                default:
-                    throw SafetensorsHeader.Bad(path, $"tensor '{entry.Name}' has dtype {entry.DType}; ReadAll converts only F32, F64, F16 and BF16");
-            }
+            if (entry.DType == "F32") ReadFloats(file, data, path, entry.Name);
+            else ReadConverted(file, entry, data, path);
             result.Add(entry.Name, new SafetensorsTensor(entry.Name, entry.DType, shape, data));
         }
         return result;

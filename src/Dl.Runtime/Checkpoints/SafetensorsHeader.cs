@@ -40,8 +40,9 @@ public sealed class SafetensorsHeader
     };
 
     /// <summary>Parses <paramref name="json"/> and checks every entry against a data section of
-    /// <paramref name="dataLength"/> bytes: known dtype, non-negative dims, end − begin = elements × dtype size,
-    /// offsets inside the section, no two tensors overlapping, and the section exactly covered up to its end.</summary>
+    /// <paramref name="dataLength"/> bytes: valid UTF-8 JSON without duplicate keys, known dtype, non-negative dims,
+    /// end − begin = elements × dtype size, offsets inside the section, and the tensors (in offset order) covering the
+    /// section exactly: no holes, no overlaps, nothing after the last.</summary>
     /// <exception cref="InvalidDataException">Anything malformed; the message names <paramref name="file"/> and the tensor.</exception>
     public static SafetensorsHeader Parse(ReadOnlySpan<byte> json, long dataLength, string file)
     {
@@ -67,7 +68,13 @@ public sealed class SafetensorsHeader
         {
             throw Bad(file, $"the header is not well-formed JSON ({e.Message})", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // GetString on a string that is not valid UTF-8 or escapes a lone surrogate (\ud800).
+            throw Bad(file, $"the header has a string that is not valid UTF-8 or Unicode ({e.Message})", e);
+        }
 
+        // The tensors, in offset order, must tile the data section: each begins where the previous one ended.
         long coveredEnd = 0;
         foreach (SafetensorsEntry entry in entries.OrderBy(e => e.Begin).ThenBy(e => e.End))
         {
@@ -80,7 +87,9 @@ public sealed class SafetensorsHeader
                 throw Bad(file, $"tensor '{entry.Name}' has data_offsets [{entry.Begin}, {entry.End}] beyond the {dataLength}-byte data section (file truncated?)");
             if (entry.Begin < coveredEnd)
                 throw Bad(file, $"tensor '{entry.Name}' data_offsets [{entry.Begin}, {entry.End}] overlap another tensor ending at {coveredEnd}");
-            coveredEnd = Math.Max(coveredEnd, entry.End);
+            if (entry.Begin > coveredEnd)
+                throw Bad(file, $"tensor '{entry.Name}' data_offsets [{entry.Begin}, {entry.End}] leave a hole of {entry.Begin - coveredEnd} bytes after the tensors ending at {coveredEnd}; the data section must be covered exactly");
+            coveredEnd = entry.End;
         }
         if (coveredEnd != dataLength)
             throw Bad(file, $"the data section is {dataLength} bytes but the tensors end at byte {coveredEnd}; the file size does not match the header");
@@ -96,7 +105,7 @@ public sealed class SafetensorsHeader
             if (reader.TokenType == JsonTokenType.EndObject) return;
             string key = reader.GetString()!;
             Expect(ref reader, JsonTokenType.String, file, $"__metadata__ value '{key}' must be a string");
-            metadata[key] = reader.GetString()!;
+            if (!metadata.TryAdd(key, reader.GetString()!)) throw Bad(file, $"__metadata__ lists '{key}' twice");
         }
     }
 
@@ -110,6 +119,8 @@ public sealed class SafetensorsHeader
             Next(ref reader, file);
             if (reader.TokenType == JsonTokenType.EndObject) break;
             string key = reader.GetString()!;
+            if ((key == "dtype" && dtype is not null) || (key == "shape" && shape is not null) || (key == "data_offsets" && offsets is not null))
+                throw Bad(file, $"tensor '{name}' lists {key} twice");
             switch (key)
             {
                 case "dtype":

@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace Dl.Data;
 
 /// <summary>
@@ -71,11 +74,7 @@ public sealed class Dataset
         if (images.Count != labels.Count)
             throw new InvalidDataException($"'{imagesName}' has {images.Count} images but '{labelsName}' has {labels.Count} labels; they must match.");
         var x = new float[images.Data.Length];
-        // A 256-entry table of b / 255 (correctly rounded, unlike b · (1/255)).
-        Span<float> scale = stackalloc float[256];
-        for (int b = 0; b < 256; b++) scale[b] = b / 255f;
-        byte[] pixels = images.Data;
-        for (int i = 0; i < x.Length; i++) x[i] = scale[pixels[i]];
+        ScaleBytes(images.Data, x);
         var y = new int[labels.Count];
         for (int i = 0; i < y.Length; i++)
         {
@@ -84,6 +83,24 @@ public sealed class Dataset
                 throw new InvalidDataException($"'{labelsName}': label {i} is {y[i]}; expected a class in [0, {classes}).");
         }
         return new Dataset(x, y, classes, images.Dims[1..]);
+    }
+
+    /// <summary>x[i] = bytes[i] / 255, correctly rounded (a division, unlike b · (1/255)); 8 lanes at a time.</summary>
+    private static void ScaleBytes(ReadOnlySpan<byte> bytes, Span<float> x)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var divisor = Vector256.Create(255f);
+            for (; i + 16 <= bytes.Length; i += 16)
+            {
+                (Vector256<ushort> lo16, _) = Vector256.Widen(Vector256.Create(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(bytes), (nuint)i), Vector128<byte>.Zero));
+                (Vector256<uint> a, Vector256<uint> b) = Vector256.Widen(lo16);
+                (Vector256.ConvertToSingle(a.AsInt32()) / divisor).StoreUnsafe(ref MemoryMarshal.GetReference(x), (nuint)i);
+                (Vector256.ConvertToSingle(b.AsInt32()) / divisor).StoreUnsafe(ref MemoryMarshal.GetReference(x), (nuint)i + 8);
+            }
+        }
+        for (; i < bytes.Length; i++) x[i] = bytes[i] / 255f;
     }
 
     /// <summary>Reads an images/labels IDX pair from streams (raw or gzipped), e.g. embedded resources.</summary>
