@@ -9,8 +9,12 @@ internal sealed class SourceWriter
     private readonly StringBuilder _text = new();
     private int _indent;
 
+    /// <summary>Writes one line. A line with a <c>//</c> comment gets every line break of C# in it made a space
+    /// (<see cref="Literals.Comment"/>): comments print user text (layer names), and a break would end the comment early.
+    /// String literals never hold a raw break (<see cref="Literals.String"/> escapes them), so code is not changed.</summary>
     public void Line(string line = "")
     {
+        if (line.IndexOf("//", StringComparison.Ordinal) >= 0) line = Literals.Comment(line);
         if (line.Length > 0) _text.Append(' ', _indent * 4).Append(line);
         _text.Append('\n');
     }
