@@ -31,6 +31,15 @@ internal static class DeclarationChecks
         "_backwardGrads", "PredictInChunks", "ComputeInChunks", "ComputeGradientsInChunks", "Chunk", "ChunkSamples",
     };
 
+    /// <summary>The public methods of generated code and their parameter counts: a user method of the same name with another
+    /// count is an overload and may stay (the usual <c>[Loss] Tensor Loss(Tensor y, Tensor t)</c> beside the generated
+    /// <c>Loss(input, target, batch)</c>); with the same count it would duplicate or be ambiguous with the generated one.</summary>
+    private static readonly Dictionary<string, int> PublicMethods = new(System.StringComparer.Ordinal)
+    {
+        ["Parameter"] = 1, ["Gradient"] = 1, ["Summary"] = 0, ["Graph"] = 1, ["Save"] = 1, ["Load"] = 1, ["Predict"] = 3,
+        ["TrainStep"] = 4, ["ComputeGradients"] = 3, ["Loss"] = 3, ["Trace"] = 3,
+    };
+
     /// <summary>A name as C# source spells it: <c>@if</c> for a reserved keyword, the name itself otherwise.</summary>
     public static string Identifier(string name) => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 
@@ -65,6 +74,7 @@ internal static class DeclarationChecks
                 throw new ModelErrorException(DiagnosticInfo.Create(GeneratedMemberCollision, location, type.Name + "(...)", type.Name,
                     "the generator declares the model's constructors (new " + type.Name + "(options)); initialize in the [Param] attributes or a [Block] instead"));
             if (member is IMethodSymbol { MethodKind: not MethodKind.Ordinary } or INamedTypeSymbol) continue;
+            if (member is IMethodSymbol method && PublicMethods.TryGetValue(member.Name, out int count) && method.Parameters.Length != count) continue;
             if (GeneratedMembers.Contains(member.Name))
                 throw new ModelErrorException(DiagnosticInfo.Create(GeneratedMemberCollision, location, member.Name, type.Name,
                     "the generated half of the class declares a member of that name; rename it"));

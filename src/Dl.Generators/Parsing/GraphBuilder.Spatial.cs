@@ -198,9 +198,6 @@ internal sealed partial class GraphBuilder
             _ => (pad.Top, pad.Bottom, pad.Left, pad.Right),
         };
         if (top < 0 || bottom < 0 || left < 0 || right < 0) throw Bad($"padding must not be negative, got ({top}, {bottom}, {left}, {right})");
-        // The run-time rule (Dl.Kernels.Window2d.Validate): a window lying entirely in the padding would read no input.
-        if (top >= kernel.H || bottom >= kernel.H || left >= kernel.W || right >= kernel.W)
-            throw Bad($"padding ({top}, {bottom}, {left}, {right}) must be smaller than the kernel {kernel.H} x {kernel.W} on each side");
         if ((long)height + top + bottom > int.MaxValue || (long)width + left + right > int.MaxValue)
             throw Bad($"the padded input {(long)height + top + bottom} x {(long)width + left + right} exceeds {int.MaxValue} per dimension");
         var w = new WindowSpec(channels, height, width, kernel.H, kernel.W, stride.H, stride.W, top, bottom, left, right);
@@ -212,6 +209,9 @@ internal sealed partial class GraphBuilder
                       "the kernel does not fit the padded input (it must be at least 1)");
         if (pooling && (2 * System.Math.Max(top, bottom) > kernel.H || 2 * System.Math.Max(left, right) > kernel.W))
             throw Bad($"pooling padding ({top}, {bottom}, {left}, {right}) must be at most half the kernel {kernel.H} x {kernel.W} (a window would see only padding)");
+        // The run-time rule (Dl.Kernels.Window2d.Validate): a window lying entirely in the padding would read no input.
+        if (top >= kernel.H || bottom >= kernel.H || left >= kernel.W || right >= kernel.W)
+            throw Bad($"padding ({top}, {bottom}, {left}, {right}) must be smaller than the kernel {kernel.H} x {kernel.W} on each side");
         return w;
     }
 }

@@ -413,6 +413,7 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
     private Value InlineBlock(IMethodSymbol method, InvocationExpressionSyntax call, Dictionary<string, Value> scope)
     {
         if (++_depth > 32) throw Unsupported(call, "blocks nest deeper than 32 (recursion?)");
+        DeclarationChecks.Method(method, "[Block]");
         var operation = ModelFor(call).GetOperation(call, token) as IInvocationOperation;
         var inner = new Dictionary<string, Value>();
         foreach (var arg in operation!.Arguments)

@@ -68,7 +68,9 @@ public class RobustnessTests
         ["Member_InputSize"] = (Member("public int InputSize => 4;"), "DL0014"),
         ["Member_Training"] = (Member("public bool Training;"), "DL0014"),
         ["Member_RunForward"] = (Member("void RunForward() { }"), "DL0014"),
-        ["Member_Predict"] = (Member("public void Predict() { }"), "DL0014"),
+        ["Member_Predict"] = (Member("public void Predict(System.ReadOnlySpan<float> a, System.Span<float> b, int n) { }"), "DL0014"),
+        ["Member_PredictOverload"] = (Member("public float[] Predict(float[] x) => x;"), null),
+        ["Member_LossMethodNamedLoss"] = (Member("").Replace("Tensor L(", "Tensor Loss("), null),
         ["Member_Save"] = (Member("public void Save(string path) { }"), "DL0014"),
         ["Member_Constructor"] = (Member("public M() { }"), "DL0014"),
         // ---- declarations the generator cannot emit for ----
@@ -105,7 +107,7 @@ public class RobustnessTests
         // ---- loops, sizes, counts ----
         ["Loop_1000"] = (Loop(1000), null),
         ["Loop_1024_FusedChain"] = (Loop(1024, "h = h * w + x;"), null),
-        ["Loop_1024_Adds"] = (Loop(1024, "h = h + x;"), null),
+        ["Loop_1024_Adds"] = (Loop(1024, "h = h + x * w;"), null),
         ["Loop_Nested_40x40"] = (Loop(40, "for (int j = 0; j < 40; j++) h = h + x;"), "DL0012"),
         ["Loop_1025"] = (Loop(1025), "DL0012"),
         ["Block_Exponential"] = ("""
