@@ -40,6 +40,21 @@ internal static class DeclarationChecks
         ["TrainStep"] = 4, ["ComputeGradients"] = 3, ["Loss"] = 3, ["Trace"] = 3,
     };
 
+    /// <summary>The dimensions of a <c>[Shape(...)]</c> or <c>[Param(...)]</c> attribute, or null when the compiler could not
+    /// bind them (the attribute has a C# error: the compiler reports it, the generator must not crash on it).</summary>
+    public static int[]? Dims(AttributeData attribute)
+    {
+        if (attribute.ConstructorArguments.Length != 1 || attribute.ConstructorArguments[0] is not { Kind: TypedConstantKind.Array, IsNull: false } array)
+            return null;
+        var dims = new int[array.Values.Length];
+        for (int i = 0; i < dims.Length; i++)
+        {
+            if (array.Values[i].Value is not int d) return null;
+            dims[i] = d;
+        }
+        return dims;
+    }
+
     /// <summary>A name as C# source spells it: <c>@if</c> for a reserved keyword, the name itself otherwise.</summary>
     public static string Identifier(string name) => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 

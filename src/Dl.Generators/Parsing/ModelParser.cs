@@ -161,13 +161,14 @@ internal static class ModelParser
             switch (a.AttributeClass?.ToDisplayString())
             {
                 case "Dl.ShapeAttribute":
-                    dims = a.ConstructorArguments[0].Values.Select(v => (int)v.Value!).ToArray();
+                    dims = DeclarationChecks.Dims(a) ?? throw Error(DiagnosticDescriptors.InvalidArgument, p, "[Shape]", "the dimensions must be constant integers");
                     if (dims.Any(d => d <= 0))
                         throw Error(DiagnosticDescriptors.InvalidArgument, p, "[Shape]", $"dimensions must be positive, got [{string.Join(", ", dims)}]");
                     DeclarationChecks.Size(dims, p.Locations.FirstOrDefault(), "input " + p.Name);
                     break;
                 case "Dl.LabelsAttribute":
-                    classes = (int)a.ConstructorArguments[0].Value!;
+                    classes = a.ConstructorArguments.Length == 1 && a.ConstructorArguments[0].Value is int n ? n
+                        : throw Error(DiagnosticDescriptors.InvalidArgument, p, "[Labels]", "the class count must be a constant integer");
                     if (classes < 2)
                         throw Error(DiagnosticDescriptors.InvalidArgument, p, "[Labels]", $"a label needs at least 2 classes, got {classes}");
                     break;

@@ -187,14 +187,15 @@ internal sealed class ModelSourceGrammar
         string modifier = Chance(0.03) ? Pick("readonly ", "static ") : "";
         if (modifier.Length > 0) Mutated = true;
         if (_members.Any(m => m.Contains(" " + name + ";", StringComparison.Ordinal))) name += "_" + _members.Count;
-        _members.Add($"[Param({shape}{init})] {modifier}Tensor {name};");
+        string arguments = shape.Length == 0 && init.Length > 0 ? init.Substring(2) : shape + init;
+        _members.Add($"[Param({arguments})] {modifier}Tensor {name};");
         return name;
     }
 
     private void Loop(ref string current, int[] dims)
     {
-        int n = Pick(2, 5, 100, 1024, 1025, 5000);
-        if (n > 1024) Mutated = true;
+        int n = Pick(2, 5, 64, 128, 129, 5000);
+        if (n > 128) Mutated = true;
         string local = Local();
         _body.Append($"        var {local} = {current};\n        for (int i = 0; i < {n}; i++) {local} = {local} * 0.5f + {current};\n");
         current = local;
