@@ -95,6 +95,11 @@ public sealed class ModelGenerator : IIncrementalGenerator
             var optimized = Lowering.Fusion.RewritePairs(spec);
             return (ModelEmitter.Emit(optimized, Lowering.Lowering.Lower(optimized), Version), null);
         }
+        catch (ModelErrorException e)
+        {
+            // A limit only lowering can see (the activation arena after reuse, DL0015); the spec holds no location.
+            return (null, e.Diagnostic.ToDiagnostic());
+        }
         catch (System.Exception e) when (e is not System.OperationCanceledException)
         {
             return (null, Diagnostic.Create(DiagnosticDescriptors.InternalError, Location.None, spec.ClassName, e.GetType().Name + ": " + e.Message));
