@@ -60,6 +60,7 @@ internal sealed class ModelSourceGrammar
         string current = input;
         for (int i = 0; i < steps; i++)
         {
+            if (dims.Any(d => d <= 0 || d > 4096)) break;   // a mutated size: the generator must refuse it, nothing to build on
             var (expr, next) = Step(current, dims);
             if (expr is null) continue;
             string local = Local();
