@@ -13,7 +13,7 @@ namespace Dl.Tests.Fuzz;
 [Trait("Category", "Fuzz")]
 public class ModelSourceFuzz(ITestOutputHelper log)
 {
-    private const int DefaultCases = 50, DefaultSeed = 20261207, DefaultTapeComparisons = 10;
+    private const int DefaultCases = 40, DefaultSeed = 20261207, DefaultTapeComparisons = 10;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     [Fact]
