@@ -143,6 +143,14 @@ internal static class DeclarationChecks
         return (long)total;
     }
 
+    /// <summary>DL0015 when all parameters together, or all state tensors, exceed one array (each block is one array).</summary>
+    public static void Totals(string model, List<Model.ParameterSpec> parameters, List<Model.ParameterSpec> states, Location location)
+    {
+        long p = parameters.Sum(x => (long)x.Size), s = states.Sum(x => (long)x.Size);
+        if (p > MaxElements) throw TooLarge(location, "the parameters of " + model, "(all " + parameters.Count + " together)", p);
+        if (s > MaxElements) throw TooLarge(location, "the state of " + model, "(all " + states.Count + " together)", s);
+    }
+
     public static ModelErrorException TooLarge(Location? location, string what, string shape, long? elements) =>
         new(DiagnosticInfo.Create(BufferTooLarge, location, what, shape,
             elements is { } e ? e.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " elements" : "more elements",

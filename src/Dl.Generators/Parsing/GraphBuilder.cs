@@ -97,16 +97,6 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
         return id;
     }
 
-    /// <summary>DL0015 when all parameters together, or all state tensors, exceed one array (each block is one array).</summary>
-    public void CheckTotals(Location location)
-    {
-        long parameters = Parameters.Sum(p => (long)p.Size), state = States.Sum(p => (long)p.Size);
-        if (parameters > DeclarationChecks.MaxElements)
-            throw DeclarationChecks.TooLarge(location, "the parameters of " + type.Name, "(all " + Parameters.Count + " together)", parameters);
-        if (state > DeclarationChecks.MaxElements)
-            throw DeclarationChecks.TooLarge(location, "the state of " + type.Name, "(all " + States.Count + " together)", state);
-    }
-
     /// <summary>The value as a batched one. An output that does not depend on the input (a parameter, a constant
     /// expression of parameters) is one unbatched buffer, but Predict, the loss and its backward step through the
     /// output (and every loss operand) per sample: such a value becomes a broadcast node (a reshape to the same dims,

@@ -92,7 +92,7 @@ internal static class ModelParser
                     throw Error(DiagnosticDescriptors.InvalidLoss, loss, type.Name, "the loss does not depend on any parameter, so there is nothing to train");
             }
 
-            builder.CheckTotals(syntax.Identifier.GetLocation());
+            DeclarationChecks.Totals(type.Name, builder.Parameters, builder.States, syntax.Identifier.GetLocation());
             string modifiers = string.Join(" ", syntax.Modifiers.Select(m => m.Text));
             // Names printed as identifiers are escaped (@class, @if); the spec holds them as C# spells them.
             var spec = new ModelSpec(
