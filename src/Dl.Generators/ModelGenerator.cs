@@ -45,7 +45,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
 
         // A model with errors: the stub of its public surface.
         var shells = parsed.Select(static (r, _) => r.Shell).Where(static s => s is not null).WithTrackingName(TrackingNames.Shell);
-        context.RegisterSourceOutput(shells, static (spc, shell) => spc.AddSource(shell!.HintName, StubEmitter.Emit(shell, Version)));
+        context.RegisterSourceOutput(shells, static (spc, shell) => AddSource(spc, shell!, () => StubEmitter.Emit(shell!, Version)));
 
         // Only a changed spec (or a changed DlCheckedKernels) reaches lowering and emission.
         var specs = parsed.Select(static (r, _) => r.Spec).Where(static s => s is not null).WithTrackingName(TrackingNames.Spec);
@@ -70,12 +70,26 @@ public sealed class ModelGenerator : IIncrementalGenerator
     private static void Generate(SourceProductionContext context, ModelSpec spec, bool checkedKernels)
     {
         var (source, error) = Render(spec, checkedKernels);
-        if (error is null) context.AddSource($"{spec.FullName}.g.cs", source!);
+        var shell = ModelShell.Of(spec);
+        if (error is null) AddSource(context, shell, () => source!);
         else
         {
             context.ReportDiagnostic(error);
-            var shell = ModelShell.Of(spec);
-            context.AddSource(shell.HintName, StubEmitter.Emit(shell, Version));
+            AddSource(context, shell, () => StubEmitter.Emit(shell, Version));
+        }
+    }
+
+    /// <summary>Adds one model's file. An exception here would escape the generator and drop the output of every model in
+    /// the project (CS8785): it becomes DL0010 for this model instead, at the class when the model can be found.</summary>
+    private static void AddSource(SourceProductionContext context, ModelShell shell, System.Func<string> text)
+    {
+        try
+        {
+            context.AddSource(shell.HintName, text());
+        }
+        catch (System.Exception e) when (e is not System.OperationCanceledException)
+        {
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.InternalError, Location.None, shell.ClassName, e.GetType().Name + ": " + e.Message));
         }
     }
 
@@ -86,6 +100,11 @@ public sealed class ModelGenerator : IIncrementalGenerator
         {
             var optimized = Lowering.Fusion.RewritePairs(spec);
             return (ModelEmitter.Emit(optimized, Lowering.Lowering.Lower(optimized), Version, checkedKernels), null);
+        }
+        catch (ModelErrorException e)
+        {
+            // A limit only lowering can see (the activation arena after reuse, DL0015); the spec holds no location.
+            return (null, e.Diagnostic.ToDiagnostic());
         }
         catch (System.Exception e) when (e is not System.OperationCanceledException)
         {

@@ -216,6 +216,39 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DL0014_MemberNamedLikeAGeneratedOne_AtTheMember()
+    {
+        var d = Single(FailingModels.MemberNamedLikeGenerated.Source, "DL0014");
+        Assert.Equal("Training", Text(d));
+        Assert.Equal("'Training' in model 'M' collides with generated code: the generated half of the class declares a member of that name; rename it", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0014_UserConstructor_AtTheConstructor()
+    {
+        var d = Single(FailingModels.UserConstructor.Source, "DL0014");
+        Assert.Equal("M", Text(d));
+        Assert.StartsWith("'M(...)' in model 'M' collides with generated code: the generator declares the model's constructors", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0015_BufferOverArrayMaxLength_CountsIn64Bits()
+    {
+        var d = Single(FailingModels.HugeLinear.Source, "DL0015");
+        Assert.Equal("Linear(x, 50000, \"fc\")", Text(d));
+        Assert.Equal("the weight of Linear fc.weight [50000, 50000] has 2,500,000,000 elements; a buffer holds at most 2,147,483,591 elements (Array.MaxLength)", d.GetMessage());
+    }
+
+    [Fact]
+    public void DL0001_AbstractModelAndRefInput_AtTheDeclaration()
+    {
+        Assert.Contains("cannot be abstract", Single(FailingModels.AbstractModel.Source, "DL0001").GetMessage());
+        var d = Single(FailingModels.RefInput.Source, "DL0001");
+        Assert.Equal("x", Text(d));
+        Assert.Equal("'ref x' is not supported in model code: the parameters of a [Forward] method are passed by value (no ref, out, in or params)", d.GetMessage());
+    }
+
+    [Fact]
     public void DL0012_IndexOutOfRange()
     {
         var d = Single(FailingModels.IndexOutOfRange.Source, "DL0012");

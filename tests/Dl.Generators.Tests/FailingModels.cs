@@ -155,6 +155,39 @@ public static class FailingModels
         }
         """);
 
+    public static readonly FailingModel MemberNamedLikeGenerated = new("""
+        [Model] partial class M {
+            public bool Training { get; set; }
+            [Forward] Tensor F([Shape(4)] Tensor x) => Linear(x, 2, "fc");
+        }
+        """, Stub: false);
+
+    public static readonly FailingModel UserConstructor = new("""
+        [Model] partial class M {
+            public M() { }
+            [Forward] Tensor F([Shape(4)] Tensor x) => Linear(x, 2, "fc");
+        }
+        """, Stub: false);
+
+    public static readonly FailingModel HugeLinear = new("""
+        [Model] partial class M {
+            [Forward] Tensor F([Shape(50000)] Tensor x) => Linear(x, 50000, "fc");
+            [Loss] Tensor L(Tensor y, [Labels(50000)] Tensor t) => SoftmaxCrossEntropy(y, t);
+        }
+        """, Target: "int");
+
+    public static readonly FailingModel AbstractModel = new("""
+        [Model] abstract partial class M {
+            [Forward] Tensor F([Shape(4)] Tensor x) => Linear(x, 2, "fc");
+        }
+        """, Stub: false);
+
+    public static readonly FailingModel RefInput = new("""
+        [Model] partial class M {
+            [Forward] Tensor F([Shape(4)] ref Tensor x) => Linear(x, 2, "fc");
+        }
+        """);
+
     /// <summary>Every model above, by name.</summary>
     public static TheoryData<string> Names()
     {

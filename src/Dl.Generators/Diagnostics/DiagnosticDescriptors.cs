@@ -45,4 +45,8 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor InvalidArgument = Error("DL0012", "Invalid op argument", "Invalid argument of {0}: {1}");
     /// <summary>DL0013: "Impossible window geometry in {0}: {1}".</summary>
     public static readonly DiagnosticDescriptor WindowGeometry = Error("DL0013", "Impossible window geometry", "Impossible window geometry in {0}: {1}");
+    /// <summary>DL0014: "'{0}' in model '{1}' collides with generated code: {2}".</summary>
+    public static readonly DiagnosticDescriptor GeneratedMemberCollision = Error("DL0014", "Member collides with generated code", "'{0}' in model '{1}' collides with generated code: {2}");
+    /// <summary>DL0015: "{0} {1} has {2}; a buffer holds at most {3} elements (Array.MaxLength)".</summary>
+    public static readonly DiagnosticDescriptor BufferTooLarge = Error("DL0015", "Buffer too large", "{0} {1} has {2}; a buffer holds at most {3} elements (Array.MaxLength)");
 }

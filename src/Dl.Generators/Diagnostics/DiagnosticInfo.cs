@@ -32,6 +32,8 @@ public sealed record DiagnosticInfo(string Id, string FilePath, TextSpan Span, L
             "DL0013" => DiagnosticDescriptors.WindowGeometry,
             "DL0011" => DiagnosticDescriptors.MissingShape,
             "DL0012" => DiagnosticDescriptors.InvalidArgument,
+            "DL0014" => DiagnosticDescriptors.GeneratedMemberCollision,
+            "DL0015" => DiagnosticDescriptors.BufferTooLarge,
             _ => DiagnosticDescriptors.InternalError,
         };
         var location = string.IsNullOrEmpty(FilePath) ? Location.None : Location.Create(FilePath, Span, Lines);

@@ -61,6 +61,11 @@ internal static class BufferPlanner
                 if (offset + need <= x.Offset) break;
                 offset = System.Math.Max(offset, x.Offset + x.Size);
             }
+            // Per-sample offsets are ints in generated code: an arena past one array's length is DL0015, not an overflow.
+            if ((long)offset + need > Parsing.DeclarationChecks.MaxElements)
+                throw new Diagnostics.ModelErrorException(Diagnostics.DiagnosticInfo.Create(Diagnostics.DiagnosticDescriptors.BufferTooLarge, null,
+                    "the activation arena", "(per sample, after reuse)", ((long)offset + need).ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " elements or more",
+                    Parsing.DeclarationChecks.MaxElements.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)));
             b.Offset = offset;
             live.Add((offset, need, last[b]));
             size = System.Math.Max(size, offset + need);

@@ -55,6 +55,9 @@ internal static class Fusion
         return changed;
     }
 
+    /// <summary>Most parentheses a fused map's expression may hold before another op is fused into it.</summary>
+    private const int MaxFusedDepth = 64;
+
     public static void FuseElementwise(ProgramPlan plan, ModelSpec model)
     {
         var protectedBuffers = new HashSet<Buffer>();
@@ -71,6 +74,8 @@ internal static class Fusion
             if (steps[i] is not MapStep producer || steps[i + 1] is not MapStep next) continue;
             var consumer = next;
             if (producer.Accumulate || consumer.Accumulate || keep.Contains(producer.Target)) continue;
+            // A fused chain is one nested expression: past a few dozen ops the compiler's expression depth suffers (CS8078).
+            if (producer.ScalarExpression.Count(c => c == '(') > MaxFusedDepth) continue;
             if (!producer.Dims.SequenceEqual(consumer.Dims)) consumer = Reshaped(consumer, producer)!;
             if (consumer is null) continue;
             if (!producer.TargetStrides.SequenceEqual(consumer.TargetStrides)) continue;

@@ -19,11 +19,15 @@ public sealed record ModelShell(string Namespace, string ClassName, string TypeP
     /// <summary>The class as its own members name it: <c>Net</c>, <c>Net&lt;T&gt;</c>.</summary>
     public string SelfType => ClassName + TypeParameters;
 
-    /// <summary>The generated file's name; the arity (<c>Net`1</c>) keeps type parameters' brackets out of it.</summary>
+    /// <summary>The generated file's name; the arity (<c>Net`1</c>) keeps type parameters' brackets out of it, and the
+    /// <c>@</c> of escaped keywords (<c>@class</c>), which a hint name may not contain, is dropped.</summary>
     public string HintName =>
-        (string.IsNullOrEmpty(Namespace) ? "" : Namespace + ".")
-        + string.Concat(Containers.Select(c => Name(c.Split('<')[0]) + "."))
-        + ClassName + (TypeParameters.Length == 0 ? "" : "`" + (TypeParameters.Count(c => c == ',') + 1)) + ".g.cs";
+        ((string.IsNullOrEmpty(Namespace) ? "" : Namespace + ".")
+        + string.Concat(Containers.Select(c => Name(c.Split('<')[0]) + Arity(c) + "."))
+        + ClassName + (TypeParameters.Length == 0 ? "" : "`" + (TypeParameters.Count(c => c == ',') + 1)) + ".g.cs").Replace("@", "");
+
+    private static string Arity(string declaration) =>
+        declaration.IndexOf('<') < 0 ? "" : "`" + (declaration.Substring(declaration.IndexOf('<')).Count(c => c == ',') + 1);
 
     private static string Name(string declaration) => declaration.Substring(declaration.TrimEnd().LastIndexOf(' ') + 1).Trim();
 

@@ -87,7 +87,8 @@ public sealed record InputSpec(string Name, EquatableArray<int> Shape, int Class
 }
 
 /// <summary>A row of the model summary: a layer (a Linear call) or a parameter-free op.</summary>
-public sealed record LayerSpec(string Name, string Op, EquatableArray<int> OutputShape, int Parameters);
+/// <param name="Parameters">Its parameter count, in 64 bits (a layer may hold more than int.MaxValue; DL0015 then).</param>
+public sealed record LayerSpec(string Name, string Op, EquatableArray<int> OutputShape, long Parameters);
 
 /// <summary>The parsed and shape-checked model: the output of stages 1 and 2.</summary>
 /// <remarks>Immutable with structural equality; this is what the incremental pipeline caches.</remarks>

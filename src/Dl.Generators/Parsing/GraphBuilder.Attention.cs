@@ -64,7 +64,7 @@ internal sealed partial class GraphBuilder
                 int y = Add(NodeKind.LayerNorm, name, "layer_norm", null, new[] { x, gamma, beta }, shape, eps, new[] { shape.Size / dim, dim },
                     false, SavedValues.Input, true, location);
                 _layer = saved;
-                if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, "LayerNorm", shape.Dims, 2 * dim));
+                if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, "LayerNorm", shape.Dims, 2L * dim));
                 return Value.Of(y);
             }
             default:
@@ -176,7 +176,7 @@ internal sealed partial class GraphBuilder
         Nodes[a] = Nodes[a] with { Label = name + ".attention" };
         int y = Affine(a, wOut, bOut, name, location);
         _layer = saved;
-        if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, opName, Nodes[y].Shape.Dims, 4 * d * d + 4 * d));
+        if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, opName, Nodes[y].Shape.Dims, 4L * d * d + 4L * d));
         return y;
     }
 

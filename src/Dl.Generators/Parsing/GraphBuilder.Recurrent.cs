@@ -48,15 +48,17 @@ internal sealed partial class GraphBuilder
         string saved = _layer;
         _layer = name;
         float bound = (float)(1 / System.Math.Sqrt(hidden));
-        int y = x, parameters = 0;
+        int y = x;
+        long parameters = 0;
         for (int l = 0; l < layers; l++)
         {
             int input = l == 0 ? features : hidden;
             int P(string what, int[] shape)
             {
-                parameters += shape.Aggregate(1, (a, b) => a * b);
+                parameters += shape.Aggregate(1L, (a, b) => a * b);
                 return AddParameter(new ParameterSpec($"{name}.{what}_l{l}", shape, InitUniform, bound, input, gates * hidden, null), location);
             }
+            if ((long)gates * hidden > DeclarationChecks.MaxElements) throw DeclarationChecks.TooLarge(location, "layer " + name, $"[{gates} x {hidden}, {input}]", null);
             var inputs = new List<int> { y, P("weight_ih", new[] { gates * hidden, input }), P("weight_hh", new[] { gates * hidden, hidden }),
                 P("bias_ih", new[] { gates * hidden }), P("bias_hh", new[] { gates * hidden }) };
             if (h0 is { } h) inputs.Add(LayerState(h, l, layers, location));
@@ -113,7 +115,7 @@ internal sealed partial class GraphBuilder
         int y = Add(NodeKind.Embedding, name, "embedding", null, new[] { tokens, table }, shape, 0, new[] { vocabulary, dimension }, false,
             SavedValues.Input, true, location);
         _layer = saved;
-        if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, "Embedding", shape.Dims, vocabulary * dimension));
+        if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, "Embedding", shape.Dims, (long)vocabulary * dimension));
         return Value.Of(y);
     }
 }

@@ -89,7 +89,7 @@ internal sealed partial class GraphBuilder
                     window.ToInts().Concat(new[] { outChannels, one ? 1 : 0 }).ToArray(), false, SavedValues.Input, true, location);
                 _layer = saved;
                 if (_collectLayers && _layer.Length == 0)
-                    Layers.Add(new LayerSpec(name, one ? "Conv1d" : "Conv2d", shape.Dims, outChannels * window.ColRows + (bias ? outChannels : 0)));
+                    Layers.Add(new LayerSpec(name, one ? "Conv1d" : "Conv2d", shape.Dims, (long)outChannels * window.ColRows + (bias ? outChannels : 0)));
                 return Value.Of(y);
             }
             case KPool:
@@ -132,7 +132,7 @@ internal sealed partial class GraphBuilder
                     false, SavedValues.Input, true, location);
                 Nodes[y] = Nodes[y] with { Scalar2 = momentum };
                 _layer = saved;
-                if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, "BatchNorm", xs.Dims, 2 * channels));
+                if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, "BatchNorm", xs.Dims, 2L * channels));
                 return Value.Of(y);
             }
             case KDropout:
@@ -152,6 +152,7 @@ internal sealed partial class GraphBuilder
     {
         if (States.Any(q => q.Name == p.Name) || Parameters.Any(q => q.Name == p.Name))
             throw new ModelErrorException(DiagnosticInfo.Create(DuplicateParameter, location, p.Name, type.Name));
+        DeclarationChecks.Size(p.Shape, location, "state " + p.Name);
         States.Add(p);
         return States.Count - 1;
     }
@@ -181,7 +182,8 @@ internal sealed partial class GraphBuilder
     };
 
     /// <summary>Resolves the padding against the kernel and checks the geometry: positive kernel and stride, non-negative
-    /// padding, a kernel that fits the padded input, and (pooling) padding at most half the kernel.</summary>
+    /// padding smaller than the kernel (the runtime's rule), a kernel that fits the padded input, and (pooling) padding at
+    /// most half the kernel.</summary>
     private static WindowSpec Window(string op, int channels, int height, int width, (int H, int W) kernel, (int H, int W) stride, PadValue pad,
         bool pooling, ExpressionSyntax at)
     {
@@ -196,6 +198,8 @@ internal sealed partial class GraphBuilder
             _ => (pad.Top, pad.Bottom, pad.Left, pad.Right),
         };
         if (top < 0 || bottom < 0 || left < 0 || right < 0) throw Bad($"padding must not be negative, got ({top}, {bottom}, {left}, {right})");
+        if ((long)height + top + bottom > int.MaxValue || (long)width + left + right > int.MaxValue)
+            throw Bad($"the padded input {(long)height + top + bottom} x {(long)width + left + right} exceeds {int.MaxValue} per dimension");
         var w = new WindowSpec(channels, height, width, kernel.H, kernel.W, stride.H, stride.W, top, bottom, left, right);
         if (w.OutH < 1)
             throw Bad($"output height = floor((n + p - k) / s) + 1 = floor(({height} + {top + bottom} - {kernel.H}) / {stride.H}) + 1 = {w.OutH}; " +
@@ -205,6 +209,9 @@ internal sealed partial class GraphBuilder
                       "the kernel does not fit the padded input (it must be at least 1)");
         if (pooling && (2 * System.Math.Max(top, bottom) > kernel.H || 2 * System.Math.Max(left, right) > kernel.W))
             throw Bad($"pooling padding ({top}, {bottom}, {left}, {right}) must be at most half the kernel {kernel.H} x {kernel.W} (a window would see only padding)");
+        // The run-time rule (Dl.Kernels.Window2d.Validate): a window lying entirely in the padding would read no input.
+        if (top >= kernel.H || bottom >= kernel.H || left >= kernel.W || right >= kernel.W)
+            throw Bad($"padding ({top}, {bottom}, {left}, {right}) must be smaller than the kernel {kernel.H} x {kernel.W} on each side");
         return w;
     }
 }

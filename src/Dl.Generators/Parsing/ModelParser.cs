@@ -24,12 +24,17 @@ internal static class ModelParser
             return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedConstruct, node.Identifier.GetLocation(), type.Name,
                 "[Model] applies to a partial class, not a struct or record"), null);
         }
+        // [Model] on two partial declarations of one class: the class is parsed once, at the first (a second output with
+        // the same hint name would fail the whole generator, CS8785); the compiler reports the duplicate attribute.
+        if (!IsFirstModelDeclaration(type, syntax, token)) return new ParseResult(null, null, EquatableArray<DiagnosticInfo>.Empty);
         // From here on a failure comes with a stub of the class, once the class can be extended (partial, in partial types).
         ModelShell? shell = null;
         try
         {
             if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
                 return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.ModelNotPartial, syntax.Identifier.GetLocation(), type.Name), null);
+            // Abstract, static or file-local: the generated half (and a stub) could not complete the class.
+            if (DeclarationChecks.Class(type, syntax) is { } unsupported) return Fail(unsupported, null);
             var containers = new List<string>();
             for (var outer = syntax.Parent as TypeDeclarationSyntax; outer is not null; outer = outer.Parent as TypeDeclarationSyntax)
             {
@@ -38,6 +43,8 @@ internal static class ModelParser
                 string keyword = outer is RecordDeclarationSyntax r ? "record " + (r.ClassOrStructKeyword.Text is { Length: > 0 } k ? k : "") : outer.Keyword.Text;
                 containers.Insert(0, $"partial {keyword} {outer.Identifier.Text}{outer.TypeParameterList}".Replace("  ", " "));
             }
+            // A member named like a generated one (DL0014) would clash with the stub's members too: no stub.
+            DeclarationChecks.Members(type);
             shell = Shell(type, syntax, containers);
 
             if (type.IsGenericType)
@@ -52,6 +59,8 @@ internal static class ModelParser
             if (forward is null)
                 return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.MissingForward, syntax.Identifier.GetLocation(), type.Name), shell);
             var loss = methods.FirstOrDefault(m => HasAttribute(m, "Dl.LossAttribute"));
+            DeclarationChecks.Method(forward, "[Forward]");
+            if (loss is not null) DeclarationChecks.Method(loss, "[Loss]");
 
             var inputs = new List<InputSpec>();
             var inputNodes = new List<int>();
@@ -83,10 +92,13 @@ internal static class ModelParser
                     throw Error(DiagnosticDescriptors.InvalidLoss, loss, type.Name, "the loss does not depend on any parameter, so there is nothing to train");
             }
 
+            DeclarationChecks.Totals(type.Name, builder.Parameters, builder.States, syntax.Identifier.GetLocation());
             string modifiers = string.Join(" ", syntax.Modifiers.Select(m => m.Text));
+            // Names printed as identifiers are escaped (@class, @if); the spec holds them as C# spells them.
             var spec = new ModelSpec(
-                type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString(),
-                type.Name, modifiers, forward.Name, loss?.Name,
+                DeclarationChecks.Namespace(type.ContainingNamespace),
+                DeclarationChecks.Identifier(type.Name), modifiers, DeclarationChecks.Identifier(forward.Name),
+                loss is null ? null : DeclarationChecks.Identifier(loss.Name),
                 inputs.ToArray(), target, builder.Parameters.ToArray(), builder.Nodes.ToArray(), output, lossNode,
                 builder.Layers.ToArray()) { Containers = containers.ToArray(), States = builder.States.ToArray() };
             return new ParseResult(spec, null, EquatableArray<DiagnosticInfo>.Empty);
@@ -108,19 +120,28 @@ internal static class ModelParser
 
     private static ParseResult Fail(DiagnosticInfo d, ModelShell? shell) => new(null, shell, new[] { d });
 
+    /// <summary>Whether <paramref name="syntax"/> is the first declaration of <paramref name="type"/> that carries [Model].</summary>
+    private static bool IsFirstModelDeclaration(INamedTypeSymbol type, TypeDeclarationSyntax syntax, CancellationToken token)
+    {
+        var first = type.GetAttributes().Where(a => a.AttributeClass?.ToDisplayString() == "Dl.ModelAttribute")
+            .Select(a => a.ApplicationSyntaxReference).Where(r => r is not null)
+            .OrderBy(r => r!.SyntaxTree.FilePath, System.StringComparer.Ordinal).ThenBy(r => r!.Span.Start).FirstOrDefault();
+        return first is null || (first.SyntaxTree == syntax.SyntaxTree && syntax.Span.Contains(first.Span));
+    }
+
     /// <summary>The stub's shell: read from the declaration and attributes alone, so that it exists whatever the error.</summary>
     private static ModelShell Shell(INamedTypeSymbol type, ClassDeclarationSyntax syntax, List<string> containers)
     {
         var fields = type.GetMembers().OfType<IFieldSymbol>()
-            .Where(f => !f.IsStatic && !f.IsConst && HasAttribute(f, "Dl.ParamAttribute")).Select(f => f.Name).ToArray();
+            .Where(f => !f.IsStatic && !f.IsConst && !f.IsReadOnly && HasAttribute(f, "Dl.ParamAttribute"))
+            .Select(f => DeclarationChecks.Identifier(f.Name)).ToArray();
         var loss = type.GetMembers().OfType<IMethodSymbol>().FirstOrDefault(m => HasAttribute(m, "Dl.LossAttribute"));
         var target = loss is { Parameters.Length: 2 } ? loss.Parameters[1] : null;
         string[] targets = loss is null ? new string[0]
             : target is not null && HasAttribute(target, "Dl.LabelsAttribute") ? new[] { "int" }
             : target is not null && HasAttribute(target, "Dl.ShapeAttribute") ? new[] { "float" }
             : new[] { "float", "int" };
-        string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
-        return new ModelShell(ns, type.Name, syntax.TypeParameterList?.ToString() ?? "", containers.ToArray(), fields, targets);
+        return new ModelShell(DeclarationChecks.Namespace(type.ContainingNamespace), DeclarationChecks.Identifier(type.Name), syntax.TypeParameterList?.ToString() ?? "", containers.ToArray(), fields, targets);
     }
 
     internal static bool HasAttribute(ISymbol symbol, string fullName) =>
@@ -140,12 +161,14 @@ internal static class ModelParser
             switch (a.AttributeClass?.ToDisplayString())
             {
                 case "Dl.ShapeAttribute":
-                    dims = a.ConstructorArguments[0].Values.Select(v => (int)v.Value!).ToArray();
+                    dims = DeclarationChecks.Dims(a) ?? throw Error(DiagnosticDescriptors.InvalidArgument, p, "[Shape]", "the dimensions must be constant integers");
                     if (dims.Any(d => d <= 0))
                         throw Error(DiagnosticDescriptors.InvalidArgument, p, "[Shape]", $"dimensions must be positive, got [{string.Join(", ", dims)}]");
+                    DeclarationChecks.Size(dims, p.Locations.FirstOrDefault(), "input " + p.Name);
                     break;
                 case "Dl.LabelsAttribute":
-                    classes = (int)a.ConstructorArguments[0].Value!;
+                    classes = a.ConstructorArguments.Length == 1 && a.ConstructorArguments[0].Value is int n ? n
+                        : throw Error(DiagnosticDescriptors.InvalidArgument, p, "[Labels]", "the class count must be a constant integer");
                     if (classes < 2)
                         throw Error(DiagnosticDescriptors.InvalidArgument, p, "[Labels]", $"a label needs at least 2 classes, got {classes}");
                     break;

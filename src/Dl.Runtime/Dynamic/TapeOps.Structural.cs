@@ -214,6 +214,14 @@ internal static partial class TapeOps
     // Backward: the slice of dx += dy.
     // ================================================================================================================
 
+    /// <summary>Element <paramref name="index"/> (from the start, or from the end with ^) of an axis, the axis removed.</summary>
+    public static Tensor Index(Tensor x, int axis, Index index)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        int a = NormalizeAxis("index", x, axis);
+        return Slice(x, a, index.GetOffset(x.ShapeArray[a]), 1, keepAxis: false);
+    }
+
     public static Tensor Slice(Tensor x, int axis, Range range)
     {
         ArgumentNullException.ThrowIfNull(x);

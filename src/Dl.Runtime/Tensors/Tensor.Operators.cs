@@ -23,6 +23,11 @@ public sealed partial class Tensor
     [Op(OpKind.Slice)]
     public Tensor this[int index] => TapeOps.Slice(this, 0, index, 1, keepAxis: false);
 
+    /// <summary>Element <paramref name="index"/> of the first per-sample axis, counted from the end with <c>^</c>
+    /// (<c>h[^1]</c>: the last step of a sequence); that axis is removed.</summary>
+    [Op(OpKind.Slice)]
+    public Tensor this[Index index] => TapeOps.Index(this, 0, index);
+
     /// <summary>Elements <paramref name="range"/> of the first per-sample axis (constant bounds).</summary>
     [Op(OpKind.Slice)]
     public Tensor this[Range range] => TapeOps.Slice(this, 0, range);

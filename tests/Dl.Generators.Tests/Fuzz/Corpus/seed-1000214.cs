@@ -1,0 +1,12 @@
+// fuzz seed 1000214: Crash: Model0.cs(3,23): error DL0010: Internal generator error while compiling model 'M': IndexOutOfRangeException: Index was outside the bounds of the array.
+[Model] partial class M
+{
+    [Param(, Init = Init.Uniform, Scale = 0.1f)] Tensor w0;
+    [Forward] Tensor Forward([Shape(2)] Tensor x)
+    {
+        var h0 = x[^1];
+        var h1 = h0 + w0;
+        return Linear(Reshape(h1, 1), 5, "head");
+    }
+    [Loss] Tensor Loss(Tensor y, [Labels(5)] Tensor t) => SoftmaxCrossEntropy(y, t);
+}
