@@ -29,6 +29,7 @@ internal static class DeclarationChecks
         "OutputSize", "BatchedArenaPerSample", "FixedArenaSize", "DlBuildError", "_params", "_grads", "_arena", "_fixed",
         "_arenaStart", "_fixedStart", "_state", "_seed", "_gemm", "_maxBatch", "_chunkLimit", "_gradSum", "_chunkGrads",
         "_backwardGrads", "PredictInChunks", "ComputeInChunks", "ComputeGradientsInChunks", "Chunk", "ChunkSamples",
+        "_owner", "_stateBefore", "SaveState", "RestoreState", "LossCore", "ComputeGradientsCore",
     };
 
     /// <summary>The public methods of generated code and their parameter counts: a user method of the same name with another

@@ -65,6 +65,7 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
     private readonly float[] _fixed = null!;
     private readonly int _arenaStart, _fixedStart;   // 64-byte aligned starts of the pinned working arrays
     private readonly float[] _state = new float[0];
+    private int _owner;   // the managed thread inside a public member, 0 when none (Dl.ModelGuard)
     private readonly ulong _seed;
     private readonly global::Dl.Kernels.GemmContext _gemm = null!;
     private readonly int _maxBatch;
@@ -113,12 +114,21 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
     public string Summary() => global::Dl.ModelSummary.Format(StaticDescription);
     public string Graph(global::Dl.GraphFormat format = global::Dl.GraphFormat.Text) => global::Dl.ModelSummary.Graph(StaticDescription, format);
     /// <summary>Writes the parameters as safetensors, atomically.</summary>
-    public void Save(string path) => global::Dl.Checkpoints.Safetensors.Save(path, StaticDescription, _params, _state);
+    public void Save(string path)
+    {
+        using var busy = global::Dl.ModelGuard.Enter(ref _owner, "XorNet", "Save");
+        global::Dl.Checkpoints.Safetensors.Save(path, StaticDescription, _params, _state);
+    }
     /// <summary>Reads parameters written by <see cref="Save"/>; validates names, shapes and sizes and changes nothing on error.</summary>
-    public void Load(string path) => global::Dl.Checkpoints.Safetensors.Load(path, StaticDescription, _params, _state);
+    public void Load(string path)
+    {
+        using var busy = global::Dl.ModelGuard.Enter(ref _owner, "XorNet", "Load");
+        global::Dl.Checkpoints.Safetensors.Load(path, StaticDescription, _params, _state);
+    }
 
     public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch)
     {
+        using var busy = global::Dl.ModelGuard.Enter(ref _owner, "XorNet", "Predict");
         if ((uint)(batch - 1) >= (uint)_maxBatch) global::Dl.ModelChecks.ThrowBatch(batch, _maxBatch);
         if (input.Length != batch * InputSize) global::Dl.ModelChecks.ThrowInputLength(input.Length, batch, InputSize);
         if (output.Length < batch * OutputSize) global::Dl.ModelChecks.ThrowOutputLength(output.Length, batch, OutputSize);
@@ -142,23 +152,36 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
     public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch, global::Dl.IOptimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        if (optimizer is global::Dl.Sgd { Momentum: 0f, WeightDecay: 0f } sgd && global::Dl.Kernels.BatchChunking.ChunkSize(batch, _chunkLimit) == 0)
+        using var busy = global::Dl.ModelGuard.Enter(ref _owner, "XorNet", "TrainStep");
+        long dropoutStep = SaveState();
+        try
         {
-            // Plain SGD: the update is fused into the backward pass (the weight gradients are not stored).
-            float fusedLoss = Loss(input, target, batch);
-            if (!float.IsFinite(fusedLoss)) global::Dl.ModelChecks.ThrowNonFiniteFusedLoss(fusedLoss);
-            RunBackwardSgd(ref __Mem.GetReference(input), ref __Mem.GetReference(target), batch, 1f / batch, -sgd.LearningRate);
-            return fusedLoss;
+            if (optimizer is global::Dl.Sgd { Momentum: 0f, WeightDecay: 0f } sgd && global::Dl.Kernels.BatchChunking.ChunkSize(batch, _chunkLimit) == 0)
+            {
+                // Plain SGD: the update is fused into the backward pass (the weight gradients are not stored).
+                float fusedLoss = LossCore(input, target, batch);
+                if (!float.IsFinite(fusedLoss)) global::Dl.ModelChecks.ThrowNonFiniteFusedLoss(fusedLoss);
+                RunBackwardSgd(ref __Mem.GetReference(input), ref __Mem.GetReference(target), batch, 1f / batch, -sgd.LearningRate);
+                return fusedLoss;
+            }
+            float loss = ComputeGradientsCore(input, target, batch);
+            optimizer.Step(_params, _grads);
+            return loss;
         }
-        float loss = ComputeGradients(input, target, batch);
-        optimizer.Step(_params, _grads);
-        return loss;
+        catch { RestoreState(dropoutStep); throw; }
     }
     public float ComputeGradients(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
     {
+        using var busy = global::Dl.ModelGuard.Enter(ref _owner, "XorNet", "ComputeGradients");
+        long dropoutStep = SaveState();
+        try { return ComputeGradientsCore(input, target, batch); }
+        catch { RestoreState(dropoutStep); throw; }
+    }
+    private float ComputeGradientsCore(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
+    {
         int chunk = global::Dl.Kernels.BatchChunking.ChunkSize(batch, _chunkLimit);
         if (chunk > 0) return ComputeGradientsInChunks(input, target, batch, chunk);
-        float loss = Loss(input, target, batch);
+        float loss = LossCore(input, target, batch);
         if (!float.IsFinite(loss)) global::Dl.ModelChecks.ThrowNonFiniteLoss(loss);
         RunBackward(ref __Mem.GetReference(input), ref __Mem.GetReference(target), batch, 1f / batch);
         return loss;
@@ -187,15 +210,19 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
                 if (s0 > 0) global::Dl.Kernels.BatchChunking.Add(_gradSum, _chunkGrads);
             }
         }
-        finally
-        {
-            _backwardGrads = _grads;
-            DropoutStep = Training ? dropoutStep + 1 : dropoutStep;   // one step, however many chunks
-        }
+        finally { _backwardGrads = _grads; }
+        float loss = total / batch;
+        if (!float.IsFinite(loss)) global::Dl.ModelChecks.ThrowNonFiniteLoss(loss);
+        DropoutStep = Training ? dropoutStep + 1 : dropoutStep;   // one step, however many chunks
         global::System.MemoryExtensions.CopyTo(_gradSum, _grads);
-        return total / batch;
+        return loss;
     }
     public float Loss(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
+    {
+        using var busy = global::Dl.ModelGuard.Enter(ref _owner, "XorNet", "Loss");
+        return LossCore(input, target, batch);
+    }
+    private float LossCore(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
     {
         Stage(input, target, batch);
         ref float inputRef = ref __Mem.GetReference(input);
@@ -206,6 +233,10 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         for (int s = 0; s < batch; s++) sum += losses[s];
         return sum / batch;
     }
+    /// <summary>Before a training step: what its forward pass advances (running statistics, DropoutStep).</summary>
+    private long SaveState() => DropoutStep;
+    /// <summary>After a failed training step: the state as <see cref="SaveState"/> found it.</summary>
+    private void RestoreState(long dropoutStep) => DropoutStep = dropoutStep;
     /// <summary>Validates a step's arguments and writes the labels (if any) into the arena.</summary>
     private void Stage(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
     {
@@ -521,5 +552,8 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
     /// <summary>Every node's value, local gradient and upstream gradient for these inputs and the current weights
     /// (computed on the dynamic tape in double precision).</summary>
     public global::Dl.Dynamic.DynamicTrace Trace(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
-        => global::Dl.Dynamic.Tracing.Trace<XorNet>(_params, input, target, batch);
+    {
+        using var busy = global::Dl.ModelGuard.Enter(ref _owner, "XorNet", "Trace");
+        return global::Dl.Dynamic.Tracing.Trace<XorNet>(_params, input, target, batch);
+    }
 }
