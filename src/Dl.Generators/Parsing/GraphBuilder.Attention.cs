@@ -24,8 +24,7 @@ internal sealed partial class GraphBuilder
         int? Tensor(int i) => i < args.Length && args[i].IsTensor ? args[i].Node : null;
         string Name(int i)
         {
-            string name = Arg(i, "name") as string ?? "";
-            return name.Length > 0 ? name : throw Invalid(at, opName, "the layer needs a constant, non-empty name");
+            return LayerName(Arg(i, "name"), at, opName);
         }
         switch (kind)
         {

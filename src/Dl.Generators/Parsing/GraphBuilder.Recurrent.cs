@@ -29,8 +29,7 @@ internal sealed partial class GraphBuilder
         int steps = xs.Dims[0], features = xs.Dims[1];
         int hidden = Arg(1, "hidden") is { } hv ? System.Convert.ToInt32(hv) : throw Invalid(at, opName, "hidden is required");
         if (hidden <= 0) throw Invalid(at, opName, $"hidden must be positive, got {hidden}");
-        string name = Arg(2, "name") as string ?? throw Invalid(at, opName, "the layer needs a constant name");
-        if (name.Length == 0) throw Invalid(at, opName, "the layer needs a non-empty name");
+        string name = LayerName(Arg(2, "name"), at, opName);
         int layers = Arg(3, "layers") is { } lv ? System.Convert.ToInt32(lv) : 1;
         if (layers <= 0) throw Invalid(at, opName, $"layers must be positive, got {layers}");
         int cell = opName switch
@@ -107,8 +106,7 @@ internal sealed partial class GraphBuilder
         if (oneHot)
             return Value.Of(Add(NodeKind.Embedding, "", "one_hot", null, new[] { tokens }, shape, 0, new[] { vocabulary, dimension }, false,
                 SavedValues.Input, false, location));
-        string name = args.Length > 3 && !args[3].IsTensor ? args[3].Constant as string ?? "" : "";
-        if (name.Length == 0) throw Invalid(at, opName, "the layer needs a constant, non-empty name");
+        string name = LayerName(args.Length > 3 && !args[3].IsTensor ? args[3].Constant : null, at, opName);
         string saved = _layer;
         _layer = name;
         int table = AddParameter(new ParameterSpec(name + ".weight", new[] { vocabulary, dimension }, InitNormal, 1f, vocabulary, dimension, null), location);

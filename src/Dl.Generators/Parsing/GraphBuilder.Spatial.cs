@@ -65,8 +65,7 @@ internal sealed partial class GraphBuilder
                 int outChannels = Int(1, "outChannels");
                 if (outChannels <= 0) throw Invalid(at, opName, $"outChannels must be positive, got {outChannels}");
                 var kernel = one ? (1, Int(2, "kernel")) : Size2(Arg(2, "kernel"), null, "kernel", at, opName);
-                string name = Arg(3, "name") as string ?? throw Invalid(at, opName, "the layer needs a constant name");
-                if (name.Length == 0) throw Invalid(at, opName, "the layer needs a non-empty name");
+                string name = LayerName(Arg(3, "name"), at, opName);
                 var stride = one ? (1, Arg(4, "stride") is int s ? s : 1) : Size2(Arg(4, "stride"), (1, 1), "stride", at, opName);
                 var pad = Padding(Arg(5, "padding"), at, opName);
                 // Conv1d: an int pads both ends (Pad's int conversion fills all four sides; the vertical ones are dropped).
@@ -115,8 +114,7 @@ internal sealed partial class GraphBuilder
             {
                 if (xs.Rank < 1) throw Invalid(at, opName, $"expected a sample with a channel or feature axis, got {xs}");
                 if (!xs.Batched) throw Invalid(at, opName, "the input must be batched (statistics are over the batch)");
-                string name = Arg(1, "name") as string ?? throw Invalid(at, opName, "the layer needs a constant name");
-                if (name.Length == 0) throw Invalid(at, opName, "the layer needs a non-empty name");
+                string name = LayerName(Arg(1, "name"), at, opName);
                 float momentum = Arg(2, "momentum") is var m && m != DefaultMarker ? System.Convert.ToSingle(m) : 0.1f;
                 float eps = Arg(3, "eps") is var e && e != DefaultMarker ? System.Convert.ToSingle(e) : 1e-5f;
                 if (!(momentum >= 0f && momentum <= 1f)) throw Invalid(at, opName, $"momentum must be in [0, 1], got {momentum}");

@@ -585,7 +585,7 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
                 return Value.Of(Add(NodeKind.MatMul, "", "matmul", null, new[] { a, b }, shape, 0, new[] { 0 }, false, SavedValues.Input, true, location));
             }
             case KLinear:
-                return Value.Of(Linear(T(0), I(1, "outFeatures"), (string)ConstOrThrow(args[2], "name", opName, location),
+                return Value.Of(Linear(T(0), I(1, "outFeatures"), LayerName(ConstOrThrow(args[2], "name", opName, location), at, opName),
                     args.Length > 3 && System.Convert.ToBoolean(args[3].Constant), args.Length > 4 ? I(4, "init") : 0, at));
             case KReduce:
             {
@@ -788,6 +788,22 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
 
     private ModelErrorException Unsupported(SyntaxNode node, string why) =>
         new(DiagnosticInfo.Create(UnsupportedConstruct, node.GetLocation(), MessageText.Code(node), why));
+
+    /// <summary>A layer's name, checked: a constant, non-empty string of letters, digits, '_' and '-', in parts joined by
+    /// '.'. It becomes the prefix of the layer's parameter names (<c>name.weight</c>, as in PyTorch's state dicts) and
+    /// appears in summaries, graphs (DOT, Mermaid) and checkpoints, where spaces, quotes or line breaks would break them.</summary>
+    internal static string LayerName(object? value, SyntaxNode at, string op)
+    {
+        if (value is not string name) throw Invalid(at, op, "the layer needs a constant name");
+        if (name.Length == 0) throw Invalid(at, op, "the layer needs a non-empty name");
+        foreach (char c in name)
+            if (!(char.IsLetterOrDigit(c) || c is '_' or '-' or '.'))
+                throw Invalid(at, op, $"the layer name contains {(c is > ' ' and < (char)127 ? "'" + c + "'" : $"U+{(int)c:X4}")}; " +
+                    "a layer name is letters, digits, '_' and '-', in parts joined by '.'");
+        if (name[0] == '.' || name[name.Length - 1] == '.' || name.Contains(".."))
+            throw Invalid(at, op, $"the layer name '{name}' has an empty part; parts are joined by single dots, as in 'block1.conv'");
+        return name;
+    }
 
     private static ModelErrorException Invalid(SyntaxNode node, string op, string why) =>
         new(DiagnosticInfo.Create(InvalidArgument, node.GetLocation(), op, why));

@@ -11,12 +11,15 @@ public class RobustnessTests
     public static readonly Dictionary<string, (string Source, string? Id)> Cases = new()
     {
         // ---- user text printed into comments and string literals ----
-        ["LayerName_LineFeed"] = (Layer("fc\\n1"), null),
-        ["LayerName_CarriageReturn"] = (Layer("fc\\r1"), null),
-        ["LayerName_NextLine"] = (Layer("fc\\u00851"), null),
-        ["LayerName_LineSeparator"] = (Layer("fc\\u20281"), null),
-        ["LayerName_ParagraphSeparator"] = (Layer("fc\\u20291"), null),
-        ["LayerName_QuoteBackslashTab"] = (Layer("fc\\\"\\\\\\t\\u00001"), null),
+        ["LayerName_LineFeed"] = (Layer("fc\\n1"), "DL0012"),
+        ["LayerName_CarriageReturn"] = (Layer("fc\\r1"), "DL0012"),
+        ["LayerName_NextLine"] = (Layer("fc\\u00851"), "DL0012"),
+        ["LayerName_LineSeparator"] = (Layer("fc\\u20281"), "DL0012"),
+        ["LayerName_ParagraphSeparator"] = (Layer("fc\\u20291"), "DL0012"),
+        ["LayerName_QuoteBackslashTab"] = (Layer("fc\\\"\\\\\\t\\u00001"), "DL0012"),
+        ["LayerName_Space"] = (Layer("fc 1"), "DL0012"),
+        ["LayerName_EmptyPart"] = (Layer("block..fc"), "DL0012"),
+        ["LayerName_DottedDashedUnicode"] = (Layer("block1.fc-2_ä"), null),
         ["LocalName_Unicode"] = ("""
             [Model] partial class M {
                 [Forward] Tensor F([Shape(4)] Tensor x) { var ĥ = Linear(x, 3, "fc"); return ĥ; }
