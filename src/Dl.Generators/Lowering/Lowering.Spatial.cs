@@ -15,17 +15,11 @@ internal sealed partial class Lowering
     private readonly Dictionary<int, (Buffer Mean, Buffer Var)> _normState = new();
     private readonly Dictionary<int, Buffer> _masks = new();
 
-    /// <summary>The direct kernels (a padded copy of each sample, 8 output channels x 3 vectors of columns in registers)
-    /// beat im2col + GEMM at stride 1 on rows of at least 8 outputs with a real spatial kernel and up to 320
-    /// multiply-adds per output (measured on this repository's shapes: benchmarks/results/2026-11-21-conv-kernels.md);
-    /// 1x1, strided, narrow and very deep convolutions go through im2col + the packed GEMM. Mirrored by the tape
-    /// (Dl.Dynamic.TapeOps.DirectConv).</summary>
-    internal static bool Direct(WindowSpec w) =>
-        w.StrideH == 1 && w.StrideW == 1 && w.OutW >= 8 && w.KernelH * w.KernelW > 1 && w.ColRows <= 320;
+    /// <summary>The convolution kernels for a shape: the shared rule (Dl.Kernels.ConvAlgorithm), which the tape applies too.</summary>
+    internal static bool Direct(WindowSpec w) => Dl.Kernels.ConvAlgorithm.Direct(w.StrideH, w.StrideW, w.OutW, w.KernelH, w.KernelW, w.ColRows);
 
-    /// <summary>The data gradient runs the direct kernel on dy with the flipped weights; with fewer than 3 input channels
-    /// or rows narrower than 8 it wastes most vector lanes, and im2col's GEMM + fold wins.</summary>
-    internal static bool DirectData(WindowSpec w) => Direct(w) && w.Channels >= 3 && w.Width >= 8;
+    internal static bool DirectData(WindowSpec w) =>
+        Dl.Kernels.ConvAlgorithm.DirectData(w.StrideH, w.StrideW, w.OutW, w.KernelH, w.KernelW, w.ColRows, w.Channels, w.Width);
 
     private static CallArg Geometry(NodeSpec n) => Lit(n.Window.Literal);
     private static string Bool(bool b) => b ? "true" : "false";

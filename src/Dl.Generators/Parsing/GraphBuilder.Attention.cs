@@ -13,7 +13,7 @@ namespace Dl.Generators.Parsing;
 // TransformerSource.
 internal sealed partial class GraphBuilder
 {
-    private const int KAttention = 17, KLayerNorm = 18, KPositional = 19;
+    private const int KAttention = (int)OpKind.Attention, KLayerNorm = (int)OpKind.LayerNorm, KPositional = (int)OpKind.Positional;
     private const int InitGlorotUniform = 4;
 
     private Value ApplyTransformer(int kind, string opName, Value[] args, ExpressionSyntax at, string[]? names)

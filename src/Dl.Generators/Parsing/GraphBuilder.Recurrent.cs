@@ -10,7 +10,7 @@ namespace Dl.Generators.Parsing;
 // per stacked layer; the time loop lives in the runtime kernel it lowers to, so 35 or 256 steps cost the same code.
 internal sealed partial class GraphBuilder
 {
-    private const int KRecurrent = 15, KEmbedding = 16;
+    private const int KRecurrent = (int)OpKind.Recurrent, KEmbedding = (int)OpKind.Embedding;
     private const int InitUniform = 3, InitNormal = 8;
 
     /// <summary>Mirrors Dl.Kernels.RecurrentCell.</summary>

@@ -13,7 +13,7 @@ namespace Dl.Generators.Parsing;
 // checked here with the output-size formula, so an impossible combination is DL0013 at the call.
 internal sealed partial class GraphBuilder
 {
-    private const int KConv = 11, KPool = 12, KNorm = 13, KDropout = 14;
+    private const int KConv = (int)OpKind.Conv, KPool = (int)OpKind.Pool, KNorm = (int)OpKind.Norm, KDropout = (int)OpKind.Dropout;
     private const int InitZeros = 1, InitConstant = 2;
 
     /// <summary>Non-trainable state tensors (batch norm running statistics), in the order of the state block.</summary>

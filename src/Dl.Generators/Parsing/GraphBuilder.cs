@@ -28,9 +28,12 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
 
     private readonly record struct OpInfo(int Kind, INamedTypeSymbol? Impl, INamedTypeSymbol? LabelsImpl, bool Mean);
 
-    // Dl.OpKind, in declaration order.
-    private const int KUnary = 0, KBinary = 1, KMatMul = 2, KReduce = 3, KRowWise = 4, KLoss = 5, KReshape = 6,
-        KTranspose = 7, KSlice = 8, KConcat = 9, KLinear = 10;   // 11-14 in GraphBuilder.Spatial, 15-16 in GraphBuilder.Recurrent, 17-19 in GraphBuilder.Attention
+    // The kinds of [Op(OpKind.X)] as the attribute's constructor argument holds them (Dl.OpKind is a shared source file,
+    // src/Shared/OpKind.cs, compiled into the runtime and into this generator); the layer kinds are in GraphBuilder.Spatial,
+    // .Recurrent and .Attention.
+    private const int KUnary = (int)OpKind.Unary, KBinary = (int)OpKind.Binary, KMatMul = (int)OpKind.MatMul, KReduce = (int)OpKind.Reduce,
+        KRowWise = (int)OpKind.RowWise, KLoss = (int)OpKind.Loss, KReshape = (int)OpKind.Reshape, KTranspose = (int)OpKind.Transpose,
+        KSlice = (int)OpKind.Slice, KConcat = (int)OpKind.Concat, KLinear = (int)OpKind.Linear;
 
     public List<NodeSpec> Nodes { get; } = new();
     public List<ParameterSpec> Parameters { get; } = new();

@@ -78,12 +78,12 @@ internal static partial class TapeOps
         return y;
     }
 
-    /// <summary>The generator's choice of convolution kernel for a shape (Dl.Generators Lowering.Direct and DirectData),
+    /// <summary>The convolution kernels for a shape: the rule the generator applies too (the shared Dl.Kernels.ConvAlgorithm),
     /// so that the tape runs the same float kernels as the compiled model.</summary>
-    internal static bool DirectConv(in Window2d g) =>
-        g.StrideH == 1 && g.StrideW == 1 && g.OutW >= 8 && g.KernelH * g.KernelW > 1 && g.ColRows <= 320;
+    internal static bool DirectConv(in Window2d g) => ConvAlgorithm.Direct(g.StrideH, g.StrideW, g.OutW, g.KernelH, g.KernelW, g.ColRows);
 
-    internal static bool DirectConvData(in Window2d g) => DirectConv(in g) && g.Channels >= 3 && g.Width >= 8;
+    internal static bool DirectConvData(in Window2d g) =>
+        ConvAlgorithm.DirectData(g.StrideH, g.StrideW, g.OutW, g.KernelH, g.KernelW, g.ColRows, g.Channels, g.Width);
 
     private static class ConvRules<T> where T : unmanaged, IFloatingPointIeee754<T>
     {

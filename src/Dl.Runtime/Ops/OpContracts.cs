@@ -41,33 +41,6 @@ public sealed class DlOpAttribute(string name) : Attribute
     public Type? FusedWith { get; init; }
 }
 
-/// <summary>The kinds of op the generator knows how to schedule. A new op of an existing kind
-/// (a new activation, a new binary operator, a new row-wise function or loss) needs no generator change.</summary>
-public enum OpKind
-{
-    Unary, Binary, MatMul, Reduce, RowWise, Loss, Reshape, Transpose, Slice, Concat, Linear,
-    /// <summary>A convolution: geometry from the call's constant arguments, weight and bias created by the op.</summary>
-    Conv,
-    /// <summary>A pooling window (max, or average with <see cref="OpAttribute.Mean"/>; global when it takes only the input).</summary>
-    Pool,
-    /// <summary>Batch normalization: parameters, running-statistics state, train and evaluation behaviour.</summary>
-    Norm,
-    /// <summary>Dropout: a seeded mask in training mode, identity in evaluation mode.</summary>
-    Dropout,
-    /// <summary>A recurrent layer (RNN, LSTM, GRU) over a whole sequence [T, D]: one kernel call runs every step forward,
-    /// one runs backpropagation through time; parameters in PyTorch's layout, created by the op.</summary>
-    Recurrent,
-    /// <summary>A table lookup of integer tokens (an embedding, with a learned table; one-hot, without).</summary>
-    Embedding,
-    /// <summary>Attention (scaled dot-product, multi-head self- and cross-attention): one kernel call computes scores,
-    /// softmax and the weighted sum for every head; the multi-head forms add fused projections around it.</summary>
-    Attention,
-    /// <summary>Layer normalization over the last axis, with learned γ and β.</summary>
-    LayerNorm,
-    /// <summary>A position encoding added to a sequence [T, D]: sinusoidal (fixed) or learned.</summary>
-    Positional,
-}
-
 /// <summary>Binds a surface method of <see cref="Ops"/> to its kind and implementing struct.</summary>
 [AttributeUsage(AttributeTargets.Method | AttributeTargets.Property, Inherited = false)]
 public sealed class OpAttribute(OpKind kind, Type? impl = null) : Attribute
