@@ -52,7 +52,7 @@ internal sealed partial class GraphBuilder
                 int x = TensorArg(args[0], at);
                 string name = Name(1);
                 float eps = Arg(2, "eps") is { } e ? System.Convert.ToSingle(e) : 1e-5f;
-                if (!(eps > 0)) throw Invalid(at, opName, $"eps must be positive, got {eps}");
+                if (LayerRules.NormEps(eps) is { } badEps) throw Invalid(at, opName, badEps);
                 var shape = Nodes[x].Shape;
                 if (shape.Rank == 0) throw Invalid(at, opName, $"expected at least one axis to normalize, got {shape}");
                 int dim = shape.Last;
@@ -74,7 +74,7 @@ internal sealed partial class GraphBuilder
                 if (opName == "SinusoidalPositions")
                 {
                     float @base = Arg(1, "base") is { } b ? System.Convert.ToSingle(b) : 10000f;
-                    if (!(@base > 1)) throw Invalid(at, opName, $"the base must be greater than 1, got {@base}");
+                    if (LayerRules.PositionalBase(@base) is { } badBase) throw Invalid(at, opName, badBase);
                     int id = Add(NodeKind.Positional, "", "sinusoidal_positions", null, new[] { x }, shape, @base, shape.Dims.ToArray(),
                         false, SavedValues.Nothing, true, location);
                     Nodes[id] = Nodes[id] with { PassesGradientA = true };

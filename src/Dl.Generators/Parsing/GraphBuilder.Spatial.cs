@@ -118,7 +118,7 @@ internal sealed partial class GraphBuilder
                 float momentum = Arg(2, "momentum") is var m && m != DefaultMarker ? System.Convert.ToSingle(m) : 0.1f;
                 float eps = Arg(3, "eps") is var e && e != DefaultMarker ? System.Convert.ToSingle(e) : 1e-5f;
                 if (!(momentum >= 0f && momentum <= 1f)) throw Invalid(at, opName, $"momentum must be in [0, 1], got {momentum}");
-                if (!(eps > 0f)) throw Invalid(at, opName, $"eps must be positive, got {eps}");
+                if (LayerRules.NormEps(eps) is { } badEps) throw Invalid(at, opName, badEps);
                 int channels = xs.Dims[0], plane = xs.Size / channels;
                 string saved = _layer;
                 _layer = name;

@@ -223,7 +223,7 @@ internal static partial class TapeOps
         if (x.Rank < 1) throw new ArgumentException($"batch_norm '{name}': expected a sample with a channel or feature axis, got {x.ShapeText}.");
         if (!x.Batched) throw new ArgumentException($"batch_norm '{name}': the input must be batched (statistics are over the batch).");
         if (!(momentum >= 0f && momentum <= 1f)) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, $"batch_norm '{name}': momentum must be in [0, 1].");
-        if (!(eps > 0f)) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"batch_norm '{name}': eps must be positive.");
+        if (LayerRules.NormEps(eps) is { } why) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"batch_norm '{name}': {why}.");
         DynamicContext context = DynamicContext.Current;
         (Tensor gamma, Tensor? beta) = context.LinearParameters(name, bias: true);
         int channels = x.ShapeArray[0];

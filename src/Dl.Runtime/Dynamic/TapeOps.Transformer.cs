@@ -14,8 +14,7 @@ internal static partial class TapeOps
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        if (!(eps >= 0f) || float.IsInfinity(eps))
-            throw new ArgumentOutOfRangeException(nameof(eps), eps, $"layer_norm '{name}': eps is {eps}; expected a finite value ≥ 0 (typically 1e-5).");
+        if (LayerRules.NormEps(eps) is { } why) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"layer_norm '{name}': {why}.");
         if (x.Rank < 1 || x.ShapeArray[^1] < 1)
             throw new ArgumentException($"layer_norm '{name}': expected an input with a non-empty last axis to normalize (e.g. [T, D]), got {x.ShapeText}.");
         int dim = x.ShapeArray[^1];

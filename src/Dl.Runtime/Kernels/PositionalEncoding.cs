@@ -108,8 +108,7 @@ public static class PositionalEncoding
         if (dimension < 1) throw new ArgumentOutOfRangeException(nameof(dimension), dimension, $"positional encoding: dimension is {dimension}; expected at least 1.");
         if ((long)length * dimension > int.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(length), length, $"positional encoding: length × dimension = {length} × {dimension} exceeds the largest array.");
-        if (!(@base > 0f) || float.IsInfinity(@base))
-            throw new ArgumentOutOfRangeException(nameof(@base), @base, $"positional encoding: base is {@base}; expected a finite positive number (10000 in the paper).");
+        if (LayerRules.PositionalBase(@base) is { } why) throw new ArgumentOutOfRangeException(nameof(@base), @base, $"positional encoding: {why}.");
     }
 
     /// <summary>The cached tables of one element type.</summary>

@@ -41,7 +41,7 @@ public static partial class BatchNorm
     /// <param name="runningMean">[channels] running mean, updated in place; empty (with <paramref name="runningVar"/>) to track none.</param>
     /// <param name="runningVar">[channels] running (unbiased) variance, updated in place; empty to track none.</param>
     /// <param name="momentum">m in [0, 1] (PyTorch's default 0.1).</param>
-    /// <param name="eps">ε ≥ 0 added to the variance (PyTorch's default 1e-5).</param>
+    /// <param name="eps">ε ≥ 0 added to the variance (PyTorch's default 1e-5; Dl.LayerRules.NormEps).</param>
     public static void ForwardTrain(int batch, int channels, int spatial, ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
         Span<float> y, Span<float> mean, Span<float> invStd, Span<float> runningMean, Span<float> runningVar, float momentum, float eps)
     {
@@ -496,8 +496,7 @@ public static partial class BatchNorm
 
     private static void CheckEps<T>(T eps) where T : IFloatingPointIeee754<T>
     {
-        if (!(eps >= T.Zero) || T.IsInfinity(eps))
-            throw new ArgumentOutOfRangeException(nameof(eps), eps, $"eps is {eps}; expected a finite value ≥ 0 (typically 1e-5).");
+        if (LayerRules.NormEps(double.CreateChecked(eps)) is { } why) throw new ArgumentOutOfRangeException(nameof(eps), eps, why + ".");
     }
 
     private static void CheckForwardTrain<T>(int batch, int channels, int spatial, int x, int gamma, int beta, int y, int mean, int invStd,

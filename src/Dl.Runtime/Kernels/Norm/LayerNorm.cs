@@ -34,13 +34,12 @@ public static class LayerNorm
     /// <param name="y">[rows, dim]; may be x.</param>
     /// <param name="stats">At least 2·rows: (μ, 1/√(σ² + eps)) per row.</param>
     /// <exception cref="ArgumentException">A length is wrong, or y partially overlaps x.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">rows &lt; 0, dim &lt; 1, or eps negative or not finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">rows &lt; 0, dim &lt; 1, or eps negative or not finite (Dl.LayerRules.NormEps).</exception>
     public static void Forward<T>(int rows, int dim, float eps, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta, Span<T> y, Span<T> stats)
         where T : IFloatingPointIeee754<T>
     {
         CheckShape(rows, dim);
-        if (!(eps >= 0f) || float.IsInfinity(eps))
-            throw new ArgumentOutOfRangeException(nameof(eps), eps, $"layer norm: eps is {eps}; expected a finite value ≥ 0 (typically 1e-5).");
+        if (LayerRules.NormEps(eps) is { } why) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"layer norm: {why}.");
         CheckRows(x.Length, rows, dim, nameof(x));
         CheckRows(y.Length, rows, dim, nameof(y));
         CheckDim(gamma.Length, dim, nameof(gamma));

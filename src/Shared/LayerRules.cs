@@ -1,0 +1,24 @@
+// Shared contract: compiled into Dl.Runtime (public) and into Dl.Generators (internal, DL_GENERATOR). The generator
+// checks a layer's constant arguments with these rules at build time (a DL0012 at the call), the runtime's kernels and
+// the tape at run time (an ArgumentOutOfRangeException): one rule, so a model that builds never fails them at its first step.
+namespace Dl;
+
+/// <summary>Argument rules of layers, each returning null when the value is valid, else what was wrong and what is
+/// expected (one clause, no final period).</summary>
+#if DL_GENERATOR
+internal
+#else
+public
+#endif
+static class LayerRules
+{
+    /// <summary>Batch and layer normalization's ε, added to the variance: finite and ≥ 0, as PyTorch allows (0 normalizes
+    /// exactly, and divides a constant row or channel by zero).</summary>
+    public static string? NormEps(double eps) =>
+        eps >= 0 && !double.IsInfinity(eps) ? null : $"eps is {eps}; expected a finite number ≥ 0 (typically 1e-5)";
+
+    /// <summary>The base of sinusoidal position encodings (frequencies base^(-2i/d)): finite and above 1 (at 1 every
+    /// frequency is the same; below 1 they grow with i).</summary>
+    public static string? PositionalBase(double @base) =>
+        @base > 1 && !double.IsInfinity(@base) ? null : $"base is {@base}; expected a finite number above 1 (10000 in the paper)";
+}
