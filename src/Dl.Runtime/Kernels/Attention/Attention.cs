@@ -25,7 +25,7 @@ namespace Dl.Kernels;
 /// 15.8 µs per sample; the gain comes from reducing four rows at once, whose dependency chains then overlap: fusing
 /// alone, which saves storing and reloading the scores, measured no faster).</item>
 /// <item>Otherwise softmax, one pass per row and step: the mask's bias (0 or −∞) and the maximum; e^(s − max) (Cephes' expf as in
-/// <see cref="RecurrentMath"/>, ~1.2e-7 relative, specialised for s − max ≤ 0; a causal row's last partial vector
+/// <see cref="VectorMath"/>, ~1.2e-7 relative, specialised for s − max ≤ 0; a causal row's last partial vector
 /// included, its lanes past the row's keys zeroed) and the sum; the normalisation and the zeros of causal keys. Masked
 /// keys get exactly 0; a row with no key left is all zeros.</item>
 /// <item>Y = P·V reads V in place: 4 query rows × up to 2 vectors of d_v in registers (with one vector, two sets of
@@ -66,7 +66,7 @@ public static unsafe partial class Attention
         s.CheckForward("Attention.Forward", batch, q.Length, k.Length, v.Length, keyMask.Length, y.Length, probs.Length, scratch.Length);
         _ = context;
         int heads = s.Heads, tq = s.QueryLength, tk = s.KeyLength, dk = s.HeadSize, dv = s.ValueHeadSize, yw = heads * dv;
-        Width keys = KeyWidth(tk), values = ColumnWidth(dv);
+        SimdWidth keys = KeyWidth(tk), values = ColumnWidth(dv);
         float scale = s.Scale;
         // A row of scores fits in registers (Tk ≤ 4 vectors, not causal): scores and softmax in one pass.
         int fused = s.Causal ? 0 : FusedVectors(keys, tk);
@@ -97,23 +97,23 @@ public static unsafe partial class Attention
                     bool last = b == batch - 1 && h == heads - 1;
                     switch (keys)
                     {
-                        case Width.V512 when fused > 0:
+                        case SimdWidth.V512 when fused > 0:
                             ScoresSoftmax<V512, Vector512<float>>(fused, qh, s.QueryStride, tq, kt, ldt, tk, dk, ph, scale, bias, last);
                             break;
-                        case Width.V256 when fused > 0:
+                        case SimdWidth.V256 when fused > 0:
                             ScoresSoftmax<V256, Vector256<float>>(fused, qh, s.QueryStride, tq, kt, ldt, tk, dk, ph, scale, bias, last);
                             break;
-                        case Width.V512:
+                        case SimdWidth.V512:
                             Scores<V512, Vector512<float>>(qh, s.QueryStride, tq, kt, tk, dk, s.Causal, ph, scale, null, null);
                             Softmax<V512, Vector512<float>>(ph, tq, tk, s.Causal, bias);
                             break;
-                        case Width.V256:
+                        case SimdWidth.V256:
                             Scores<V256, Vector256<float>>(qh, s.QueryStride, tq, kt, tk, dk, s.Causal, ph, scale, null, null);
                             Softmax<V256, Vector256<float>>(ph, tq, tk, s.Causal, bias);
                             break;
                         default:
-                            Scores<Scalar, float>(qh, s.QueryStride, tq, kt, tk, dk, s.Causal, ph, scale, null, null);
-                            Softmax<Scalar, float>(ph, tq, tk, s.Causal, bias);
+                            Scores<VScalar, float>(qh, s.QueryStride, tq, kt, tk, dk, s.Causal, ph, scale, null, null);
+                            Softmax<VScalar, float>(ph, tq, tk, s.Causal, bias);
                             break;
                     }
                     // y_i = Σ_j P_ij v_j: rows are queries, the sum runs over keys.
@@ -151,7 +151,7 @@ public static unsafe partial class Attention
         _ = context;
         if (dq.IsEmpty && dk.IsEmpty && dv.IsEmpty) return;
         int heads = s.Heads, tq = s.QueryLength, tk = s.KeyLength, hk = s.HeadSize, hv = s.ValueHeadSize, yw = heads * hv;
-        Width keys = KeyWidth(tk), keyColumns = ColumnWidth(hk), valueColumns = ColumnWidth(hv);
+        SimdWidth keys = KeyWidth(tk), keyColumns = ColumnWidth(hk), valueColumns = ColumnWidth(hv);
         float scale = s.Scale;
         Band prefix = s.Causal ? Band.Prefix : Band.None, suffix = s.Causal ? Band.Suffix : Band.None;
         fixed (float* pq = q, pk = k, pv = v, py = y, pp = probs, pdy = dy, pdq = dq, pdk = dk, pdv = dv, ps = scratch)
@@ -175,9 +175,9 @@ public static unsafe partial class Attention
                     for (int i = 0; i < tq; i++) delta[i] = Dot(valueColumns, pdy + yo + (nint)i * yw, py + yo + (nint)i * yw, hv);
                     switch (keys)
                     {
-                        case Width.V512: Scores<V512, Vector512<float>>(pdy + yo, yw, tq, vt, tk, hv, s.Causal, ds, 1f, ph, delta); break;
-                        case Width.V256: Scores<V256, Vector256<float>>(pdy + yo, yw, tq, vt, tk, hv, s.Causal, ds, 1f, ph, delta); break;
-                        default: Scores<Scalar, float>(pdy + yo, yw, tq, vt, tk, hv, s.Causal, ds, 1f, ph, delta); break;
+                        case SimdWidth.V512: Scores<V512, Vector512<float>>(pdy + yo, yw, tq, vt, tk, hv, s.Causal, ds, 1f, ph, delta); break;
+                        case SimdWidth.V256: Scores<V256, Vector256<float>>(pdy + yo, yw, tq, vt, tk, hv, s.Causal, ds, 1f, ph, delta); break;
+                        default: Scores<VScalar, float>(pdy + yo, yw, tq, vt, tk, hv, s.Causal, ds, 1f, ph, delta); break;
                     }
                     // dq_i = scale·Σ_j dS_ij k_j; dk_j = scale·Σ_i dS_ij q_i.
                     if (pdq != null)
@@ -199,8 +199,6 @@ public static unsafe partial class Attention
 
     // ---- vector widths -----------------------------------------------------------------------------------------
 
-    private enum Width : byte { Scalar, V256, V512 }
-
     /// <summary>Which keys a row of a product may sum over.</summary>
     private enum Band : byte
     {
@@ -214,39 +212,39 @@ public static unsafe partial class Attention
 
     // Loops along the keys overlap their last vector with the one before (a recomputed pure store) or finish one by
     // one, so a vector must fit in Tk.
-    private static Width KeyWidth(int tk)
-        => Vector512.IsHardwareAccelerated && tk >= 16 ? Width.V512 : Vector256.IsHardwareAccelerated && tk >= 8 ? Width.V256 : Width.Scalar;
+    private static SimdWidth KeyWidth(int tk)
+        => Vector512.IsHardwareAccelerated && tk >= 16 ? SimdWidth.V512 : Vector256.IsHardwareAccelerated && tk >= 8 ? SimdWidth.V256 : SimdWidth.Scalar;
 
-    private static int Lanes(Width w) => w switch { Width.V512 => 16, Width.V256 => 8, _ => 1 };
+    private static int Lanes(SimdWidth w) => w switch { SimdWidth.V512 => 16, SimdWidth.V256 => 8, _ => 1 };
 
     /// <summary>Vectors per row of scores when a block of 4 rows fits in registers (1 … 4), else 0.</summary>
-    private static int FusedVectors(Width keys, int tk)
+    private static int FusedVectors(SimdWidth keys, int tk)
     {
-        if (keys == Width.Scalar) return 0;
+        if (keys == SimdWidth.Scalar) return 0;
         int lanes = Lanes(keys), vectors = (tk + lanes - 1) / lanes;
         return vectors <= 4 ? vectors : 0;
     }
 
     // Loops along d accumulate into the outputs, so they cannot overlap: Vector512 only for whole vectors.
-    private static Width ColumnWidth(int d)
-        => Vector512.IsHardwareAccelerated && d % 16 == 0 ? Width.V512 : Vector256.IsHardwareAccelerated && d >= 8 ? Width.V256 : Width.Scalar;
+    private static SimdWidth ColumnWidth(int d)
+        => Vector512.IsHardwareAccelerated && d % 16 == 0 ? SimdWidth.V512 : Vector256.IsHardwareAccelerated && d >= 8 ? SimdWidth.V256 : SimdWidth.Scalar;
 
-    private static void Combine(Width w, float* a, nint aRow, nint aK, int rows, int kLen, Band band, float* b, nint ldb, int d,
+    private static void Combine(SimdWidth w, float* a, nint aRow, nint aK, int rows, int kLen, Band band, float* b, nint ldb, int d,
         float* o, nint ldo, float alpha, bool accumulate)
     {
         switch (w)
         {
-            case Width.V512: Combine<V512, Vector512<float>>(a, aRow, aK, rows, kLen, band, b, ldb, d, o, ldo, alpha, accumulate); break;
-            case Width.V256: Combine<V256, Vector256<float>>(a, aRow, aK, rows, kLen, band, b, ldb, d, o, ldo, alpha, accumulate); break;
-            default: Combine<Scalar, float>(a, aRow, aK, rows, kLen, band, b, ldb, d, o, ldo, alpha, accumulate); break;
+            case SimdWidth.V512: Combine<V512, Vector512<float>>(a, aRow, aK, rows, kLen, band, b, ldb, d, o, ldo, alpha, accumulate); break;
+            case SimdWidth.V256: Combine<V256, Vector256<float>>(a, aRow, aK, rows, kLen, band, b, ldb, d, o, ldo, alpha, accumulate); break;
+            default: Combine<VScalar, float>(a, aRow, aK, rows, kLen, band, b, ldb, d, o, ldo, alpha, accumulate); break;
         }
     }
 
-    private static float Dot(Width w, float* a, float* b, int n) => w switch
+    private static float Dot(SimdWidth w, float* a, float* b, int n) => w switch
     {
-        Width.V512 => Dot<V512, Vector512<float>>(a, b, n),
-        Width.V256 => Dot<V256, Vector256<float>>(a, b, n),
-        _ => Dot<Scalar, float>(a, b, n),
+        SimdWidth.V512 => Dot<V512, Vector512<float>>(a, b, n),
+        SimdWidth.V256 => Dot<V256, Vector256<float>>(a, b, n),
+        _ => Dot<VScalar, float>(a, b, n),
     };
 
     // ---- the loops, generic over the vector type ---------------------------------------------------------------
@@ -452,7 +450,7 @@ public static unsafe partial class Attention
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV Exp<TS, TV>(TV s, float max, bool biased) where TS : struct, ISimd<TV> where TV : unmanaged
     {
-        TV e = TS.ExpNonPositive(TS.Sub(s, TS.Splat(max)));
+        TV e = VectorMath.ExpNonPositive<TS, TV>(TS.Sub(s, TS.Splat(max)));
         return biased ? TS.ClearWhereNegativeInfinity(e, s) : e;
     }
 
@@ -516,7 +514,7 @@ public static unsafe partial class Attention
             TV vm = TS.Splat(max), vsum = zero;
             for (j = 0; j + w <= len; j += w)
             {
-                TV t = TS.Load(p + j), e = TS.ExpNonPositive(TS.Sub(t, vm));
+                TV t = TS.Load(p + j), e = VectorMath.ExpNonPositive<TS, TV>(TS.Sub(t, vm));
                 // A masked key (−∞) must give exactly 0, below the vector exp's clamp.
                 if (bias != null) e = TS.ClearWhereNegativeInfinity(e, t);
                 TS.Store(p + j, e);
@@ -527,7 +525,7 @@ public static unsafe partial class Attention
             int end = j;
             if (j < len && j + w <= tk)
             {
-                TV t = TS.Load(p + j), e = TS.ZeroFrom(TS.ExpNonPositive(TS.Sub(t, vm)), len - j);
+                TV t = TS.Load(p + j), e = TS.ZeroFrom(VectorMath.ExpNonPositive<TS, TV>(TS.Sub(t, vm)), len - j);
                 if (bias != null) e = TS.ClearWhereNegativeInfinity(e, t);
                 TS.Store(p + j, e);
                 vsum = TS.Add(vsum, e);

@@ -179,57 +179,37 @@ internal static unsafe class GemmDriver
                 int ra = Math.Min(4, i1 - ib);
                 float* ap = p.A + (nint)ib * k;
                 float* cp = p.C + (nint)ib * n + jb;
-                if (GemmBlocking.Isa == GemmIsa.Avx512)
-                {
-                    switch (ra)
-                    {
-                        case 1: Dot512<GemmC1>(rb, ap, bp, k, cp, n, p.Accumulate); break;
-                        case 2: Dot512<GemmC2>(rb, ap, bp, k, cp, n, p.Accumulate); break;
-                        case 3: Dot512<GemmC3>(rb, ap, bp, k, cp, n, p.Accumulate); break;
-                        default: Dot512<GemmC4>(rb, ap, bp, k, cp, n, p.Accumulate); break;
-                    }
-                }
-                else
-                {
-                    switch (ra)
-                    {
-                        case 1: Dot256<GemmC1>(rb, ap, bp, k, cp, n, p.Accumulate); break;
-                        case 2: Dot256<GemmC2>(rb, ap, bp, k, cp, n, p.Accumulate); break;
-                        case 3: Dot256<GemmC3>(rb, ap, bp, k, cp, n, p.Accumulate); break;
-                        default: Dot256<GemmC4>(rb, ap, bp, k, cp, n, p.Accumulate); break;
-                    }
-                }
+                if (GemmBlocking.Isa == GemmIsa.Avx512) Dot<V512, Vector512<float>>(ra, rb, ap, bp, k, cp, n, p.Accumulate);
+                else Dot<V256, Vector256<float>>(ra, rb, ap, bp, k, cp, n, p.Accumulate);
             }
         }
     }
 
-    private static void Dot512<TA>(int rb, float* a, float* b, int k, float* c, nint ldc, bool load) where TA : struct, IGemmConst
+    private static void Dot<TS, TV>(int ra, int rb, float* a, float* b, int k, float* c, nint ldc, bool load)
+        where TS : struct, ISimd<TV> where TV : unmanaged
     {
-        switch (rb)
+        switch (ra)
         {
-            case 1: GemmDot512.Run<TA, GemmC1>(a, b, k, c, ldc, load); break;
-            case 2: GemmDot512.Run<TA, GemmC2>(a, b, k, c, ldc, load); break;
-            case 3: GemmDot512.Run<TA, GemmC3>(a, b, k, c, ldc, load); break;
-            case 4: GemmDot512.Run<TA, GemmC4>(a, b, k, c, ldc, load); break;
-            case 5: GemmDot512.Run<TA, GemmC5>(a, b, k, c, ldc, load); break;
-            case 6: GemmDot512.Run<TA, GemmC6>(a, b, k, c, ldc, load); break;
-            case 7: GemmDot512.Run<TA, GemmC7>(a, b, k, c, ldc, load); break;
-            default: GemmDot512.Run<TA, GemmC8>(a, b, k, c, ldc, load); break;
+            case 1: Dot<TS, TV, GemmC1>(rb, a, b, k, c, ldc, load); break;
+            case 2: Dot<TS, TV, GemmC2>(rb, a, b, k, c, ldc, load); break;
+            case 3: Dot<TS, TV, GemmC3>(rb, a, b, k, c, ldc, load); break;
+            default: Dot<TS, TV, GemmC4>(rb, a, b, k, c, ldc, load); break;
         }
     }
 
-    private static void Dot256<TA>(int rb, float* a, float* b, int k, float* c, nint ldc, bool load) where TA : struct, IGemmConst
+    private static void Dot<TS, TV, TA>(int rb, float* a, float* b, int k, float* c, nint ldc, bool load)
+        where TS : struct, ISimd<TV> where TV : unmanaged where TA : struct, IGemmConst
     {
         switch (rb)
         {
-            case 1: GemmDot256.Run<TA, GemmC1>(a, b, k, c, ldc, load); break;
-            case 2: GemmDot256.Run<TA, GemmC2>(a, b, k, c, ldc, load); break;
-            case 3: GemmDot256.Run<TA, GemmC3>(a, b, k, c, ldc, load); break;
-            case 4: GemmDot256.Run<TA, GemmC4>(a, b, k, c, ldc, load); break;
-            case 5: GemmDot256.Run<TA, GemmC5>(a, b, k, c, ldc, load); break;
-            case 6: GemmDot256.Run<TA, GemmC6>(a, b, k, c, ldc, load); break;
-            case 7: GemmDot256.Run<TA, GemmC7>(a, b, k, c, ldc, load); break;
-            default: GemmDot256.Run<TA, GemmC8>(a, b, k, c, ldc, load); break;
+            case 1: GemmDot.Run<TS, TV, TA, GemmC1>(a, b, k, c, ldc, load); break;
+            case 2: GemmDot.Run<TS, TV, TA, GemmC2>(a, b, k, c, ldc, load); break;
+            case 3: GemmDot.Run<TS, TV, TA, GemmC3>(a, b, k, c, ldc, load); break;
+            case 4: GemmDot.Run<TS, TV, TA, GemmC4>(a, b, k, c, ldc, load); break;
+            case 5: GemmDot.Run<TS, TV, TA, GemmC5>(a, b, k, c, ldc, load); break;
+            case 6: GemmDot.Run<TS, TV, TA, GemmC6>(a, b, k, c, ldc, load); break;
+            case 7: GemmDot.Run<TS, TV, TA, GemmC7>(a, b, k, c, ldc, load); break;
+            default: GemmDot.Run<TS, TV, TA, GemmC8>(a, b, k, c, ldc, load); break;
         }
     }
 
@@ -288,47 +268,33 @@ internal static unsafe class GemmDriver
         switch (GemmBlocking.Isa)
         {
             case GemmIsa.Avx512:
-                if (vectors == 3) Kernel512<GemmC3>(rows, a, b, bStep, kc, c, ldc, load);
-                else if (vectors == 2) Kernel512<GemmC2>(rows, a, b, bStep, kc, c, ldc, load);
-                else Kernel512<GemmC1>(rows, a, b, bStep, kc, c, ldc, load);
+                if (vectors == 3) Kernel<V512, Vector512<float>, GemmC3>(rows, a, b, bStep, kc, c, ldc, load);
+                else if (vectors == 2) Kernel<V512, Vector512<float>, GemmC2>(rows, a, b, bStep, kc, c, ldc, load);
+                else Kernel<V512, Vector512<float>, GemmC1>(rows, a, b, bStep, kc, c, ldc, load);
                 break;
             case GemmIsa.Avx2:
-                if (vectors == 2) Kernel256<GemmC2>(rows, a, b, bStep, kc, c, ldc, load);
-                else Kernel256<GemmC1>(rows, a, b, bStep, kc, c, ldc, load);
+                if (vectors == 2) Kernel<V256, Vector256<float>, GemmC2>(rows, a, b, bStep, kc, c, ldc, load);
+                else Kernel<V256, Vector256<float>, GemmC1>(rows, a, b, bStep, kc, c, ldc, load);
                 break;
             default: KernelScalar(rows, a, b, bStep, kc, c, ldc, load); break;
         }
     }
 
-    private static void Kernel512<TV>(int rows, float* a, float* b, nint bStep, int kc, float* c, nint ldc, bool load)
-        where TV : struct, IGemmConst
+    /// <summary>A rows×TN-vector tile; MR = 8 with Vector512, 6 with Vector256 (see <see cref="GemmBlocking"/>).</summary>
+    private static void Kernel<TS, TV, TN>(int rows, float* a, float* b, nint bStep, int kc, float* c, nint ldc, bool load)
+        where TS : struct, ISimd<TV> where TV : unmanaged where TN : struct, IGemmConst
     {
-        const int mr = 8;
+        nint mr = TS.Count == 16 ? 8 : 6;
         switch (rows)
         {
-            case 8: GemmKernel512.Run<GemmC8, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 1: GemmKernel512.Run<GemmC1, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 2: GemmKernel512.Run<GemmC2, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 3: GemmKernel512.Run<GemmC3, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 4: GemmKernel512.Run<GemmC4, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 5: GemmKernel512.Run<GemmC5, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 6: GemmKernel512.Run<GemmC6, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
-            default: GemmKernel512.Run<GemmC7, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
-        }
-    }
-
-    private static void Kernel256<TV>(int rows, float* a, float* b, nint bStep, int kc, float* c, nint ldc, bool load)
-        where TV : struct, IGemmConst
-    {
-        const int mr = 6;
-        switch (rows)
-        {
-            case 6: GemmKernel256.Run<GemmC6, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 1: GemmKernel256.Run<GemmC1, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 2: GemmKernel256.Run<GemmC2, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 3: GemmKernel256.Run<GemmC3, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
-            case 4: GemmKernel256.Run<GemmC4, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
-            default: GemmKernel256.Run<GemmC5, TV>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 8: GemmKernel.Run<TS, TV, GemmC8, TN>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 7: GemmKernel.Run<TS, TV, GemmC7, TN>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 6: GemmKernel.Run<TS, TV, GemmC6, TN>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 1: GemmKernel.Run<TS, TV, GemmC1, TN>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 2: GemmKernel.Run<TS, TV, GemmC2, TN>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 3: GemmKernel.Run<TS, TV, GemmC3, TN>(a, mr, b, bStep, kc, c, ldc, load); break;
+            case 4: GemmKernel.Run<TS, TV, GemmC4, TN>(a, mr, b, bStep, kc, c, ldc, load); break;
+            default: GemmKernel.Run<TS, TV, GemmC5, TN>(a, mr, b, bStep, kc, c, ldc, load); break;
         }
     }
 

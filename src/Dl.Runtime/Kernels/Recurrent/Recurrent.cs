@@ -23,7 +23,7 @@ namespace Dl.Kernels;
 /// call, so that GEMM reads its rows in place instead of packing them (or taking dot-product tiles) every step. The same
 /// per-call buffer, kept with the <see cref="GemmContext"/> because it is not per sample, serves the short-input
 /// shapes where GEMM's choice for op(B) = Bᵀ is slow (see the comments at each use).</para>
-/// <para>Floating point: the activations are vectorised approximations within ~3e-7 relative (RecurrentMath); sums run in
+/// <para>Floating point: the activations are vectorised approximations within ~3e-7 relative (VectorMath); sums run in
 /// a different order than in <see cref="RecurrentReference"/>, so float results agree with it to rounding, not bit for
 /// bit.</para>
 /// <para>Nothing is allocated per call once a context has seen a shape. The context must not be used by two calls at once
