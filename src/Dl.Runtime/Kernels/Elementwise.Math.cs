@@ -4,8 +4,9 @@ using System.Runtime.Intrinsics;
 
 namespace Dl.Kernels;
 
-/// <summary>Vector and scalar math the op structs share where the BCL has no vector form (tanh, pow) or its scalar form
-/// is not accurate enough (log1p). Internal: the public surface is the op structs.</summary>
+/// <summary>Vector and scalar math the op structs share where the BCL has no vector form (pow) or its scalar form
+/// is not accurate enough (log1p); e^x, σ and tanh are <see cref="VectorMath"/>'s. Internal: the public surface is the
+/// op structs.</summary>
 internal static class ElementwiseMath
 {
     private static Vector256<float> SignMask => Vector256.Create(-0f);
@@ -40,36 +41,6 @@ internal static class ElementwiseMath
         Vector256<float> invalid = Vector256.LessThan(x, Vector256<float>.Zero)
             & ~Vector256.Equals(x, Vector256.Create(float.NegativeInfinity));
         return Vector256.ConditionalSelect(invalid, Vector256.Create(float.NaN), r);
-    }
-
-    // Taylor coefficients of tanh(x) = x + x³·P(x²): -1/3, 2/15, -17/315, 62/2835, -1382/155925, 21844/6081075,
-    // -929569/638512875. On |x| < 0.5 the first omitted term is below 1e-8 relative.
-    private const float T3 = -1f / 3f, T5 = 2f / 15f, T7 = -17f / 315f, T9 = 62f / 2835f, T11 = -1382f / 155925f,
-        T13 = 21844f / 6081075f, T15 = -929569f / 638512875f;
-
-    /// <summary>tanh for a float vector: the Taylor series on |x| &lt; 0.5 (relative accuracy near 0, where the
-    /// exponential form cancels), 1 - 2/(e^(2|x|) + 1) above (saturates to exactly 1 for |x| ≳ 9, and for ±∞), with the
-    /// sign of x restored. tanh(±0) = ±0; NaN propagates. Within 2e-7 relative of the double reference.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Tanh(Vector256<float> x)
-    {
-        Vector256<float> ax = Vector256.AndNot(x, SignMask);
-        Vector256<float> one = Vector256<float>.One;
-        Vector256<float> e = Vector256.Exp(ax + ax);
-        Vector256<float> large = one - Vector256.Create(2f) / (e + one);
-
-        Vector256<float> x2 = ax * ax;
-        Vector256<float> p = Vector256.Create(T15);
-        p = p * x2 + Vector256.Create(T13);
-        p = p * x2 + Vector256.Create(T11);
-        p = p * x2 + Vector256.Create(T9);
-        p = p * x2 + Vector256.Create(T7);
-        p = p * x2 + Vector256.Create(T5);
-        p = p * x2 + Vector256.Create(T3);
-        Vector256<float> small = ax + ax * x2 * p;
-
-        Vector256<float> r = Vector256.ConditionalSelect(Vector256.LessThan(ax, Vector256.Create(0.5f)), small, large);
-        return r | (x & SignMask);
     }
 
     /// <summary>ln(1 + u) accurate for small u (Goldberg's correction: the generic <c>T.LogP1</c> is ln(1 + u) as written,

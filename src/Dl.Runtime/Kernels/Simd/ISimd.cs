@@ -37,6 +37,10 @@ internal interface ISimd<TV> where TV : unmanaged
     /// <summary>The smaller of a and b, as the instruction does it (for NaN or ±0, the second operand).</summary>
     static abstract TV Min(TV a, TV b);
     static abstract TV And(TV a, TV b);
+    /// <summary>a with the bits of <paramref name="mask"/> cleared.</summary>
+    static abstract TV AndNot(TV a, TV mask);
+    /// <summary>All ones where a &lt; b, else 0.</summary>
+    static abstract TV LessThan(TV a, TV b);
     static abstract TV Floor(TV a);
     /// <summary>2^n for whole numbers n in [-126, 127]: n + 127 put into the exponent bits.</summary>
     static abstract TV Pow2(TV n);
@@ -102,6 +106,8 @@ internal readonly unsafe struct V512 : ISimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.MinNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> And(Vector512<float> a, Vector512<float> b) => a & b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> AndNot(Vector512<float> a, Vector512<float> mask) => Vector512.AndNot(a, mask);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LessThan(Vector512<float> a, Vector512<float> b) => Vector512.LessThan(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Floor(Vector512<float> a) => Vector512.Floor(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Pow2(Vector512<float> n) => ((Vector512.ConvertToInt32(n) + Vector512.Create(127)) << 23).AsSingle();
@@ -148,6 +154,8 @@ internal readonly unsafe struct V256 : ISimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Vector256.MinNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> And(Vector256<float> a, Vector256<float> b) => a & b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> AndNot(Vector256<float> a, Vector256<float> mask) => Vector256.AndNot(a, mask);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LessThan(Vector256<float> a, Vector256<float> b) => Vector256.LessThan(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Floor(Vector256<float> a) => Vector256.Floor(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Pow2(Vector256<float> n) => ((Vector256.ConvertToInt32(n) + Vector256.Create(127)) << 23).AsSingle();
@@ -212,6 +220,8 @@ internal readonly unsafe struct VScalar : ISimd<float>
     public static float Max(float a, float b) => MathF.Max(a, b);
     public static float Min(float a, float b) => MathF.Min(a, b);
     public static float And(float a, float b) => BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(a) & BitConverter.SingleToInt32Bits(b));
+    public static float AndNot(float a, float mask) => BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(a) & ~BitConverter.SingleToInt32Bits(mask));
+    public static float LessThan(float a, float b) => a < b ? AllBitsSet : 0f;
     public static float Floor(float a) => MathF.Floor(a);
     public static float Pow2(float n) => BitConverter.Int32BitsToSingle(((int)n + 127) << 23);
     public static float ShiftIntoExponent(float t) => BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(t) << 23);

@@ -69,13 +69,14 @@ internal static class VectorMath
         return TS.Fma(p, TS.Mul(r, r), TS.Add(r, TS.One));
     }
 
-    /// <summary>σ(v) = 1 / (1 + e^-v), relative error ~2e-7; σ(+∞) = 1, σ(−∞) ≈ 3e-39 (e^-v saturates at ~2^127;
-    /// exactly 0 in one lane).</summary>
+    /// <summary>σ(v) = 1 / (1 + e^-v), relative error ~2e-7; σ(+∞) = 1 and σ(v) = 0 below −88.37 (where e^-v, clamped,
+    /// would leave ~4e-39; libm's e^-v overflows to ∞ there and gives 0 too).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Sigmoid<TS, TV>(TV v) where TS : struct, ISimd<TV> where TV : unmanaged
     {
         if (TS.Count == 1) return TS.Splat(1f / (1f + MathF.Exp(-TS.Lane(v, 0))));
-        return TS.PropagateNaN(v, TS.Div(TS.One, TS.Add(TS.One, Exp<TS, TV>(TS.Negate(v)))));
+        TV s = TS.Div(TS.One, TS.Add(TS.One, Exp<TS, TV>(TS.Negate(v))));
+        return TS.PropagateNaN(v, TS.AndNot(s, TS.LessThan(v, TS.Splat(-ExpHi))));
     }
 
     /// <summary>tanh(v), relative error 2.6e-7 (Eigen's rational form), exactly ±1 beyond ±7.905.</summary>
@@ -95,6 +96,38 @@ internal static class VectorMath
         q = TS.Fma(x2, q, TS.Splat(B2));
         q = TS.Fma(x2, q, TS.Splat(B0));
         return TS.PropagateNaN(v, TS.Div(TS.Mul(x, p), q));
+    }
+
+    // Taylor coefficients of tanh(x) = x + x³·P(x²): -1/3, 2/15, -17/315, 62/2835, -1382/155925, 21844/6081075,
+    // -929569/638512875. On |x| < 0.5 the first omitted term is below 1e-8 relative.
+    private const float T3 = -1f / 3f, T5 = 2f / 15f, T7 = -17f / 315f, T9 = 62f / 2835f, T11 = -1382f / 155925f,
+        T13 = 21844f / 6081075f, T15 = -929569f / 638512875f;
+
+    /// <summary>tanh for <see cref="TanhOp"/>: exactly ±1 from |x| ≈ 9 on and relatively accurate down to the subnormals
+    /// (the rational <see cref="Tanh{TS, TV}"/> stops at 1 − 2.4e-7 and flushes |x| &lt; 1e-38 to 0; the op's contract and
+    /// tests want the limits exact). The Taylor series on |x| &lt; 0.5 (relative accuracy near 0, where the
+    /// exponential form cancels), 1 - 2/(e^(2|x|) + 1) above (saturates to exactly 1 for |x| ≳ 9, and for ±∞), with the
+    /// sign of x restored. tanh(±0) = ±0; NaN propagates. Within 2e-7 relative of the double reference.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> TanhSaturating(Vector256<float> x)
+    {
+        Vector256<float> ax = Vector256.AndNot(x, Vector256.Create(-0f));
+        Vector256<float> one = Vector256<float>.One;
+        Vector256<float> e = Vector256.Exp(ax + ax);
+        Vector256<float> large = one - Vector256.Create(2f) / (e + one);
+
+        Vector256<float> x2 = ax * ax;
+        Vector256<float> p = Vector256.Create(T15);
+        p = p * x2 + Vector256.Create(T13);
+        p = p * x2 + Vector256.Create(T11);
+        p = p * x2 + Vector256.Create(T9);
+        p = p * x2 + Vector256.Create(T7);
+        p = p * x2 + Vector256.Create(T5);
+        p = p * x2 + Vector256.Create(T3);
+        Vector256<float> small = ax + ax * x2 * p;
+
+        Vector256<float> r = Vector256.ConditionalSelect(Vector256.LessThan(ax, Vector256.Create(0.5f)), small, large);
+        return r | (x & Vector256.Create(-0f));
     }
 
     // The fixed-width forms, for callers that are not generic over the width.
