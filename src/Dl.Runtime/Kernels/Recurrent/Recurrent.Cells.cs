@@ -28,24 +28,27 @@ public static unsafe partial class Recurrent
     private static void SigmoidOfSum(float* dst, float* a, float* b, float* c, float* d, int n)
     {
         int k = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            // 512-bit: half the instructions for the same work (measured σ 0.35 against 0.51 ns per element).
-            if (d == null)
-                for (; k + 16 <= n; k += 16)
-                    VectorMath.Sigmoid(Vector512.Load(a + k) + Vector512.Load(b + k) + Vector512.Load(c + k)).Store(dst + k);
-            else
-                for (; k + 16 <= n; k += 16)
-                    VectorMath.Sigmoid(Vector512.Load(a + k) + Vector512.Load(b + k) + Vector512.Load(c + k) + Vector512.Load(d + k)).Store(dst + k);
-        }
-        if (Vectorized)
-        {
-            if (d == null)
-                for (; k + 8 <= n; k += 8) Sigmoid(L(a + k) + L(b + k) + L(c + k)).Store(dst + k);
-            else
-                for (; k + 8 <= n; k += 8) Sigmoid(L(a + k) + L(b + k) + L(c + k) + L(d + k)).Store(dst + k);
-        }
+        // 512-bit: half the instructions for the same work (measured σ 0.35 against 0.51 ns per element).
+        if (Vector512.IsHardwareAccelerated) k = SigmoidOfSum<V512, Vector512<float>>(k, dst, a, b, c, d, n);
+        if (Vectorized) k = SigmoidOfSum<V256, Vector256<float>>(k, dst, a, b, c, d, n);
         for (; k < n; k++) dst[k] = Sigmoid(a[k] + b[k] + c[k] + (d == null ? 0f : d[k]));
+    }
+
+    // Not inlined into the caller: one σ body per method keeps the JIT within its inlining budget (see above).
+    /// <summary>The whole vectors of <see cref="SigmoidOfSum(float*, float*, float*, float*, float*, int)"/> from k on;
+    /// returns where they end.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static int SigmoidOfSum<TS, TV>(int k, float* dst, float* a, float* b, float* c, float* d, int n)
+        where TS : struct, ISimd<TV> where TV : unmanaged
+    {
+        int w = TS.Count;
+        if (d == null)
+            for (; k + w <= n; k += w)
+                TS.Store(dst + k, VectorMath.Sigmoid<TS, TV>(TS.Add(TS.Add(TS.Load(a + k), TS.Load(b + k)), TS.Load(c + k))));
+        else
+            for (; k + w <= n; k += w)
+                TS.Store(dst + k, VectorMath.Sigmoid<TS, TV>(TS.Add(TS.Add(TS.Add(TS.Load(a + k), TS.Load(b + k)), TS.Load(c + k)), TS.Load(d + k))));
+        return k;
     }
 
     /// <summary>dst = tanh(a + b + c); dst may be a.</summary>
@@ -53,12 +56,19 @@ public static unsafe partial class Recurrent
     private static void TanhOfSum(float* dst, float* a, float* b, float* c, int n)
     {
         int k = 0;
-        if (Vector512.IsHardwareAccelerated)
-            for (; k + 16 <= n; k += 16)
-                VectorMath.Tanh(Vector512.Load(a + k) + Vector512.Load(b + k) + Vector512.Load(c + k)).Store(dst + k);
-        if (Vectorized)
-            for (; k + 8 <= n; k += 8) Tanh(L(a + k) + L(b + k) + L(c + k)).Store(dst + k);
+        if (Vector512.IsHardwareAccelerated) k = TanhOfSum<V512, Vector512<float>>(k, dst, a, b, c, n);
+        if (Vectorized) k = TanhOfSum<V256, Vector256<float>>(k, dst, a, b, c, n);
         for (; k < n; k++) dst[k] = MathF.Tanh(a[k] + b[k] + c[k]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static int TanhOfSum<TS, TV>(int k, float* dst, float* a, float* b, float* c, int n)
+        where TS : struct, ISimd<TV> where TV : unmanaged
+    {
+        int w = TS.Count;
+        for (; k + w <= n; k += w)
+            TS.Store(dst + k, VectorMath.Tanh<TS, TV>(TS.Add(TS.Add(TS.Load(a + k), TS.Load(b + k)), TS.Load(c + k))));
+        return k;
     }
 
     /// <summary>RNN: a ← h = tanh(a + b_ih + b_hh) (a holds W_ih x + W_hh h_{t-1}); also written to <paramref name="hn"/>.</summary>
