@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Dl.Generators.Diagnostics;
 using Dl.Generators.Model;
+using Dl.Kernels;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
@@ -14,7 +15,7 @@ namespace Dl.Generators.Parsing;
 internal sealed partial class GraphBuilder
 {
     private const int KAttention = (int)OpKind.Attention, KLayerNorm = (int)OpKind.LayerNorm, KPositional = (int)OpKind.Positional;
-    private const int InitGlorotUniform = 4;
+    private const int InitGlorotUniform = (int)global::Dl.Init.GlorotUniform;
 
     private Value ApplyTransformer(int kind, string opName, Value[] args, ExpressionSyntax at, string[]? names)
     {
@@ -103,7 +104,7 @@ internal sealed partial class GraphBuilder
     {
         var location = at.GetLocation();
         var qs = Nodes[q].Shape; var ks = Nodes[k].Shape; var vs = Nodes[v].Shape;
-        if (heads <= 0) throw Invalid(at, opName, $"heads must be positive, got {heads}");
+        if (heads < 1) throw Invalid(at, opName, AttentionContract.Heads(heads, 0, 0)!);
         if (qs.Rank is < 1 or > 2) throw Invalid(at, opName, $"the query must be [Tq, features] or [features], got {qs}");
         if (ks.Rank != 2) throw Invalid(at, opName, $"the keys must be a sequence [Tk, features], got {ks}");
         if (vs.Rank != 2) throw Invalid(at, opName, $"the values must be a sequence [Tk, features], got {vs}");
@@ -119,8 +120,7 @@ internal sealed partial class GraphBuilder
         if (layout is null && ks.Last != qs.Last)
             throw new ModelErrorException(DiagnosticInfo.Create(DiagnosticDescriptors.ShapeMismatch, location, opName, qs.ToString(), ks.ToString(),
                 $": queries and keys need the same width, got {qs.Last} and {ks.Last}"));
-        if (width % heads != 0 || valueWidth % heads != 0)
-            throw Invalid(at, opName, $"{heads} heads must divide the query width {width} and the value width {valueWidth}");
+        if (AttentionContract.Heads(heads, width, valueWidth) is { } why) throw Invalid(at, opName, why);
         if (mask is { } m)
         {
             var ms = Nodes[m].Shape;
@@ -151,7 +151,7 @@ internal sealed partial class GraphBuilder
                 throw new ModelErrorException(DiagnosticInfo.Create(DiagnosticDescriptors.ShapeMismatch, location, opName, qs.ToString(), ms.ToString(),
                     $": the memory must be a batched sequence [Tk, {d}]"));
         }
-        if (heads <= 0 || d % heads != 0) throw Invalid(at, opName, $"heads must be positive and divide D = {d}, got {heads}");
+        if (AttentionContract.ModelHeads(heads, d) is { } why) throw Invalid(at, opName, why);
         string saved = _layer;
         _layer = name;
         int wIn = AddParameter(new ParameterSpec(name + ".in_proj_weight", new[] { 3 * d, d }, InitGlorotUniform, 0, d, 3 * d, null), location);

@@ -1,0 +1,82 @@
+using Dl.Kernels;
+using static Dl.Ops;
+
+namespace Dl.Tests.DynamicTape;
+
+using Dl.Dynamic;
+
+/// <summary>The rules of src/Shared at run time: the tape and the kernels report and size what the generator does at build
+/// time (Dl.Generators.Tests' SharedContractTests expect the very same texts and numbers).</summary>
+public class SharedContractTapeTests
+{
+    private static string Fails(Func<Tensor, Tensor> forward)
+    {
+        DynamicModel model = Lambda.Create([], [new InputInfo("x", [2, 6, 6])], [1], null, (_, x) => Sum(Flatten(forward(x[0]))), null);
+        return Assert.ThrowsAny<ArgumentException>(() => model.PredictDouble(new double[72], new double[1], 1)).Message;
+    }
+
+    public static TheoryData<int, string> WindowRules => new()
+    {
+        { 0, "padding (3, 3, 3, 3) must be smaller than the kernel 3 x 3 on each side" },
+        { 1, "output height = floor((H + top + bottom - k) / s) + 1 = floor((6 + 0 + 0 - 7) / 1) + 1 = 0; the kernel does not fit the padded input" },
+        { 2, "'same' padding needs stride 1, got (2, 2)" },
+        { 3, "the stride must be at least 1 per dimension, got (1, 0)" },
+        { 4, "pooling padding (2, 2, 2, 2) must be at most half the kernel 2 x 2" },
+        { 5, "pooling padding (0, 0, 2, 0) must be at most half the kernel 3 x 3" },
+    };
+
+    /// <summary>The calls of the generator's WindowGeometry_IsDL0013_WithTheSharedRulesText, in the same order.</summary>
+    private static readonly Func<Tensor, Tensor>[] WindowCalls =
+    [
+        x => Conv2d(x, 2, kernel: 3, name: "c", padding: 3),
+        x => Conv2d(x, 2, kernel: 7, name: "c"),
+        x => Conv2d(x, 2, kernel: 3, name: "c", stride: 2, padding: Pad.Same),
+        x => Conv2d(x, 2, kernel: 3, name: "c", stride: (1, 0)),
+        x => MaxPool2d(x, kernel: 2, padding: 2),
+        x => MaxPool2d(x, kernel: 3, padding: (0, 0, 2, 0)),
+    ];
+
+    [Theory]
+    [MemberData(nameof(WindowRules))]
+    public void WindowGeometry_Throws_WithTheSharedRulesText(int call, string expected)
+        => Assert.Contains(expected, Fails(WindowCalls[call]));
+
+    /// <summary>Padding ≥ kernel used to pass the generator's check and fail Window2d.Validate; both are now
+    /// WindowGeometry.Check, and Window2d's output size is its floor formula.</summary>
+    [Fact]
+    public void Window2d_ValidatesWithTheSharedRule()
+    {
+        var g = new Window2d(1, 6, 6, 3, 3, 1, 1, 3, 3, 3, 3);
+        Assert.Equal($"Window2d: {WindowGeometry.Check(1, 6, 6, 3, 3, 1, 1, 3, 3, 3, 3, pooling: false)}.",
+            Assert.Throws<ArgumentException>(g.Validate).Message);
+        Assert.Equal(0, new Window2d(1, 6, 6, 7, 7, 2, 2, 0, 0, 0, 0).OutH);   // floor(-1 / 2) + 1, not the truncated 1
+        Assert.Equal(3, WindowGeometry.OutSize(8, 0, 1, 3, 3));
+        Assert.Equal((1, 1, 2, 2), WindowGeometry.Resolve(PadMode.Same, 3, 5, 0, 0, 0, 0));
+        Assert.Null(WindowGeometry.Check(1, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, pooling: true));
+    }
+
+    /// <summary>The numbers of the generator's RecurrentWorkspace_IsTheSharedFormula: the sizes RecurrentShape checks.</summary>
+    [Theory]
+    [InlineData(RecurrentCell.Rnn, 5, 3, 4, 5 * 4 + 6 * 4 + 5 * 3, 5 * 4 + 5 * 3 + 2 * 4)]
+    [InlineData(RecurrentCell.Lstm, 5, 3, 4, 5 * 16 + 6 * 4 + 11 * 4 + 5 * 3, 5 * 16 + 5 * 3 + 3 * 4)]
+    [InlineData(RecurrentCell.Gru, 5, 3, 4, 5 * 12 + 6 * 4 + 5 * 4 + 12 + 5 * 3, 2 * 5 * 12 + 5 * 3 + 2 * 4)]
+    [InlineData(RecurrentCell.GruResetBefore, 5, 3, 4, 5 * 12 + 6 * 4 + 5 * 4 + 12 + 5 * 3, 2 * 5 * 12 + 5 * 3 + 3 * 4)]
+    public void RecurrentShape_Workspaces_AreTheSharedFormula(RecurrentCell cell, int steps, int input, int hidden, int saved, int scratch)
+    {
+        var shape = new RecurrentShape(cell, steps, input, hidden);
+        Assert.Equal((saved, scratch), (shape.SavedPerSample, shape.ScratchPerSample));
+        // The saved layout ends where the shared size says (the offsets the kernels use are consistent with it).
+        Assert.Equal(saved, shape.OffsetStep + shape.StepLength);
+        Assert.Equal(scratch, shape.OffsetCarry + shape.CarryLength);
+    }
+
+    [Fact]
+    public void AttentionShape_Workspaces_AreTheSharedFormula()
+    {
+        var shape = new AttentionShape(3, 5, 7, 4, 2, false, true);
+        Assert.Equal(3 * 5 * 7, shape.ProbsPerSample);
+        Assert.Equal((5 + 14) * 6 + 2 * 35, shape.ScratchLength);
+        Assert.Null(AttentionContract.Heads(3, 12, 6));
+        Assert.Equal("5 heads do not divide the model width D = 12", AttentionContract.ModelHeads(5, 12));
+    }
+}
