@@ -80,3 +80,28 @@ public class SharedContractTapeTests
         Assert.Equal("5 heads do not divide the model width D = 12", AttentionContract.ModelHeads(5, 12));
     }
 }
+
+/// <summary>The shared blocks of slice and concat (the generator lowers to the same copies; its snapshots pin them).</summary>
+public class StructuralGeometryTests
+{
+    [Fact]
+    public void SliceAndConcat_Blocks_AndTheirGradients()
+    {
+        // [2, 5, 3], elements 1 .. 3 of axis 1: per outer row, 2·3 elements from offset 3 of a 15-element row.
+        BlockCopy slice = StructuralGeometry.Slice(2, 5, 3, 1, 2);
+        Assert.Equal((2, 6, 15, 3, 6, 0), (slice.Groups, slice.Run, slice.SourceStride, slice.SourceOffset, slice.TargetStride, slice.TargetOffset));
+        BlockCopy back = slice.Reversed;
+        Assert.Equal((6, 0, 15, 3), (back.SourceStride, back.SourceOffset, back.TargetStride, back.TargetOffset));
+        float[] x = [.. Enumerable.Range(0, 30).Select(i => (float)i)], y = new float[12];
+        TapeKernels.CopyBlocks<float>(x, 30, y, 12, 1, slice, accumulate: false);
+        Assert.Equal([3, 4, 5, 6, 7, 8, 18, 19, 20, 21, 22, 23], y);
+        // Concat [2, 1] and [2, 2] on axis 1: the second operand lands after the first in each row of 3.
+        BlockCopy second = StructuralGeometry.ConcatPart(2, 1, 2, 1, 1);
+        float[] joined = new float[6];
+        TapeKernels.CopyBlocks<float>([7, 8, 9, 10], 4, joined, 6, 1, second, accumulate: false);
+        Assert.Equal([0, 7, 8, 0, 9, 10], joined);
+        float[] grad = new float[4];
+        TapeKernels.CopyBlocks<float>([1, 2, 3, 4, 5, 6], 6, grad, 0, 1, second.Reversed, accumulate: true);
+        Assert.Equal([2, 3, 5, 6], grad);
+    }
+}
