@@ -1,16 +1,11 @@
-// Shared contract: compiled into Dl.Runtime (public) and into Dl.Generators (internal, DL_GENERATOR). The generator
-// checks an attention call's heads and sizes its workspaces with these rules at build time (a DL0012 at the call); the
-// tape checks the same heads rule and the kernels (Dl.Kernels.AttentionShape) the same sizes at run time.
+// Shared contract: compiled into Dl.Runtime and into Dl.Generators (public in both; see docs/architecture.md). The
+// generator checks an attention call's heads and sizes its workspaces with these rules at build time (a DL0012 at the
+// call); the tape checks the same heads rule and the kernels (Dl.Kernels.AttentionShape) the same sizes at run time.
 namespace Dl.Kernels;
 
 /// <summary>The rules of attention: how many heads a width splits into, and the per-sample and fixed workspaces of the
 /// kernels (the attention weights P, the scratch).</summary>
-#if DL_GENERATOR
-internal
-#else
-public
-#endif
-static class AttentionContract
+public static class AttentionContract
 {
     /// <summary>Scaled dot-product attention over queries and keys of width h·d_k and values of width h·d_v: null when
     /// <paramref name="heads"/> is at least 1 and divides both widths, else why not.</summary>

@@ -1,16 +1,11 @@
-// Shared contract: compiled into Dl.Runtime (public) and into Dl.Generators (internal, DL_GENERATOR), so that the
-// generator reads [Param(Init = ...)] and creates the parameters of layers with the very values the runtime's initializer
-// (Dl.Initializers.Fill) switches on.
+// Shared contract: compiled into Dl.Runtime and into Dl.Generators (public in both; see docs/architecture.md), so that
+// the generator reads [Param(Init = ...)] and creates the parameters of layers with the very values the runtime's
+// initializer (Dl.Initializers.Fill) switches on.
 namespace Dl;
 
 /// <summary>Parameter initializers. Fan-in and fan-out come from the parameter's role
 /// (a linear weight <c>[out, in]</c> has fan-in <c>in</c> and fan-out <c>out</c>; other tensors use their last two dims).</summary>
-#if DL_GENERATOR
-internal
-#else
-public
-#endif
-enum Init
+public enum Init
 {
     /// <summary>Glorot uniform for weights, zeros for biases.</summary>
     Default,

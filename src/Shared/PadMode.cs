@@ -1,14 +1,9 @@
-// Shared contract: compiled into Dl.Runtime (public) and into Dl.Generators (internal, DL_GENERATOR). The generator
-// resolves Pad.Same / Pad.Valid / Pad.Full with it at build time, the runtime's Pad and the tape at run time.
+// Shared contract: compiled into Dl.Runtime and into Dl.Generators (public in both; see docs/architecture.md). The
+// generator resolves Pad.Same / Pad.Valid / Pad.Full with it at build time, the runtime's Pad and the tape at run time.
 namespace Dl;
 
 /// <summary>How a <c>Pad</c> is resolved against the kernel (<see cref="Kernels.WindowGeometry.Resolve"/>).</summary>
-#if DL_GENERATOR
-internal
-#else
-public
-#endif
-enum PadMode
+public enum PadMode
 {
     /// <summary>The cells of the <c>Pad</c> (all zero: 'valid').</summary>
     Explicit,

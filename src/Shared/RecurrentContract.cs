@@ -1,15 +1,11 @@
-// Shared contract: compiled into Dl.Runtime (public) and into Dl.Generators (internal, DL_GENERATOR). The generator
-// creates a recurrent layer's parameters and sizes its kernel workspaces with these rules at build time; the kernels
-// (Dl.Kernels.RecurrentShape) check the spans they get and the tape looks its parameters up with them at run time.
+// Shared contract: compiled into Dl.Runtime and into Dl.Generators (public in both; see docs/architecture.md). The
+// generator creates a recurrent layer's parameters and sizes its kernel workspaces with these rules at build time; the
+// kernels (Dl.Kernels.RecurrentShape) check the spans they get and the tape looks its parameters up with them at run
+// time.
 namespace Dl.Kernels;
 
 /// <summary>The recurrent cell a layer runs (PyTorch's equations; see <c>Dl.Kernels.Recurrent</c>).</summary>
-#if DL_GENERATOR
-internal
-#else
-public
-#endif
-enum RecurrentCell
+public enum RecurrentCell
 {
     /// <summary>Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh). One gate block.</summary>
     Rnn = 0,
@@ -26,12 +22,7 @@ enum RecurrentCell
 /// <summary>What a recurrent layer of a cell is: its gate count, its parameters (PyTorch's names and layout: W_ih [G·H, D],
 /// W_hh [G·H, H], b_ih and b_hh [G·H] per layer l) and the per-sample sizes of the kernels' workspaces (the layout is
 /// <c>Dl.Kernels.RecurrentShape</c>'s).</summary>
-#if DL_GENERATOR
-internal
-#else
-public
-#endif
-static class RecurrentContract
+public static class RecurrentContract
 {
     /// <summary>G, the gate blocks per step: 1 (RNN), 4 (LSTM), 3 (GRU).</summary>
     public static int Gates(RecurrentCell cell) => cell switch { RecurrentCell.Lstm => 4, RecurrentCell.Gru or RecurrentCell.GruResetBefore => 3, _ => 1 };

@@ -1,17 +1,12 @@
-// Shared contract: compiled into Dl.Runtime (public) and into Dl.Generators (internal, DL_GENERATOR). The generator
-// checks a convolution's or pooling's constant geometry with it at build time (DL0013 at the call) and sizes its buffers
-// with its output-size formula; Dl.Kernels.Window2d (the kernels' geometry) and the tape use the same rules at run time,
-// so a model that builds never fails the run-time check, and both engines agree on every output shape.
+// Shared contract: compiled into Dl.Runtime and into Dl.Generators (public in both; see docs/architecture.md). The
+// generator checks a convolution's or pooling's constant geometry with it at build time (DL0013 at the call) and sizes
+// its buffers with its output-size formula; Dl.Kernels.Window2d (the kernels' geometry) and the tape use the same rules
+// at run time, so a model that builds never fails the run-time check, and both engines agree on every output shape.
 namespace Dl.Kernels;
 
 /// <summary>The geometry rules of a 2-D window op (convolution or pooling) on one sample [Channels, Height, Width]:
 /// PyTorch's output size, the padding modes, and what a valid window is.</summary>
-#if DL_GENERATOR
-internal
-#else
-public
-#endif
-static class WindowGeometry
+public static class WindowGeometry
 {
     /// <summary>Outputs along one axis: floor((size + padBefore + padAfter - kernel) / stride) + 1 (PyTorch; floor, not
     /// truncation, so a kernel larger than the padded input gives 0 or less).</summary>

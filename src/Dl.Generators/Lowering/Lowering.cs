@@ -208,8 +208,8 @@ internal sealed partial class Lowering
     private static ShapeSpec KeepDims(ShapeSpec x, int axis, bool batched) =>
         new(x.Dims.Select((d, i) => axis < 0 || i == axis ? 1 : d).ToArray(), batched);
 
-    /// <summary>Lowers one matrix product C = A·op(B) of per-sample operands, or one of its two gradients, to a GEMM:
-    /// over the whole batch when only A is batched (the batch folds into M), otherwise per sample.</summary>
+    /// <summary>Lowers one matrix product C = A·op(B) of per-sample operands, or one of its two gradients, to the GEMM the
+    /// shared MatMulGeometry names: over the whole batch when only A is batched (the batch folds into M), otherwise per sample.</summary>
     private GemmStep MatMulStep(string comment, NodeSpec n, Buffer a, Buffer b, Buffer c, bool accumulate, char which)
     {
         var sa = Node(n.Inputs[0]).Shape;
@@ -221,20 +221,14 @@ internal sealed partial class Lowering
         var lit = (int v) => new Extent(v, false);
         bool perSample = !folded;
         int strideA = sa.Batched ? rows * k : 0, strideB = sb.Batched ? k * cols : 0, strideC = rows * cols;
-        switch (which)
-        {
-            case 'C': // C[m×n] = A[m×k]·op(B)
-                return new GemmStep(comment, a, b, c, m, lit(cols), lit(k), false, transB, accumulate,
-                    perSample ? new PerSampleStrides(strideA, strideB, strideC, false) : null);
-            case 'A': // dA[m×k] (+)= dC[m×n]·op(B)ᵀ
-                return new GemmStep(comment, a, b, c, m, lit(k), lit(cols), false, !transB, accumulate,
-                    perSample ? new PerSampleStrides(strideC, strideB, strideA, !sa.Batched) : null);
-            default: // dB: stored [n×k] = dCᵀ·A, or stored [k×n] = Aᵀ·dC; here a = A and b = dC
-                var ps = perSample ? new PerSampleStrides(transB ? strideC : strideA, transB ? strideA : strideC, strideB, !sb.Batched) : null;
-                return transB
-                    ? new GemmStep(comment, b, a, c, lit(cols), lit(k), m, true, false, accumulate, ps)
-                    : new GemmStep(comment, a, b, c, lit(k), lit(cols), m, true, false, accumulate, ps);
-        }
+        // a holds A (forward, dB) or dC (dA); b holds B (forward, dA) or dC (dB).
+        var g = which == 'C' ? MatMulGeometry.Forward(transB) : which == 'A' ? MatMulGeometry.GradA(transB) : MatMulGeometry.GradB(transB);
+        Buffer Of(MatMulRole r) => r == MatMulRole.B || (r == MatMulRole.C && which == 'B') ? b : a;
+        Extent Dim(MatMulDim d) => d == MatMulDim.Rows ? m : lit(MatMulGeometry.Size(d, rows, k, cols));
+        int Stride(MatMulRole r) => r == MatMulRole.A ? strideA : r == MatMulRole.B ? strideB : strideC;
+        bool reduces = g.Target == MatMulRole.A ? !sa.Batched : g.Target == MatMulRole.B && !sb.Batched;
+        return new GemmStep(comment, Of(g.Left), Of(g.Right), c, Dim(g.M), Dim(g.N), Dim(g.K), g.TransLeft, g.TransRight, accumulate,
+            perSample ? new PerSampleStrides(Stride(g.Left), Stride(g.Right), Stride(g.Target), reduces) : null);
     }
 
     // ---- backward -----------------------------------------------------------------------------------------
@@ -435,7 +429,7 @@ internal sealed partial class Lowering
                 int axis = n.Int(0), start = n.Int(1), length = n.Int(2);
                 int dim = x.Shape.Dims[axis];
                 bool covers = length == dim;
-                var blocks = StructuralGeometry.Slice(Prod(x.Shape, 0, axis), dim, Prod(x.Shape, axis + 1, x.Shape.Rank), start, length).Reversed;
+                var blocks = StructuralGeometry.Slice(Prod(x.Shape, 0, axis), dim, Prod(x.Shape, axis + 1, x.Shape.Rank), start, length).Reversed();
                 yield return Copy(comment, dy, dx, x.Shape.Batched, blocks, !first || !covers, first && !covers);
                 break;
             }
@@ -443,7 +437,7 @@ internal sealed partial class Lowering
             {
                 var a = Node(n.Inputs[0]).Shape; var b = Node(n.Inputs[1]).Shape;
                 int axis = n.Int(0);
-                var blocks = StructuralGeometry.ConcatPart(Prod(a, 0, axis), a.Dims[axis], b.Dims[axis], Prod(a, axis + 1, a.Rank), slot).Reversed;
+                var blocks = StructuralGeometry.ConcatPart(Prod(a, 0, axis), a.Dims[axis], b.Dims[axis], Prod(a, axis + 1, a.Rank), slot).Reversed();
                 yield return Copy(comment, dy, dx, a.Batched, blocks, !first, false);
                 break;
             }

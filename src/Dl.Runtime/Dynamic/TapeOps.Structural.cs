@@ -288,7 +288,7 @@ internal static partial class TapeOps
             for (int i = 0; i < axis; i++) outer *= x.ShapeArray[i];
             for (int i = axis + 1; i < x.Rank; i++) inner *= x.ShapeArray[i];
             TapeKernels.CopyBlocks(y.Upstream<T>(), y.SizeValue, x.GradAccumulator<T>(), x.SizeValue, x.Samples,
-                StructuralGeometry.Slice(outer, dim, inner, start, length).Reversed, accumulate: true);
+                StructuralGeometry.Slice(outer, dim, inner, start, length).Reversed(), accumulate: true);
         };
     }
 
@@ -344,7 +344,7 @@ internal static partial class TapeOps
                 Tensor x = part == 0 ? y.In0! : y.In1!;
                 if (!x.RequiresGrad) continue;
                 TapeKernels.CopyBlocks(y.Upstream<T>(), y.SizeValue, x.GradAccumulator<T>(), x.Batched ? x.SizeValue : 0, y.Samples,
-                    StructuralGeometry.ConcatPart(y.Arg0, y.Arg1, y.Arg2, 1, part).Reversed, accumulate: true);
+                    StructuralGeometry.ConcatPart(y.Arg0, y.Arg1, y.Arg2, 1, part).Reversed(), accumulate: true);
             }
         };
     }

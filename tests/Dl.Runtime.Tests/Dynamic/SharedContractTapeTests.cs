@@ -90,7 +90,7 @@ public class StructuralGeometryTests
         // [2, 5, 3], elements 1 .. 3 of axis 1: per outer row, 2·3 elements from offset 3 of a 15-element row.
         BlockCopy slice = StructuralGeometry.Slice(2, 5, 3, 1, 2);
         Assert.Equal((2, 6, 15, 3, 6, 0), (slice.Groups, slice.Run, slice.SourceStride, slice.SourceOffset, slice.TargetStride, slice.TargetOffset));
-        BlockCopy back = slice.Reversed;
+        BlockCopy back = slice.Reversed();
         Assert.Equal((6, 0, 15, 3), (back.SourceStride, back.SourceOffset, back.TargetStride, back.TargetOffset));
         float[] x = [.. Enumerable.Range(0, 30).Select(i => (float)i)], y = new float[12];
         TapeKernels.CopyBlocks<float>(x, 30, y, 12, 1, slice, accumulate: false);
@@ -101,7 +101,41 @@ public class StructuralGeometryTests
         TapeKernels.CopyBlocks<float>([7, 8, 9, 10], 4, joined, 6, 1, second, accumulate: false);
         Assert.Equal([0, 7, 8, 0, 9, 10], joined);
         float[] grad = new float[4];
-        TapeKernels.CopyBlocks<float>([1, 2, 3, 4, 5, 6], 6, grad, 0, 1, second.Reversed, accumulate: true);
+        TapeKernels.CopyBlocks<float>([1, 2, 3, 4, 5, 6], 6, grad, 0, 1, second.Reversed(), accumulate: true);
         Assert.Equal([2, 3, 5, 6], grad);
+    }
+
+    /// <summary>The GEMMs of C = A·op(B) and its gradients: dA = dC·op(B)ᵀ, dB = Aᵀ·dC (or dCᵀ·A for B stored transposed),
+    /// checked on numbers against the definitions through the tape's GEMM.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void MatMulGeometry_Gradients_AreTheDefinitions(bool transB)
+    {
+        const int rows = 2, inner = 3, cols = 4;
+        double[] a = [.. Enumerable.Range(1, rows * inner).Select(i => (double)i)];
+        double[] b = [.. Enumerable.Range(1, inner * cols).Select(i => 0.5 * i)];
+        double[] dc = [.. Enumerable.Range(1, rows * cols).Select(i => (double)(i % 3) - 1)];
+        double B(int i, int j) => transB ? b[j * inner + i] : b[i * cols + j];   // op(B)[i, j], i < inner, j < cols
+        using var gemm = new GemmContext(1);
+        double[] Run(GemmGeometry g, int size)
+        {
+            double[] target = new double[size];
+            double[] Of(MatMulRole r) => r == MatMulRole.A ? a : r == MatMulRole.B ? b : dc;
+            TapeKernels.Gemm<double>(Of(g.Left), Of(g.Right), target, MatMulGeometry.Size(g.M, rows, inner, cols),
+                MatMulGeometry.Size(g.N, rows, inner, cols), MatMulGeometry.Size(g.K, rows, inner, cols), g.TransLeft, g.TransRight, false, gemm);
+            return target;
+        }
+        double[] c = Run(MatMulGeometry.Forward(transB), rows * cols), da = Run(MatMulGeometry.GradA(transB), rows * inner);
+        double[] db = Run(MatMulGeometry.GradB(transB), inner * cols);
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < cols; j++)
+                Assert.Equal(Enumerable.Range(0, inner).Sum(i => a[r * inner + i] * B(i, j)), c[r * cols + j], 9);
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < inner; i++)
+                Assert.Equal(Enumerable.Range(0, cols).Sum(j => dc[r * cols + j] * B(i, j)), da[r * inner + i], 9);
+        for (int i = 0; i < inner; i++)
+            for (int j = 0; j < cols; j++)
+                Assert.Equal(Enumerable.Range(0, rows).Sum(r => a[r * inner + i] * dc[r * cols + j]), db[transB ? j * inner + i : i * cols + j], 9);
     }
 }
