@@ -22,6 +22,17 @@ public static class AttentionContract
         : d % heads != 0 ? $"{heads} heads do not divide the model width D = {d}"
         : null;
 
+    /// <summary>The name of multi-head attention's parameter <paramref name="index"/>, as nn.MultiheadAttention's state
+    /// dict: 0 {layer}.in_proj_weight [3D, D], 1 in_proj_bias [3D], 2 out_proj.weight [D, D], 3 out_proj.bias [D].</summary>
+    public static string ParameterName(string layer, int index) =>
+        layer + (index == 0 ? ".in_proj_weight" : index == 1 ? ".in_proj_bias" : index == 2 ? ".out_proj.weight" : ".out_proj.bias");
+
+    /// <summary>Where multi-head attention of width D reads q, k and v in its fused input projections (row strides and
+    /// column offsets): self-attention all three in one [T, 3D] product (columns 0, D, 2D); cross-attention q in its own
+    /// [Tq, D] product, k and v in one [Tk, 2D] product of the memory (columns 0 and D).</summary>
+    public static (int QStride, int QOffset, int KStride, int KOffset, int VStride, int VOffset) ProjectionLayout(int d, bool self) =>
+        self ? (3 * d, 0, 3 * d, d, 3 * d, 2 * d) : (d, 0, 2 * d, 0, 2 * d, d);
+
     /// <summary>Floats per sample of the attention weights P [heads, Tq, Tk] that Forward saves for Backward.</summary>
     public static long ProbsPerSample(int heads, int queryLength, int keyLength) => (long)heads * queryLength * keyLength;
 

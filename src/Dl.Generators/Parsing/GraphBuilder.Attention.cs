@@ -98,6 +98,13 @@ internal sealed partial class GraphBuilder
     /// and column offset of each (AttentionShape's init properties).</summary>
     private readonly record struct AttentionLayout(int Width, int QStride, int QOffset, int KStride, int KOffset, int VStride, int VOffset);
 
+    /// <summary>Multi-head attention's fused projections, read in place (the shared AttentionContract's layout).</summary>
+    private static AttentionLayout Projections(int d, bool self)
+    {
+        var p = AttentionContract.ProjectionLayout(d, self);
+        return new AttentionLayout(d, p.QStride, p.QOffset, p.KStride, p.KOffset, p.VStride, p.VOffset);
+    }
+
     /// <summary>An attention node over q [Tq, h·d_k] (or [h·d_k]), k [Tk, h·d_k], v [Tk, h·d_v]; with a
     /// <paramref name="layout"/>, the three are read in place from wider rows (the fused projections).</summary>
     private int AttentionNode(int q, int k, int v, int? mask, int heads, bool causal, bool scaled, AttentionLayout? layout, ExpressionSyntax at, string opName)
@@ -154,15 +161,15 @@ internal sealed partial class GraphBuilder
         if (AttentionContract.ModelHeads(heads, d) is { } why) throw Invalid(at, opName, why);
         string saved = _layer;
         _layer = name;
-        int wIn = AddParameter(new ParameterSpec(name + ".in_proj_weight", new[] { 3 * d, d }, InitGlorotUniform, 0, d, 3 * d, null), location);
-        int bIn = AddParameter(new ParameterSpec(name + ".in_proj_bias", new[] { 3 * d }, InitZeros, 0, d, 3 * d, null), location);
-        int wOut = AddParameter(new ParameterSpec(name + ".out_proj.weight", new[] { d, d }, InitUniform, (float)(1 / System.Math.Sqrt(d)), d, d, null), location);
-        int bOut = AddParameter(new ParameterSpec(name + ".out_proj.bias", new[] { d }, InitZeros, 0, d, d, null), location);
+        int wIn = AddParameter(new ParameterSpec(AttentionContract.ParameterName(name, 0), new[] { 3 * d, d }, InitGlorotUniform, 0, d, 3 * d, null), location);
+        int bIn = AddParameter(new ParameterSpec(AttentionContract.ParameterName(name, 1), new[] { 3 * d }, InitZeros, 0, d, 3 * d, null), location);
+        int wOut = AddParameter(new ParameterSpec(AttentionContract.ParameterName(name, 2), new[] { d, d }, InitUniform, (float)(1 / System.Math.Sqrt(d)), d, d, null), location);
+        int bOut = AddParameter(new ParameterSpec(AttentionContract.ParameterName(name, 3), new[] { d }, InitZeros, 0, d, d, null), location);
         int a;
         if (memory is not { } memoryNode)
         {
             int qkv = Affine(query, wIn, bIn, name + ".qkv", location);
-            a = AttentionNode(qkv, qkv, qkv, mask, heads, causal, true, new AttentionLayout(d, 3 * d, 0, 3 * d, d, 3 * d, 2 * d), at, opName);
+            a = AttentionNode(qkv, qkv, qkv, mask, heads, causal, true, Projections(d, self: true), at, opName);
         }
         else
         {
@@ -170,7 +177,7 @@ internal sealed partial class GraphBuilder
                 ShapeInference.Slice(Nodes[p].Shape, 0, start, length, true, out _), 0, new[] { 0, start, length, 1 }, false, SavedValues.Nothing, true, location);
             int q = Affine(query, RowSlice(wIn, 0, d), RowSlice(bIn, 0, d), name + ".q", location);
             int kv = Affine(memoryNode, RowSlice(wIn, d, 2 * d), RowSlice(bIn, d, 2 * d), name + ".kv", location);
-            a = AttentionNode(q, kv, kv, mask, heads, false, true, new AttentionLayout(d, d, 0, 2 * d, 0, 2 * d, d), at, opName);
+            a = AttentionNode(q, kv, kv, mask, heads, false, true, Projections(d, self: false), at, opName);
         }
         Nodes[a] = Nodes[a] with { Label = name + ".attention" };
         int y = Affine(a, wOut, bOut, name, location);

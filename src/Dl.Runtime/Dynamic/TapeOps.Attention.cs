@@ -130,7 +130,9 @@ internal static partial class TapeOps
     private static string[] AttentionParameterNames(string name)
     {
         if (s_attentionNames.TryGetValue(name, out string[]? names)) return names;
-        names = [$"{name}.in_proj_weight", $"{name}.in_proj_bias", $"{name}.out_proj.weight", $"{name}.out_proj.bias"];
+        // No lambda: a captured parameter would allocate its closure on every call, cached or not.
+        names = new string[4];
+        for (int i = 0; i < names.Length; i++) names[i] = AttentionContract.ParameterName(name, i);
         s_attentionNames.AddOrUpdate(name, names);
         return names;
     }
@@ -177,14 +179,12 @@ internal static partial class TapeOps
         int heads = y.Arg0, dk = y.Arg1, layout = y.Arg2;
         int tq = y.Rank == 1 ? 1 : y.ShapeArray[0];
         int tk = layout == PackedLayout ? tq : k.ShapeArray[0];
-        int hk = heads * dk;
-        return new AttentionShape(heads, tq, tk, dk, y.ShapeArray[^1] / heads, y.Flag0, y.Flag1)
+        var shape = new AttentionShape(heads, tq, tk, dk, y.ShapeArray[^1] / heads, y.Flag0, y.Flag1);
+        if (layout == SeparateLayout) return shape with { QueryStride = q.ShapeArray[^1], KeyStride = k.ShapeArray[^1], ValueStride = v.ShapeArray[^1] };
+        var p = AttentionContract.ProjectionLayout(heads * dk, self: layout == PackedLayout);
+        return shape with
         {
-            QueryStride = q.ShapeArray[^1],
-            KeyStride = k.ShapeArray[^1],
-            ValueStride = v.ShapeArray[^1],
-            KeyOffset = layout == PackedLayout ? hk : 0,
-            ValueOffset = layout == PackedLayout ? 2 * hk : layout == KeyValueLayout ? hk : 0,
+            QueryStride = p.QStride, QueryOffset = p.QOffset, KeyStride = p.KStride, KeyOffset = p.KOffset, ValueStride = p.VStride, ValueOffset = p.VOffset,
         };
     }
 
