@@ -1,6 +1,6 @@
-// Shared contract: compiled into Dl.Runtime (public) and into Dl.Generators (internal, DL_GENERATOR). The generator
-// picks a convolution's kernels with it at build time, the dynamic tape at run time, so both engines run the same
-// float kernels for a shape.
+// Shared contract: compiled into Dl.Runtime and into Dl.Generators (public in both; see docs/architecture.md). The
+// generator picks a convolution's kernels with it at build time, the dynamic tape at run time, so both engines run the
+// same float kernels for a shape.
 namespace Dl.Kernels;
 
 /// <summary>Which convolution kernels a shape runs: the direct kernels (a padded copy of each sample, 8 output channels
@@ -8,12 +8,7 @@ namespace Dl.Kernels;
 /// kernel and up to 320 multiply-adds per output (measured on this repository's shapes:
 /// benchmarks/results/2026-11-21-conv-kernels.md); 1x1, strided, narrow and very deep convolutions go through im2col
 /// and the packed GEMM.</summary>
-#if DL_GENERATOR
-internal
-#else
-public
-#endif
-static class ConvAlgorithm
+public static class ConvAlgorithm
 {
     /// <summary>Most multiply-adds per output (Channels·KernelH·KernelW) for which the direct kernels win.</summary>
     public const int DirectMaxColRows = 320;

@@ -1,16 +1,12 @@
-// Shared contract: compiled into Dl.Runtime (public) and into Dl.Generators (internal, DL_GENERATOR). The generator
-// checks a layer's constant arguments with these rules at build time (a DL0012 at the call), the runtime's kernels and
-// the tape at run time (an ArgumentOutOfRangeException): one rule, so a model that builds never fails them at its first step.
+// Shared contract: compiled into Dl.Runtime and into Dl.Generators (public in both; see docs/architecture.md). The
+// generator checks a layer's constant arguments with these rules at build time (a DL0012 at the call), the runtime's
+// kernels and the tape at run time (an ArgumentOutOfRangeException): one rule, so a model that builds never fails them
+// at its first step.
 namespace Dl;
 
 /// <summary>Argument rules of layers, each returning null when the value is valid, else what was wrong and what is
 /// expected (one clause, no final period).</summary>
-#if DL_GENERATOR
-internal
-#else
-public
-#endif
-static class LayerRules
+public static class LayerRules
 {
     /// <summary>Batch and layer normalization's ε, added to the variance: finite and ≥ 0, as PyTorch allows (0 normalizes
     /// exactly, and divides a constant row or channel by zero).</summary>

@@ -1,15 +1,10 @@
-// Shared contract: compiled into Dl.Runtime (public) and into Dl.Generators (internal, DL_GENERATOR), so that the
-// generator reads [Op(OpKind.X)] attributes against the very enum the runtime declares them with.
+// Shared contract: compiled into Dl.Runtime and into Dl.Generators (public in both; see docs/architecture.md), so that
+// the generator reads [Op(OpKind.X)] attributes against the very enum the runtime declares them with.
 namespace Dl;
 
 /// <summary>The kinds of op the generator knows how to schedule. A new op of an existing kind
 /// (a new activation, a new binary operator, a new row-wise function or loss) needs no generator change.</summary>
-#if DL_GENERATOR
-internal
-#else
-public
-#endif
-enum OpKind
+public enum OpKind
 {
     Unary, Binary, MatMul, Reduce, RowWise, Loss, Reshape, Transpose, Slice, Concat, Linear,
     /// <summary>A convolution: geometry from the call's constant arguments, weight and bias created by the op.</summary>

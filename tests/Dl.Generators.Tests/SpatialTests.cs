@@ -19,7 +19,7 @@ public class SpatialTests
             }
             """, "DL0013", out string text);
         Assert.StartsWith("Conv2d(x, 4, kernel: 7", text);
-        Assert.Contains("floor((5 + 0 - 7) / 1) + 1 = -1", d.GetMessage());
+        Assert.Contains("floor((5 + 0 + 0 - 7) / 1) + 1 = -1", d.GetMessage());
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using Dl.Generators.Emit;
 using Dl.Generators.Model;
+using Dl.Kernels;
 using static Dl.Generators.Lowering.CallArg;
 
 namespace Dl.Generators.Lowering;
@@ -14,12 +15,9 @@ internal sealed partial class Lowering
     private readonly Dictionary<int, Buffer> _attentionProbs = new();
     private readonly Dictionary<int, Buffer> _layerNormStats = new();
 
-    /// <summary>Floats of the attention kernel's fixed scratch; mirrors Dl.Kernels.AttentionShape.ScratchLength.</summary>
-    internal static int AttentionScratch(NodeSpec n)
-    {
-        int tq = n.Int(1), tk = n.Int(2), dk = n.Int(3), dv = n.Int(4);
-        return (tq + 2 * tk) * (dk + dv) + 2 * tq * tk;
-    }
+    /// <summary>Floats of the attention kernel's fixed scratch: the shared AttentionContract's, which
+    /// Dl.Kernels.AttentionShape checks the span against.</summary>
+    internal static int AttentionScratch(NodeSpec n) => (int)AttentionContract.ScratchLength(n.Int(1), n.Int(2), n.Int(3), n.Int(4));
 
     private static string AttentionShapeLiteral(NodeSpec n)
     {
@@ -50,7 +48,7 @@ internal sealed partial class Lowering
         {
             case NodeKind.Attention:
             {
-                var probs = _attentionProbs[n.Id] = _plan.AddBuffer(n.Label + ".probs", n.Int(0) * n.Int(1) * n.Int(2), true, Space.Batched);
+                var probs = _attentionProbs[n.Id] = _plan.AddBuffer(n.Label + ".probs", (int)AttentionContract.ProbsPerSample(n.Int(0), n.Int(1), n.Int(2)), true, Space.Batched);
                 var scratch = _plan.AddBuffer(n.Label + ".scratch", AttentionScratch(n), false, Space.Fixed);
                 yield return new CallStep(comment + $" [{n.Int(0)} heads, {n.Int(1)} x {n.Int(2)} scores in the kernel]", Kernels + "Attention.Forward",
                     new[] { Lit(AttentionShapeLiteral(n)), Lit("batch"), In(V(n.Inputs[0])), In(V(n.Inputs[1])), In(V(n.Inputs[2])), Mask(n),

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using Dl.Generators.Model;
+using Dl.Kernels;
 using static Dl.Generators.Lowering.CallArg;
 
 namespace Dl.Generators.Lowering;
@@ -12,26 +13,14 @@ internal sealed partial class Lowering
 {
     private readonly Dictionary<int, Buffer> _recurrentSaved = new();
 
-    /// <summary>Floats per sample of the kernel's saved and scratch workspaces; mirrors Dl.Kernels.RecurrentShape
-    /// (SavedPerSample, ScratchPerSample), which checks the spans it is given.</summary>
-    internal static (int Saved, int Scratch) RecurrentWorkspace(int cell, int steps, int input, int hidden)
-    {
-        int gates = cell switch { 0 => 1, 1 => 4, _ => 3 } * hidden;
-        bool lstm = cell == 1, gru = cell >= 2;
-        // Saved: every step's gate activations, h_0..h_T, for an LSTM c_0..c_T and tanh(c_1..c_T), for a GRU the hidden-side
-        // candidate term of each step and one step's gate product; the input time-major.
-        int saved = steps * gates + (steps + 1) * hidden + (lstm ? (2 * steps + 1) * hidden : 0) + (gru ? steps * hidden + gates : 0) + steps * input;
-        // Scratch: the gate gradients of every step (twice for a GRU: input and hidden side), the input gradient
-        // time-major, and the carried state gradients.
-        int scratch = steps * gates * (gru ? 2 : 1) + steps * input + 2 * hidden + (lstm || cell == 3 ? hidden : 0);
-        return (saved, scratch);
-    }
-
-    /// <summary>Dl.Kernels.RecurrentCell's members, by value.</summary>
-    private static readonly string[] Cells = { "Rnn", "Lstm", "Gru", "GruResetBefore" };
+    /// <summary>Floats per sample of the kernel's saved and scratch workspaces: the shared RecurrentContract's sizes, which
+    /// Dl.Kernels.RecurrentShape checks the spans against.</summary>
+    internal static (int Saved, int Scratch) RecurrentWorkspace(int cell, int steps, int input, int hidden) =>
+        ((int)RecurrentContract.SavedPerSample((RecurrentCell)cell, steps, input, hidden),
+         (int)RecurrentContract.ScratchPerSample((RecurrentCell)cell, steps, input, hidden));
 
     private static string RecurrentShapeLiteral(NodeSpec n) =>
-        $"new global::Dl.Kernels.RecurrentShape(global::Dl.Kernels.RecurrentCell.{Cells[n.Int(0)]}, {n.Int(1)}, {n.Int(2)}, {n.Int(3)})";
+        $"new global::Dl.Kernels.RecurrentShape(global::Dl.Kernels.RecurrentCell.{(RecurrentCell)n.Int(0)}, {n.Int(1)}, {n.Int(2)}, {n.Int(3)})";
 
     private (Buffer? H0, Buffer? C0) InitialStates(NodeSpec n)
     {

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Dl.Generators.Emit;
 using Dl.Generators.Model;
+using Dl.Kernels;
 
 namespace Dl.Generators.Lowering;
 
@@ -164,9 +165,8 @@ internal sealed partial class Lowering
             {
                 var x = Node(n.Inputs[0]).Shape;
                 int axis = n.Int(0), start = n.Int(1), length = n.Int(2);
-                int pre = Prod(x, 0, axis), post = Prod(x, axis + 1, x.Rank), dim = x.Dims[axis];
-                yield return new CopyStep(comment, V(n.Inputs[0]), y, new Extent(pre, x.Batched), dim * post, length * post, 1, 0, 0,
-                    length * post, start * post, 0, false, false, false);
+                var blocks = StructuralGeometry.Slice(Prod(x, 0, axis), x.Dims[axis], Prod(x, axis + 1, x.Rank), start, length);
+                yield return Copy(comment, V(n.Inputs[0]), y, x.Batched, blocks, false, false);
                 break;
             }
             case NodeKind.Concat:
@@ -174,8 +174,8 @@ internal sealed partial class Lowering
                 var a = Node(n.Inputs[0]).Shape; var b = Node(n.Inputs[1]).Shape;
                 int axis = n.Int(0);
                 int pre = Prod(a, 0, axis), post = Prod(a, axis + 1, a.Rank), da = a.Dims[axis], db = b.Dims[axis];
-                yield return new CopyStep(comment, V(n.Inputs[0]), y, new Extent(pre, a.Batched), da * post, (da + db) * post, 1, 0, 0, da * post, 0, 0, false, false, false);
-                yield return new CopyStep(comment + " (second part)", V(n.Inputs[1]), y, new Extent(pre, a.Batched), db * post, (da + db) * post, 1, 0, 0, db * post, 0, da * post, false, false, false);
+                yield return Copy(comment, V(n.Inputs[0]), y, a.Batched, StructuralGeometry.ConcatPart(pre, da, db, post, 0), false, false);
+                yield return Copy(comment + " (second part)", V(n.Inputs[1]), y, a.Batched, StructuralGeometry.ConcatPart(pre, da, db, post, 1), false, false);
                 break;
             }
             case NodeKind.Conv or NodeKind.Pool or NodeKind.Norm or NodeKind.Dropout:
@@ -192,6 +192,11 @@ internal sealed partial class Lowering
 
     private readonly Dictionary<int, Buffer> _scratch = new();
 
+    /// <summary>A copy step executing the shared geometry of a slice or concat (the tape runs the same blocks).</summary>
+    private static CopyStep Copy(string comment, Buffer source, Buffer target, bool batched, BlockCopy c, bool accumulate, bool zeroFirst) =>
+        new(comment, source, target, new Extent(c.Groups, batched), c.SourceStride, c.TargetStride, 1, 0, 0, c.Run, c.SourceOffset, c.TargetOffset,
+            false, accumulate, zeroFirst);
+
     private static int Prod(ShapeSpec s, int from, int to)
     {
         int p = 1;
@@ -203,8 +208,8 @@ internal sealed partial class Lowering
     private static ShapeSpec KeepDims(ShapeSpec x, int axis, bool batched) =>
         new(x.Dims.Select((d, i) => axis < 0 || i == axis ? 1 : d).ToArray(), batched);
 
-    /// <summary>Lowers one matrix product C = A·op(B) of per-sample operands, or one of its two gradients, to a GEMM:
-    /// over the whole batch when only A is batched (the batch folds into M), otherwise per sample.</summary>
+    /// <summary>Lowers one matrix product C = A·op(B) of per-sample operands, or one of its two gradients, to the GEMM the
+    /// shared MatMulGeometry names: over the whole batch when only A is batched (the batch folds into M), otherwise per sample.</summary>
     private GemmStep MatMulStep(string comment, NodeSpec n, Buffer a, Buffer b, Buffer c, bool accumulate, char which)
     {
         var sa = Node(n.Inputs[0]).Shape;
@@ -216,20 +221,14 @@ internal sealed partial class Lowering
         var lit = (int v) => new Extent(v, false);
         bool perSample = !folded;
         int strideA = sa.Batched ? rows * k : 0, strideB = sb.Batched ? k * cols : 0, strideC = rows * cols;
-        switch (which)
-        {
-            case 'C': // C[m×n] = A[m×k]·op(B)
-                return new GemmStep(comment, a, b, c, m, lit(cols), lit(k), false, transB, accumulate,
-                    perSample ? new PerSampleStrides(strideA, strideB, strideC, false) : null);
-            case 'A': // dA[m×k] (+)= dC[m×n]·op(B)ᵀ
-                return new GemmStep(comment, a, b, c, m, lit(k), lit(cols), false, !transB, accumulate,
-                    perSample ? new PerSampleStrides(strideC, strideB, strideA, !sa.Batched) : null);
-            default: // dB: stored [n×k] = dCᵀ·A, or stored [k×n] = Aᵀ·dC; here a = A and b = dC
-                var ps = perSample ? new PerSampleStrides(transB ? strideC : strideA, transB ? strideA : strideC, strideB, !sb.Batched) : null;
-                return transB
-                    ? new GemmStep(comment, b, a, c, lit(cols), lit(k), m, true, false, accumulate, ps)
-                    : new GemmStep(comment, a, b, c, lit(k), lit(cols), m, true, false, accumulate, ps);
-        }
+        // a holds A (forward, dB) or dC (dA); b holds B (forward, dA) or dC (dB).
+        var g = which == 'C' ? MatMulGeometry.Forward(transB) : which == 'A' ? MatMulGeometry.GradA(transB) : MatMulGeometry.GradB(transB);
+        Buffer Of(MatMulRole r) => r == MatMulRole.B || (r == MatMulRole.C && which == 'B') ? b : a;
+        Extent Dim(MatMulDim d) => d == MatMulDim.Rows ? m : lit(MatMulGeometry.Size(d, rows, k, cols));
+        int Stride(MatMulRole r) => r == MatMulRole.A ? strideA : r == MatMulRole.B ? strideB : strideC;
+        bool reduces = g.Target == MatMulRole.A ? !sa.Batched : g.Target == MatMulRole.B && !sb.Batched;
+        return new GemmStep(comment, Of(g.Left), Of(g.Right), c, Dim(g.M), Dim(g.N), Dim(g.K), g.TransLeft, g.TransRight, accumulate,
+            perSample ? new PerSampleStrides(Stride(g.Left), Stride(g.Right), Stride(g.Target), reduces) : null);
     }
 
     // ---- backward -----------------------------------------------------------------------------------------
@@ -428,19 +427,18 @@ internal sealed partial class Lowering
             case NodeKind.Slice:
             {
                 int axis = n.Int(0), start = n.Int(1), length = n.Int(2);
-                int pre = Prod(x.Shape, 0, axis), post = Prod(x.Shape, axis + 1, x.Shape.Rank), dim = x.Shape.Dims[axis];
+                int dim = x.Shape.Dims[axis];
                 bool covers = length == dim;
-                yield return new CopyStep(comment, dy, dx, new Extent(pre, x.Shape.Batched), length * post, dim * post, 1, 0, 0, length * post, 0, start * post,
-                    false, !first || !covers, first && !covers);
+                var blocks = StructuralGeometry.Slice(Prod(x.Shape, 0, axis), dim, Prod(x.Shape, axis + 1, x.Shape.Rank), start, length).Reversed();
+                yield return Copy(comment, dy, dx, x.Shape.Batched, blocks, !first || !covers, first && !covers);
                 break;
             }
             case NodeKind.Concat:
             {
                 var a = Node(n.Inputs[0]).Shape; var b = Node(n.Inputs[1]).Shape;
                 int axis = n.Int(0);
-                int pre = Prod(a, 0, axis), post = Prod(a, axis + 1, a.Rank), da = a.Dims[axis], db = b.Dims[axis];
-                int mine = slot == 0 ? da : db, offset = slot == 0 ? 0 : da * post;
-                yield return new CopyStep(comment, dy, dx, new Extent(pre, a.Batched), (da + db) * post, mine * post, 1, 0, 0, mine * post, offset, 0, false, !first, false);
+                var blocks = StructuralGeometry.ConcatPart(Prod(a, 0, axis), a.Dims[axis], b.Dims[axis], Prod(a, axis + 1, a.Rank), slot).Reversed();
+                yield return Copy(comment, dy, dx, a.Batched, blocks, !first, false);
                 break;
             }
             case NodeKind.Conv or NodeKind.Pool or NodeKind.Dropout:

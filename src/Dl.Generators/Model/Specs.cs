@@ -62,16 +62,15 @@ public sealed record ParameterSpec(string Name, EquatableArray<int> Shape, int I
 }
 
 /// <summary>The geometry of a 2-D window (convolution or pooling) on one sample [Channels, Height, Width]; mirrors
-/// Dl.Kernels.Window2d, whose constructor the emitter prints with these literals.</summary>
+/// Dl.Kernels.Window2d, whose constructor the emitter prints with these literals (output sizes: the shared WindowGeometry).</summary>
 public sealed record WindowSpec(int Channels, int Height, int Width, int KernelH, int KernelW, int StrideH, int StrideW,
     int PadTop, int PadBottom, int PadLeft, int PadRight)
 {
     public const int IntCount = 11;
-    public int OutH => Floor(Height + PadTop + PadBottom - KernelH, StrideH) + 1;
-    public int OutW => Floor(Width + PadLeft + PadRight - KernelW, StrideW) + 1;
+    public int OutH => Dl.Kernels.WindowGeometry.OutSize(Height, PadTop, PadBottom, KernelH, StrideH);
+    public int OutW => Dl.Kernels.WindowGeometry.OutSize(Width, PadLeft, PadRight, KernelW, StrideW);
     public int ColRows => Channels * KernelH * KernelW;
     public int OutPlane => OutH * OutW;
-    private static int Floor(int a, int b) => a >= 0 ? a / b : -((-a + b - 1) / b);
     public int[] ToInts() => new[] { Channels, Height, Width, KernelH, KernelW, StrideH, StrideW, PadTop, PadBottom, PadLeft, PadRight };
     public static WindowSpec FromInts(EquatableArray<int> v) => new(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]);
     /// <summary>The C# expression constructing the runtime geometry.</summary>

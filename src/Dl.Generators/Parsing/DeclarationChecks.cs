@@ -123,7 +123,7 @@ internal static class DeclarationChecks
             : null;
         if (why is not null) throw ModelParser.Error(UnsupportedConstruct, field, field.Name, why);
         // The rules of the runtime's initializer (Dl.Initializers.Fill), which would otherwise throw at construction.
-        const int Constant = 2, Uniform = 3, Normal = 8;   // Dl.Init
+        const int Constant = (int)global::Dl.Init.Constant, Uniform = (int)global::Dl.Init.Uniform, Normal = (int)global::Dl.Init.Normal;
         string shown = float.IsNaN(scale) ? "NaN" : float.IsInfinity(scale) ? (scale > 0 ? "+∞" : "-∞") : scale.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         if (init == Constant && (float.IsNaN(scale) || float.IsInfinity(scale)))
             throw ModelParser.Error(InvalidArgument, field, "[Param]", $"Init.Constant needs a finite Scale (the constant value), got {shown}");

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Dl.Generators.Diagnostics;
 using Dl.Generators.Model;
+using Dl.Kernels;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
@@ -14,7 +15,7 @@ namespace Dl.Generators.Parsing;
 internal sealed partial class GraphBuilder
 {
     private const int KAttention = (int)OpKind.Attention, KLayerNorm = (int)OpKind.LayerNorm, KPositional = (int)OpKind.Positional;
-    private const int InitGlorotUniform = 4;
+    private const int InitGlorotUniform = (int)global::Dl.Init.GlorotUniform;
 
     private Value ApplyTransformer(int kind, string opName, Value[] args, ExpressionSyntax at, string[]? names)
     {
@@ -97,13 +98,20 @@ internal sealed partial class GraphBuilder
     /// and column offset of each (AttentionShape's init properties).</summary>
     private readonly record struct AttentionLayout(int Width, int QStride, int QOffset, int KStride, int KOffset, int VStride, int VOffset);
 
+    /// <summary>Multi-head attention's fused projections, read in place (the shared AttentionContract's layout).</summary>
+    private static AttentionLayout Projections(int d, bool self)
+    {
+        var p = AttentionContract.ProjectionLayout(d, self);
+        return new AttentionLayout(d, p.QStride, p.QOffset, p.KStride, p.KOffset, p.VStride, p.VOffset);
+    }
+
     /// <summary>An attention node over q [Tq, h·d_k] (or [h·d_k]), k [Tk, h·d_k], v [Tk, h·d_v]; with a
     /// <paramref name="layout"/>, the three are read in place from wider rows (the fused projections).</summary>
     private int AttentionNode(int q, int k, int v, int? mask, int heads, bool causal, bool scaled, AttentionLayout? layout, ExpressionSyntax at, string opName)
     {
         var location = at.GetLocation();
         var qs = Nodes[q].Shape; var ks = Nodes[k].Shape; var vs = Nodes[v].Shape;
-        if (heads <= 0) throw Invalid(at, opName, $"heads must be positive, got {heads}");
+        if (heads < 1) throw Invalid(at, opName, AttentionContract.Heads(heads, 0, 0)!);
         if (qs.Rank is < 1 or > 2) throw Invalid(at, opName, $"the query must be [Tq, features] or [features], got {qs}");
         if (ks.Rank != 2) throw Invalid(at, opName, $"the keys must be a sequence [Tk, features], got {ks}");
         if (vs.Rank != 2) throw Invalid(at, opName, $"the values must be a sequence [Tk, features], got {vs}");
@@ -119,8 +127,7 @@ internal sealed partial class GraphBuilder
         if (layout is null && ks.Last != qs.Last)
             throw new ModelErrorException(DiagnosticInfo.Create(DiagnosticDescriptors.ShapeMismatch, location, opName, qs.ToString(), ks.ToString(),
                 $": queries and keys need the same width, got {qs.Last} and {ks.Last}"));
-        if (width % heads != 0 || valueWidth % heads != 0)
-            throw Invalid(at, opName, $"{heads} heads must divide the query width {width} and the value width {valueWidth}");
+        if (AttentionContract.Heads(heads, width, valueWidth) is { } why) throw Invalid(at, opName, why);
         if (mask is { } m)
         {
             var ms = Nodes[m].Shape;
@@ -151,18 +158,18 @@ internal sealed partial class GraphBuilder
                 throw new ModelErrorException(DiagnosticInfo.Create(DiagnosticDescriptors.ShapeMismatch, location, opName, qs.ToString(), ms.ToString(),
                     $": the memory must be a batched sequence [Tk, {d}]"));
         }
-        if (heads <= 0 || d % heads != 0) throw Invalid(at, opName, $"heads must be positive and divide D = {d}, got {heads}");
+        if (AttentionContract.ModelHeads(heads, d) is { } why) throw Invalid(at, opName, why);
         string saved = _layer;
         _layer = name;
-        int wIn = AddParameter(new ParameterSpec(name + ".in_proj_weight", new[] { 3 * d, d }, InitGlorotUniform, 0, d, 3 * d, null), location);
-        int bIn = AddParameter(new ParameterSpec(name + ".in_proj_bias", new[] { 3 * d }, InitZeros, 0, d, 3 * d, null), location);
-        int wOut = AddParameter(new ParameterSpec(name + ".out_proj.weight", new[] { d, d }, InitUniform, (float)(1 / System.Math.Sqrt(d)), d, d, null), location);
-        int bOut = AddParameter(new ParameterSpec(name + ".out_proj.bias", new[] { d }, InitZeros, 0, d, d, null), location);
+        int wIn = AddParameter(new ParameterSpec(AttentionContract.ParameterName(name, 0), new[] { 3 * d, d }, InitGlorotUniform, 0, d, 3 * d, null), location);
+        int bIn = AddParameter(new ParameterSpec(AttentionContract.ParameterName(name, 1), new[] { 3 * d }, InitZeros, 0, d, 3 * d, null), location);
+        int wOut = AddParameter(new ParameterSpec(AttentionContract.ParameterName(name, 2), new[] { d, d }, InitUniform, (float)(1 / System.Math.Sqrt(d)), d, d, null), location);
+        int bOut = AddParameter(new ParameterSpec(AttentionContract.ParameterName(name, 3), new[] { d }, InitZeros, 0, d, d, null), location);
         int a;
         if (memory is not { } memoryNode)
         {
             int qkv = Affine(query, wIn, bIn, name + ".qkv", location);
-            a = AttentionNode(qkv, qkv, qkv, mask, heads, causal, true, new AttentionLayout(d, 3 * d, 0, 3 * d, d, 3 * d, 2 * d), at, opName);
+            a = AttentionNode(qkv, qkv, qkv, mask, heads, causal, true, Projections(d, self: true), at, opName);
         }
         else
         {
@@ -170,7 +177,7 @@ internal sealed partial class GraphBuilder
                 ShapeInference.Slice(Nodes[p].Shape, 0, start, length, true, out _), 0, new[] { 0, start, length, 1 }, false, SavedValues.Nothing, true, location);
             int q = Affine(query, RowSlice(wIn, 0, d), RowSlice(bIn, 0, d), name + ".q", location);
             int kv = Affine(memoryNode, RowSlice(wIn, d, 2 * d), RowSlice(bIn, d, 2 * d), name + ".kv", location);
-            a = AttentionNode(q, kv, kv, mask, heads, false, true, new AttentionLayout(d, d, 0, 2 * d, 0, 2 * d, d), at, opName);
+            a = AttentionNode(q, kv, kv, mask, heads, false, true, Projections(d, self: false), at, opName);
         }
         Nodes[a] = Nodes[a] with { Label = name + ".attention" };
         int y = Affine(a, wOut, bOut, name, location);

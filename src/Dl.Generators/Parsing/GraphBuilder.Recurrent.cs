@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Dl.Generators.Diagnostics;
 using Dl.Generators.Model;
+using Dl.Kernels;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Dl.Generators.Parsing;
@@ -11,10 +12,7 @@ namespace Dl.Generators.Parsing;
 internal sealed partial class GraphBuilder
 {
     private const int KRecurrent = (int)OpKind.Recurrent, KEmbedding = (int)OpKind.Embedding;
-    private const int InitUniform = 3, InitNormal = 8;
-
-    /// <summary>Mirrors Dl.Kernels.RecurrentCell.</summary>
-    private static readonly string[] CellNames = { "rnn", "lstm", "gru", "gru_reset_before" };
+    private const int InitUniform = (int)global::Dl.Init.Uniform, InitNormal = (int)global::Dl.Init.Normal;
 
     private Value ApplyRecurrent(string opName, Value[] args, ExpressionSyntax at, string[]? names)
     {
@@ -32,15 +30,15 @@ internal sealed partial class GraphBuilder
         string name = LayerName(Arg(2, "name"), at, opName);
         int layers = Arg(3, "layers") is { } lv ? System.Convert.ToInt32(lv) : 1;
         if (layers <= 0) throw Invalid(at, opName, $"layers must be positive, got {layers}");
-        int cell = opName switch
+        var cell = opName switch
         {
-            "Rnn" => 0,
-            "Lstm" => 1,
-            _ => Arg(5, "resetAfter") is false ? 3 : 2,
+            "Rnn" => RecurrentCell.Rnn,
+            "Lstm" => RecurrentCell.Lstm,
+            _ => Arg(5, "resetAfter") is false ? RecurrentCell.GruResetBefore : RecurrentCell.Gru,
         };
-        int gates = cell switch { 0 => 1, 1 => 4, _ => 3 };
-        int? h0 = Tensor(4), c0 = cell == 1 ? Tensor(5) : null;
-        if (cell != 1 && args.Length > 5 && args[5].IsTensor) throw Invalid(at, opName, "only an LSTM has a cell state c0");
+        int gates = RecurrentContract.Gates(cell);
+        int? h0 = Tensor(4), c0 = cell == RecurrentCell.Lstm ? Tensor(5) : null;
+        if (cell != RecurrentCell.Lstm && args.Length > 5 && args[5].IsTensor) throw Invalid(at, opName, "only an LSTM has a cell state c0");
         CheckInitialState(h0, "h0", layers, hidden, at, opName);
         CheckInitialState(c0, "c0", layers, hidden, at, opName);
 
@@ -55,7 +53,7 @@ internal sealed partial class GraphBuilder
             int P(string what, int[] shape)
             {
                 parameters += shape.Aggregate(1L, (a, b) => a * b);
-                return AddParameter(new ParameterSpec($"{name}.{what}_l{l}", shape, InitUniform, bound, input, gates * hidden, null), location);
+                return AddParameter(new ParameterSpec(RecurrentContract.ParameterName(name, what, l), shape, InitUniform, bound, input, gates * hidden, null), location);
             }
             if ((long)gates * hidden > DeclarationChecks.MaxElements) throw DeclarationChecks.TooLarge(location, "layer " + name, $"[{gates} x {hidden}, {input}]", null);
             var inputs = new List<int> { y, P("weight_ih", new[] { gates * hidden, input }), P("weight_hh", new[] { gates * hidden, hidden }),
@@ -63,8 +61,8 @@ internal sealed partial class GraphBuilder
             if (h0 is { } h) inputs.Add(LayerState(h, l, layers, location));
             if (c0 is { } c) inputs.Add(LayerState(c, l, layers, location));
             string label = layers == 1 ? name : $"{name}.l{l}";
-            y = Add(NodeKind.Recurrent, label, CellNames[cell], null, inputs.ToArray(), new ShapeSpec(new[] { steps, hidden }, true), 0,
-                new[] { cell, steps, input, hidden, h0 is null ? 0 : 1, c0 is null ? 0 : 1 }, false, SavedValues.Both, true, location);
+            y = Add(NodeKind.Recurrent, label, RecurrentContract.OpName(cell), null, inputs.ToArray(), new ShapeSpec(new[] { steps, hidden }, true), 0,
+                new[] { (int)cell, steps, input, hidden, h0 is null ? 0 : 1, c0 is null ? 0 : 1 }, false, SavedValues.Both, true, location);
         }
         _layer = saved;
         if (_collectLayers && _layer.Length == 0)

@@ -5,16 +5,17 @@ using Dl.Generators.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using static Dl.Generators.Diagnostics.DiagnosticDescriptors;
+using Geometry = Dl.Kernels.WindowGeometry;
 
 namespace Dl.Generators.Parsing;
 
 // The spatial ops: convolution, pooling, batch norm and dropout. Their constant arguments (kernel, stride, padding) are
 // read from the call's syntax: ints, tuples (3, 2) and the Pad.Same / Pad.Valid / Pad.Full members; the geometry is
-// checked here with the output-size formula, so an impossible combination is DL0013 at the call.
+// checked here with the runtime's rule (src/Shared/WindowGeometry.cs), so an impossible combination is DL0013 at the call.
 internal sealed partial class GraphBuilder
 {
     private const int KConv = (int)OpKind.Conv, KPool = (int)OpKind.Pool, KNorm = (int)OpKind.Norm, KDropout = (int)OpKind.Dropout;
-    private const int InitZeros = 1, InitConstant = 2;
+    private const int InitZeros = (int)global::Dl.Init.Zeros, InitConstant = (int)global::Dl.Init.Constant;
 
     /// <summary>Non-trainable state tensors (batch norm running statistics), in the order of the state block.</summary>
     public List<ParameterSpec> States { get; } = new();
@@ -179,37 +180,17 @@ internal sealed partial class GraphBuilder
         _ => throw Invalid(at, op, "padding must be an int, (h, w), (top, bottom, left, right), Pad.Valid, Pad.Same or Pad.Full"),
     };
 
-    /// <summary>Resolves the padding against the kernel and checks the geometry: positive kernel and stride, non-negative
-    /// padding smaller than the kernel (the runtime's rule), a kernel that fits the padded input, and (pooling) padding at
-    /// most half the kernel.</summary>
+    /// <summary>Resolves the padding against the kernel and checks the geometry with the runtime's rule
+    /// (Dl.Kernels.WindowGeometry, shared): positive kernel and stride, non-negative padding smaller than the kernel
+    /// (pooling: at most half of it), a kernel that fits the padded input.</summary>
     private static WindowSpec Window(string op, int channels, int height, int width, (int H, int W) kernel, (int H, int W) stride, PadValue pad,
         bool pooling, ExpressionSyntax at)
     {
         ModelErrorException Bad(string why) => new(DiagnosticInfo.Create(WindowGeometry, at.GetLocation(), op, why));
-        if (kernel.H < 1 || kernel.W < 1) throw Bad($"the kernel must be at least 1 x 1, got {kernel.H} x {kernel.W}");
-        if (stride.H < 1 || stride.W < 1) throw Bad($"the stride must be at least 1 per dimension, got ({stride.H}, {stride.W})");
-        if (pad.Mode == "same" && (stride.H != 1 || stride.W != 1)) throw Bad($"'same' padding needs stride 1, got ({stride.H}, {stride.W})");
-        var (top, bottom, left, right) = pad.Mode switch
-        {
-            "same" => ((kernel.H - 1) / 2, kernel.H - 1 - (kernel.H - 1) / 2, (kernel.W - 1) / 2, kernel.W - 1 - (kernel.W - 1) / 2),
-            "full" => (kernel.H - 1, kernel.H - 1, kernel.W - 1, kernel.W - 1),
-            _ => (pad.Top, pad.Bottom, pad.Left, pad.Right),
-        };
-        if (top < 0 || bottom < 0 || left < 0 || right < 0) throw Bad($"padding must not be negative, got ({top}, {bottom}, {left}, {right})");
-        if ((long)height + top + bottom > int.MaxValue || (long)width + left + right > int.MaxValue)
-            throw Bad($"the padded input {(long)height + top + bottom} x {(long)width + left + right} exceeds {int.MaxValue} per dimension");
-        var w = new WindowSpec(channels, height, width, kernel.H, kernel.W, stride.H, stride.W, top, bottom, left, right);
-        if (w.OutH < 1)
-            throw Bad($"output height = floor((n + p - k) / s) + 1 = floor(({height} + {top + bottom} - {kernel.H}) / {stride.H}) + 1 = {w.OutH}; " +
-                      "the kernel does not fit the padded input (it must be at least 1)");
-        if (w.OutW < 1)
-            throw Bad($"output width = floor((n + p - k) / s) + 1 = floor(({width} + {left + right} - {kernel.W}) / {stride.W}) + 1 = {w.OutW}; " +
-                      "the kernel does not fit the padded input (it must be at least 1)");
-        if (pooling && (2 * System.Math.Max(top, bottom) > kernel.H || 2 * System.Math.Max(left, right) > kernel.W))
-            throw Bad($"pooling padding ({top}, {bottom}, {left}, {right}) must be at most half the kernel {kernel.H} x {kernel.W} (a window would see only padding)");
-        // The run-time rule (Dl.Kernels.Window2d.Validate): a window lying entirely in the padding would read no input.
-        if (top >= kernel.H || bottom >= kernel.H || left >= kernel.W || right >= kernel.W)
-            throw Bad($"padding ({top}, {bottom}, {left}, {right}) must be smaller than the kernel {kernel.H} x {kernel.W} on each side");
-        return w;
+        var mode = pad.Mode switch { "same" => PadMode.Same, "full" => PadMode.Full, _ => PadMode.Explicit };
+        if (Geometry.ModeFitsStride(mode, stride.H, stride.W) is { } modeWhy) throw Bad(modeWhy);
+        var (top, bottom, left, right) = Geometry.Resolve(mode, kernel.H, kernel.W, pad.Top, pad.Bottom, pad.Left, pad.Right);
+        if (Geometry.Check(channels, height, width, kernel.H, kernel.W, stride.H, stride.W, top, bottom, left, right, pooling) is { } why) throw Bad(why);
+        return new WindowSpec(channels, height, width, kernel.H, kernel.W, stride.H, stride.W, top, bottom, left, right);
     }
 }

@@ -152,6 +152,23 @@ internal static class TapeKernels
         for (; i < dst.Length; i++) dst[i] += src[i];   // scalar tail: never re-add an element
     }
 
+    /// <summary>Executes a <see cref="BlockCopy"/> (the shared geometry of slice and concat) on every sample: samples are
+    /// <paramref name="sourceSample"/> and <paramref name="targetSample"/> apart (0: the same one, an unbatched operand);
+    /// the runs are copied, or added when <paramref name="accumulate"/> (a gradient, summed over the batch for a target
+    /// shared by every sample).</summary>
+    public static void CopyBlocks<T>(ReadOnlySpan<T> source, int sourceSample, Span<T> target, int targetSample, int samples, in BlockCopy c,
+        bool accumulate) where T : unmanaged, INumberBase<T>
+    {
+        for (int s = 0; s < samples; s++)
+            for (int g = 0; g < c.Groups; g++)
+            {
+                ReadOnlySpan<T> from = source.Slice(s * sourceSample + g * c.SourceStride + c.SourceOffset, c.Run);
+                Span<T> to = target.Slice(s * targetSample + g * c.TargetStride + c.TargetOffset, c.Run);
+                if (accumulate) AddInto(to, from);
+                else from.CopyTo(to);
+            }
+    }
+
     /// <summary>dst = src or dst += src.</summary>
     public static void CopyOrAdd<T>(Span<T> dst, ReadOnlySpan<T> src, bool accumulate) where T : unmanaged, INumberBase<T>
     {

@@ -35,13 +35,10 @@ internal static partial class TapeOps
         if (key.ShapeArray[1] != width)
             throw new ArgumentException($"{op}: key {key.ShapeText} has {key.ShapeArray[1]} features per row but query {query.ShapeText} has " +
                 $"{width}; queries and keys need the same width h·d_k.", nameof(key));
-        if (width % heads != 0)
-            throw new ArgumentException($"{op}: {heads} heads do not divide the query and key width {width} (= h·d_k).", nameof(heads));
         if (value.ShapeArray[0] != tk)
             throw new ArgumentException($"{op}: value {value.ShapeText} has {value.ShapeArray[0]} rows but key {key.ShapeText} has {tk}; " +
                 "each key needs one value row.", nameof(value));
-        if (value.ShapeArray[1] % heads != 0)
-            throw new ArgumentException($"{op}: {heads} heads do not divide the value width {value.ShapeArray[1]} (= h·d_v).", nameof(heads));
+        if (AttentionContract.Heads(heads, width, value.ShapeArray[1]) is { } why) throw new ArgumentException($"{op}: {why}.", nameof(heads));
         CheckKeyMask(op, null, "keyMask", keyMask, query, tk);
         return AttentionNode(query, key, value, heads, width / heads, SeparateLayout, causal, score == AttentionScore.ScaledDot, keyMask);
     }
@@ -54,8 +51,8 @@ internal static partial class TapeOps
         if (heads < 1) throw new ArgumentOutOfRangeException(nameof(heads), heads, $"{op} '{name}': heads must be >= 1, got {heads}.");
         CheckSequence(op, name, memory is null ? "x" : "query", query, "[T, D] or one position [D]", allowVector: true);
         int d = query.ShapeArray[^1];
-        if (d % heads != 0)
-            throw new ArgumentException($"{op} '{name}': {heads} heads do not divide the model width D = {d} of {query.ShapeText}.", nameof(heads));
+        if (AttentionContract.ModelHeads(heads, d) is { } why)
+            throw new ArgumentException($"{op} '{name}': {why} of {query.ShapeText}.", nameof(heads));
         int tk = query.Rank == 1 ? 1 : query.ShapeArray[0];
         if (memory is not null)
         {
@@ -133,7 +130,9 @@ internal static partial class TapeOps
     private static string[] AttentionParameterNames(string name)
     {
         if (s_attentionNames.TryGetValue(name, out string[]? names)) return names;
-        names = [$"{name}.in_proj_weight", $"{name}.in_proj_bias", $"{name}.out_proj.weight", $"{name}.out_proj.bias"];
+        // No lambda: a captured parameter would allocate its closure on every call, cached or not.
+        names = new string[4];
+        for (int i = 0; i < names.Length; i++) names[i] = AttentionContract.ParameterName(name, i);
         s_attentionNames.AddOrUpdate(name, names);
         return names;
     }
@@ -180,14 +179,12 @@ internal static partial class TapeOps
         int heads = y.Arg0, dk = y.Arg1, layout = y.Arg2;
         int tq = y.Rank == 1 ? 1 : y.ShapeArray[0];
         int tk = layout == PackedLayout ? tq : k.ShapeArray[0];
-        int hk = heads * dk;
-        return new AttentionShape(heads, tq, tk, dk, y.ShapeArray[^1] / heads, y.Flag0, y.Flag1)
+        var shape = new AttentionShape(heads, tq, tk, dk, y.ShapeArray[^1] / heads, y.Flag0, y.Flag1);
+        if (layout == SeparateLayout) return shape with { QueryStride = q.ShapeArray[^1], KeyStride = k.ShapeArray[^1], ValueStride = v.ShapeArray[^1] };
+        var p = AttentionContract.ProjectionLayout(heads * dk, self: layout == PackedLayout);
+        return shape with
         {
-            QueryStride = q.ShapeArray[^1],
-            KeyStride = k.ShapeArray[^1],
-            ValueStride = v.ShapeArray[^1],
-            KeyOffset = layout == PackedLayout ? hk : 0,
-            ValueOffset = layout == PackedLayout ? 2 * hk : layout == KeyValueLayout ? hk : 0,
+            QueryStride = p.QStride, QueryOffset = p.QOffset, KeyStride = p.KStride, KeyOffset = p.KOffset, ValueStride = p.VStride, ValueOffset = p.VOffset,
         };
     }
 

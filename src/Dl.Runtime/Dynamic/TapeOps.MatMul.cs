@@ -1,4 +1,5 @@
 using System.Numerics;
+using Dl.Kernels;
 
 namespace Dl.Dynamic;
 
@@ -36,11 +37,12 @@ internal static partial class TapeOps
         c.Arg0 = m;
         c.Arg1 = n;
         c.Arg2 = k;
+        GemmGeometry forward = MatMulGeometry.Forward(transB: false);
         if (!b.Batched)
-            TapeKernels.Gemm<T>(a.Values<T>(), b.Values<T>(), c.Values<T>(), a.Samples * m, n, k, false, false, false, tape.Gemm);
+            RunGemm<T>(forward, a.Values<T>(), b.Values<T>(), default, c.Values<T>(), a.Samples * m, k, n, false, tape.Gemm);
         else
             for (int s = 0; s < c.Samples; s++)
-                TapeKernels.Gemm<T>(a.SampleValues<T>(s), b.SampleValues<T>(s), c.SampleValues<T>(s), m, n, k, false, false, false, tape.Gemm);
+                RunGemm<T>(forward, a.SampleValues<T>(s), b.SampleValues<T>(s), default, c.SampleValues<T>(s), m, k, n, false, tape.Gemm);
         if (c.RequiresGrad) c.BackwardRule = MatMulRules<T>.Backward;
         return c;
     }
@@ -59,12 +61,12 @@ internal static partial class TapeOps
                 if (a.RequiresGrad)      // dA[rows, K] (+)= dC[rows, N] · Bᵀ (B stored [K, N])
                 {
                     Span<T> da = a.GradTarget<T>(out bool acc);
-                    TapeKernels.Gemm<T>(dc, b.Values<T>(), da, rows, k, n, false, true, acc, tape.Gemm);
+                    RunGemm<T>(MatMulGeometry.GradA(transB: false), default, b.Values<T>(), dc, da, rows, k, n, acc, tape.Gemm);
                 }
                 if (b.RequiresGrad)      // dB[K, N] (+)= Aᵀ · dC (A stored [rows, K]); summing over the batch is the GEMM's k
                 {
                     Span<T> db = b.GradTarget<T>(out bool acc);
-                    TapeKernels.Gemm<T>(a.Values<T>(), dc, db, k, n, rows, true, false, acc, tape.Gemm);
+                    RunGemm<T>(MatMulGeometry.GradB(transB: false), a.Values<T>(), default, dc, db, rows, k, n, acc, tape.Gemm);
                 }
                 return;
             }
@@ -75,14 +77,16 @@ internal static partial class TapeOps
                 for (int s = 0; s < c.Samples; s++)
                 {
                     Span<T> das = a.Batched ? da.Slice(s * m * k, m * k) : da;
-                    TapeKernels.Gemm<T>(dc.Slice(s * cs, cs), b.SampleValues<T>(s), das, m, k, n, false, true, acc || (!a.Batched && s > 0), tape.Gemm);
+                    RunGemm<T>(MatMulGeometry.GradA(transB: false), default, b.SampleValues<T>(s), dc.Slice(s * cs, cs), das, m, k, n,
+                        acc || (!a.Batched && s > 0), tape.Gemm);
                 }
             }
             if (b.RequiresGrad)
             {
                 Span<T> db = b.GradTarget<T>(out bool acc);
                 for (int s = 0; s < c.Samples; s++)
-                    TapeKernels.Gemm<T>(a.SampleValues<T>(s), dc.Slice(s * cs, cs), db.Slice(s * k * n, k * n), k, n, m, true, false, acc, tape.Gemm);
+                    RunGemm<T>(MatMulGeometry.GradB(transB: false), a.SampleValues<T>(s), default, dc.Slice(s * cs, cs), db.Slice(s * k * n, k * n),
+                        m, k, n, acc, tape.Gemm);
             }
         };
     }
@@ -130,7 +134,7 @@ internal static partial class TapeOps
             ReadOnlySpan<T> bv = b.Values<T>();
             for (int r = 0; r < rows; r++) bv.CopyTo(values.Slice(r * outFeatures, outFeatures));
         }
-        TapeKernels.Gemm<T>(x.Values<T>(), w.Values<T>(), values, rows, outFeatures, inFeatures, false, true, b is not null, tape.Gemm);
+        RunGemm<T>(MatMulGeometry.Forward(transB: true), x.Values<T>(), w.Values<T>(), default, values, rows, inFeatures, outFeatures, b is not null, tape.Gemm);
         y.Arg0 = rows;
         y.Arg1 = outFeatures;
         y.Arg2 = inFeatures;
@@ -150,12 +154,12 @@ internal static partial class TapeOps
             if (x.RequiresGrad)      // dx[rows, in] (+)= dy[rows, out] · W[out, in]
             {
                 Span<T> dx = x.GradTarget<T>(out bool acc);
-                TapeKernels.Gemm<T>(dy, w.Values<T>(), dx, rows, inF, outF, false, false, acc, tape.Gemm);
+                RunGemm<T>(MatMulGeometry.GradA(transB: true), default, w.Values<T>(), dy, dx, rows, inF, outF, acc, tape.Gemm);
             }
             if (w.RequiresGrad)      // dW[out, in] (+)= dyᵀ · x (dy stored [rows, out])
             {
                 Span<T> dw = w.GradTarget<T>(out bool acc);
-                TapeKernels.Gemm<T>(dy, x.Values<T>(), dw, outF, inF, rows, true, false, acc, tape.Gemm);
+                RunGemm<T>(MatMulGeometry.GradB(transB: true), x.Values<T>(), default, dy, dw, rows, inF, outF, acc, tape.Gemm);
             }
             if (b is not null && b.RequiresGrad)
             {
@@ -165,4 +169,15 @@ internal static partial class TapeOps
             }
         };
     }
+
+    /// <summary>One GEMM of the shared <see cref="MatMulGeometry"/> (the one the generator lowers the same pass to) on the
+    /// tape's spans: <paramref name="a"/> = A, <paramref name="b"/> = B, <paramref name="c"/> = C or dC (default when the
+    /// pass does not read it), sizes rows × inner by inner × cols.</summary>
+    private static void RunGemm<T>(in GemmGeometry g, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, Span<T> target,
+        int rows, int inner, int cols, bool accumulate, GemmContext gemm) where T : unmanaged
+        => TapeKernels.Gemm<T>(Of(g.Left, a, b, c), Of(g.Right, a, b, c), target, MatMulGeometry.Size(g.M, rows, inner, cols),
+            MatMulGeometry.Size(g.N, rows, inner, cols), MatMulGeometry.Size(g.K, rows, inner, cols), g.TransLeft, g.TransRight, accumulate, gemm);
+
+    private static ReadOnlySpan<T> Of<T>(MatMulRole role, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c)
+        => role == MatMulRole.A ? a : role == MatMulRole.B ? b : c;
 }

@@ -21,7 +21,7 @@ internal static partial class TapeOps
         ArgumentNullException.ThrowIfNull(x);
         ArgumentException.ThrowIfNullOrEmpty(name);
         if (!Enum.IsDefined(cell)) throw new ArgumentOutOfRangeException(nameof(cell), cell, $"recurrent '{name}': unknown cell {(int)cell}.");
-        string op = RecurrentOpName(cell);
+        string op = RecurrentContract.OpName(cell);
         if (hidden <= 0) throw new ArgumentOutOfRangeException(nameof(hidden), hidden, $"{op} '{name}': the hidden size must be positive.");
         if (layers <= 0) throw new ArgumentOutOfRangeException(nameof(layers), layers, $"{op} '{name}': layers must be positive.");
         if (x.Rank != 2 || !x.Batched)
@@ -34,7 +34,7 @@ internal static partial class TapeOps
         DynamicContext context = DynamicContext.Current;
         string[] names = RecurrentParameterNames(name, layers);
         int steps = x.ShapeArray[0];
-        int gates = new RecurrentShape(cell, 1, 1, hidden).Gates * hidden;
+        int gates = RecurrentContract.Gates(cell) * hidden;
         Tensor input = x;
         for (int l = 0; l < layers; l++)
         {
@@ -55,14 +55,6 @@ internal static partial class TapeOps
         }
         return input;
     }
-
-    private static string RecurrentOpName(RecurrentCell cell) => cell switch
-    {
-        RecurrentCell.Rnn => "rnn",
-        RecurrentCell.Lstm => "lstm",
-        RecurrentCell.Gru => "gru",
-        _ => "gru_reset_before",
-    };
 
     private static void CheckInitialState(string op, string name, string what, Tensor? state, Tensor x, int layers, int hidden)
     {
@@ -94,10 +86,10 @@ internal static partial class TapeOps
         names = new string[4 * layers];
         for (int l = 0; l < layers; l++)
         {
-            names[4 * l] = $"{name}.weight_ih_l{l}";
-            names[4 * l + 1] = $"{name}.weight_hh_l{l}";
-            names[4 * l + 2] = $"{name}.bias_ih_l{l}";
-            names[4 * l + 3] = $"{name}.bias_hh_l{l}";
+            names[4 * l] = RecurrentContract.ParameterName(name, "weight_ih", l);
+            names[4 * l + 1] = RecurrentContract.ParameterName(name, "weight_hh", l);
+            names[4 * l + 2] = RecurrentContract.ParameterName(name, "bias_ih", l);
+            names[4 * l + 3] = RecurrentContract.ParameterName(name, "bias_hh", l);
         }
         s_recurrentNames.AddOrUpdate(name, names);
         return names;

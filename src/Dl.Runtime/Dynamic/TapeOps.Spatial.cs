@@ -32,8 +32,9 @@ internal static partial class TapeOps
         return tape.IsDouble ? ConvCore<double>(op, x, w, b, g, shape) : ConvCore<float>(op, x, w, b, g, shape);
     }
 
-    /// <summary>The window of a conv or pool call, validated with the output-size formula's values in the message.</summary>
-    private static Window2d Geometry(string op, string? name, Tensor x, Size2 kernel, Size2 stride, Pad padding, bool one)
+    /// <summary>The window of a conv or pool call, validated with the shared rule (WindowGeometry.Check, the generator's DL0013),
+    /// the output-size formula's values in the message.</summary>
+    private static Window2d Geometry(string op, string? name, Tensor x, Size2 kernel, Size2 stride, Pad padding, bool one, bool pooling = false)
     {
         // Built only for a message: a steady-state step allocates nothing.
         string What() => name is null ? op : op + " '" + name + "'";
@@ -42,14 +43,12 @@ internal static partial class TapeOps
             padding = padding with { Top = 0, Bottom = 0 };
         if (one && padding.Mode == PadMode.Explicit && (padding.Top != 0 || padding.Bottom != 0))
             throw new ArgumentException($"{What()}: a 1-D padding has no top or bottom; use an int, Pad.Same/Valid/Full or (0, 0, left, right), got {padding}.");
-        if (padding.Mode == PadMode.Same && (stride.H != 1 || stride.W != 1))
-            throw new ArgumentException($"{What()}: 'same' padding needs stride 1, got stride {stride}.");
+        if (WindowGeometry.ModeFitsStride(padding.Mode, stride.H, stride.W) is { } mode) throw new ArgumentException($"{What()}: {mode}.");
         var (top, bottom, left, right) = padding.Resolve(kernel.H, kernel.W);
         int c = x.ShapeArray[0], h = one ? 1 : x.ShapeArray[1], w = x.ShapeArray[^1];
-        var g = new Window2d(c, h, w, kernel.H, kernel.W, stride.H, stride.W, top, bottom, left, right);
-        try { g.Validate(); }
-        catch (ArgumentException e) { throw new ArgumentException($"{What()}: {e.Message}", e); }
-        return g;
+        if (WindowGeometry.Check(c, h, w, kernel.H, kernel.W, stride.H, stride.W, top, bottom, left, right, pooling) is { } why)
+            throw new ArgumentException($"{What()}: {why}.");
+        return new Window2d(c, h, w, kernel.H, kernel.W, stride.H, stride.W, top, bottom, left, right);
     }
 
     private static Tensor ConvCore<T>(string op, Tensor x, Tensor w, Tensor? b, Window2d g, int[] shape) where T : unmanaged, IFloatingPointIeee754<T>
@@ -145,9 +144,7 @@ internal static partial class TapeOps
         string op = average ? "avg_pool2d" : "max_pool2d";
         if (x.Rank != 3) throw new ArgumentException($"{op}: expected a sample of shape [C, H, W], got {x.ShapeText}.");
         if (padding.Mode != PadMode.Explicit) throw new ArgumentException($"{op}: pooling takes explicit padding, got {padding}.");
-        Window2d g = Geometry(op, null, x, kernel, stride.IsDefault ? kernel : stride, padding, one: false);
-        if (2 * Math.Max(g.PadTop, g.PadBottom) > g.KernelH || 2 * Math.Max(g.PadLeft, g.PadRight) > g.KernelW)
-            throw new ArgumentException($"{op}: padding {padding} must be at most half the kernel {kernel} (a window would see only padding).");
+        Window2d g = Geometry(op, null, x, kernel, stride.IsDefault ? kernel : stride, padding, one: false, pooling: true);
         Tape tape = x.Tape;
         int[] shape = tape.Intern([g.Channels, g.OutH, g.OutW]);
         return PoolNode(x, g, shape, average, op);

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Dl.Kernels;
 
 namespace Dl.Dynamic;
 
@@ -270,10 +271,8 @@ internal static partial class TapeOps
         y.Arg1 = start;
         y.Arg2 = length;
         y.Flag0 = keepAxis;
-        ReadOnlySpan<T> xv = x.Values<T>();
-        Span<T> yv = y.Values<T>();
-        int run = length * inner, groups = x.Samples * outer;
-        for (int g = 0; g < groups; g++) xv.Slice((g * dim + start) * inner, run).CopyTo(yv.Slice(g * run, run));
+        TapeKernels.CopyBlocks(x.Values<T>(), x.SizeValue, y.Values<T>(), y.SizeValue, x.Samples,
+            StructuralGeometry.Slice(outer, dim, inner, start, length), accumulate: false);
         if (y.RequiresGrad) y.BackwardRule = SliceRules<T>.Backward;
         return y;
     }
@@ -288,10 +287,8 @@ internal static partial class TapeOps
             int dim = x.ShapeArray[axis], outer = 1, inner = 1;
             for (int i = 0; i < axis; i++) outer *= x.ShapeArray[i];
             for (int i = axis + 1; i < x.Rank; i++) inner *= x.ShapeArray[i];
-            Span<T> dx = x.GradAccumulator<T>();
-            ReadOnlySpan<T> dy = y.Upstream<T>();
-            int run = length * inner, groups = x.Samples * outer;
-            for (int g = 0; g < groups; g++) TapeKernels.AddInto(dx.Slice((g * dim + start) * inner, run), dy.Slice(g * run, run));
+            TapeKernels.CopyBlocks(y.Upstream<T>(), y.SizeValue, x.GradAccumulator<T>(), x.SizeValue, x.Samples,
+                StructuralGeometry.Slice(outer, dim, inner, start, length).Reversed(), accumulate: true);
         };
     }
 
@@ -331,16 +328,9 @@ internal static partial class TapeOps
         y.Arg2 = rb;
         _ = inner;
         Span<T> yv = y.Values<T>();
-        for (int s = 0; s < y.Samples; s++)
-        {
-            ReadOnlySpan<T> av = a.SampleValues<T>(s), bv = b.SampleValues<T>(s);
-            Span<T> ys = yv.Slice(s * y.SizeValue, y.SizeValue);
-            for (int o = 0; o < outer; o++)
-            {
-                av.Slice(o * ra, ra).CopyTo(ys.Slice(o * (ra + rb), ra));
-                bv.Slice(o * rb, rb).CopyTo(ys.Slice(o * (ra + rb) + ra, rb));
-            }
-        }
+        // The runs (axis length · inner) as the axis lengths of a concat with inner 1.
+        TapeKernels.CopyBlocks(a.Values<T>(), a.Batched ? a.SizeValue : 0, yv, y.SizeValue, y.Samples, StructuralGeometry.ConcatPart(outer, ra, rb, 1, 0), false);
+        TapeKernels.CopyBlocks(b.Values<T>(), b.Batched ? b.SizeValue : 0, yv, y.SizeValue, y.Samples, StructuralGeometry.ConcatPart(outer, ra, rb, 1, 1), false);
         if (y.RequiresGrad) y.BackwardRule = ConcatRules<T>.Backward;
         return y;
     }
@@ -349,23 +339,14 @@ internal static partial class TapeOps
     {
         public static readonly Action<Tensor> Backward = static y =>
         {
-            int outer = y.Arg0, ra = y.Arg1, rb = y.Arg2;
-            Gather(y, y.In0!, outer, ra, 0, ra + rb);
-            Gather(y, y.In1!, outer, rb, ra, ra + rb);
-        };
-
-        private static void Gather(Tensor y, Tensor x, int outer, int run, int offset, int stride)
-        {
-            if (!x.RequiresGrad) return;
-            Span<T> dx = x.GradAccumulator<T>();
-            ReadOnlySpan<T> dy = y.Upstream<T>();
-            for (int s = 0; s < y.Samples; s++)
+            for (int part = 0; part < 2; part++)
             {
-                Span<T> dxs = x.Batched ? dx.Slice(s * x.SizeValue, x.SizeValue) : dx;
-                ReadOnlySpan<T> dys = dy.Slice(s * y.SizeValue, y.SizeValue);
-                for (int o = 0; o < outer; o++) TapeKernels.AddInto(dxs.Slice(o * run, run), dys.Slice(o * stride + offset, run));
+                Tensor x = part == 0 ? y.In0! : y.In1!;
+                if (!x.RequiresGrad) continue;
+                TapeKernels.CopyBlocks(y.Upstream<T>(), y.SizeValue, x.GradAccumulator<T>(), x.Batched ? x.SizeValue : 0, y.Samples,
+                    StructuralGeometry.ConcatPart(y.Arg0, y.Arg1, y.Arg2, 1, part).Reversed(), accumulate: true);
             }
-        }
+        };
     }
 
     private static int NormalizeAxis(string op, Tensor x, int axis)

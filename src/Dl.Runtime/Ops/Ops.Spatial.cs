@@ -12,17 +12,6 @@ public readonly record struct Size2(int H, int W)
     public override string ToString() => H == W ? H.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"({H}, {W})";
 }
 
-/// <summary>How a padding is given: explicit cells per side, or derived from the kernel.</summary>
-public enum PadMode
-{
-    /// <summary>The cells of <see cref="Pad"/> (all zero: 'valid').</summary>
-    Explicit,
-    /// <summary>'same' (stride 1): total k - 1 per dimension, the smaller half before (p = (k - 1) / 2 for odd k).</summary>
-    Same,
-    /// <summary>'full': k - 1 on every side (every partial overlap; the notes' full 1-D convolution).</summary>
-    Full,
-}
-
 /// <summary>Zero padding of a 2-D window op, per side. <c>1</c> pads one cell on every side (PyTorch's <c>padding=1</c>;
 /// the slides' formula counts the total, 2); <c>(1, 2)</c> pads 1 above and below and 2 left and right;
 /// <c>(top, bottom, left, right)</c> is asymmetric; <see cref="Same"/>, <see cref="Valid"/> and <see cref="Full"/> follow the kernel.</summary>
@@ -44,12 +33,8 @@ public readonly record struct Pad(int Top, int Bottom, int Left, int Right)
     public static implicit operator Pad((int Top, int Bottom, int Left, int Right) sides) => new(sides.Top, sides.Bottom, sides.Left, sides.Right);
 
     /// <summary>The cells per side for a kernel of <paramref name="kernelH"/> x <paramref name="kernelW"/>.</summary>
-    public (int Top, int Bottom, int Left, int Right) Resolve(int kernelH, int kernelW) => Mode switch
-    {
-        PadMode.Same => ((kernelH - 1) / 2, kernelH - 1 - (kernelH - 1) / 2, (kernelW - 1) / 2, kernelW - 1 - (kernelW - 1) / 2),
-        PadMode.Full => (kernelH - 1, kernelH - 1, kernelW - 1, kernelW - 1),
-        _ => (Top, Bottom, Left, Right),
-    };
+    public (int Top, int Bottom, int Left, int Right) Resolve(int kernelH, int kernelW) =>
+        Kernels.WindowGeometry.Resolve(Mode, kernelH, kernelW, Top, Bottom, Left, Right);
 
     public override string ToString() => Mode switch
     {

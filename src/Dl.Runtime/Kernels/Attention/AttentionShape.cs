@@ -44,12 +44,13 @@ public readonly record struct AttentionShape(int Heads, int QueryLength, int Key
     /// <summary>Floats per sample of the output, QueryLength·Heads·d_v.</summary>
     public int OutputPerSample => QueryLength * Heads * ValueHeadSize;
     /// <summary>Floats per sample of the probs workspace, Heads·QueryLength·KeyLength.</summary>
-    public int ProbsPerSample => Heads * QueryLength * KeyLength;
+    public int ProbsPerSample => (int)AttentionContract.ProbsPerSample(Heads, QueryLength, KeyLength);
 
     /// <summary>Floats of the <c>scratch</c> workspace Forward and Backward take (once, not per sample):
     /// (QueryLength + 2·KeyLength)·(HeadSize + ValueHeadSize) + 2·QueryLength·KeyLength. The kernels use part of it
-    /// (see <see cref="Attention"/>); the formula is the published one the generator mirrors.</summary>
-    public int ScratchLength => checked((QueryLength + 2 * KeyLength) * (HeadSize + ValueHeadSize) + 2 * QueryLength * KeyLength);
+    /// (see <see cref="Attention"/>); the formula is the shared one the generator allocates
+    /// (<see cref="AttentionContract.ScratchLength"/>).</summary>
+    public int ScratchLength => checked((int)AttentionContract.ScratchLength(QueryLength, KeyLength, HeadSize, ValueHeadSize));
 
     /// <summary>Checks that every size is positive, that each head's columns fit in a row (offset + h·d ≤ stride) and
     /// that the per-sample sizes and the scratch fit in an int.</summary>
@@ -64,9 +65,9 @@ public readonly record struct AttentionShape(int Heads, int QueryLength, int Key
         CheckLayout(method, "key", KeyOffset, KeyStride, HeadSize);
         CheckLayout(method, "value", ValueOffset, ValueStride, ValueHeadSize);
         long tq = QueryLength, tk = KeyLength;
-        long scratch = (tq + 2 * tk) * ((long)HeadSize + ValueHeadSize) + 2 * tq * tk;
         if (tq * QueryStride > int.MaxValue || tk * KeyStride > int.MaxValue || tk * ValueStride > int.MaxValue
-            || tq * Heads * ValueHeadSize > int.MaxValue || Heads * tq * tk > int.MaxValue || scratch > int.MaxValue)
+            || tq * Heads * ValueHeadSize > int.MaxValue || AttentionContract.ProbsPerSample(Heads, QueryLength, KeyLength) > int.MaxValue
+            || AttentionContract.ScratchLength(QueryLength, KeyLength, HeadSize, ValueHeadSize) > int.MaxValue)
             throw new ArgumentException($"{method}: attention ({Describe()}) is too large: a per-sample size or the scratch would exceed int.MaxValue floats.");
     }
 

@@ -21,10 +21,10 @@ public readonly record struct Window2d(int Channels, int Height, int Width, int 
     int StrideH, int StrideW, int PadTop, int PadBottom, int PadLeft, int PadRight)
 {
     /// <summary>Output height: floor((Height + PadTop + PadBottom - KernelH) / StrideH) + 1.</summary>
-    public int OutH => (Height + PadTop + PadBottom - KernelH) / StrideH + 1;
+    public int OutH => WindowGeometry.OutSize(Height, PadTop, PadBottom, KernelH, StrideH);
 
     /// <summary>Output width: floor((Width + PadLeft + PadRight - KernelW) / StrideW) + 1.</summary>
-    public int OutW => (Width + PadLeft + PadRight - KernelW) / StrideW + 1;
+    public int OutW => WindowGeometry.OutSize(Width, PadLeft, PadRight, KernelW, StrideW);
 
     /// <summary>Input floats per sample: Channels·Height·Width.</summary>
     public int InSize => Channels * Height * Width;
@@ -39,31 +39,13 @@ public readonly record struct Window2d(int Channels, int Height, int Width, int 
     public static Window2d Square(int channels, int height, int width, int kernel, int stride = 1, int pad = 0)
         => new(channels, height, width, kernel, kernel, stride, stride, pad, pad, pad, pad);
 
-    /// <summary>Checks that every size is positive, every padding is in [0, kernel) and the output is at least 1×1.</summary>
+    /// <summary>Checks the window with <see cref="WindowGeometry.Check"/> (the rule the generator's DL0013 applies): every
+    /// size positive, every padding in [0, kernel), an output of at least 1×1, per-sample buffers within int.MaxValue.</summary>
     /// <exception cref="ArgumentException">A field is out of range; the message names the values.</exception>
     public void Validate()
     {
-        if (Channels < 1 || Height < 1 || Width < 1)
-            throw new ArgumentException($"Window2d input [C, H, W] = [{Channels}, {Height}, {Width}] must have every size >= 1.");
-        if (KernelH < 1 || KernelW < 1)
-            throw new ArgumentException($"Window2d kernel {KernelH}x{KernelW} must be at least 1x1.");
-        if (StrideH < 1 || StrideW < 1)
-            throw new ArgumentException($"Window2d stride {StrideH}x{StrideW} must be at least 1x1.");
-        if (PadTop < 0 || PadBottom < 0 || PadLeft < 0 || PadRight < 0)
-            throw new ArgumentException(
-                $"Window2d padding (top {PadTop}, bottom {PadBottom}, left {PadLeft}, right {PadRight}) must be non-negative.");
-        // Why pad < kernel: a window lying entirely in the padding reads no input at all (and the direct kernels
-        // rely on every padded row and column being reachable from some window).
-        if (PadTop >= KernelH || PadBottom >= KernelH || PadLeft >= KernelW || PadRight >= KernelW)
-            throw new ArgumentException(
-                $"Window2d padding (top {PadTop}, bottom {PadBottom}, left {PadLeft}, right {PadRight}) must be smaller than the kernel {KernelH}x{KernelW}.");
-        if (Height + PadTop + PadBottom < KernelH)
-            throw new ArgumentException(
-                $"Window2d output height floor(({Height} + {PadTop} + {PadBottom} - {KernelH}) / {StrideH}) + 1 is < 1: the padded height is smaller than the kernel.");
-        if (Width + PadLeft + PadRight < KernelW)
-            throw new ArgumentException(
-                $"Window2d output width floor(({Width} + {PadLeft} + {PadRight} - {KernelW}) / {StrideW}) + 1 is < 1: the padded width is smaller than the kernel.");
-        if ((long)Channels * Height * Width > int.MaxValue || (long)Channels * KernelH * KernelW * OutH * OutW > int.MaxValue)
-            throw new ArgumentException($"Window2d {this} is too large: a per-sample buffer would exceed int.MaxValue elements.");
+        if (WindowGeometry.Check(Channels, Height, Width, KernelH, KernelW, StrideH, StrideW, PadTop, PadBottom, PadLeft, PadRight, pooling: false)
+            is { } why)
+            throw new ArgumentException($"Window2d: {why}.");
     }
 }

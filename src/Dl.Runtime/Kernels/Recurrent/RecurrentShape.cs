@@ -1,20 +1,5 @@
 namespace Dl.Kernels;
 
-/// <summary>The recurrent cell a layer runs (PyTorch's equations; see <see cref="Recurrent"/>).</summary>
-public enum RecurrentCell
-{
-    /// <summary>Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh). One gate block.</summary>
-    Rnn = 0,
-    /// <summary>LSTM: gate blocks i, f, g, o; c_t = f ⊙ c_{t-1} + i ⊙ g, h_t = o ⊙ tanh(c_t).</summary>
-    Lstm = 1,
-    /// <summary>GRU with the reset gate applied after the hidden matrix product (PyTorch, cuDNN):
-    /// n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)). Gate blocks r, z, n.</summary>
-    Gru = 2,
-    /// <summary>GRU with the reset gate applied before the hidden matrix product (Cho et al. 2014, d2l):
-    /// n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn). Gate blocks r, z, n.</summary>
-    GruResetBefore = 3,
-}
-
 /// <summary>
 /// One recurrent layer's geometry: <see cref="Cell"/>, <see cref="Steps"/> T, <see cref="Input"/> size D and
 /// <see cref="Hidden"/> size H. Weights are PyTorch's: W_ih [G·H, D], W_hh [G·H, H], b_ih and b_hh [G·H], gate blocks
@@ -42,18 +27,18 @@ public enum RecurrentCell
 public readonly record struct RecurrentShape(RecurrentCell Cell, int Steps, int Input, int Hidden)
 {
     /// <summary>G, the gate blocks per step: 1 (RNN), 4 (LSTM), 3 (GRU).</summary>
-    public int Gates => Cell switch { RecurrentCell.Lstm => 4, RecurrentCell.Gru or RecurrentCell.GruResetBefore => 3, _ => 1 };
+    public int Gates => RecurrentContract.Gates(Cell);
 
     /// <summary>G·H, the rows of W_ih and W_hh.</summary>
     public int GateWidth => Gates * Hidden;
 
     /// <summary>Floats per sample of the <c>saved</c> workspace: T·G·H + (T + 1)·H + T·D, plus (2T + 1)·H for LSTM and
-    /// T·H + G·H for GRU.</summary>
-    public int SavedPerSample => checked(OffsetExtra + ExtraLength + Steps * Input + StepLength);
+    /// T·H + G·H for GRU (<see cref="RecurrentContract.SavedPerSample"/>, the size the generator allocates).</summary>
+    public int SavedPerSample => checked((int)RecurrentContract.SavedPerSample(Cell, Steps, Input, Hidden));
 
     /// <summary>Floats per sample of the <c>scratch</c> workspace Backward uses: T·G·H + T·D + 2·H, plus T·G·H for GRU and
-    /// H for LSTM and the reset-before GRU.</summary>
-    public int ScratchPerSample => checked(Steps * GateWidth * (IsGru ? 2 : 1) + Steps * Input + CarryLength);
+    /// H for LSTM and the reset-before GRU (<see cref="RecurrentContract.ScratchPerSample"/>).</summary>
+    public int ScratchPerSample => checked((int)RecurrentContract.ScratchPerSample(Cell, Steps, Input, Hidden));
 
     internal bool IsGru => Cell is RecurrentCell.Gru or RecurrentCell.GruResetBefore;
 
@@ -70,8 +55,7 @@ public readonly record struct RecurrentShape(RecurrentCell Cell, int Steps, int 
     // ---- scratch layout ----
     internal int OffsetInputGradient => Steps * GateWidth * (IsGru ? 2 : 1);
     internal int OffsetCarry => OffsetInputGradient + Steps * Input;
-    // The carried dh, and dc (LSTM) or ds (reset-before GRU); one H more than used, kept so that the formula the generator
-    // mirrors (Lowering.RecurrentWorkspace) stays as published.
+    // The carried dh, then dc (LSTM) or ds (reset-before GRU): the rest of ScratchPerSample (one H more than used).
     internal int CarryLength => 2 * Hidden + (Cell == RecurrentCell.Lstm || Cell == RecurrentCell.GruResetBefore ? Hidden : 0);
 
     /// <summary>The argument checks of Forward (both precisions): exact lengths for the data, at least
@@ -158,10 +142,9 @@ public readonly record struct RecurrentShape(RecurrentCell Cell, int Steps, int 
         if (Steps < 1) throw new ArgumentException($"RecurrentShape steps T = {Steps} must be >= 1.", nameof(Steps));
         if (Input < 1) throw new ArgumentException($"RecurrentShape input size D = {Input} must be >= 1.", nameof(Input));
         if (Hidden < 1) throw new ArgumentException($"RecurrentShape hidden size H = {Hidden} must be >= 1.", nameof(Hidden));
-        long gh = (long)Gates * Hidden, t = Steps;
-        long saved = t * gh + 3 * (t + 1) * Hidden + t * Hidden + t * Input + gh;
-        long scratch = 2 * t * gh + t * Input + 4L * Hidden;
-        if (saved > int.MaxValue || scratch > int.MaxValue || gh * Math.Max(Input, Hidden) > int.MaxValue)
+        long gh = (long)Gates * Hidden;
+        if (RecurrentContract.SavedPerSample(Cell, Steps, Input, Hidden) > int.MaxValue
+            || RecurrentContract.ScratchPerSample(Cell, Steps, Input, Hidden) > int.MaxValue || gh * Math.Max(Input, Hidden) > int.MaxValue)
             throw new ArgumentException($"RecurrentShape {this} is too large: a per-sample workspace or a weight would exceed int.MaxValue floats.");
     }
 }
