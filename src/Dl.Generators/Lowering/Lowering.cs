@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using Dl.Generators.Emit;
+using Dl.Generators.Layers;
 using Dl.Generators.Model;
 
 namespace Dl.Generators.Lowering;
@@ -67,7 +68,7 @@ internal sealed partial class Lowering
                     continue;
                 case NodeKind.Param:
                     var p = _plan.AddBuffer(n.Label, n.Shape.Size, false, Space.Params);
-                    p.Offset = _paramOffsets[n.Int(0)];
+                    p.Offset = _paramOffsets[n.Attr<LeafAttributes>().Index];
                     _plan.Values[n.Id] = p;
                     continue;
                 case NodeKind.Constant:
@@ -91,19 +92,25 @@ internal sealed partial class Lowering
     private Operand Operand(int node, int[] strides)
     {
         var n = Node(node);
-        return n.Kind == NodeKind.Constant ? new Operand(null, n.Scalar, strides) : new Operand(V(node), 0, strides);
+        return n.Kind == NodeKind.Constant ? new Operand(null, n.Attr<ConstantAttributes>().Value, strides) : new Operand(V(node), 0, strides);
     }
 
     private IEnumerable<Step> ForwardSteps(NodeSpec n, Buffer y)
     {
         string comment = $"{n.Label} = {n.Op}({string.Join(", ", n.Inputs.Select(i => Node(i).Label))}) {n.Shape}";
+        if (LayerRegistry.ForNode(n.Kind) is { } layer)
+        {
+            foreach (var step in layer.Forward(this, n, y, comment)) yield return step;
+            yield break;
+        }
         switch (n.Kind)
         {
             case NodeKind.Unary:
             {
                 var nest = LoopNest.Build(n.Shape, Node(n.Inputs[0]).Shape);
+                string a = Literals.Float(n.Attr<UnaryAttributes>().A);
                 yield return new MapStep(comment, nest.Dims, new[] { Operand(n.Inputs[0], nest.Strides[0]) }, y, nest.Out, false,
-                    $"{n.Impl}.Forward<float>($0, {Literals.Float(n.Scalar)})", $"{n.Impl}.Forward($0, {Literals.V256}.Create({Literals.Float(n.Scalar)}))", false);
+                    $"{n.Impl}.Forward<float>($0, {a})", $"{n.Impl}.Forward($0, {Literals.V256}.Create({a}))", false);
                 break;
             }
             case NodeKind.Binary:
@@ -119,10 +126,10 @@ internal sealed partial class Lowering
             case NodeKind.Reduce:
             {
                 var x = Node(n.Inputs[0]);
-                var kept = KeepDims(x.Shape, n.Int(0), n.Shape.Batched);
+                var kept = KeepDims(x.Shape, n.Attr<ReduceAttributes>().Axis, n.Shape.Batched);
                 var nest = LoopNest.Build(x.Shape, x.Shape, kept);
                 int count = x.Shape.Size / System.Math.Max(1, kept.Size);
-                string scale = n.Mean ? " * " + Literals.Float(1f / count) : "";
+                string scale = n.Attr<ReduceAttributes>().Mean ? " * " + Literals.Float(1f / count) : "";
                 bool square = n.Impl is not null;
                 yield return new MapStep(comment, nest.Dims, new[] { Operand(n.Inputs[0], nest.Strides[0]) }, y, nest.Strides[1], true,
                     (square ? "$0 * $0" : "$0") + scale, (square ? "$0 * $0" : "$0") + scale, true);
@@ -163,7 +170,7 @@ internal sealed partial class Lowering
             case NodeKind.Slice:
             {
                 var x = Node(n.Inputs[0]).Shape;
-                int axis = n.Int(0), start = n.Int(1), length = n.Int(2);
+                var (axis, start, length, _) = n.Attr<SliceAttributes>();
                 int pre = Prod(x, 0, axis), post = Prod(x, axis + 1, x.Rank), dim = x.Dims[axis];
                 yield return new CopyStep(comment, V(n.Inputs[0]), y, new Extent(pre, x.Batched), dim * post, length * post, 1, 0, 0,
                     length * post, start * post, 0, false, false, false);
@@ -172,19 +179,19 @@ internal sealed partial class Lowering
             case NodeKind.Concat:
             {
                 var a = Node(n.Inputs[0]).Shape; var b = Node(n.Inputs[1]).Shape;
-                int axis = n.Int(0);
+                int axis = n.Attr<ConcatAttributes>().Axis;
                 int pre = Prod(a, 0, axis), post = Prod(a, axis + 1, a.Rank), da = a.Dims[axis], db = b.Dims[axis];
                 yield return new CopyStep(comment, V(n.Inputs[0]), y, new Extent(pre, a.Batched), da * post, (da + db) * post, 1, 0, 0, da * post, 0, 0, false, false, false);
                 yield return new CopyStep(comment + " (second part)", V(n.Inputs[1]), y, new Extent(pre, a.Batched), db * post, (da + db) * post, 1, 0, 0, db * post, 0, da * post, false, false, false);
                 break;
             }
-            case NodeKind.Conv or NodeKind.Pool or NodeKind.Norm or NodeKind.Dropout:
+            case NodeKind.Conv or NodeKind.Pool:
                 foreach (var step in SpatialForward(n, y, comment)) yield return step;
                 break;
-            case NodeKind.Recurrent or NodeKind.Embedding:
+            case NodeKind.Recurrent:
                 foreach (var step in SequenceForward(n, y, comment)) yield return step;
                 break;
-            case NodeKind.Attention or NodeKind.LayerNorm or NodeKind.Positional:
+            case NodeKind.Attention:
                 foreach (var step in TransformerForward(n, y, comment)) yield return step;
                 break;
         }
@@ -209,7 +216,7 @@ internal sealed partial class Lowering
     {
         var sa = Node(n.Inputs[0]).Shape;
         var sb = Node(n.Inputs[1]).Shape;
-        bool transB = n.Int(0) == 1;
+        bool transB = n.Attr<MatMulAttributes>().TransposeB;
         int rows = sa.Rank == 1 ? 1 : sa.Dims[0], k = sa.Last, cols = sb.Rank == 1 ? 1 : transB ? sb.Dims[0] : sb.Dims[1];
         bool folded = !sb.Batched;
         var m = new Extent(rows, sa.Batched && folded);
@@ -251,7 +258,7 @@ internal sealed partial class Lowering
             if (n.Kind == NodeKind.Param)
             {
                 var g = _plan.AddBuffer("d" + n.Label, n.Shape.Size, false, Space.Grads);
-                g.Offset = _paramOffsets[n.Int(0)];
+                g.Offset = _paramOffsets[n.Attr<LeafAttributes>().Index];
                 _plan.Gradients[n.Id] = g;
             }
             else _plan.Gradients[n.Id] = _plan.AddBuffer("d" + n.Label, n.Shape.Size, n.Shape.Batched, n.Shape.Batched ? Space.Batched : Space.Fixed);
@@ -271,13 +278,9 @@ internal sealed partial class Lowering
             var n = nodes[id];
             if (!onPath[id] || !needs[id] || n.Kind is NodeKind.Param or NodeKind.Input or NodeKind.Target or NodeKind.Constant) continue;
             var dy = _plan.Gradients[id]!;
-            if (n.Kind == NodeKind.Norm)
+            if (LayerRegistry.ForNode(n.Kind) is { WholeBackward: true } whole)
             {
-                var dx = needs[n.Inputs[0]] ? _plan.Gradients[n.Inputs[0]] : null;
-                bool firstX = dx is not null && First(dx);
-                var dgamma = _plan.Gradients[n.Inputs[1]]!; var dbeta = _plan.Gradients[n.Inputs[2]]!;
-                First(dgamma); First(dbeta);
-                steps.AddRange(NormBackward(n, dy, dx, dgamma, dbeta, firstX));
+                steps.AddRange(whole.Backward(this, n, dy, needs));
                 continue;
             }
             if (n.Kind == NodeKind.Recurrent)
@@ -285,7 +288,7 @@ internal sealed partial class Lowering
                 steps.AddRange(RecurrentBackward(n, dy, needs));
                 continue;
             }
-            if (n.Kind is NodeKind.Attention or NodeKind.LayerNorm)
+            if (n.Kind == NodeKind.Attention)
             {
                 steps.AddRange(TransformerBackward(n, dy, needs));
                 continue;
@@ -311,7 +314,7 @@ internal sealed partial class Lowering
         foreach (var n in untouched)
         {
             var g = _plan.AddBuffer("d" + n.Label, n.Shape.Size, false, Space.Grads);
-            g.Offset = _paramOffsets[n.Int(0)];
+            g.Offset = _paramOffsets[n.Attr<LeafAttributes>().Index];
             steps.Insert(0, new FillStep($"d{n.Label} = 0 (the loss does not depend on it)", g, "0f"));
         }
     }
@@ -338,6 +341,11 @@ internal sealed partial class Lowering
         var x = Node(n.Inputs[slot]);
         string comment = $"d{x.Label} += d{n.Label} * d{n.Label}/d{x.Label}  [{n.Op}]";
         bool first = First(dx);
+        if (LayerRegistry.ForNode(n.Kind) is { } layer)
+        {
+            foreach (var step in layer.BackwardInput(this, n, slot, dy, dx, first, comment)) yield return step;
+            yield break;
+        }
         switch (n.Kind)
         {
             case NodeKind.Unary:
@@ -349,7 +357,7 @@ internal sealed partial class Lowering
                 if (useY) ops.Add(new Operand(V(n.Id), 0, nest.Out));
                 string sx = useX ? "$1" : "0f", sy = useY ? (useX ? "$2" : "$1") : "0f";
                 string vx = useX ? "$1" : Literals.V256F + ".Zero", vy = useY ? (useX ? "$2" : "$1") : Literals.V256F + ".Zero";
-                string a = Literals.Float(n.Scalar);
+                string a = Literals.Float(n.Attr<UnaryAttributes>().A);
                 yield return new MapStep(comment, nest.Dims, ops.ToArray(), dx, nest.Strides[0], !first,
                     $"{n.Impl}.Backward<float>({sx}, {sy}, $0, {a})", $"{n.Impl}.Backward({vx}, {vy}, $0, {Literals.V256}.Create({a}))", false);
                 break;
@@ -381,10 +389,10 @@ internal sealed partial class Lowering
                 break;
             case NodeKind.Reduce:
             {
-                var kept = KeepDims(x.Shape, n.Int(0), n.Shape.Batched);
+                var kept = KeepDims(x.Shape, n.Attr<ReduceAttributes>().Axis, n.Shape.Batched);
                 var nest = LoopNest.Build(x.Shape, x.Shape, kept);
                 int count = x.Shape.Size / System.Math.Max(1, kept.Size);
-                string scale = n.Mean ? " * " + Literals.Float(1f / count) : "";
+                string scale = n.Attr<ReduceAttributes>().Mean ? " * " + Literals.Float(1f / count) : "";
                 bool square = n.Impl is not null;
                 var ops = square
                     ? new[] { new Operand(dy, 0, nest.Strides[1]), Operand(n.Inputs[0], nest.Strides[0]) }
@@ -410,7 +418,7 @@ internal sealed partial class Lowering
                     new[] { dx }, new[] { p.Shape.Size }, first);
                 break;
             }
-            case NodeKind.Reshape or NodeKind.Positional:   // the same elements (a position encoding adds a constant)
+            case NodeKind.Reshape:   // the same elements
             {
                 // From a batched reshape back to an unbatched input (a broadcast output) the batch's gradients are summed.
                 var size = new[] { n.Shape.Size };
@@ -427,7 +435,7 @@ internal sealed partial class Lowering
             }
             case NodeKind.Slice:
             {
-                int axis = n.Int(0), start = n.Int(1), length = n.Int(2);
+                var (axis, start, length, _) = n.Attr<SliceAttributes>();
                 int pre = Prod(x.Shape, 0, axis), post = Prod(x.Shape, axis + 1, x.Shape.Rank), dim = x.Shape.Dims[axis];
                 bool covers = length == dim;
                 yield return new CopyStep(comment, dy, dx, new Extent(pre, x.Shape.Batched), length * post, dim * post, 1, 0, 0, length * post, 0, start * post,
@@ -437,17 +445,14 @@ internal sealed partial class Lowering
             case NodeKind.Concat:
             {
                 var a = Node(n.Inputs[0]).Shape; var b = Node(n.Inputs[1]).Shape;
-                int axis = n.Int(0);
+                int axis = n.Attr<ConcatAttributes>().Axis;
                 int pre = Prod(a, 0, axis), post = Prod(a, axis + 1, a.Rank), da = a.Dims[axis], db = b.Dims[axis];
                 int mine = slot == 0 ? da : db, offset = slot == 0 ? 0 : da * post;
                 yield return new CopyStep(comment, dy, dx, new Extent(pre, a.Batched), (da + db) * post, mine * post, 1, 0, 0, mine * post, offset, 0, false, !first, false);
                 break;
             }
-            case NodeKind.Conv or NodeKind.Pool or NodeKind.Dropout:
+            case NodeKind.Conv or NodeKind.Pool:
                 foreach (var step in SpatialBackward(n, slot, dy, dx, first, comment)) yield return step;
-                break;
-            case NodeKind.Embedding:
-                foreach (var step in EmbeddingBackward(n, slot, dy, dx, first, comment)) yield return step;
                 break;
         }
     }
