@@ -82,7 +82,8 @@ internal interface ILayerLowering
 /// <summary>The layer definitions, by op kind (parsing) and by node kind (lowering).</summary>
 internal static class LayerRegistry
 {
-    private static readonly LayerDefinition[] All = { new LayerNormLayer(), new PositionalLayer(), new DropoutLayer(), new EmbeddingLayer(), new BatchNormLayer() };
+    private static readonly LayerDefinition[] All = { new LayerNormLayer(), new PositionalLayer(), new DropoutLayer(), new EmbeddingLayer(), new BatchNormLayer(),
+        new GroupNormLayer() };
 
     private static readonly Dictionary<int, LayerDefinition> ByOp = All.ToDictionary(d => (int)d.Op);
     private static readonly Dictionary<NodeKind, LayerDefinition> ByKind = All.ToDictionary(d => d.Kind);

@@ -66,3 +66,6 @@ public sealed record LayerNormAttributes(int Rows, int Dim, float Eps) : NodeAtt
 /// <summary>Sinusoidal positions [<paramref name="Steps"/>, <paramref name="Dim"/>] with the frequency base.</summary>
 public sealed record PositionalAttributes(int Steps, int Dim, float Base) : NodeAttributes;
 
+/// <summary>Group norm of a sample [<paramref name="Channels"/>, <paramref name="Plane"/>] in <paramref name="Groups"/>
+/// groups; inputs x, γ, β.</summary>
+public sealed record GroupNormAttributes(int Channels, int Groups, int Plane, float Eps) : NodeAttributes;
