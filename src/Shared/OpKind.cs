@@ -27,4 +27,6 @@ public enum OpKind
     LayerNorm,
     /// <summary>A position encoding added to a sequence [T, D]: sinusoidal (fixed) or learned.</summary>
     Positional,
+    /// <summary>Group normalization over groups of channels of each sample, with learned γ and β per channel.</summary>
+    GroupNorm,
 }

@@ -77,7 +77,7 @@ internal static class ModelEmitter
                 NodeKind.Input => "input",
                 NodeKind.Target => "target",
                 NodeKind.Param => "parameter",
-                NodeKind.Constant => "constant " + Float(n.Scalar),
+                NodeKind.Constant => "constant " + Float(n.Attr<ConstantAttributes>().Value),
                 _ => $"{n.Op}({inputs})",
             };
             w.Line($"//   {n.Label,-16} = {what,-40} {n.Shape}");
@@ -131,7 +131,7 @@ internal static class ModelEmitter
     }
 
     private static string GraphText(ModelSpec model) =>
-        string.Join("\n", LiveNodes(model).Select(n => $"{n.Label} = {(n.Kind is NodeKind.Input or NodeKind.Target or NodeKind.Param ? n.Kind.ToString().ToLowerInvariant() : n.Kind == NodeKind.Constant ? Float(n.Scalar) : n.Op + "(" + string.Join(", ", n.Inputs.Select(i => model.Nodes[i].Label)) + ")")} {n.Shape}"));
+        string.Join("\n", LiveNodes(model).Select(n => $"{n.Label} = {(n.Kind is NodeKind.Input or NodeKind.Target or NodeKind.Param ? n.Kind.ToString().ToLowerInvariant() : n.Kind == NodeKind.Constant ? Float(n.Attr<ConstantAttributes>().Value) : n.Op + "(" + string.Join(", ", n.Inputs.Select(i => model.Nodes[i].Label)) + ")")} {n.Shape}"));
 
     private static string GraphDot(ModelSpec model)
     {

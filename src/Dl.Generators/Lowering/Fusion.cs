@@ -45,11 +45,11 @@ internal static class Fusion
         for (int i = 0; i < nodes.Length; i++)
         {
             var n = nodes[i];
-            if (n.Kind != NodeKind.Pool || n.Mean || n.Scalar != 0) continue;
+            if (n.Attributes is not PoolAttributes { Mean: false, Relu: false } pool) continue;
             var relu = nodes[n.Inputs[0]];
             if (relu.Kind != NodeKind.Unary || relu.Op != "relu" || uses[relu.Id] != 1 || relu.Id == model.OutputNode || relu.Id == model.LossNode)
                 continue;
-            nodes[i] = n with { Inputs = new[] { relu.Inputs[0] }, Scalar = 1f, Op = "max_pool2d(relu)" };
+            nodes[i] = n with { Inputs = new[] { relu.Inputs[0] }, Attributes = pool with { Relu = true }, Op = "max_pool2d(relu)" };
             changed = true;
         }
         return changed;

@@ -8,39 +8,41 @@ namespace Dl.Generators.Lowering;
 
 // Transformer nodes lower to kernel calls with literal geometry: Attention.Forward computes every head's scores, softmax and
 // weighted sum (saving the attention weights), Attention.Backward writes dq, dk and dv at once (one buffer, disjoint
-// columns, when they were read in place from a fused projection); LayerNorm.Forward/Backward per row; the sinusoidal
-// encoding adds a cached table, and its gradient passes through.
+// columns, when they were read in place from a fused projection). Layer norm and position encodings: Layers/.
 internal sealed partial class Lowering
 {
     private readonly Dictionary<int, Buffer> _attentionProbs = new();
-    private readonly Dictionary<int, Buffer> _layerNormStats = new();
 
     /// <summary>Floats of the attention kernel's fixed scratch: the shared AttentionContract's, which
     /// Dl.Kernels.AttentionShape checks the span against.</summary>
-    internal static int AttentionScratch(NodeSpec n) => (int)AttentionContract.ScratchLength(n.Int(1), n.Int(2), n.Int(3), n.Int(4));
+    internal static int AttentionScratch(NodeSpec n)
+    {
+        var a = n.Attr<AttentionAttributes>();
+        return (int)AttentionContract.ScratchLength(a.Tq, a.Tk, a.Dk, a.Dv);
+    }
 
     private static string AttentionShapeLiteral(NodeSpec n)
     {
-        string Bool(int i) => n.Int(i) != 0 ? "true" : "false";
-        return $"new global::Dl.Kernels.AttentionShape({n.Int(0)}, {n.Int(1)}, {n.Int(2)}, {n.Int(3)}, {n.Int(4)}, {Bool(5)}, {Bool(6)}) " +
-            $"{{ QueryStride = {n.Int(7)}, QueryOffset = {n.Int(8)}, KeyStride = {n.Int(9)}, KeyOffset = {n.Int(10)}, ValueStride = {n.Int(11)}, ValueOffset = {n.Int(12)} }}";
+        var a = n.Attr<AttentionAttributes>();
+        static string Bool(bool b) => b ? "true" : "false";
+        return $"new global::Dl.Kernels.AttentionShape({a.Heads}, {a.Tq}, {a.Tk}, {a.Dk}, {a.Dv}, {Bool(a.Causal)}, {Bool(a.Scaled)}) " +
+            $"{{ QueryStride = {a.QueryStride}, QueryOffset = {a.QueryOffset}, KeyStride = {a.KeyStride}, KeyOffset = {a.KeyOffset}, ValueStride = {a.ValueStride}, ValueOffset = {a.ValueOffset} }}";
     }
 
     /// <summary>True when two of q, k and v are the same node read in overlapping columns.</summary>
     private static bool SharedColumns(NodeSpec n)
     {
-        int heads = n.Int(0), dk = n.Int(3), dv = n.Int(4);
-        var columns = new[] { (Start: n.Int(8), End: n.Int(8) + heads * dk), (Start: n.Int(10), End: n.Int(10) + heads * dk), (Start: n.Int(12), End: n.Int(12) + heads * dv) };
+        var a = n.Attr<AttentionAttributes>();
+        int heads = a.Heads, dk = a.Dk, dv = a.Dv;
+        var columns = new[] { (Start: a.QueryOffset, End: a.QueryOffset + heads * dk), (Start: a.KeyOffset, End: a.KeyOffset + heads * dk),
+            (Start: a.ValueOffset, End: a.ValueOffset + heads * dv) };
         for (int i = 0; i < 3; i++)
             for (int j = i + 1; j < 3; j++)
                 if (n.Inputs[i] == n.Inputs[j] && columns[i].Start < columns[j].End && columns[j].Start < columns[i].End) return true;
         return false;
     }
 
-    private CallArg Mask(NodeSpec n) => n.Int(13) != 0 ? In(V(n.Inputs[3])) : Lit("default");
-
-    /// <summary>The rows a layer norm normalizes: per sample times the batch.</summary>
-    private static string NormRows(NodeSpec n) => !n.Shape.Batched ? n.Int(0).ToString() : n.Int(0) == 1 ? "batch" : $"batch * {n.Int(0)}";
+    private CallArg Mask(NodeSpec n) => n.Attr<AttentionAttributes>().HasMask ? In(V(n.Inputs[3])) : Lit("default");
 
     private IEnumerable<Step> TransformerForward(NodeSpec n, Buffer y, string comment)
     {
@@ -48,30 +50,18 @@ internal sealed partial class Lowering
         {
             case NodeKind.Attention:
             {
-                var probs = _attentionProbs[n.Id] = _plan.AddBuffer(n.Label + ".probs", (int)AttentionContract.ProbsPerSample(n.Int(0), n.Int(1), n.Int(2)), true, Space.Batched);
+                var a = n.Attr<AttentionAttributes>();
+                var probs = _attentionProbs[n.Id] = _plan.AddBuffer(n.Label + ".probs", (int)AttentionContract.ProbsPerSample(a.Heads, a.Tq, a.Tk), true, Space.Batched);
                 var scratch = _plan.AddBuffer(n.Label + ".scratch", AttentionScratch(n), false, Space.Fixed);
-                yield return new CallStep(comment + $" [{n.Int(0)} heads, {n.Int(1)} x {n.Int(2)} scores in the kernel]", Kernels + "Attention.Forward",
+                yield return new CallStep(comment + $" [{a.Heads} heads, {a.Tq} x {a.Tk} scores in the kernel]", Kernels + "Attention.Forward",
                     new[] { Lit(AttentionShapeLiteral(n)), Lit("batch"), In(V(n.Inputs[0])), In(V(n.Inputs[1])), In(V(n.Inputs[2])), Mask(n),
                         Out(y), Out(probs), Out(scratch), Lit("_gemm") });
                 break;
             }
-            case NodeKind.LayerNorm:
-            {
-                var stats = _layerNormStats[n.Id] = _plan.AddBuffer(n.Label + ".stats", 2 * n.Int(0), n.Shape.Batched, n.Shape.Batched ? Space.Batched : Space.Fixed);
-                yield return new CallStep(comment, Kernels + "LayerNorm.Forward<float>",
-                    new[] { Lit(NormRows(n)), Lit(n.Int(1)), Lit(Literals.Float(n.Scalar)), In(V(n.Inputs[0])), In(V(n.Inputs[1])), In(V(n.Inputs[2])),
-                        Out(y), Out(stats) });
-                break;
-            }
-            default:
-                yield return new CallStep(comment, Kernels + "PositionalEncoding.Add<float>",
-                    new[] { Lit("batch"), Lit(n.Int(0)), Lit(n.Int(1)), Lit(Literals.Float(n.Scalar)), In(V(n.Inputs[0])), Out(y) });
-                break;
         }
     }
 
-    /// <summary>The backward call of an attention or layer-norm node: one call writes the gradients of every input (and
-    /// of γ and β) that needs one.</summary>
+    /// <summary>The backward call of an attention node: one call writes the gradients of q, k and v that need one.</summary>
     private IEnumerable<Step> TransformerBackward(NodeSpec n, Buffer dy, bool[] needs)
     {
         Buffer? Grad(int slot) => slot < n.Inputs.Count && needs[n.Inputs[slot]] ? _plan.Gradients[n.Inputs[slot]] : null;
@@ -88,16 +78,6 @@ internal sealed partial class Lowering
                 new[] { Lit(AttentionShapeLiteral(n)), Lit("batch"), In(V(n.Inputs[0])), In(V(n.Inputs[1])), In(V(n.Inputs[2])), Mask(n),
                     In(V(n.Id)), In(_attentionProbs[n.Id]), In(dy), G(data[0], accumulate), G(data[1], accumulate), G(data[2], accumulate),
                     Lit(accumulate), Out(scratch), Lit("_gemm") }));
-        }
-        else
-        {
-            var dx = Grad(0);
-            var parameters = new[] { Grad(1), Grad(2) };
-            bool accumulate = AccumulateFlag(steps, new[] { dx }, n.Label), accumulateParameters = AccumulateFlag(steps, parameters, n.Label);
-            steps.Add(new CallStep($"d{n.Label}'s input, γ and β  [layer_norm]", Kernels + "LayerNorm.Backward<float>",
-                new[] { Lit(NormRows(n)), Lit(n.Int(1)), In(V(n.Inputs[0])), In(V(n.Inputs[1])), In(_layerNormStats[n.Id]), In(dy),
-                    G(dx, accumulate), Lit(accumulate), G(parameters[0], accumulateParameters), G(parameters[1], accumulateParameters),
-                    Lit(accumulateParameters) }));
         }
         return steps;
     }

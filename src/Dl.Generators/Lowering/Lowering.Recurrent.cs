@@ -19,14 +19,17 @@ internal sealed partial class Lowering
         ((int)RecurrentContract.SavedPerSample((RecurrentCell)cell, steps, input, hidden),
          (int)RecurrentContract.ScratchPerSample((RecurrentCell)cell, steps, input, hidden));
 
-    private static string RecurrentShapeLiteral(NodeSpec n) =>
-        $"new global::Dl.Kernels.RecurrentShape(global::Dl.Kernels.RecurrentCell.{(RecurrentCell)n.Int(0)}, {n.Int(1)}, {n.Int(2)}, {n.Int(3)})";
+    private static string RecurrentShapeLiteral(RecurrentAttributes r) =>
+        $"new global::Dl.Kernels.RecurrentShape(global::Dl.Kernels.RecurrentCell.{(RecurrentCell)r.Cell}, {r.Steps}, {r.InputSize}, {r.HiddenSize})";
+
+    private static (int Saved, int Scratch) RecurrentWorkspace(RecurrentAttributes r) => RecurrentWorkspace(r.Cell, r.Steps, r.InputSize, r.HiddenSize);
 
     private (Buffer? H0, Buffer? C0) InitialStates(NodeSpec n)
     {
+        var r = n.Attr<RecurrentAttributes>();
         int next = 5;
-        Buffer? h0 = n.Int(4) != 0 ? V(n.Inputs[next++]) : null;
-        Buffer? c0 = n.Int(5) != 0 ? V(n.Inputs[next]) : null;
+        Buffer? h0 = r.HasH0 ? V(n.Inputs[next++]) : null;
+        Buffer? c0 = r.HasC0 ? V(n.Inputs[next]) : null;
         return (h0, c0);
     }
 
@@ -34,51 +37,34 @@ internal sealed partial class Lowering
 
     private IEnumerable<Step> SequenceForward(NodeSpec n, Buffer y, string comment)
     {
-        if (n.Kind == NodeKind.Embedding)
-        {
-            var tokens = Node(n.Inputs[0]);
-            string rows = tokens.Shape.Rank == 0 ? "batch" : $"batch * {tokens.Shape.Dims[0]}";
-            var table = n.Inputs.Count > 1 ? In(V(n.Inputs[1])) : Lit("default");
-            yield return new CallStep(comment, Kernels + "EmbeddingLookup.Forward<float>",
-                new[] { Lit(rows), Lit(n.Int(0)), Lit(n.Int(1)), In(V(n.Inputs[0])), table, Out(y) });
-            yield break;
-        }
-        var (saved, _) = RecurrentWorkspace(n.Int(0), n.Int(1), n.Int(2), n.Int(3));
+        var r = n.Attr<RecurrentAttributes>();
+        var (saved, _) = RecurrentWorkspace(r);
         var savedBuffer = _recurrentSaved[n.Id] = _plan.AddBuffer(n.Label + ".saved", saved, true, Space.Batched);
         var (h0, c0) = InitialStates(n);
-        yield return new CallStep(comment + $" [{n.Int(1)} steps in the kernel]", Kernels + "Recurrent.Forward",
-            new[] { Lit(RecurrentShapeLiteral(n)), Lit("batch"), In(V(n.Inputs[0])), Opt(h0), Opt(c0),
+        yield return new CallStep(comment + $" [{r.Steps} steps in the kernel]", Kernels + "Recurrent.Forward",
+            new[] { Lit(RecurrentShapeLiteral(r)), Lit("batch"), In(V(n.Inputs[0])), Opt(h0), Opt(c0),
                 In(V(n.Inputs[1])), In(V(n.Inputs[2])), In(V(n.Inputs[3])), In(V(n.Inputs[4])), Out(y), Out(savedBuffer), Lit("_gemm") });
-    }
-
-    private IEnumerable<Step> EmbeddingBackward(NodeSpec n, int slot, Buffer dy, Buffer dx, bool first, string comment)
-    {
-        // Tokens are integers: the lookup is constant between them, so they get no gradient (slot 0).
-        if (slot != 1) yield break;
-        var tokens = Node(n.Inputs[0]);
-        string rows = tokens.Shape.Rank == 0 ? "batch" : $"batch * {tokens.Shape.Dims[0]}";
-        yield return new CallStep(comment, Kernels + "EmbeddingLookup.Backward<float>",
-            new[] { Lit(rows), Lit(n.Int(0)), Lit(n.Int(1)), In(V(n.Inputs[0])), In(dy), Out(dx, !first), Lit(!first) });
     }
 
     /// <summary>Backpropagation through time: one call writes dx, dh0, dc0 (one accumulate flag) and the four parameter
     /// gradients (another). A target whose first-write status differs from the others' is zeroed first and accumulated.</summary>
     private IEnumerable<Step> RecurrentBackward(NodeSpec n, Buffer dy, bool[] needs)
     {
-        string comment = $"d{n.Label}'s inputs and parameters: backpropagation through {n.Int(1)} steps  [{n.Op}]";
+        var r = n.Attr<RecurrentAttributes>();
+        string comment = $"d{n.Label}'s inputs and parameters: backpropagation through {r.Steps} steps  [{n.Op}]";
         Buffer? Grad(int slot) => slot < n.Inputs.Count && needs[n.Inputs[slot]] ? _plan.Gradients[n.Inputs[slot]] : null;
         int stateSlot = 5;
-        int h0Slot = n.Int(4) != 0 ? stateSlot++ : -1, c0Slot = n.Int(5) != 0 ? stateSlot : -1;
+        int h0Slot = r.HasH0 ? stateSlot++ : -1, c0Slot = r.HasC0 ? stateSlot : -1;
         var data = new[] { Grad(0), h0Slot < 0 ? null : Grad(h0Slot), c0Slot < 0 ? null : Grad(c0Slot) };
         var weights = new[] { Grad(1), Grad(2), Grad(3), Grad(4) };
         var steps = new List<Step>();
         bool accumulate = AccumulateFlag(steps, data, n.Label), accumulateWeights = AccumulateFlag(steps, weights, n.Label);
         CallArg G(Buffer? b, bool acc) => b is null ? Lit("default") : Out(b, acc);
-        var (saved, scratch) = RecurrentWorkspace(n.Int(0), n.Int(1), n.Int(2), n.Int(3));
+        var (saved, scratch) = RecurrentWorkspace(r);
         var scratchBuffer = _plan.AddBuffer(n.Label + ".scratch", scratch, true, Space.Batched);
         var (h0, c0) = InitialStates(n);
         steps.Add(new CallStep(comment, Kernels + "Recurrent.Backward",
-            new[] { Lit(RecurrentShapeLiteral(n)), Lit("batch"), In(V(n.Inputs[0])), Opt(h0), Opt(c0), In(V(n.Inputs[1])), In(V(n.Inputs[2])),
+            new[] { Lit(RecurrentShapeLiteral(r)), Lit("batch"), In(V(n.Inputs[0])), Opt(h0), Opt(c0), In(V(n.Inputs[1])), In(V(n.Inputs[2])),
                 In(V(n.Id)), In(_recurrentSaved[n.Id]), In(dy),
                 G(data[0], accumulate), G(data[1], accumulate), G(data[2], accumulate), Lit(accumulate),
                 G(weights[0], accumulateWeights), G(weights[1], accumulateWeights), G(weights[2], accumulateWeights), G(weights[3], accumulateWeights),

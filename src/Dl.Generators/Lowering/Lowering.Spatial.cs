@@ -5,15 +5,12 @@ using static Dl.Generators.Lowering.CallArg;
 
 namespace Dl.Generators.Lowering;
 
-// Convolution, pooling, batch norm and dropout lower to calls of runtime kernels with the node's literal geometry. The
+// Convolution and pooling lower to calls of runtime kernels with the node's literal geometry. The
 // kernel variant (direct or im2col + GEMM) is picked here per shape; train/evaluation behaviour becomes a ModeStep.
 internal sealed partial class Lowering
 {
     private const string Kernels = "global::Dl.Kernels.";
     private readonly Dictionary<int, Buffer> _columns = new();
-    private readonly Dictionary<int, (Buffer Mean, Buffer InvStd)> _normSaved = new();
-    private readonly Dictionary<int, (Buffer Mean, Buffer Var)> _normState = new();
-    private readonly Dictionary<int, Buffer> _masks = new();
 
     /// <summary>The convolution kernels for a shape: the shared rule (Dl.Kernels.ConvAlgorithm), which the tape applies too.</summary>
     internal static bool Direct(WindowSpec w) => Dl.Kernels.ConvAlgorithm.Direct(w.StrideH, w.StrideW, w.OutW, w.KernelH, w.KernelW, w.ColRows);
@@ -21,7 +18,14 @@ internal sealed partial class Lowering
     internal static bool DirectData(WindowSpec w) =>
         Dl.Kernels.ConvAlgorithm.DirectData(w.StrideH, w.StrideW, w.OutW, w.KernelH, w.KernelW, w.ColRows, w.Channels, w.Width);
 
-    private static CallArg Geometry(NodeSpec n) => Lit(n.Window.Literal);
+    private static CallArg Geometry(NodeSpec n) => Lit(Window(n).Literal);
+
+    private static WindowSpec Window(NodeSpec n) => n.Attributes switch
+    {
+        ConvAttributes conv => conv.Window,
+        PoolAttributes pool => pool.Window,
+        _ => throw new System.InvalidOperationException($"node {n.Label} ({n.Kind}) has no window"),
+    };
     private static string Bool(bool b) => b ? "true" : "false";
 
     private Buffer StateBuffer(int index)
@@ -33,9 +37,6 @@ internal sealed partial class Lowering
         return b;
     }
 
-    private static MapStep Copy(string comment, Buffer from, Buffer to, bool accumulate) =>
-        new(comment, new[] { from.Length }, new[] { new Operand(from, 0, new[] { 1 }) }, to, new[] { 1 }, accumulate, "$0", "$0", false);
-
     private IEnumerable<Step> SpatialForward(NodeSpec n, Buffer y, string comment)
     {
         var x = V(n.Inputs[0]);
@@ -43,8 +44,7 @@ internal sealed partial class Lowering
         {
             case NodeKind.Conv:
             {
-                var w = n.Window;
-                int cout = n.Int(WindowSpec.IntCount);
+                var (w, cout, _) = n.Attr<ConvAttributes>();
                 var bias = n.Inputs.Count > 2 ? In(V(n.Inputs[2])) : Lit("default");
                 if (!Direct(w))
                 {
@@ -58,37 +58,10 @@ internal sealed partial class Lowering
                 break;
             }
             case NodeKind.Pool:
-                yield return n.Mean
+                yield return n.Attr<PoolAttributes>().Mean
                     ? new CallStep(comment, Kernels + "Pool2d.AvgForward", new[] { Geometry(n), Lit("batch"), In(x), Out(y) })
-                    : new CallStep(comment, Kernels + "Pool2d.MaxForward", new[] { Geometry(n), Lit("batch"), In(x), Out(y), Lit($"relu: {Bool(n.Scalar != 0)}") });
+                    : new CallStep(comment, Kernels + "Pool2d.MaxForward", new[] { Geometry(n), Lit("batch"), In(x), Out(y), Lit($"relu: {Bool(n.Attr<PoolAttributes>().Relu)}") });
                 break;
-            case NodeKind.Norm:
-            {
-                int channels = n.Int(0), plane = n.Int(1);
-                var mean = _plan.AddBuffer(n.Label + ".mean", channels, false, Space.Fixed);
-                var invStd = _plan.AddBuffer(n.Label + ".inv_std", channels, false, Space.Fixed);
-                var runningMean = StateBuffer(n.Int(2));
-                var runningVar = StateBuffer(n.Int(3));
-                _normSaved[n.Id] = (mean, invStd);
-                _normState[n.Id] = (runningMean, runningVar);
-                var gamma = V(n.Inputs[1]); var beta = V(n.Inputs[2]);
-                var train = new CallStep("training: batch statistics; running statistics updated", Kernels + "BatchNorm.ForwardTrain",
-                    new[] { Lit("batch"), Lit(channels), Lit(plane), In(x), In(gamma), In(beta), Out(y), Out(mean), Out(invStd),
-                        InOut(runningMean), InOut(runningVar), Lit(Emit.Literals.Float(n.Scalar2)), Lit(Emit.Literals.Float(n.Scalar)) });
-                var eval = new CallStep("evaluation: running statistics", Kernels + "BatchNorm.ForwardEval",
-                    new[] { Lit("batch"), Lit(channels), Lit(plane), In(x), In(gamma), In(beta), Out(y), In(runningMean), In(runningVar),
-                        Lit(Emit.Literals.Float(n.Scalar)) });
-                yield return new ModeStep(comment, new Step[] { train }, new Step[] { eval });
-                break;
-            }
-            case NodeKind.Dropout:
-            {
-                var mask = _masks[n.Id] = _plan.AddBuffer(n.Label + ".mask", n.Shape.Size, true, Space.Batched);
-                var train = new CallStep("training: mask from (seed, dropout index, step)", Kernels + "Dropout.Forward",
-                    new[] { In(x), Out(y), Out(mask), Lit(Emit.Literals.Float(n.Scalar)), Lit("_seed"), Lit(n.Int(0)), Lit("DropoutStep") });
-                yield return new ModeStep(comment, new Step[] { train }, new Step[] { Copy("evaluation: identity", x, y, false) });
-                break;
-            }
         }
     }
 
@@ -98,8 +71,7 @@ internal sealed partial class Lowering
         {
             case NodeKind.Conv:
             {
-                int cout = n.Int(WindowSpec.IntCount);
-                var w = n.Window;
+                var (w, cout, _) = n.Attr<ConvAttributes>();
                 bool im2col = _columns.TryGetValue(n.Id, out var col);
                 if (slot == 0)
                 {
@@ -135,38 +107,12 @@ internal sealed partial class Lowering
             case NodeKind.Pool:
             {
                 var x = V(n.Inputs[0]);
-                yield return n.Mean
+                yield return n.Attr<PoolAttributes>().Mean
                     ? new CallStep(comment, Kernels + "Pool2d.AvgBackward", new[] { Geometry(n), Lit("batch"), In(dy), Out(dx, !first), Lit(!first) })
                     : new CallStep(comment, Kernels + "Pool2d.MaxBackward",
-                        new[] { Geometry(n), Lit("batch"), In(x), In(V(n.Id)), In(dy), Out(dx, !first), Lit(!first), Lit($"relu: {Bool(n.Scalar != 0)}") });
-                break;
-            }
-            case NodeKind.Dropout:
-            {
-                var train = new CallStep("training: through the mask", Kernels + "Dropout.Backward", new[] { In(dy), In(_masks[n.Id]), Out(dx, !first), Lit(!first) });
-                yield return new ModeStep(comment, new Step[] { train }, new Step[] { Copy("evaluation: identity", dy, dx, !first) });
+                        new[] { Geometry(n), Lit("batch"), In(x), In(V(n.Id)), In(dy), Out(dx, !first), Lit(!first), Lit($"relu: {Bool(n.Attr<PoolAttributes>().Relu)}") });
                 break;
             }
         }
-    }
-
-    /// <summary>Batch norm's backward writes dx, dgamma and dbeta in one call with one accumulate flag (false): a dx that
-    /// already holds a contribution, or that nothing needs, gets scratch (added afterwards when needed).</summary>
-    private IEnumerable<Step> NormBackward(NodeSpec n, Buffer dy, Buffer? dx, Buffer dgamma, Buffer dbeta, bool firstX)
-    {
-        string comment = $"d{Node(n.Inputs[0]).Label}, d{Node(n.Inputs[1]).Label}, d{Node(n.Inputs[2]).Label} from d{n.Label}  [batch_norm]";
-        int channels = n.Int(0), plane = n.Int(1);
-        bool direct = dx is not null && firstX;
-        var target = direct ? dx! : _plan.AddBuffer(n.Label + ".dx", n.Shape.Size, true, Space.Batched);
-        var x = V(n.Inputs[0]); var gamma = V(n.Inputs[1]);
-        var (mean, invStd) = _normSaved[n.Id];
-        var (runningMean, runningVar) = _normState[n.Id];
-        var train = new CallStep("training: batch statistics", Kernels + "BatchNorm.BackwardTrain",
-            new[] { Lit("batch"), Lit(channels), Lit(plane), In(x), In(gamma), In(mean), In(invStd), In(dy), Out(target), Out(dgamma), Out(dbeta), Lit(false) });
-        var eval = new CallStep("evaluation: running statistics are constants", Kernels + "BatchNorm.BackwardEval",
-            new[] { Lit("batch"), Lit(channels), Lit(plane), In(x), In(gamma), In(runningMean), In(runningVar), Lit(Emit.Literals.Float(n.Scalar)),
-                In(dy), Out(target), Out(dgamma), Out(dbeta), Lit(false) });
-        yield return new ModeStep(comment, new Step[] { train }, new Step[] { eval });
-        if (dx is not null && !direct) yield return Copy($"d{Node(n.Inputs[0]).Label} += batch norm's input gradient", target, dx, true);
     }
 }

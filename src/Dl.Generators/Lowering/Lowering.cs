@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using Dl.Generators.Emit;
+using Dl.Generators.Layers;
 using Dl.Generators.Model;
 using Dl.Kernels;
 
@@ -68,7 +69,7 @@ internal sealed partial class Lowering
                     continue;
                 case NodeKind.Param:
                     var p = _plan.AddBuffer(n.Label, n.Shape.Size, false, Space.Params);
-                    p.Offset = _paramOffsets[n.Int(0)];
+                    p.Offset = _paramOffsets[n.Attr<LeafAttributes>().Index];
                     _plan.Values[n.Id] = p;
                     continue;
                 case NodeKind.Constant:
@@ -92,19 +93,25 @@ internal sealed partial class Lowering
     private Operand Operand(int node, int[] strides)
     {
         var n = Node(node);
-        return n.Kind == NodeKind.Constant ? new Operand(null, n.Scalar, strides) : new Operand(V(node), 0, strides);
+        return n.Kind == NodeKind.Constant ? new Operand(null, n.Attr<ConstantAttributes>().Value, strides) : new Operand(V(node), 0, strides);
     }
 
     private IEnumerable<Step> ForwardSteps(NodeSpec n, Buffer y)
     {
         string comment = $"{n.Label} = {n.Op}({string.Join(", ", n.Inputs.Select(i => Node(i).Label))}) {n.Shape}";
+        if (LayerRegistry.ForNode(n.Kind) is { } layer)
+        {
+            foreach (var step in layer.Forward(this, n, y, comment)) yield return step;
+            yield break;
+        }
         switch (n.Kind)
         {
             case NodeKind.Unary:
             {
                 var nest = LoopNest.Build(n.Shape, Node(n.Inputs[0]).Shape);
+                string a = Literals.Float(n.Attr<UnaryAttributes>().A);
                 yield return new MapStep(comment, nest.Dims, new[] { Operand(n.Inputs[0], nest.Strides[0]) }, y, nest.Out, false,
-                    $"{n.Impl}.Forward<float>($0, {Literals.Float(n.Scalar)})", $"{n.Impl}.Forward($0, {Literals.V256}.Create({Literals.Float(n.Scalar)}))", false);
+                    $"{n.Impl}.Forward<float>($0, {a})", $"{n.Impl}.Forward($0, {Literals.V256}.Create({a}))", false);
                 break;
             }
             case NodeKind.Binary:
@@ -120,10 +127,10 @@ internal sealed partial class Lowering
             case NodeKind.Reduce:
             {
                 var x = Node(n.Inputs[0]);
-                var kept = KeepDims(x.Shape, n.Int(0), n.Shape.Batched);
+                var kept = KeepDims(x.Shape, n.Attr<ReduceAttributes>().Axis, n.Shape.Batched);
                 var nest = LoopNest.Build(x.Shape, x.Shape, kept);
                 int count = x.Shape.Size / System.Math.Max(1, kept.Size);
-                string scale = n.Mean ? " * " + Literals.Float(1f / count) : "";
+                string scale = n.Attr<ReduceAttributes>().Mean ? " * " + Literals.Float(1f / count) : "";
                 bool square = n.Impl is not null;
                 yield return new MapStep(comment, nest.Dims, new[] { Operand(n.Inputs[0], nest.Strides[0]) }, y, nest.Strides[1], true,
                     (square ? "$0 * $0" : "$0") + scale, (square ? "$0 * $0" : "$0") + scale, true);
@@ -164,7 +171,7 @@ internal sealed partial class Lowering
             case NodeKind.Slice:
             {
                 var x = Node(n.Inputs[0]).Shape;
-                int axis = n.Int(0), start = n.Int(1), length = n.Int(2);
+                var (axis, start, length, _) = n.Attr<SliceAttributes>();
                 var blocks = StructuralGeometry.Slice(Prod(x, 0, axis), x.Dims[axis], Prod(x, axis + 1, x.Rank), start, length);
                 yield return Copy(comment, V(n.Inputs[0]), y, x.Batched, blocks, false, false);
                 break;
@@ -172,19 +179,19 @@ internal sealed partial class Lowering
             case NodeKind.Concat:
             {
                 var a = Node(n.Inputs[0]).Shape; var b = Node(n.Inputs[1]).Shape;
-                int axis = n.Int(0);
+                int axis = n.Attr<ConcatAttributes>().Axis;
                 int pre = Prod(a, 0, axis), post = Prod(a, axis + 1, a.Rank), da = a.Dims[axis], db = b.Dims[axis];
                 yield return Copy(comment, V(n.Inputs[0]), y, a.Batched, StructuralGeometry.ConcatPart(pre, da, db, post, 0), false, false);
                 yield return Copy(comment + " (second part)", V(n.Inputs[1]), y, a.Batched, StructuralGeometry.ConcatPart(pre, da, db, post, 1), false, false);
                 break;
             }
-            case NodeKind.Conv or NodeKind.Pool or NodeKind.Norm or NodeKind.Dropout:
+            case NodeKind.Conv or NodeKind.Pool:
                 foreach (var step in SpatialForward(n, y, comment)) yield return step;
                 break;
-            case NodeKind.Recurrent or NodeKind.Embedding:
+            case NodeKind.Recurrent:
                 foreach (var step in SequenceForward(n, y, comment)) yield return step;
                 break;
-            case NodeKind.Attention or NodeKind.LayerNorm or NodeKind.Positional:
+            case NodeKind.Attention:
                 foreach (var step in TransformerForward(n, y, comment)) yield return step;
                 break;
         }
@@ -214,7 +221,7 @@ internal sealed partial class Lowering
     {
         var sa = Node(n.Inputs[0]).Shape;
         var sb = Node(n.Inputs[1]).Shape;
-        bool transB = n.Int(0) == 1;
+        bool transB = n.Attr<MatMulAttributes>().TransposeB;
         int rows = sa.Rank == 1 ? 1 : sa.Dims[0], k = sa.Last, cols = sb.Rank == 1 ? 1 : transB ? sb.Dims[0] : sb.Dims[1];
         bool folded = !sb.Batched;
         var m = new Extent(rows, sa.Batched && folded);
@@ -250,7 +257,7 @@ internal sealed partial class Lowering
             if (n.Kind == NodeKind.Param)
             {
                 var g = _plan.AddBuffer("d" + n.Label, n.Shape.Size, false, Space.Grads);
-                g.Offset = _paramOffsets[n.Int(0)];
+                g.Offset = _paramOffsets[n.Attr<LeafAttributes>().Index];
                 _plan.Gradients[n.Id] = g;
             }
             else _plan.Gradients[n.Id] = _plan.AddBuffer("d" + n.Label, n.Shape.Size, n.Shape.Batched, n.Shape.Batched ? Space.Batched : Space.Fixed);
@@ -270,13 +277,9 @@ internal sealed partial class Lowering
             var n = nodes[id];
             if (!onPath[id] || !needs[id] || n.Kind is NodeKind.Param or NodeKind.Input or NodeKind.Target or NodeKind.Constant) continue;
             var dy = _plan.Gradients[id]!;
-            if (n.Kind == NodeKind.Norm)
+            if (LayerRegistry.ForNode(n.Kind) is { WholeBackward: true } whole)
             {
-                var dx = needs[n.Inputs[0]] ? _plan.Gradients[n.Inputs[0]] : null;
-                bool firstX = dx is not null && First(dx);
-                var dgamma = _plan.Gradients[n.Inputs[1]]!; var dbeta = _plan.Gradients[n.Inputs[2]]!;
-                First(dgamma); First(dbeta);
-                steps.AddRange(NormBackward(n, dy, dx, dgamma, dbeta, firstX));
+                steps.AddRange(whole.Backward(this, n, dy, needs));
                 continue;
             }
             if (n.Kind == NodeKind.Recurrent)
@@ -284,7 +287,7 @@ internal sealed partial class Lowering
                 steps.AddRange(RecurrentBackward(n, dy, needs));
                 continue;
             }
-            if (n.Kind is NodeKind.Attention or NodeKind.LayerNorm)
+            if (n.Kind == NodeKind.Attention)
             {
                 steps.AddRange(TransformerBackward(n, dy, needs));
                 continue;
@@ -310,7 +313,7 @@ internal sealed partial class Lowering
         foreach (var n in untouched)
         {
             var g = _plan.AddBuffer("d" + n.Label, n.Shape.Size, false, Space.Grads);
-            g.Offset = _paramOffsets[n.Int(0)];
+            g.Offset = _paramOffsets[n.Attr<LeafAttributes>().Index];
             steps.Insert(0, new FillStep($"d{n.Label} = 0 (the loss does not depend on it)", g, "0f"));
         }
     }
@@ -337,6 +340,11 @@ internal sealed partial class Lowering
         var x = Node(n.Inputs[slot]);
         string comment = $"d{x.Label} += d{n.Label} * d{n.Label}/d{x.Label}  [{n.Op}]";
         bool first = First(dx);
+        if (LayerRegistry.ForNode(n.Kind) is { } layer)
+        {
+            foreach (var step in layer.BackwardInput(this, n, slot, dy, dx, first, comment)) yield return step;
+            yield break;
+        }
         switch (n.Kind)
         {
             case NodeKind.Unary:
@@ -348,7 +356,7 @@ internal sealed partial class Lowering
                 if (useY) ops.Add(new Operand(V(n.Id), 0, nest.Out));
                 string sx = useX ? "$1" : "0f", sy = useY ? (useX ? "$2" : "$1") : "0f";
                 string vx = useX ? "$1" : Literals.V256F + ".Zero", vy = useY ? (useX ? "$2" : "$1") : Literals.V256F + ".Zero";
-                string a = Literals.Float(n.Scalar);
+                string a = Literals.Float(n.Attr<UnaryAttributes>().A);
                 yield return new MapStep(comment, nest.Dims, ops.ToArray(), dx, nest.Strides[0], !first,
                     $"{n.Impl}.Backward<float>({sx}, {sy}, $0, {a})", $"{n.Impl}.Backward({vx}, {vy}, $0, {Literals.V256}.Create({a}))", false);
                 break;
@@ -380,10 +388,10 @@ internal sealed partial class Lowering
                 break;
             case NodeKind.Reduce:
             {
-                var kept = KeepDims(x.Shape, n.Int(0), n.Shape.Batched);
+                var kept = KeepDims(x.Shape, n.Attr<ReduceAttributes>().Axis, n.Shape.Batched);
                 var nest = LoopNest.Build(x.Shape, x.Shape, kept);
                 int count = x.Shape.Size / System.Math.Max(1, kept.Size);
-                string scale = n.Mean ? " * " + Literals.Float(1f / count) : "";
+                string scale = n.Attr<ReduceAttributes>().Mean ? " * " + Literals.Float(1f / count) : "";
                 bool square = n.Impl is not null;
                 var ops = square
                     ? new[] { new Operand(dy, 0, nest.Strides[1]), Operand(n.Inputs[0], nest.Strides[0]) }
@@ -409,7 +417,7 @@ internal sealed partial class Lowering
                     new[] { dx }, new[] { p.Shape.Size }, first);
                 break;
             }
-            case NodeKind.Reshape or NodeKind.Positional:   // the same elements (a position encoding adds a constant)
+            case NodeKind.Reshape:   // the same elements
             {
                 // From a batched reshape back to an unbatched input (a broadcast output) the batch's gradients are summed.
                 var size = new[] { n.Shape.Size };
@@ -426,7 +434,7 @@ internal sealed partial class Lowering
             }
             case NodeKind.Slice:
             {
-                int axis = n.Int(0), start = n.Int(1), length = n.Int(2);
+                var (axis, start, length, _) = n.Attr<SliceAttributes>();
                 int dim = x.Shape.Dims[axis];
                 bool covers = length == dim;
                 var blocks = StructuralGeometry.Slice(Prod(x.Shape, 0, axis), dim, Prod(x.Shape, axis + 1, x.Shape.Rank), start, length).Reversed();
@@ -436,16 +444,13 @@ internal sealed partial class Lowering
             case NodeKind.Concat:
             {
                 var a = Node(n.Inputs[0]).Shape; var b = Node(n.Inputs[1]).Shape;
-                int axis = n.Int(0);
+                int axis = n.Attr<ConcatAttributes>().Axis;
                 var blocks = StructuralGeometry.ConcatPart(Prod(a, 0, axis), a.Dims[axis], b.Dims[axis], Prod(a, axis + 1, a.Rank), slot).Reversed();
                 yield return Copy(comment, dy, dx, a.Batched, blocks, !first, false);
                 break;
             }
-            case NodeKind.Conv or NodeKind.Pool or NodeKind.Dropout:
+            case NodeKind.Conv or NodeKind.Pool:
                 foreach (var step in SpatialBackward(n, slot, dy, dx, first, comment)) yield return step;
-                break;
-            case NodeKind.Embedding:
-                foreach (var step in EmbeddingBackward(n, slot, dy, dx, first, comment)) yield return step;
                 break;
         }
     }

@@ -20,36 +20,27 @@ public sealed record ShapeSpec(EquatableArray<int> Dims, bool Batched)
 }
 
 /// <summary>Node kinds of the graph: the op kinds of Dl.OpKind plus leaves.</summary>
-public enum NodeKind { Input, Target, Param, Constant, Unary, Binary, MatMul, Reduce, RowWise, Loss, Reshape, Transpose, Slice, Concat, Conv, Pool, Norm, Dropout, Recurrent, Embedding, Attention, LayerNorm, Positional }
+public enum NodeKind { Input, Target, Param, Constant, Unary, Binary, MatMul, Reduce, RowWise, Loss, Reshape, Transpose, Slice, Concat, Conv, Pool, Norm, Dropout, Recurrent, Embedding, Attention, LayerNorm, Positional, GroupNorm }
 
 /// <summary>What an op's backward reads (mirrors Dl.Saved).</summary>
 public enum SavedValues { Nothing = 0, Input = 1, Output = 2, Both = 3 }
 
 /// <summary>One node of the forward graph.</summary>
 /// <param name="Impl">Fully qualified name of the op struct (unary, binary, row-wise, loss, squared-reduce), or null.</param>
-/// <param name="Scalar">The op constant <c>a</c> (unary) or the value (constant nodes).</param>
-/// <param name="Ints">Op-specific integers: matmul [transB]; reduce [axis or -1 for all]; slice [axis, start, length, keepAxis];
-/// concat [axis]; input/param/target [index]; conv and pool: a <see cref="WindowSpec"/> (<see cref="WindowSpec.ToInts"/>) then,
-/// for conv, [out channels, 1 for conv1d]; norm [channels, plane size, running-mean state index, running-var state index];
-/// dropout [index in source order]; recurrent [cell (Dl.Kernels.RecurrentCell), steps, input size, hidden size, has h0, has c0]
-/// with inputs x, weight_ih, weight_hh, bias_ih, bias_hh[, h0][, c0]; embedding and one-hot [vocabulary, dimension];
-/// attention [heads, Tq, Tk, d_k, d_v, causal, scaled, q stride, q offset, k stride, k offset, v stride, v offset, has mask]
-/// with inputs q, k, v[, mask] (the same node when read in place); layer norm [rows per sample, dim] with inputs x, γ, β and
-/// eps in <see cref="Scalar"/>; sinusoidal positions [T, D] with the base in <see cref="Scalar"/>.</param>
+/// <param name="Attributes">The node kind's constant attributes (<see cref="NodeAttributes"/>: one record per kind), or
+/// null for kinds that have none.</param>
 public sealed record NodeSpec(
     int Id, NodeKind Kind, string Label, string Op, string? Impl, EquatableArray<int> Inputs, ShapeSpec Shape,
-    float Scalar, EquatableArray<int> Ints, bool Mean, SavedValues Saves, bool Differentiable, string Layer)
+    NodeAttributes? Attributes, SavedValues Saves, bool Differentiable, string Layer)
 {
     /// <summary>A pair rewrite this op declares (<c>[DlOp(FuseAfter = ..., FusedWith = ...)]</c>), or null.</summary>
     public FusedSpec? Fused { get; init; }
     /// <summary>The op's gradient with respect to its first input is the upstream gradient (see Dl.DlOpAttribute).</summary>
     public bool PassesGradientA { get; init; }
-    /// <summary>A second op constant (batch norm's momentum; <see cref="Scalar"/> holds its eps).</summary>
-    public float Scalar2 { get; init; }
 
-    public int Int(int i) => Ints[i];
-    /// <summary>The window geometry of a conv or pool node.</summary>
-    public WindowSpec Window => WindowSpec.FromInts(Ints);
+    /// <summary>The attributes as the record of this node's kind.</summary>
+    public T Attr<T>() where T : NodeAttributes => Attributes as T
+        ?? throw new System.InvalidOperationException($"node {Label} ({Kind}) has {Attributes?.GetType().Name ?? "no attributes"}, not {typeof(T).Name}");
 }
 
 /// <summary>The op that replaces a node when its first input comes from the op named <paramref name="After"/>.</summary>
@@ -66,13 +57,11 @@ public sealed record ParameterSpec(string Name, EquatableArray<int> Shape, int I
 public sealed record WindowSpec(int Channels, int Height, int Width, int KernelH, int KernelW, int StrideH, int StrideW,
     int PadTop, int PadBottom, int PadLeft, int PadRight)
 {
-    public const int IntCount = 11;
     public int OutH => Dl.Kernels.WindowGeometry.OutSize(Height, PadTop, PadBottom, KernelH, StrideH);
     public int OutW => Dl.Kernels.WindowGeometry.OutSize(Width, PadLeft, PadRight, KernelW, StrideW);
     public int ColRows => Channels * KernelH * KernelW;
     public int OutPlane => OutH * OutW;
     public int[] ToInts() => new[] { Channels, Height, Width, KernelH, KernelW, StrideH, StrideW, PadTop, PadBottom, PadLeft, PadRight };
-    public static WindowSpec FromInts(EquatableArray<int> v) => new(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]);
     /// <summary>The C# expression constructing the runtime geometry.</summary>
     public string Literal => $"new global::Dl.Kernels.Window2d({string.Join(", ", ToInts())})";
 }

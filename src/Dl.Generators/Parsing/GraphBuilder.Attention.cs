@@ -9,12 +9,12 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace Dl.Generators.Parsing;
 
 // Transformer ops: attention (one node, lowered to the fused attention kernel), multi-head self- and cross-attention (their
-// projections are ordinary matmul and add nodes around an attention node that reads the fused [q k v] product in place),
-// layer norm and position encodings. The blocks built from them (encoder and decoder layers) are model code: see
-// TransformerSource.
+// projections are ordinary matmul and add nodes around an attention node that reads the fused [q k v] product in place);
+// layer norm and position encodings are layer definitions (Layers/LayerNormLayer.cs, PositionalLayer.cs). The blocks built
+// from them (encoder and decoder layers) are model code: see TransformerSource.
 internal sealed partial class GraphBuilder
 {
-    private const int KAttention = (int)OpKind.Attention, KLayerNorm = (int)OpKind.LayerNorm, KPositional = (int)OpKind.Positional;
+    private const int KAttention = (int)OpKind.Attention;
     private const int InitGlorotUniform = (int)global::Dl.Init.GlorotUniform;
 
     private Value ApplyTransformer(int kind, string opName, Value[] args, ExpressionSyntax at, string[]? names)
@@ -37,7 +37,7 @@ internal sealed partial class GraphBuilder
                 bool scaled = !(Arg(6, "score") is { } s && System.Convert.ToInt32(s) == 0);
                 return Value.Of(AttentionNode(q, k, v, Tensor(5), heads, causal, scaled, null, at, opName));
             }
-            case KAttention:
+            default:   // SelfAttention, CrossAttention
             {
                 bool self = opName == "SelfAttention";
                 int query = TensorArg(args[0], at);
@@ -47,49 +47,6 @@ internal sealed partial class GraphBuilder
                 bool causal = self && Arg(3, "causal") is true;
                 int? mask = Tensor(4);   // keyMask and memoryMask are both the fifth argument
                 return Value.Of(MultiHeadAttention(query, memory, heads, name, causal, mask, at, opName));
-            }
-            case KLayerNorm:
-            {
-                int x = TensorArg(args[0], at);
-                string name = Name(1);
-                float eps = Arg(2, "eps") is { } e ? System.Convert.ToSingle(e) : 1e-5f;
-                if (LayerRules.NormEps(eps) is { } badEps) throw Invalid(at, opName, badEps);
-                var shape = Nodes[x].Shape;
-                if (shape.Rank == 0) throw Invalid(at, opName, $"expected at least one axis to normalize, got {shape}");
-                int dim = shape.Last;
-                string saved = _layer;
-                _layer = name;
-                int gamma = AddParameter(new ParameterSpec(name + ".weight", new[] { dim }, InitConstant, 1f, dim, dim, null), location);
-                int beta = AddParameter(new ParameterSpec(name + ".bias", new[] { dim }, InitZeros, 0f, dim, dim, null), location);
-                int y = Add(NodeKind.LayerNorm, name, "layer_norm", null, new[] { x, gamma, beta }, shape, eps, new[] { shape.Size / dim, dim },
-                    false, SavedValues.Input, true, location);
-                _layer = saved;
-                if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, "LayerNorm", shape.Dims, 2L * dim));
-                return Value.Of(y);
-            }
-            default:
-            {
-                int x = TensorArg(args[0], at);
-                var shape = Nodes[x].Shape;
-                if (!shape.Batched || shape.Rank != 2) throw Invalid(at, opName, $"expected a batched sequence [T, D], got {shape}");
-                if (opName == "SinusoidalPositions")
-                {
-                    float @base = Arg(1, "base") is { } b ? System.Convert.ToSingle(b) : 10000f;
-                    if (LayerRules.PositionalBase(@base) is { } badBase) throw Invalid(at, opName, badBase);
-                    int id = Add(NodeKind.Positional, "", "sinusoidal_positions", null, new[] { x }, shape, @base, shape.Dims.ToArray(),
-                        false, SavedValues.Nothing, true, location);
-                    Nodes[id] = Nodes[id] with { PassesGradientA = true };
-                    return Value.Of(id);
-                }
-                string name = Name(1);
-                string saved = _layer;
-                _layer = name;
-                int table = AddParameter(new ParameterSpec(name + ".weight", shape.Dims, InitNormal, 0.02f, shape.Last, shape.Last, null), location);
-                int y = Add(NodeKind.Binary, name, "add", "global::Dl.AddOp", new[] { x, table }, shape, 0, new int[0], false, SavedValues.Nothing, true, location);
-                Nodes[y] = Nodes[y] with { PassesGradientA = true };
-                _layer = saved;
-                if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, "LearnedPositions", shape.Dims, shape.Size));
-                return Value.Of(y);
             }
         }
     }
@@ -137,10 +94,10 @@ internal sealed partial class GraphBuilder
         var shape = new ShapeSpec(qs.Rank == 1 ? new[] { valueWidth } : new[] { tq, valueWidth }, true);
         var inputs = new List<int> { q, k, v };
         if (mask is { } mm) inputs.Add(mm);
-        return Add(NodeKind.Attention, "", scaled ? "attention" : "dot_attention", null, inputs.ToArray(), shape, 0,
-            new[] { heads, tq, tk, width / heads, valueWidth / heads, causal ? 1 : 0, scaled ? 1 : 0,
-                l.QStride, l.QOffset, l.KStride, l.KOffset, l.VStride, l.VOffset, mask is null ? 0 : 1 },
-            false, SavedValues.Both, true, location);
+        return Add(NodeKind.Attention, "", scaled ? "attention" : "dot_attention", null, inputs.ToArray(), shape,
+            new AttentionAttributes(heads, tq, tk, width / heads, valueWidth / heads, causal, scaled,
+                l.QStride, l.QOffset, l.KStride, l.KOffset, l.VStride, l.VOffset, mask is not null),
+            SavedValues.Both, true, location);
     }
 
     /// <summary>nn.MultiheadAttention(D, heads): fused input projection, scaled dot-product attention per head, output
@@ -174,7 +131,7 @@ internal sealed partial class GraphBuilder
         else
         {
             int RowSlice(int p, int start, int length) => Add(NodeKind.Slice, "", "slice", null, new[] { p }, 
-                ShapeInference.Slice(Nodes[p].Shape, 0, start, length, true, out _), 0, new[] { 0, start, length, 1 }, false, SavedValues.Nothing, true, location);
+                ShapeInference.Slice(Nodes[p].Shape, 0, start, length, true, out _), new SliceAttributes(0, start, length, true), SavedValues.Nothing, true, location);
             int q = Affine(query, RowSlice(wIn, 0, d), RowSlice(bIn, 0, d), name + ".q", location);
             int kv = Affine(memoryNode, RowSlice(wIn, d, 2 * d), RowSlice(bIn, d, 2 * d), name + ".kv", location);
             a = AttentionNode(q, kv, kv, mask, heads, false, true, Projections(d, self: false), at, opName);
@@ -190,8 +147,8 @@ internal sealed partial class GraphBuilder
     private int Affine(int x, int w, int b, string label, Location location)
     {
         int product = Add(NodeKind.MatMul, label + ".matmul", "linear", null, new[] { x, w },
-            ShapeInference.MatMul(Nodes[x].Shape, Nodes[w].Shape, true, out _), 0, new[] { 1 }, false, SavedValues.Input, true, location);
-        int y = Add(NodeKind.Binary, label, "add", "global::Dl.AddOp", new[] { product, b }, Nodes[product].Shape, 0, new int[0], false, SavedValues.Nothing, true, location);
+            ShapeInference.MatMul(Nodes[x].Shape, Nodes[w].Shape, true, out _), new MatMulAttributes(true), SavedValues.Input, true, location);
+        int y = Add(NodeKind.Binary, label, "add", "global::Dl.AddOp", new[] { product, b }, Nodes[product].Shape, null, SavedValues.Nothing, true, location);
         Nodes[y] = Nodes[y] with { PassesGradientA = true };
         return y;
     }

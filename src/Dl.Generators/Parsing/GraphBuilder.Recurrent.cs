@@ -7,12 +7,12 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Dl.Generators.Parsing;
 
-// Sequence ops: recurrent layers (RNN, LSTM, GRU) and token lookups (embedding, one-hot). A recurrent layer is one node
+// Sequence ops: recurrent layers (RNN, LSTM, GRU; token lookups: Layers/EmbeddingLayer.cs). A recurrent layer is one node
 // per stacked layer; the time loop lives in the runtime kernel it lowers to, so 35 or 256 steps cost the same code.
 internal sealed partial class GraphBuilder
 {
-    private const int KRecurrent = (int)OpKind.Recurrent, KEmbedding = (int)OpKind.Embedding;
-    private const int InitUniform = (int)global::Dl.Init.Uniform, InitNormal = (int)global::Dl.Init.Normal;
+    private const int KRecurrent = (int)OpKind.Recurrent;
+    internal const int InitUniform = (int)global::Dl.Init.Uniform, InitNormal = (int)global::Dl.Init.Normal;
 
     private Value ApplyRecurrent(string opName, Value[] args, ExpressionSyntax at, string[]? names)
     {
@@ -61,8 +61,8 @@ internal sealed partial class GraphBuilder
             if (h0 is { } h) inputs.Add(LayerState(h, l, layers, location));
             if (c0 is { } c) inputs.Add(LayerState(c, l, layers, location));
             string label = layers == 1 ? name : $"{name}.l{l}";
-            y = Add(NodeKind.Recurrent, label, RecurrentContract.OpName(cell), null, inputs.ToArray(), new ShapeSpec(new[] { steps, hidden }, true), 0,
-                new[] { (int)cell, steps, input, hidden, h0 is null ? 0 : 1, c0 is null ? 0 : 1 }, false, SavedValues.Both, true, location);
+            y = Add(NodeKind.Recurrent, label, RecurrentContract.OpName(cell), null, inputs.ToArray(), new ShapeSpec(new[] { steps, hidden }, true),
+                new RecurrentAttributes((int)cell, steps, input, hidden, h0 is not null, c0 is not null), SavedValues.Both, true, location);
         }
         _layer = saved;
         if (_collectLayers && _layer.Length == 0)
@@ -83,35 +83,7 @@ internal sealed partial class GraphBuilder
     {
         var shape = Nodes[state].Shape;
         if (shape.Rank == 1) return state;
-        return Add(NodeKind.Slice, "", "slice", null, new[] { state }, new ShapeSpec(new[] { shape.Dims[1] }, shape.Batched), 0,
-            new[] { 0, layer, 1, 0 }, false, SavedValues.Nothing, true, location);
-    }
-
-    private Value ApplyEmbedding(string opName, Value[] args, ExpressionSyntax at, string[]? names)
-    {
-        var location = at.GetLocation();
-        int Int(int i, string what) => i < args.Length && !args[i].IsTensor && args[i].Constant is { } v ? System.Convert.ToInt32(v)
-            : throw new ModelErrorException(DiagnosticInfo.Create(DiagnosticDescriptors.NonConstantArgument, location, names?[i] ?? what, opName));
-        int tokens = TensorArg(args[0], at);
-        var ts = Nodes[tokens].Shape;
-        if (ts.Rank > 1) throw Invalid(at, opName, $"expected tokens of shape [T] or a single token [], got {ts}");
-        bool oneHot = opName == "OneHot";
-        int vocabulary = Int(1, oneHot ? "classes" : "vocabulary");
-        if (vocabulary <= 0) throw Invalid(at, opName, $"{(oneHot ? "classes" : "vocabulary")} must be positive, got {vocabulary}");
-        int dimension = oneHot ? vocabulary : Int(2, "dimension");
-        if (dimension <= 0) throw Invalid(at, opName, $"dimension must be positive, got {dimension}");
-        var shape = new ShapeSpec(ts.Rank == 0 ? new[] { dimension } : new[] { ts.Dims[0], dimension }, ts.Batched);
-        if (oneHot)
-            return Value.Of(Add(NodeKind.Embedding, "", "one_hot", null, new[] { tokens }, shape, 0, new[] { vocabulary, dimension }, false,
-                SavedValues.Input, false, location));
-        string name = LayerName(args.Length > 3 && !args[3].IsTensor ? args[3].Constant : null, at, opName);
-        string saved = _layer;
-        _layer = name;
-        int table = AddParameter(new ParameterSpec(name + ".weight", new[] { vocabulary, dimension }, InitNormal, 1f, vocabulary, dimension, null), location);
-        int y = Add(NodeKind.Embedding, name, "embedding", null, new[] { tokens, table }, shape, 0, new[] { vocabulary, dimension }, false,
-            SavedValues.Input, true, location);
-        _layer = saved;
-        if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, "Embedding", shape.Dims, (long)vocabulary * dimension));
-        return Value.Of(y);
+        return Add(NodeKind.Slice, "", "slice", null, new[] { state }, new ShapeSpec(new[] { shape.Dims[1] }, shape.Batched),
+            new SliceAttributes(0, layer, 1, false), SavedValues.Nothing, true, location);
     }
 }

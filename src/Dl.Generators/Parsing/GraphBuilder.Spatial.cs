@@ -9,17 +9,16 @@ using Geometry = Dl.Kernels.WindowGeometry;
 
 namespace Dl.Generators.Parsing;
 
-// The spatial ops: convolution, pooling, batch norm and dropout. Their constant arguments (kernel, stride, padding) are
+// The spatial ops: convolution and pooling (batch norm and dropout: Layers/). Their constant arguments (kernel, stride, padding) are
 // read from the call's syntax: ints, tuples (3, 2) and the Pad.Same / Pad.Valid / Pad.Full members; the geometry is
 // checked here with the runtime's rule (src/Shared/WindowGeometry.cs), so an impossible combination is DL0013 at the call.
 internal sealed partial class GraphBuilder
 {
-    private const int KConv = (int)OpKind.Conv, KPool = (int)OpKind.Pool, KNorm = (int)OpKind.Norm, KDropout = (int)OpKind.Dropout;
-    private const int InitZeros = (int)global::Dl.Init.Zeros, InitConstant = (int)global::Dl.Init.Constant;
+    private const int KConv = (int)OpKind.Conv, KPool = (int)OpKind.Pool;
+    internal const int InitZeros = (int)global::Dl.Init.Zeros, InitConstant = (int)global::Dl.Init.Constant;
 
     /// <summary>Non-trainable state tensors (batch norm running statistics), in the order of the state block.</summary>
     public List<ParameterSpec> States { get; } = new();
-    private int _dropouts;
 
     /// <summary>A padding constant: a mode ("same", "full") or explicit cells per side.</summary>
     private sealed record PadValue(string Mode, int Top, int Bottom, int Left, int Right)
@@ -54,7 +53,7 @@ internal sealed partial class GraphBuilder
         int Int(int i, string what) => Arg(i, what) is var v && v != DefaultMarker ? System.Convert.ToInt32(v) : throw Invalid(at, opName, what + " is required");
         int x = TensorArg(args[0], at);
         var xs = Nodes[x].Shape;
-        if (op.Kind is KConv or KPool or KDropout && !xs.Batched) throw Invalid(at, opName, $"the input must be a batched sample, got {xs}");
+        if (op.Kind is KConv or KPool && !xs.Batched) throw Invalid(at, opName, $"the input must be a batched sample, got {xs}");
 
         switch (op.Kind)
         {
@@ -85,8 +84,8 @@ internal sealed partial class GraphBuilder
                 var inputs = new List<int> { x, w };
                 if (bias) inputs.Add(AddParameter(new ParameterSpec(name + ".bias", new[] { outChannels }, InitZeros, 0, fanIn, fanOut, null), location));
                 var shape = new ShapeSpec(one ? new[] { outChannels, window.OutW } : new[] { outChannels, window.OutH, window.OutW }, xs.Batched);
-                int y = Add(NodeKind.Conv, name, one ? "conv1d" : "conv2d", null, inputs.ToArray(), shape, 0,
-                    window.ToInts().Concat(new[] { outChannels, one ? 1 : 0 }).ToArray(), false, SavedValues.Input, true, location);
+                int y = Add(NodeKind.Conv, name, one ? "conv1d" : "conv2d", null, inputs.ToArray(), shape,
+                    new ConvAttributes(window, outChannels, one), SavedValues.Input, true, location);
                 _layer = saved;
                 if (_collectLayers && _layer.Length == 0)
                     Layers.Add(new LayerSpec(name, one ? "Conv1d" : "Conv2d", shape.Dims, (long)outChannels * window.ColRows + (bias ? outChannels : 0)));
@@ -108,37 +107,8 @@ internal sealed partial class GraphBuilder
                 }
                 var shape = new ShapeSpec(global ? new[] { window.Channels } : new[] { window.Channels, window.OutH, window.OutW }, xs.Batched);
                 string name = global ? "global_avg_pool2d" : op.Mean ? "avg_pool2d" : "max_pool2d";
-                return Value.Of(Add(NodeKind.Pool, "", name, null, new[] { x }, shape, 0, window.ToInts(), op.Mean,
+                return Value.Of(Add(NodeKind.Pool, "", name, null, new[] { x }, shape, new PoolAttributes(window, op.Mean, Relu: false),
                     op.Mean ? SavedValues.Nothing : SavedValues.Both, true, location));
-            }
-            case KNorm:
-            {
-                if (xs.Rank < 1) throw Invalid(at, opName, $"expected a sample with a channel or feature axis, got {xs}");
-                if (!xs.Batched) throw Invalid(at, opName, "the input must be batched (statistics are over the batch)");
-                string name = LayerName(Arg(1, "name"), at, opName);
-                float momentum = Arg(2, "momentum") is var m && m != DefaultMarker ? System.Convert.ToSingle(m) : 0.1f;
-                float eps = Arg(3, "eps") is var e && e != DefaultMarker ? System.Convert.ToSingle(e) : 1e-5f;
-                if (!(momentum >= 0f && momentum <= 1f)) throw Invalid(at, opName, $"momentum must be in [0, 1], got {momentum}");
-                if (LayerRules.NormEps(eps) is { } badEps) throw Invalid(at, opName, badEps);
-                int channels = xs.Dims[0], plane = xs.Size / channels;
-                string saved = _layer;
-                _layer = name;
-                int gamma = AddParameter(new ParameterSpec(name + ".weight", new[] { channels }, InitConstant, 1f, channels, channels, null), location);
-                int beta = AddParameter(new ParameterSpec(name + ".bias", new[] { channels }, InitZeros, 0f, channels, channels, null), location);
-                int meanState = AddState(new ParameterSpec(name + ".running_mean", new[] { channels }, InitZeros, 0f, channels, channels, null), location);
-                int varState = AddState(new ParameterSpec(name + ".running_var", new[] { channels }, InitConstant, 1f, channels, channels, null), location);
-                int y = Add(NodeKind.Norm, name, "batch_norm", null, new[] { x, gamma, beta }, xs, eps, new[] { channels, plane, meanState, varState },
-                    false, SavedValues.Input, true, location);
-                Nodes[y] = Nodes[y] with { Scalar2 = momentum };
-                _layer = saved;
-                if (_collectLayers && _layer.Length == 0) Layers.Add(new LayerSpec(name, "BatchNorm", xs.Dims, 2L * channels));
-                return Value.Of(y);
-            }
-            case KDropout:
-            {
-                float p = System.Convert.ToSingle(Arg(1, "p") is var v && v != DefaultMarker ? v : throw Invalid(at, opName, "p is required"));
-                if (!(p >= 0f && p < 1f)) throw Invalid(at, opName, $"p must be in [0, 1), got {p}");
-                return Value.Of(Add(NodeKind.Dropout, "", "dropout", null, new[] { x }, xs, p, new[] { _dropouts++ }, false, SavedValues.Nothing, true, location));
             }
             default:
                 throw new ModelErrorException(DiagnosticInfo.Create(UnknownOp, location, symbol.Name));
