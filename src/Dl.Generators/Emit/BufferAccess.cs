@@ -34,7 +34,12 @@ internal abstract class BufferAccess
     /// <summary>A statement-expression storing <paramref name="value"/> into the 8 floats from <paramref name="offset"/>.</summary>
     public abstract string Store(string value, Buffer b, string offset);
 
-    protected static string Comment(Buffer b) => $"// {b.Name} {(b.Batched ? "[B, " + b.PerSample + "]" : "[" + b.PerSample + "]")}";
+    /// <summary>The buffer's shape, and its name when the identifier had to differ from it.</summary>
+    protected static string Comment(Buffer b) =>
+        $"// {(b.Ref == b.Name || b.Ref == "d_" + b.Name.Substring(1) ? "" : b.Name + " ")}{(b.Batched ? "[B, " + b.PerSample + "]" : "[" + b.PerSample + "]")}";
+
+    /// <summary><paramref name="start"/> moved by <paramref name="offset"/> elements (none when 0).</summary>
+    private static string Add(string start, string offset) => offset == "0" ? $"ref {start}" : $"ref {Unsafe}.Add(ref {start}, {offset})";
 
     private sealed class RefAccess : BufferAccess
     {
@@ -46,17 +51,19 @@ internal abstract class BufferAccess
             if (Any(Space.Params)) w.Line($"ref float parameters = ref {Marshal}.GetArrayDataReference(_params);");
             if (Any(Space.Grads)) w.Line($"ref float gradients = ref {Marshal}.GetArrayDataReference({grads});");
             if (Any(Space.State)) w.Line($"ref float state = ref {Marshal}.GetArrayDataReference(_state);");
-            w.Line("int mb = _maxBatch;");
+            bool scaled = false;
+            foreach (var b in used) scaled |= b.Space == Space.Batched && b.Offset != 0;
+            if (scaled) w.Line("int mb = _maxBatch;");
             foreach (var b in used)
             {
                 string at = b.Space switch
                 {
-                    Space.Batched => $"ref {Unsafe}.Add(ref arena, {b.Offset} * mb)",
-                    Space.Fixed => $"ref {Unsafe}.Add(ref fixedArena, {b.Offset})",
-                    Space.Params => $"ref {Unsafe}.Add(ref parameters, {b.Offset})",
-                    Space.Grads => $"ref {Unsafe}.Add(ref gradients, {b.Offset})",
-                    Space.State => $"ref {Unsafe}.Add(ref state, {b.Offset})",
-                    Space.Input => $"ref {Unsafe}.Add(ref input, {b.Offset} * batch)",
+                    Space.Batched => Add("arena", b.Offset == 0 ? "0" : $"{b.Offset} * mb"),
+                    Space.Fixed => Add("fixedArena", Int(b.Offset)),
+                    Space.Params => Add("parameters", Int(b.Offset)),
+                    Space.Grads => Add("gradients", Int(b.Offset)),
+                    Space.State => Add("state", Int(b.Offset)),
+                    Space.Input => Add("input", b.Offset == 0 ? "0" : $"{b.Offset} * batch"),
                     _ => "ref target",
                 };
                 w.Line($"ref float {b.Ref} = {at}; {Comment(b)}");
@@ -80,16 +87,16 @@ internal abstract class BufferAccess
             w.Line("// Checked kernels (DlCheckedKernels): every buffer is a span of exactly its extent; every access is bounds-checked.");
             foreach (var b in used)
             {
-                string length = b.Batched ? $"{b.PerSample} * batch" : b.PerSample.ToString();
+                string length = new Extent(b.PerSample, b.Batched).ToString();
                 string span = b.Space switch
                 {
-                    Space.Batched => $"{AsSpan}(_arena, _arenaStart + {b.Offset} * _maxBatch, {length})",
-                    Space.Fixed => $"{AsSpan}(_fixed, _fixedStart + {b.Offset}, {length})",
+                    Space.Batched => $"{AsSpan}(_arena, _arenaStart{(b.Offset == 0 ? "" : $" + {b.Offset} * _maxBatch")}, {length})",
+                    Space.Fixed => $"{AsSpan}(_fixed, _fixedStart{(b.Offset == 0 ? "" : $" + {b.Offset}")}, {length})",
                     Space.Params => $"{AsSpan}(_params, {b.Offset}, {length})",
                     Space.Grads => $"{AsSpan}({grads}, {b.Offset}, {length})",
                     Space.State => $"{AsSpan}(_state, {b.Offset}, {length})",
                     // The public members checked input.Length == batch * InputSize before passing its first element.
-                    Space.Input => $"{Marshal}.CreateSpan(ref input, InputSize * batch).Slice({b.Offset} * batch, {length})",
+                    Space.Input => $"{Marshal}.CreateSpan(ref input, InputSize * batch).Slice({(b.Offset == 0 ? "0" : $"{b.Offset} * batch")}, {length})",
                     _ => $"{Marshal}.CreateSpan(ref target, {length})",
                 };
                 w.Line($"global::System.Span<float> {b.Ref} = {span}; {Comment(b)}");

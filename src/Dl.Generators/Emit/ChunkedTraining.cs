@@ -97,24 +97,23 @@ internal static class ChunkedTraining
                     if (t.IsLabels)
                     {
                         // The chunk's labels (validated by Stage) at the start of the labels buffer, where its loss reads them.
-                        w.Line($"var labels = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + {plan.LabelsBuffer!.Offset} * _maxBatch, n * {t.Size});");
-                        w.Line($"for (int i = 0; i < n * {t.Size}; i++) labels[i] = target[s0 * {t.Size} + i];");
+                        string count = t.Size == 1 ? "n" : $"n * {t.Size}";
+                        w.Line($"var labels = {ModelEmitter.BufferSpanOf(plan.LabelsBuffer!, count)};");
+                        w.Line($"for (int i = 0; i < {count}; i++) labels[i] = target[{(t.Size == 1 ? "s0" : $"s0 * {t.Size}")} + i];");
                         targetRef = $"ref {Unsafe}.NullRef<float>()";
                     }
                     else
                     {
-                        w.Line($"ref float targetRef = ref {Unsafe}.Add(ref {Marshal}.GetReference(target), s0 * {t.Size});");
+                        w.Line($"ref float targetRef = ref {Unsafe}.Add(ref {Marshal}.GetReference(target), {(t.Size == 1 ? "s0" : $"s0 * {t.Size}")});");
                         targetRef = "ref targetRef";
                     }
                     w.Line("RunForward(ref inputRef, n);");
                     w.Line($"RunLoss(ref inputRef, {targetRef}, n);");
-                    w.Line($"var losses = {ModelEmitter.BufferSpanOf(loss, "n")};");
-                    w.Line("float part = 0f;");
-                    w.Line("for (int s = 0; s < n; s++) part += losses[s];");
+                    w.Line($"float part = {Storage}.Sum({ModelEmitter.BufferSpanOf(loss, "n")});");
                     w.Line($"if (!float.IsFinite(part)) {Checks}.ThrowNonFiniteChunkLoss(part, s0, n);");
                     w.Line("total += part;");
                     w.Line($"{BackwardGrads} = s0 == 0 ? _gradSum : _chunkGrads;");
-                    w.Line($"RunBackward(ref inputRef, {targetRef}, n, 1f / batch);");
+                    w.Line($"RunBackward(ref inputRef, {targetRef}, n, 1f / batch, 0f, {SgdFusion.Flag}: false);");
                     w.Line("if (s0 > 0) global::Dl.Kernels.BatchChunking.Add(_gradSum, _chunkGrads);");
                 }
             }

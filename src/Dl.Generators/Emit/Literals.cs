@@ -26,6 +26,9 @@ internal static class Literals
     /// <summary>The runtime's throw helpers (Dl.ModelChecks): a generated check is one comparison and, when it fails, one
     /// call, so the messages are compiled once, in the runtime, not in every model.</summary>
     public const string Checks = "global::Dl.ModelChecks";
+    /// <summary>The runtime's helpers for a generated model's buffers (Dl.ModelStorage): allocation, initialization,
+    /// named spans, label staging, the loss sum; loops every model printed the same.</summary>
+    public const string Storage = "global::Dl.ModelStorage";
 
     public static string Float(float value)
     {
@@ -72,5 +75,9 @@ internal static class Literals
 
     private static readonly char[] LineBreaks = { '\r', '\n', '\u0085', '\u2028', '\u2029' };
 
-    public static string IntArray(System.Collections.Generic.IEnumerable<int> values) => "new int[] { " + string.Join(", ", values) + " }";
+    public static string IntArray(System.Collections.Generic.IEnumerable<int> values)
+    {
+        string items = string.Join(", ", values);
+        return items.Length == 0 ? "new int[0]" : "new int[] { " + items + " }";
+    }
 }

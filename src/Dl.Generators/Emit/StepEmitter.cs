@@ -18,10 +18,12 @@ internal sealed class StepEmitter(BufferAccess access)
 
     public static void Emit(SourceWriter w, Step step) => new StepEmitter(w.Access).Print(w, step);
 
-    private void Print(SourceWriter w, Step step)
+    private void Print(SourceWriter w, Step step, bool braces = true)
     {
+        if (step is SgdVariantStep v) { Variant(w, v); return; }
         foreach (var line in step.Comment.Split('\n')) w.Line("// " + line);
-        using (w.Block(""))
+        // Only an element-wise step declares locals of its own (n, i, sum, the loop nest's offsets): it gets a block.
+        using (braces && step is MapStep ? w.Block("") : null)
         {
             switch (step)
             {
@@ -43,6 +45,20 @@ internal sealed class StepEmitter(BufferAccess access)
         w.Line($"{c.Method}({string.Join(", ", args)});");
     }
 
+    /// <summary>The steps that the fused plain-SGD update changes: <c>if (fusedSgd) … else …</c>; a side with one step
+    /// needs no block of its own.</summary>
+    private void Variant(SourceWriter w, SgdVariantStep v)
+    {
+        string flag = SgdFusion.Flag;
+        if (v.Plain.Length == 0) w.Line("// " + v.Comment);
+        if (v.Fused.Length > 0)
+        {
+            using (w.Block($"if ({flag})")) foreach (var s in v.Fused) Print(w, s, v.Fused.Length > 1);
+            if (v.Plain.Length > 0) using (w.Block("else")) foreach (var s in v.Plain) Print(w, s, v.Plain.Length > 1);
+        }
+        else using (w.Block($"if (!{flag})")) foreach (var s in v.Plain) Print(w, s, v.Plain.Length > 1);
+    }
+
     private void Mode(SourceWriter w, ModeStep m)
     {
         using (w.Block("if (Training)")) foreach (var s in m.Training) Print(w, s);
@@ -55,15 +71,39 @@ internal sealed class StepEmitter(BufferAccess access)
     private string ReadSpan(Buffer b, string offset, string length) => access.ReadSpan(b, offset, length);
     private string At(Buffer b, string index) => access.Element(b, index);
 
-    private static string Offset(string baseOffset, string index, int stride) =>
-        stride == 0 ? baseOffset : Plus(baseOffset, stride == 1 ? index : $"{index} * {stride}");
+    private static string Offset(string baseOffset, string index, int stride) => Plus(baseOffset, Times(index, Int(stride)));
 
-    private static string Plus(string a, string b) => a == "0" ? b : b == "0" ? a : $"{a} + {b}";
+    // Index arithmetic with literals folded: 0 + x, x * 1, 0 * x and 2 + 3 never reach the generated code.
+    private static bool IsLiteral(string x, out int value) =>
+        int.TryParse(x, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value);
+
+    private static string Plus(string a, string b) =>
+        a == "0" ? b : b == "0" ? a : IsLiteral(a, out int x) && IsLiteral(b, out int y) ? Int(x + y) : $"{a} + {b}";
+
+    private static string Times(string a, string b) =>
+        a == "0" || b == "0" ? "0" : a == "1" ? b : b == "1" ? a
+        : IsLiteral(a, out int x) && IsLiteral(b, out int y) ? Int(x * y) : $"{a} * {b}";
+
+    /// <summary>A loop over <paramref name="extent"/> as a block, or nothing when it runs once (the index is then 0).</summary>
+    private static System.IDisposable? Loop(SourceWriter w, string index, Extent extent, out string at)
+    {
+        if (!extent.Batched && extent.Literal == 1) { at = "0"; return null; }
+        at = index;
+        return w.Block($"for (int {index} = 0; {index} < {extent}; {index}++)");
+    }
+
+    /// <summary>A one-line loop over <paramref name="count"/> around <paramref name="body"/>, or the body alone at index 0.</summary>
+    private static string LoopLine(string index, int count, System.Func<string, string> body) =>
+        count == 1 ? body("0") : $"for (int {index} = 0; {index} < {count}; {index}++) {body(index)}";
+
+    private static bool Empty(Extent e) => !e.Batched && e.Literal == 0;
 
     // ---- element-wise maps --------------------------------------------------------------------------------
 
     private void Map(SourceWriter w, MapStep m)
     {
+        if (m.Dims.Any(Empty)) return;
+        if (m.ZeroTargetFirst && WritesEachTargetOnce(m)) m = m with { ZeroTargetFirst = false, Accumulate = false };
         if (m.ZeroTargetFirst) w.Line($"{Span(m.Target, m.Target.Length)}.Clear();");
         int depth = m.Dims.Length;
         var offsets = m.Operands.Select(_ => "0").ToArray();
@@ -88,6 +128,39 @@ internal sealed class StepEmitter(BufferAccess access)
         }
         Inner(w, m, m.Dims[depth - 1], offsets, targetOffset);
         for (int s = scopes.Count - 1; s >= 0; s--) scopes[s].Dispose();
+    }
+
+    /// <summary>Whether the nest stores each element of the target exactly once (a reduction whose summed dims are only
+    /// the innermost one): zeroing the target and adding into it is then the same as assigning.</summary>
+    private static bool WritesEachTargetOnce(MapStep m)
+    {
+        if (m.Target.Batched) return false;
+        int last = m.Dims.Length - 1, covered = 1;
+        for (int d = 0; d <= last; d++)
+        {
+            bool reduced = m.TargetStrides[d] == 0 && (m.Dims[d].Batched || m.Dims[d].Literal > 1);
+            if (reduced && d != last) return false;
+            if (m.TargetStrides[d] != 0)
+            {
+                if (m.Dims[d].Batched) return false;
+                covered *= m.Dims[d].Literal;
+            }
+        }
+        return covered == m.Target.PerSample && m.TargetStrides.Take(last).All(t => t != 0) && Distinct(m);
+    }
+
+    /// <summary>The dims with a target stride address the target contiguously (innermost stride 1, each outer stride the
+    /// span of the dims inside it): every element once.</summary>
+    private static bool Distinct(MapStep m)
+    {
+        int span = 1;
+        for (int d = m.Dims.Length - 1; d >= 0; d--)
+        {
+            if (m.TargetStrides[d] == 0) continue;
+            if (m.TargetStrides[d] != span) return false;
+            span *= m.Dims[d].Literal;
+        }
+        return true;
     }
 
     private void Inner(SourceWriter w, MapStep m, Extent extent, string[] offsets, string targetOffset)
@@ -174,9 +247,9 @@ internal sealed class StepEmitter(BufferAccess access)
         if (g.PerSample is { } ps)
         {
             loop = w.Block("for (int s = 0; s < batch; s++)");
-            oa = ps.A == 0 ? "0" : $"s * {ps.A}";
-            ob = ps.B == 0 ? "0" : $"s * {ps.B}";
-            oc = ps.C == 0 ? "0" : $"s * {ps.C}";
+            oa = Times("s", Int(ps.A));
+            ob = Times("s", Int(ps.B));
+            oc = Times("s", Int(ps.C));
             if (ps.AccumulateAcrossSamples && !g.Accumulate) accumulate = "s > 0";
         }
         if (IsInline(g))
@@ -207,20 +280,19 @@ internal sealed class StepEmitter(BufferAccess access)
     private void InlineGemm(SourceWriter w, GemmStep g, string oa, string ob, string oc, string accumulate)
     {
         string M = g.M.ToString(), N = g.N.ToString(), K = g.K.ToString();
-        string A(string i, string p) => At(g.A, Plus(oa, g.TransA ? $"{p} * {M} + {i}" : $"{i} * {K} + {p}"));
-        string B(string p, string j) => At(g.B, Plus(ob, g.TransB ? $"{j} * {K} + {p}" : $"{p} * {N} + {j}"));
-        string C(string i, string j) => At(g.C, Plus(oc, $"{i} * {N} + {j}"));
+        string A(string i, string p) => At(g.A, Plus(oa, g.TransA ? Plus(Times(p, M), i) : Plus(Times(i, K), p)));
+        string B(string p, string j) => At(g.B, Plus(ob, g.TransB ? Plus(Times(j, K), p) : Plus(Times(p, N), j)));
+        string C(string i, string j) => At(g.C, Plus(oc, Plus(Times(i, N), j)));
         string op = accumulate == "true" ? "+=" : accumulate == "false" ? "=" : null!;
         if (!g.K.Batched)
         {
-            using (w.Block($"for (int i = 0; i < {M}; i++)"))
+            var rows = Loop(w, "i", g.M, out string i);
+            for (int j = 0; j < g.N.Literal; j++)
             {
-                for (int j = 0; j < g.N.Literal; j++)
-                {
-                    string sum = string.Join(" + ", Enumerable.Range(0, g.K.Literal).Select(p => $"{A("i", p.ToString())} * {B(p.ToString(), j.ToString())}"));
-                    Store(w, C("i", j.ToString()), Scaled(g, sum), op, accumulate);
-                }
+                string sum = string.Join(" + ", Enumerable.Range(0, g.K.Literal).Select(p => $"{A(i, Int(p))} * {B(Int(p), Int(j))}"));
+                Store(w, C(i, Int(j)), Scaled(g, sum), op, accumulate);
             }
+            rows?.Dispose();
             return;
         }
         // The batch is the summed dimension (a weight gradient of a tiny layer).
@@ -248,34 +320,36 @@ internal sealed class StepEmitter(BufferAccess access)
 
     private void Rows(SourceWriter w, RowCallStep r)
     {
+        if (Empty(r.Rows)) return;
         if (r.ZeroOutFirst) foreach (var o in r.Out) w.Line($"{Span(o, o.Length)}.Clear();");
-        using (w.Block($"for (int r = 0; r < {r.Rows}; r++)"))
-        {
-            string call = r.Call;
-            for (int k = 0; k < r.In.Length; k++) call = call.Replace("$in" + k, ReadSpan(r.In[k], Row(r.InRowLengths[k]), Int(r.InRowLengths[k])));
-            for (int k = 0; k < r.Out.Length; k++) call = call.Replace("$out" + k, Span(r.Out[k], Row(r.OutRowLengths[k]), Int(r.OutRowLengths[k])));
-            w.Line(call + ";");
-        }
+        var loop = Loop(w, "r", r.Rows, out string row);
+        string call = r.Call;
+        for (int k = 0; k < r.In.Length; k++)
+            call = call.Replace("$in" + k, ReadSpan(r.In[k], Times(row, Int(r.InRowLengths[k])), Int(r.InRowLengths[k])));
+        for (int k = 0; k < r.Out.Length; k++)
+            call = call.Replace("$out" + k, Span(r.Out[k], Times(row, Int(r.OutRowLengths[k])), Int(r.OutRowLengths[k])));
+        w.Line(call + ";");
+        loop?.Dispose();
     }
-
-    private static string Row(int length) => length == 1 ? "r" : $"r * {length}";
 
     private void Copy(SourceWriter w, CopyStep c)
     {
+        if (Empty(c.Outer) || c.Rows == 0 || c.RowLength == 0) return;
         if (c.ZeroTargetFirst) w.Line($"{Span(c.Y, c.Y.Length)}.Clear();");
         string op = c.Accumulate ? "+=" : "=";
-        using (w.Block($"for (int o = 0; o < {c.Outer}; o++)"))
+        var loop = Loop(w, "o", c.Outer, out string o);
+        string xo = Plus(Times(o, Int(c.XOuterStride)), Int(c.XOffset)), yo = Plus(Times(o, Int(c.YOuterStride)), Int(c.YOffset));
+        if (c.Transpose)
         {
-            string xo = Plus($"o * {c.XOuterStride}", c.XOffset.ToString()), yo = Plus($"o * {c.YOuterStride}", c.YOffset.ToString());
-            if (c.Transpose)
-            {
-                using (w.Block($"for (int i = 0; i < {c.Rows}; i++)"))
-                    w.Line($"for (int j = 0; j < {c.RowLength}; j++) {At(c.Y, $"{yo} + j * {c.Rows} + i")} {op} {At(c.X, $"{xo} + i * {c.RowLength} + j")};");
-            }
-            else if (c.Accumulate)
-                w.Line($"for (int j = 0; j < {c.RowLength}; j++) {At(c.Y, $"{yo} + j")} {op} {At(c.X, $"{xo} + j")};");
-            else
-                w.Line($"{ReadSpan(c.X, xo, Int(c.RowLength))}.CopyTo({Span(c.Y, yo, Int(c.RowLength))});");
+            var rows = Loop(w, "i", new Extent(c.Rows, false), out string i);
+            w.Line(LoopLine("j", c.RowLength, j =>
+                $"{At(c.Y, Plus(yo, Plus(Times(j, Int(c.Rows)), i)))} {op} {At(c.X, Plus(xo, Plus(Times(i, Int(c.RowLength)), j)))};"));
+            rows?.Dispose();
         }
+        else if (c.Accumulate || c.RowLength == 1)
+            w.Line(LoopLine("j", c.RowLength, j => $"{At(c.Y, Plus(yo, j))} {op} {At(c.X, Plus(xo, j))};"));
+        else
+            w.Line($"{ReadSpan(c.X, xo, Int(c.RowLength))}.CopyTo({Span(c.Y, yo, Int(c.RowLength))});");
+        loop?.Dispose();
     }
 }

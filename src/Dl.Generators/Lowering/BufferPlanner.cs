@@ -5,7 +5,7 @@ using Dl.Generators.Model;
 namespace Dl.Generators.Lowering;
 
 /// <summary>Stage 5: liveness decides arena offsets. Each arena buffer lives from its first write to its last read in
-/// the step sequence forward, loss, backward (and the SGD-fused backward) (what backward reads is what each op declared it saves); buffers whose
+/// the step sequence forward, loss, backward (both variants of the SGD-fused steps) (what backward reads is what each op declared it saves); buffers whose
 /// lives do not overlap share memory. Batched buffers are planned in per-sample units (times MaxBatch at run time),
 /// unbatched ones in a small fixed arena. Offsets are rounded to 16 floats (64 bytes).</summary>
 internal static class BufferPlanner
@@ -14,9 +14,9 @@ internal static class BufferPlanner
 
     public static void Plan(ProgramPlan plan, ModelSpec model)
     {
-        // BackwardSgd runs instead of Backward; planning over both in sequence keeps every buffer alive across all of
-        // its uses in either variant, which is conservative and correct for each.
-        var steps = plan.Forward.Concat(plan.Loss).Concat(plan.Backward).Concat(plan.BackwardSgd).ToList();
+        // BackwardSgd is the backward pass that runs (Backward is its input): a variant step reads and writes what
+        // either of its sides does, so both variants are planned at once, conservatively and correctly for each.
+        var steps = plan.Forward.Concat(plan.Loss).Concat(plan.BackwardSgd).ToList();
         var first = new Dictionary<Buffer, int>();
         var last = new Dictionary<Buffer, int>();
         for (int t = 0; t < steps.Count; t++)

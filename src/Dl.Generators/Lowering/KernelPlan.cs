@@ -19,7 +19,8 @@ internal sealed class Buffer(int id, string name, int perSample, bool batched, S
     public Space Space { get; } = space;
     /// <summary>Per-sample units for Batched (times MaxBatch at run time), floats otherwise.</summary>
     public int Offset { get; set; }
-    public string Ref => "b" + Id;
+    /// <summary>The buffer's identifier in generated code (assigned by <c>Emit.BufferNames</c> from <see cref="Name"/>).</summary>
+    public string Ref { get; set; } = "b" + id;
     public Extent Length => new(PerSample, Batched);
 }
 
@@ -113,6 +114,14 @@ internal sealed record ModeStep(string Comment, Step[] Training, Step[] Evaluati
     public override IEnumerable<Buffer> Writes => Training.Concat(Evaluation).SelectMany(s => s.Writes).Distinct();
 }
 
+/// <summary>Steps of the backward pass that differ when the plain-SGD update is fused in (see <see cref="SgdFusion"/>):
+/// <c>if (fusedSgd) … else …</c>. Either side may be empty.</summary>
+internal sealed record SgdVariantStep(string Comment, Step[] Plain, Step[] Fused) : Step(Comment)
+{
+    public override IEnumerable<Buffer> Reads => Plain.Concat(Fused).SelectMany(s => s.Reads).Distinct();
+    public override IEnumerable<Buffer> Writes => Plain.Concat(Fused).SelectMany(s => s.Writes).Distinct();
+}
+
 /// <summary>The whole lowered program of a model.</summary>
 internal sealed class ProgramPlan
 {
@@ -120,8 +129,10 @@ internal sealed class ProgramPlan
     public List<Step> Forward { get; } = new();
     /// <summary>The loss method's steps, run after <see cref="Forward"/> when a target is given.</summary>
     public List<Step> Loss { get; } = new();
+    /// <summary>The backward steps as lowering made them (gradients only): <see cref="SgdFusion"/>'s input.</summary>
     public List<Step> Backward { get; } = new();
-    /// <summary>Backward with the plain-SGD update fused in (see <see cref="SgdFusion"/>).</summary>
+    /// <summary>The backward pass the emitter prints (one <c>RunBackward</c>): <see cref="Backward"/> with the steps that
+    /// the fused plain-SGD update changes as <see cref="SgdVariantStep"/>s (see <see cref="SgdFusion"/>).</summary>
     public List<Step> BackwardSgd { get; set; } = new();
     /// <summary>Buffer holding each forward node's value (null for constants).</summary>
     public Buffer?[] Values { get; set; } = new Buffer?[0];

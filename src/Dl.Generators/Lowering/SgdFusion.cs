@@ -8,10 +8,13 @@ namespace Dl.Generators.Lowering;
 /// comes from a single step that no later step depends on is updated by that step directly, so its gradient is never
 /// written and re-read: a weight gradient GEMM accumulates -lr·dYᵀ·X into the weights (the GEMM's alpha), a bias reduction adds
 /// -lr·Σ dY into the bias. Other parameters get their gradient as usual and one update loop at the end.
-/// The emitted method takes <c>float lrNeg</c> = -lr.</summary>
+/// The result is one backward pass: the steps both variants share, and an <see cref="SgdVariantStep"/> where they
+/// differ, which the emitter prints as <c>if (fusedSgd) … else …</c> in the one <c>RunBackward</c> (its parameters
+/// <c>float lrNeg</c> = -lr and <c>bool fusedSgd</c>).</summary>
 internal static class SgdFusion
 {
     public const string LearningRate = "lrNeg";
+    public const string Flag = "fusedSgd";
 
     public static List<Step> Build(ProgramPlan plan)
     {
@@ -37,32 +40,35 @@ internal static class SgdFusion
             var grad = grads[0];
             var param = paramOf[grad.Offset];
             bool single = writers[grad].Count == 1 && !ReadAfter(backward, i, param);
-            switch (step)
+            Step? fused = step switch
             {
-                case FillStep:
-                    continue;   // a zero gradient leaves the parameter as it is
-                case GemmStep g when single && !g.Accumulate && g.PerSample is null && g.Alpha is null:
-                    result.Add(g with { Comment = g.Comment + " -> fused into the SGD update", C = param, Accumulate = true, Alpha = LearningRate });
-                    continue;
-                case MapStep m when single && (!m.Accumulate || m.ZeroTargetFirst):
-                    result.Add(m with
-                    {
-                        Comment = m.Comment + " -> fused into the SGD update",
-                        Target = param, Accumulate = true, ZeroTargetFirst = false,
-                        ScalarExpression = $"{LearningRate} * ({m.ScalarExpression})",
-                        VectorExpression = $"{Literals.V256}.Create({LearningRate}) * ({m.VectorExpression})",
-                    });
-                    continue;
+                FillStep => null,   // a zero gradient leaves the parameter as it is
+                GemmStep g when single && !g.Accumulate && g.PerSample is null && g.Alpha is null =>
+                    g with { Comment = "fused SGD update: " + param.Name + " += -lr * " + grad.Name, C = param, Accumulate = true, Alpha = LearningRate },
+                MapStep m when single && (!m.Accumulate || m.ZeroTargetFirst) => m with
+                {
+                    Comment = "fused SGD update: " + param.Name + " += -lr * " + grad.Name,
+                    Target = param, Accumulate = true, ZeroTargetFirst = false,
+                    ScalarExpression = $"{LearningRate} * ({m.ScalarExpression})",
+                    VectorExpression = $"{Literals.V256}.Create({LearningRate}) * ({m.VectorExpression})",
+                },
+                _ => step,
+            };
+            if (ReferenceEquals(fused, step))
+            {
+                result.Add(step);
+                if (!pending.Any(p => p.Grad == grad)) pending.Add((grad, param));
             }
-            result.Add(step);
-            if (!pending.Any(p => p.Grad == grad)) pending.Add((grad, param));
+            else result.Add(new SgdVariantStep(step.Comment, new[] { step }, fused is null ? new Step[0] : new[] { fused }));
         }
+        var updates = new List<Step>();
         foreach (var (grad, param) in pending)
         {
             var dims = new[] { new Extent(param.PerSample, false) };
-            result.Add(new MapStep($"{param.Name} += -lr * d{param.Name}", dims, new[] { new Operand(grad, 0, new[] { 1 }) }, param, new[] { 1 }, true,
+            updates.Add(new MapStep($"{param.Name} += -lr * d{param.Name}", dims, new[] { new Operand(grad, 0, new[] { 1 }) }, param, new[] { 1 }, true,
                 $"{LearningRate} * $0", $"{Literals.V256}.Create({LearningRate}) * $0", false));
         }
+        if (updates.Count > 0) result.Add(new SgdVariantStep("the SGD update of the parameters whose gradients were stored", new Step[0], updates.ToArray()));
         return result;
     }
 

@@ -38,17 +38,17 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         Name = "CharGru",
         Parameters = new global::Dl.ParameterInfo[]
         {
-            new("embed.weight", new int[] { 30, 8 }, 0, (global::Dl.Init)8, 1f, 30, 8),
-            new("gru.weight_ih_l0", new int[] { 72, 8 }, 240, (global::Dl.Init)3, 0.20412415f, 8, 72),
-            new("gru.weight_hh_l0", new int[] { 72, 24 }, 816, (global::Dl.Init)3, 0.20412415f, 8, 72),
-            new("gru.bias_ih_l0", new int[] { 72 }, 2544, (global::Dl.Init)3, 0.20412415f, 8, 72),
-            new("gru.bias_hh_l0", new int[] { 72 }, 2616, (global::Dl.Init)3, 0.20412415f, 8, 72),
-            new("gru.weight_ih_l1", new int[] { 72, 24 }, 2688, (global::Dl.Init)3, 0.20412415f, 24, 72),
-            new("gru.weight_hh_l1", new int[] { 72, 24 }, 4416, (global::Dl.Init)3, 0.20412415f, 24, 72),
-            new("gru.bias_ih_l1", new int[] { 72 }, 6144, (global::Dl.Init)3, 0.20412415f, 24, 72),
-            new("gru.bias_hh_l1", new int[] { 72 }, 6216, (global::Dl.Init)3, 0.20412415f, 24, 72),
-            new("head.weight", new int[] { 30, 24 }, 6288, (global::Dl.Init)0, 0f, 24, 30),
-            new("head.bias", new int[] { 30 }, 7008, (global::Dl.Init)1, 0f, 24, 30),
+            new("embed.weight", new int[] { 30, 8 }, 0, global::Dl.Init.Normal, 1f, 30, 8),
+            new("gru.weight_ih_l0", new int[] { 72, 8 }, 240, global::Dl.Init.Uniform, 0.20412415f, 8, 72),
+            new("gru.weight_hh_l0", new int[] { 72, 24 }, 816, global::Dl.Init.Uniform, 0.20412415f, 8, 72),
+            new("gru.bias_ih_l0", new int[] { 72 }, 2544, global::Dl.Init.Uniform, 0.20412415f, 8, 72),
+            new("gru.bias_hh_l0", new int[] { 72 }, 2616, global::Dl.Init.Uniform, 0.20412415f, 8, 72),
+            new("gru.weight_ih_l1", new int[] { 72, 24 }, 2688, global::Dl.Init.Uniform, 0.20412415f, 24, 72),
+            new("gru.weight_hh_l1", new int[] { 72, 24 }, 4416, global::Dl.Init.Uniform, 0.20412415f, 24, 72),
+            new("gru.bias_ih_l1", new int[] { 72 }, 6144, global::Dl.Init.Uniform, 0.20412415f, 24, 72),
+            new("gru.bias_hh_l1", new int[] { 72 }, 6216, global::Dl.Init.Uniform, 0.20412415f, 24, 72),
+            new("head.weight", new int[] { 30, 24 }, 6288, global::Dl.Init.Default, 0f, 24, 30),
+            new("head.bias", new int[] { 30 }, 7008, global::Dl.Init.Zeros, 0f, 24, 30),
         },
         Inputs = new global::Dl.InputInfo[]
         {
@@ -62,14 +62,35 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
             new("gru", "Gru x2", new int[] { 16, 24 }, 6048),
             new("head", "Linear", new int[] { 16, 30 }, 750),
         },
-        GraphText = "tokens = input [B, 16]\nembed.weight = param [30, 8]\nembed = embedding(tokens, embed.weight) [B, 16, 8]\ngru.weight_ih_l0 = param [72, 8]\ngru.weight_hh_l0 = param [72, 24]\ngru.bias_ih_l0 = param [72]\ngru.bias_hh_l0 = param [72]\ngru.l0 = gru(embed, gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0) [B, 16, 24]\ngru.weight_ih_l1 = param [72, 24]\ngru.weight_hh_l1 = param [72, 24]\ngru.bias_ih_l1 = param [72]\ngru.bias_hh_l1 = param [72]\ngru.l1 = gru(gru.l0, gru.weight_ih_l1, gru.weight_hh_l1, gru.bias_ih_l1, gru.bias_hh_l1) [B, 16, 24]\nhead.weight = param [30, 24]\nhead.matmul = linear(gru.l1, head.weight) [B, 16, 30]\nhead.bias = param [30]\nhead = add(head.matmul, head.bias) [B, 16, 30]\nnext = target [B, 16]\nsoftmax_cross_entropy_labels18 = softmax_cross_entropy_labels(head, next) [B]",
-        GraphDot = "digraph CharGru {\n  rankdir=LR;\n  n0 [label=\"tokens\\ninput [B, 16]\"];\n  n1 [label=\"embed.weight\\nparam [30, 8]\", shape=box];\n  n2 [label=\"embed\\nembedding [B, 16, 8]\"];\n  n3 [label=\"gru.weight_ih_l0\\nparam [72, 8]\", shape=box];\n  n4 [label=\"gru.weight_hh_l0\\nparam [72, 24]\", shape=box];\n  n5 [label=\"gru.bias_ih_l0\\nparam [72]\", shape=box];\n  n6 [label=\"gru.bias_hh_l0\\nparam [72]\", shape=box];\n  n7 [label=\"gru.l0\\ngru [B, 16, 24]\"];\n  n8 [label=\"gru.weight_ih_l1\\nparam [72, 24]\", shape=box];\n  n9 [label=\"gru.weight_hh_l1\\nparam [72, 24]\", shape=box];\n  n10 [label=\"gru.bias_ih_l1\\nparam [72]\", shape=box];\n  n11 [label=\"gru.bias_hh_l1\\nparam [72]\", shape=box];\n  n12 [label=\"gru.l1\\ngru [B, 16, 24]\"];\n  n13 [label=\"head.weight\\nparam [30, 24]\", shape=box];\n  n14 [label=\"head.matmul\\nlinear [B, 16, 30]\"];\n  n15 [label=\"head.bias\\nparam [30]\", shape=box];\n  n16 [label=\"head\\nadd [B, 16, 30]\"];\n  n17 [label=\"next\\ntarget [B, 16]\"];\n  n18 [label=\"softmax_cross_entropy_labels18\\nsoftmax_cross_entropy_labels [B]\"];\n  n0 -> n2;\n  n1 -> n2;\n  n2 -> n7;\n  n3 -> n7;\n  n4 -> n7;\n  n5 -> n7;\n  n6 -> n7;\n  n7 -> n12;\n  n8 -> n12;\n  n9 -> n12;\n  n10 -> n12;\n  n11 -> n12;\n  n12 -> n14;\n  n13 -> n14;\n  n14 -> n16;\n  n15 -> n16;\n  n16 -> n18;\n  n17 -> n18;\n}",
+        GraphText = "tokens = input [B, 16]\nembed.weight = param [30, 8]\nembed = embedding(tokens, embed.weight) [B, 16, 8]\n"
+            + "gru.weight_ih_l0 = param [72, 8]\ngru.weight_hh_l0 = param [72, 24]\ngru.bias_ih_l0 = param [72]\n"
+            + "gru.bias_hh_l0 = param [72]\n"
+            + "gru.l0 = gru(embed, gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0) [B, 16, 24]\n"
+            + "gru.weight_ih_l1 = param [72, 24]\ngru.weight_hh_l1 = param [72, 24]\ngru.bias_ih_l1 = param [72]\n"
+            + "gru.bias_hh_l1 = param [72]\n"
+            + "gru.l1 = gru(gru.l0, gru.weight_ih_l1, gru.weight_hh_l1, gru.bias_ih_l1, gru.bias_hh_l1) [B, 16, 24]\n"
+            + "head.weight = param [30, 24]\nhead.matmul = linear(gru.l1, head.weight) [B, 16, 30]\nhead.bias = param [30]\n"
+            + "head = add(head.matmul, head.bias) [B, 16, 30]\nnext = target [B, 16]\n"
+            + "softmax_cross_entropy_labels18 = softmax_cross_entropy_labels(head, next) [B]",
+        GraphDot = "digraph CharGru {\n  rankdir=LR;\n  n0 [label=\"tokens\\ninput [B, 16]\"];\n"
+            + "  n1 [label=\"embed.weight\\nparam [30, 8]\", shape=box];\n  n2 [label=\"embed\\nembedding [B, 16, 8]\"];\n"
+            + "  n3 [label=\"gru.weight_ih_l0\\nparam [72, 8]\", shape=box];\n  n4 [label=\"gru.weight_hh_l0\\nparam [72, 24]\", shape=box];\n"
+            + "  n5 [label=\"gru.bias_ih_l0\\nparam [72]\", shape=box];\n  n6 [label=\"gru.bias_hh_l0\\nparam [72]\", shape=box];\n"
+            + "  n7 [label=\"gru.l0\\ngru [B, 16, 24]\"];\n  n8 [label=\"gru.weight_ih_l1\\nparam [72, 24]\", shape=box];\n"
+            + "  n9 [label=\"gru.weight_hh_l1\\nparam [72, 24]\", shape=box];\n  n10 [label=\"gru.bias_ih_l1\\nparam [72]\", shape=box];\n"
+            + "  n11 [label=\"gru.bias_hh_l1\\nparam [72]\", shape=box];\n  n12 [label=\"gru.l1\\ngru [B, 16, 24]\"];\n"
+            + "  n13 [label=\"head.weight\\nparam [30, 24]\", shape=box];\n  n14 [label=\"head.matmul\\nlinear [B, 16, 30]\"];\n"
+            + "  n15 [label=\"head.bias\\nparam [30]\", shape=box];\n  n16 [label=\"head\\nadd [B, 16, 30]\"];\n"
+            + "  n17 [label=\"next\\ntarget [B, 16]\"];\n  n18 [label=\"softmax_cross_entropy_labels18\\nsoftmax_cross_entropy_labels [B]\"];\n"
+            + "  n0 -> n2;\n  n1 -> n2;\n  n2 -> n7;\n  n3 -> n7;\n  n4 -> n7;\n  n5 -> n7;\n  n6 -> n7;\n  n7 -> n12;\n  n8 -> n12;\n"
+            + "  n9 -> n12;\n  n10 -> n12;\n  n11 -> n12;\n  n12 -> n14;\n  n13 -> n14;\n  n14 -> n16;\n  n15 -> n16;\n  n16 -> n18;\n"
+            + "  n17 -> n18;\n}",
     };
 
     private const int ParameterTotal = 7038;
     private const int InputSize = 16;
     private const int OutputSize = 480;
-    private const int BatchedArenaPerSample = 13104;
+    private const int BatchedArenaPerSample = 8960;
     private const int FixedArenaSize = 0;
     private readonly float[] _params = null!;
     private readonly float[] _grads = null!;
@@ -89,13 +110,9 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
     /// and initializes the parameters from streams keyed by the seed and each parameter's name.</summary>
     public CharGru(global::Dl.ModelOptions options)
     {
-        global::Dl.ModelChecks.Options(options);
+        global::Dl.ModelStorage.Allocate(options, ParameterTotal, BatchedArenaPerSample, FixedArenaSize,
+            out _params, out _grads, out _arena, out _arenaStart, out _fixed, out _fixedStart, out _gemm);
         _maxBatch = options.MaxBatch;
-        _params = new float[ParameterTotal];
-        _grads = new float[ParameterTotal];
-        _arena = global::Dl.Kernels.PinnedArena.Allocate(checked(BatchedArenaPerSample * options.MaxBatch), out _arenaStart);
-        _fixed = global::Dl.Kernels.PinnedArena.Allocate(FixedArenaSize, out _fixedStart);
-        _gemm = new global::Dl.Kernels.GemmContext(options.Threads);
         _seed = options.Seed;
         _chunkLimit = global::Dl.Kernels.BatchChunking.Samples(BatchedArenaPerSample, ParameterTotal, options.ChunkSamples, options.Threads);
         _backwardGrads = _grads;
@@ -104,8 +121,7 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
             _gradSum = new float[ParameterTotal];
             _chunkGrads = new float[ParameterTotal];
         }
-        foreach (var p in StaticDescription.Parameters)
-            global::Dl.Initializers.Fill(global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length), p, options.Seed);
+        global::Dl.ModelStorage.Initialize(StaticDescription, _params, _state, options.Seed);
     }
 
     /// <summary>An instance that only runs the model source on the dynamic tape; it allocates no buffers.</summary>
@@ -121,8 +137,8 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
     public bool Training { get; set; } = true;
     public global::System.Span<float> State => _state;
     public long DropoutStep { get; set; }
-    public global::System.Span<float> Parameter(string name) { var p = StaticDescription.Find(name); return global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length); }
-    public global::System.Span<float> Gradient(string name) { var p = StaticDescription.Find(name); return global::System.MemoryExtensions.AsSpan(_grads, p.Offset, p.Length); }
+    public global::System.Span<float> Parameter(string name) => global::Dl.ModelStorage.Named(_params, StaticDescription, name);
+    public global::System.Span<float> Gradient(string name) => global::Dl.ModelStorage.Named(_grads, StaticDescription, name);
     public string Summary() => global::Dl.ModelSummary.Format(StaticDescription);
     public string Graph(global::Dl.GraphFormat format = global::Dl.GraphFormat.Text) => global::Dl.ModelSummary.Graph(StaticDescription, format);
     /// <summary>Writes the parameters as safetensors, atomically.</summary>
@@ -173,7 +189,7 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
                 // Plain SGD: the update is fused into the backward pass (the weight gradients are not stored).
                 float fusedLoss = LossCore(input, target, batch);
                 if (!float.IsFinite(fusedLoss)) global::Dl.ModelChecks.ThrowNonFiniteFusedLoss(fusedLoss);
-                RunBackwardSgd(ref __Mem.GetReference(input), ref __Ref.NullRef<float>(), batch, 1f / batch, -sgd.LearningRate);
+                RunBackward(ref __Mem.GetReference(input), ref __Ref.NullRef<float>(), batch, 1f / batch, -sgd.LearningRate, fusedSgd: true);
                 return fusedLoss;
             }
             float loss = ComputeGradientsCore(input, target, batch);
@@ -195,7 +211,7 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         if (chunk > 0) return ComputeGradientsInChunks(input, target, batch, chunk);
         float loss = LossCore(input, target, batch);
         if (!float.IsFinite(loss)) global::Dl.ModelChecks.ThrowNonFiniteLoss(loss);
-        RunBackward(ref __Mem.GetReference(input), ref __Ref.NullRef<float>(), batch, 1f / batch);
+        RunBackward(ref __Mem.GetReference(input), ref __Ref.NullRef<float>(), batch, 1f / batch, 0f, fusedSgd: false);
         return loss;
     }
     private float ComputeGradientsInChunks(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch, int chunk)
@@ -209,17 +225,15 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
             {
                 int n = global::System.Math.Min(chunk, batch - s0);
                 ref float inputRef = ref __Ref.Add(ref __Mem.GetReference(input), s0 * InputSize);
-                var labels = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 0 * _maxBatch, n * 16);
+                var labels = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart, n * 16);
                 for (int i = 0; i < n * 16; i++) labels[i] = target[s0 * 16 + i];
                 RunForward(ref inputRef, n);
                 RunLoss(ref inputRef, ref __Ref.NullRef<float>(), n);
-                var losses = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 5456 * _maxBatch, n);
-                float part = 0f;
-                for (int s = 0; s < n; s++) part += losses[s];
+                float part = global::Dl.ModelStorage.Sum(global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 5456 * _maxBatch, n));
                 if (!float.IsFinite(part)) global::Dl.ModelChecks.ThrowNonFiniteChunkLoss(part, s0, n);
                 total += part;
                 _backwardGrads = s0 == 0 ? _gradSum : _chunkGrads;
-                RunBackward(ref inputRef, ref __Ref.NullRef<float>(), n, 1f / batch);
+                RunBackward(ref inputRef, ref __Ref.NullRef<float>(), n, 1f / batch, 0f, fusedSgd: false);
                 if (s0 > 0) global::Dl.Kernels.BatchChunking.Add(_gradSum, _chunkGrads);
             }
         }
@@ -241,10 +255,7 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         ref float inputRef = ref __Mem.GetReference(input);
         RunForward(ref inputRef, batch);
         RunLoss(ref inputRef, ref __Ref.NullRef<float>(), batch);
-        var losses = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 5456 * _maxBatch, batch);
-        float sum = 0f;
-        for (int s = 0; s < batch; s++) sum += losses[s];
-        return sum / batch;
+        return global::Dl.ModelStorage.Sum(global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 5456 * _maxBatch, batch)) / batch;
     }
     /// <summary>Before a training step: what its forward pass advances (running statistics, DropoutStep).</summary>
     private long SaveState() => DropoutStep;
@@ -256,13 +267,7 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         if ((uint)(batch - 1) >= (uint)_maxBatch) global::Dl.ModelChecks.ThrowBatch(batch, _maxBatch);
         if (input.Length != batch * InputSize) global::Dl.ModelChecks.ThrowInputLength(input.Length, batch, InputSize);
         if (target.Length != batch * 16) global::Dl.ModelChecks.ThrowLabelCount(target.Length, batch, 16);
-        var labels = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 0 * _maxBatch, batch * 16);
-        for (int i = 0; i < batch * 16; i++)
-        {
-            int label = target[i];
-            if ((uint)label >= 30u) global::Dl.ModelChecks.ThrowLabel(label, 30, i, 16);
-            labels[i] = label;
-        }
+        global::Dl.ModelStorage.StageLabels(target, global::System.MemoryExtensions.AsSpan(_arena, _arenaStart, batch * 16), 30, 16);
     }
 
     // Forward: the model's layers, in order.
@@ -271,42 +276,44 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         ref float arena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float parameters = ref __Mem.GetArrayDataReference(_params);
         int mb = _maxBatch;
-        ref float b0 = ref __Ref.Add(ref input, 0 * batch); // tokens [B, 16]
-        ref float b1 = ref __Ref.Add(ref parameters, 0); // embed.weight [240]
-        ref float b2 = ref __Ref.Add(ref arena, 16 * mb); // embed [B, 128]
-        ref float b3 = ref __Ref.Add(ref parameters, 240); // gru.weight_ih_l0 [576]
-        ref float b4 = ref __Ref.Add(ref parameters, 816); // gru.weight_hh_l0 [1728]
-        ref float b5 = ref __Ref.Add(ref parameters, 2544); // gru.bias_ih_l0 [72]
-        ref float b6 = ref __Ref.Add(ref parameters, 2616); // gru.bias_hh_l0 [72]
-        ref float b7 = ref __Ref.Add(ref arena, 144 * mb); // gru.l0 [B, 384]
-        ref float b8 = ref __Ref.Add(ref arena, 528 * mb); // gru.l0.saved [B, 2144]
-        ref float b9 = ref __Ref.Add(ref parameters, 2688); // gru.weight_ih_l1 [1728]
-        ref float b10 = ref __Ref.Add(ref parameters, 4416); // gru.weight_hh_l1 [1728]
-        ref float b11 = ref __Ref.Add(ref parameters, 6144); // gru.bias_ih_l1 [72]
-        ref float b12 = ref __Ref.Add(ref parameters, 6216); // gru.bias_hh_l1 [72]
-        ref float b13 = ref __Ref.Add(ref arena, 2672 * mb); // gru.l1 [B, 384]
-        ref float b14 = ref __Ref.Add(ref arena, 3056 * mb); // gru.l1.saved [B, 2400]
-        ref float b15 = ref __Ref.Add(ref parameters, 6288); // head.weight [720]
-        ref float b16 = ref __Ref.Add(ref arena, 5456 * mb); // head.matmul [B, 480]
-        ref float b17 = ref __Ref.Add(ref parameters, 7008); // head.bias [30]
-        ref float b18 = ref __Ref.Add(ref arena, 5936 * mb); // head [B, 480]
+        ref float tokens = ref input; // [B, 16]
+        ref float embed_weight = ref parameters; // embed.weight [240]
+        ref float embed = ref __Ref.Add(ref arena, 16 * mb); // [B, 128]
+        ref float gru_weight_ih_l0 = ref __Ref.Add(ref parameters, 240); // gru.weight_ih_l0 [576]
+        ref float gru_weight_hh_l0 = ref __Ref.Add(ref parameters, 816); // gru.weight_hh_l0 [1728]
+        ref float gru_bias_ih_l0 = ref __Ref.Add(ref parameters, 2544); // gru.bias_ih_l0 [72]
+        ref float gru_bias_hh_l0 = ref __Ref.Add(ref parameters, 2616); // gru.bias_hh_l0 [72]
+        ref float gru_l0 = ref __Ref.Add(ref arena, 144 * mb); // gru.l0 [B, 384]
+        ref float gru_l0_saved = ref __Ref.Add(ref arena, 528 * mb); // gru.l0.saved [B, 2144]
+        ref float gru_weight_ih_l1 = ref __Ref.Add(ref parameters, 2688); // gru.weight_ih_l1 [1728]
+        ref float gru_weight_hh_l1 = ref __Ref.Add(ref parameters, 4416); // gru.weight_hh_l1 [1728]
+        ref float gru_bias_ih_l1 = ref __Ref.Add(ref parameters, 6144); // gru.bias_ih_l1 [72]
+        ref float gru_bias_hh_l1 = ref __Ref.Add(ref parameters, 6216); // gru.bias_hh_l1 [72]
+        ref float gru_l1 = ref __Ref.Add(ref arena, 2672 * mb); // gru.l1 [B, 384]
+        ref float gru_l1_saved = ref __Ref.Add(ref arena, 3056 * mb); // gru.l1.saved [B, 2400]
+        ref float head_weight = ref __Ref.Add(ref parameters, 6288); // head.weight [720]
+        ref float head_matmul = ref __Ref.Add(ref arena, 5456 * mb); // head.matmul [B, 480]
+        ref float head_bias = ref __Ref.Add(ref parameters, 7008); // head.bias [30]
+        ref float head = ref __Ref.Add(ref arena, 5936 * mb); // [B, 480]
         // embed = embedding(tokens, embed.weight) [B, 16, 8]
-        {
-            global::Dl.Kernels.EmbeddingLookup.Forward<float>(batch * 16, 30, 8, __Mem.CreateReadOnlySpan(ref b0, batch * 16), __Mem.CreateReadOnlySpan(ref b1, 240), __Mem.CreateSpan(ref b2, batch * 128));
-        }
+        global::Dl.Kernels.EmbeddingLookup.Forward<float>(batch * 16, 30, 8, __Mem.CreateReadOnlySpan(ref tokens, batch * 16),
+            __Mem.CreateReadOnlySpan(ref embed_weight, 240), __Mem.CreateSpan(ref embed, batch * 128));
         // gru.l0 = gru(embed, gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0) [B, 16, 24] [16 steps in the kernel]
-        {
-            global::Dl.Kernels.Recurrent.Forward(new global::Dl.Kernels.RecurrentShape(global::Dl.Kernels.RecurrentCell.Gru, 16, 8, 24), batch, __Mem.CreateReadOnlySpan(ref b2, batch * 128), default, default, __Mem.CreateReadOnlySpan(ref b3, 576), __Mem.CreateReadOnlySpan(ref b4, 1728), __Mem.CreateReadOnlySpan(ref b5, 72), __Mem.CreateReadOnlySpan(ref b6, 72), __Mem.CreateSpan(ref b7, batch * 384), __Mem.CreateSpan(ref b8, batch * 2144), _gemm);
-        }
+        global::Dl.Kernels.Recurrent.Forward(new global::Dl.Kernels.RecurrentShape(global::Dl.Kernels.RecurrentCell.Gru, 16, 8, 24), batch,
+            __Mem.CreateReadOnlySpan(ref embed, batch * 128), default, default, __Mem.CreateReadOnlySpan(ref gru_weight_ih_l0, 576),
+            __Mem.CreateReadOnlySpan(ref gru_weight_hh_l0, 1728), __Mem.CreateReadOnlySpan(ref gru_bias_ih_l0, 72),
+            __Mem.CreateReadOnlySpan(ref gru_bias_hh_l0, 72), __Mem.CreateSpan(ref gru_l0, batch * 384), __Mem.CreateSpan(ref gru_l0_saved, batch * 2144),
+            _gemm);
         // gru.l1 = gru(gru.l0, gru.weight_ih_l1, gru.weight_hh_l1, gru.bias_ih_l1, gru.bias_hh_l1) [B, 16, 24] [16 steps in the kernel]
-        {
-            global::Dl.Kernels.Recurrent.Forward(new global::Dl.Kernels.RecurrentShape(global::Dl.Kernels.RecurrentCell.Gru, 16, 24, 24), batch, __Mem.CreateReadOnlySpan(ref b7, batch * 384), default, default, __Mem.CreateReadOnlySpan(ref b9, 1728), __Mem.CreateReadOnlySpan(ref b10, 1728), __Mem.CreateReadOnlySpan(ref b11, 72), __Mem.CreateReadOnlySpan(ref b12, 72), __Mem.CreateSpan(ref b13, batch * 384), __Mem.CreateSpan(ref b14, batch * 2400), _gemm);
-        }
+        global::Dl.Kernels.Recurrent.Forward(new global::Dl.Kernels.RecurrentShape(global::Dl.Kernels.RecurrentCell.Gru, 16, 24, 24), batch,
+            __Mem.CreateReadOnlySpan(ref gru_l0, batch * 384), default, default, __Mem.CreateReadOnlySpan(ref gru_weight_ih_l1, 1728),
+            __Mem.CreateReadOnlySpan(ref gru_weight_hh_l1, 1728), __Mem.CreateReadOnlySpan(ref gru_bias_ih_l1, 72),
+            __Mem.CreateReadOnlySpan(ref gru_bias_hh_l1, 72), __Mem.CreateSpan(ref gru_l1, batch * 384), __Mem.CreateSpan(ref gru_l1_saved, batch * 2400),
+            _gemm);
         // head.matmul = linear(gru.l1, head.weight) [B, 16, 30]
-        {
-            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref b13, batch * 384), __Mem.CreateReadOnlySpan(ref b15, 720), __Mem.CreateSpan(ref b16, batch * 480),
-                batch * 16, 30, 24, transA: false, transB: true, accumulate: false, _gemm);
-        }
+        global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref gru_l1, batch * 384), __Mem.CreateReadOnlySpan(ref head_weight, 720),
+            __Mem.CreateSpan(ref head_matmul, batch * 480),
+            batch * 16, 30, 24, transA: false, transB: true, accumulate: false, _gemm);
         // head = add(head.matmul, head.bias) [B, 16, 30]
         {
             for (int i0 = 0; i0 < batch * 16; i0++)
@@ -315,8 +322,11 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
                 int t_0 = i0 * 30;
                 int n = 30;
                 int i = 0;
-                for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.AddOp.Forward(__V256.LoadUnsafe(ref b16, (nuint)(o0_0 + i)), __V256.LoadUnsafe(ref b17, (nuint)(i))), ref b18, (nuint)(t_0 + i));
-                for (; i < n; i++) __Ref.Add(ref b18, t_0 + i) = global::Dl.AddOp.Forward<float>(__Ref.Add(ref b16, o0_0 + i), __Ref.Add(ref b17, i));
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(global::Dl.AddOp.Forward(__V256.LoadUnsafe(ref head_matmul, (nuint)(o0_0 + i)),
+                        __V256.LoadUnsafe(ref head_bias, (nuint)(i))), ref head, (nuint)(t_0 + i));
+                for (; i < n; i++)
+                    __Ref.Add(ref head, t_0 + i) = global::Dl.AddOp.Forward<float>(__Ref.Add(ref head_matmul, o0_0 + i), __Ref.Add(ref head_bias, i));
             }
         }
         if (Training) DropoutStep++; // dropout masks are keyed by (seed, dropout index, step)
@@ -327,256 +337,230 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
     {
         ref float arena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_arena), _arenaStart);
         int mb = _maxBatch;
-        ref float b18 = ref __Ref.Add(ref arena, 5936 * mb); // head [B, 480]
-        ref float b19 = ref __Ref.Add(ref arena, 0 * mb); // next [B, 16]
-        ref float b20 = ref __Ref.Add(ref arena, 5456 * mb); // softmax_cross_entropy_labels18 [B, 1]
-        ref float b21 = ref __Ref.Add(ref arena, 6416 * mb); // softmax_cross_entropy_labels18.scratch [B, 480]
+        ref float head = ref __Ref.Add(ref arena, 5936 * mb); // [B, 480]
+        ref float next = ref arena; // [B, 16]
+        ref float softmax_cross_entropy_labels18 = ref __Ref.Add(ref arena, 5456 * mb); // [B, 1]
+        ref float softmax_cross_entropy_labels18_scratch = ref __Ref.Add(ref arena, 6416 * mb); // softmax_cross_entropy_labels18.scratch [B, 480]
         // softmax_cross_entropy_labels18 = softmax_cross_entropy_labels(head, next) [B]
+        for (int r = 0; r < batch; r++)
         {
-            for (int r = 0; r < batch; r++)
-            {
-                __Mem.CreateSpan(ref __Ref.Add(ref b20, r), 1)[0] = global::Dl.SoftmaxCrossEntropyLabelsOp.Forward<float>(__Mem.CreateReadOnlySpan(ref __Ref.Add(ref b18, r * 480), 480), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b19, r * 16), 16), __Mem.CreateSpan(ref __Ref.Add(ref b21, r * 480), 480));
-            }
+            __Mem.CreateSpan(ref __Ref.Add(ref softmax_cross_entropy_labels18, r), 1)[0] =
+                global::Dl.SoftmaxCrossEntropyLabelsOp.Forward<float>(__Mem.CreateReadOnlySpan(ref __Ref.Add(ref head, r * 480), 480),
+                __Mem.CreateReadOnlySpan(ref __Ref.Add(ref next, r * 16), 16),
+                __Mem.CreateSpan(ref __Ref.Add(ref softmax_cross_entropy_labels18_scratch, r * 480), 480));
         }
     }
 
-    // Backward: seed dLoss, then each op's vector-Jacobian product in reverse order.
-    private void RunBackward(ref float input, ref float target, int batch, float lossScale)
+    // Backward: seed dLoss, then each op's vector-Jacobian product in reverse order. With fusedSgd the plain-SGD
+    // update is fused in (p += lrNeg * dL/dp: the gradients of the fused parameters are never stored).
+    private void RunBackward(ref float input, ref float target, int batch, float lossScale, float lrNeg, bool fusedSgd)
     {
         ref float arena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float parameters = ref __Mem.GetArrayDataReference(_params);
         ref float gradients = ref __Mem.GetArrayDataReference(_backwardGrads);
         int mb = _maxBatch;
-        ref float b0 = ref __Ref.Add(ref input, 0 * batch); // tokens [B, 16]
-        ref float b2 = ref __Ref.Add(ref arena, 16 * mb); // embed [B, 128]
-        ref float b3 = ref __Ref.Add(ref parameters, 240); // gru.weight_ih_l0 [576]
-        ref float b4 = ref __Ref.Add(ref parameters, 816); // gru.weight_hh_l0 [1728]
-        ref float b7 = ref __Ref.Add(ref arena, 144 * mb); // gru.l0 [B, 384]
-        ref float b8 = ref __Ref.Add(ref arena, 528 * mb); // gru.l0.saved [B, 2144]
-        ref float b9 = ref __Ref.Add(ref parameters, 2688); // gru.weight_ih_l1 [1728]
-        ref float b10 = ref __Ref.Add(ref parameters, 4416); // gru.weight_hh_l1 [1728]
-        ref float b13 = ref __Ref.Add(ref arena, 2672 * mb); // gru.l1 [B, 384]
-        ref float b14 = ref __Ref.Add(ref arena, 3056 * mb); // gru.l1.saved [B, 2400]
-        ref float b15 = ref __Ref.Add(ref parameters, 6288); // head.weight [720]
-        ref float b18 = ref __Ref.Add(ref arena, 5936 * mb); // head [B, 480]
-        ref float b19 = ref __Ref.Add(ref arena, 0 * mb); // next [B, 16]
-        ref float b21 = ref __Ref.Add(ref arena, 6416 * mb); // softmax_cross_entropy_labels18.scratch [B, 480]
-        ref float b22 = ref __Ref.Add(ref gradients, 0); // dembed.weight [240]
-        ref float b23 = ref __Ref.Add(ref arena, 10496 * mb); // dembed [B, 128]
-        ref float b24 = ref __Ref.Add(ref gradients, 240); // dgru.weight_ih_l0 [576]
-        ref float b25 = ref __Ref.Add(ref gradients, 816); // dgru.weight_hh_l0 [1728]
-        ref float b26 = ref __Ref.Add(ref gradients, 2544); // dgru.bias_ih_l0 [72]
-        ref float b27 = ref __Ref.Add(ref gradients, 2616); // dgru.bias_hh_l0 [72]
-        ref float b28 = ref __Ref.Add(ref arena, 7376 * mb); // dgru.l0 [B, 384]
-        ref float b29 = ref __Ref.Add(ref gradients, 2688); // dgru.weight_ih_l1 [1728]
-        ref float b30 = ref __Ref.Add(ref gradients, 4416); // dgru.weight_hh_l1 [1728]
-        ref float b31 = ref __Ref.Add(ref gradients, 6144); // dgru.bias_ih_l1 [72]
-        ref float b32 = ref __Ref.Add(ref gradients, 6216); // dgru.bias_hh_l1 [72]
-        ref float b33 = ref __Ref.Add(ref arena, 5472 * mb); // dgru.l1 [B, 384]
-        ref float b34 = ref __Ref.Add(ref gradients, 6288); // dhead.weight [720]
-        ref float b36 = ref __Ref.Add(ref gradients, 7008); // dhead.bias [30]
-        ref float b37 = ref __Ref.Add(ref arena, 6896 * mb); // dhead [B, 480]
-        ref float b38 = ref __Ref.Add(ref arena, 5456 * mb); // dsoftmax_cross_entropy_labels18 [B, 1]
-        ref float b39 = ref __Ref.Add(ref arena, 7760 * mb); // gru.l1.scratch [B, 2736]
-        ref float b40 = ref __Ref.Add(ref arena, 10624 * mb); // gru.l0.scratch [B, 2480]
+        ref float tokens = ref input; // [B, 16]
+        ref float embed_weight = ref parameters; // embed.weight [240]
+        ref float embed = ref __Ref.Add(ref arena, 16 * mb); // [B, 128]
+        ref float gru_weight_ih_l0 = ref __Ref.Add(ref parameters, 240); // gru.weight_ih_l0 [576]
+        ref float gru_weight_hh_l0 = ref __Ref.Add(ref parameters, 816); // gru.weight_hh_l0 [1728]
+        ref float gru_bias_ih_l0 = ref __Ref.Add(ref parameters, 2544); // gru.bias_ih_l0 [72]
+        ref float gru_bias_hh_l0 = ref __Ref.Add(ref parameters, 2616); // gru.bias_hh_l0 [72]
+        ref float gru_l0 = ref __Ref.Add(ref arena, 144 * mb); // gru.l0 [B, 384]
+        ref float gru_l0_saved = ref __Ref.Add(ref arena, 528 * mb); // gru.l0.saved [B, 2144]
+        ref float gru_weight_ih_l1 = ref __Ref.Add(ref parameters, 2688); // gru.weight_ih_l1 [1728]
+        ref float gru_weight_hh_l1 = ref __Ref.Add(ref parameters, 4416); // gru.weight_hh_l1 [1728]
+        ref float gru_bias_ih_l1 = ref __Ref.Add(ref parameters, 6144); // gru.bias_ih_l1 [72]
+        ref float gru_bias_hh_l1 = ref __Ref.Add(ref parameters, 6216); // gru.bias_hh_l1 [72]
+        ref float gru_l1 = ref __Ref.Add(ref arena, 2672 * mb); // gru.l1 [B, 384]
+        ref float gru_l1_saved = ref __Ref.Add(ref arena, 3056 * mb); // gru.l1.saved [B, 2400]
+        ref float head_weight = ref __Ref.Add(ref parameters, 6288); // head.weight [720]
+        ref float head_bias = ref __Ref.Add(ref parameters, 7008); // head.bias [30]
+        ref float head = ref __Ref.Add(ref arena, 5936 * mb); // [B, 480]
+        ref float next = ref arena; // [B, 16]
+        ref float softmax_cross_entropy_labels18_scratch = ref __Ref.Add(ref arena, 6416 * mb); // softmax_cross_entropy_labels18.scratch [B, 480]
+        ref float d_embed_weight = ref gradients; // dembed.weight [240]
+        ref float d_embed = ref __Ref.Add(ref arena, 2672 * mb); // [B, 128]
+        ref float d_gru_weight_ih_l0 = ref __Ref.Add(ref gradients, 240); // dgru.weight_ih_l0 [576]
+        ref float d_gru_weight_hh_l0 = ref __Ref.Add(ref gradients, 816); // dgru.weight_hh_l0 [1728]
+        ref float d_gru_bias_ih_l0 = ref __Ref.Add(ref gradients, 2544); // dgru.bias_ih_l0 [72]
+        ref float d_gru_bias_hh_l0 = ref __Ref.Add(ref gradients, 2616); // dgru.bias_hh_l0 [72]
+        ref float d_gru_l0 = ref __Ref.Add(ref arena, 5840 * mb); // dgru.l0 [B, 384]
+        ref float d_gru_weight_ih_l1 = ref __Ref.Add(ref gradients, 2688); // dgru.weight_ih_l1 [1728]
+        ref float d_gru_weight_hh_l1 = ref __Ref.Add(ref gradients, 4416); // dgru.weight_hh_l1 [1728]
+        ref float d_gru_bias_ih_l1 = ref __Ref.Add(ref gradients, 6144); // dgru.bias_ih_l1 [72]
+        ref float d_gru_bias_hh_l1 = ref __Ref.Add(ref gradients, 6216); // dgru.bias_hh_l1 [72]
+        ref float d_gru_l1 = ref __Ref.Add(ref arena, 5456 * mb); // dgru.l1 [B, 384]
+        ref float d_head_weight = ref __Ref.Add(ref gradients, 6288); // dhead.weight [720]
+        ref float d_head_bias = ref __Ref.Add(ref gradients, 7008); // dhead.bias [30]
+        ref float d_head = ref __Ref.Add(ref arena, 6896 * mb); // [B, 480]
+        ref float d_softmax_cross_entropy_labels18 = ref __Ref.Add(ref arena, 5456 * mb); // [B, 1]
+        ref float gru_l1_scratch = ref __Ref.Add(ref arena, 6224 * mb); // gru.l1.scratch [B, 2736]
+        ref float gru_l0_scratch = ref __Ref.Add(ref arena, 2800 * mb); // gru.l0.scratch [B, 2480]
         // seed: dLoss = lossScale per sample (1/batch: the loss is the batch mean)
-        {
-            __Mem.CreateSpan(ref b38, batch).Fill(lossScale);
-        }
+        __Mem.CreateSpan(ref d_softmax_cross_entropy_labels18, batch).Fill(lossScale);
         // dhead += dsoftmax_cross_entropy_labels18 * dsoftmax_cross_entropy_labels18/dhead  [softmax_cross_entropy_labels]
+        __Mem.CreateSpan(ref d_head, batch * 480).Clear();
+        for (int r = 0; r < batch; r++)
         {
-            __Mem.CreateSpan(ref b37, batch * 480).Clear();
-            for (int r = 0; r < batch; r++)
-            {
-                global::Dl.SoftmaxCrossEntropyLabelsOp.Backward<float>(__Mem.CreateReadOnlySpan(ref __Ref.Add(ref b18, r * 480), 480), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b19, r * 16), 16), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b21, r * 480), 480), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b38, r), 1)[0], __Mem.CreateSpan(ref __Ref.Add(ref b37, r * 480), 480));
-            }
+            global::Dl.SoftmaxCrossEntropyLabelsOp.Backward<float>(__Mem.CreateReadOnlySpan(ref __Ref.Add(ref head, r * 480), 480),
+                __Mem.CreateReadOnlySpan(ref __Ref.Add(ref next, r * 16), 16),
+                __Mem.CreateReadOnlySpan(ref __Ref.Add(ref softmax_cross_entropy_labels18_scratch, r * 480), 480),
+                __Mem.CreateReadOnlySpan(ref __Ref.Add(ref d_softmax_cross_entropy_labels18, r), 1)[0],
+                __Mem.CreateSpan(ref __Ref.Add(ref d_head, r * 480), 480));
         }
-        // dhead.bias += dhead * dhead/dhead.bias  [add]
+        if (fusedSgd)
         {
-            __Mem.CreateSpan(ref b36, 30).Clear();
+            // fused SGD update: head.bias += -lr * dhead.bias
             for (int i0 = 0; i0 < batch * 16; i0++)
             {
                 int o0_0 = i0 * 30;
                 int n = 30;
                 int i = 0;
-                for (; i <= n - 8; i += 8) __V256.StoreUnsafe(__V256.LoadUnsafe(ref b36, (nuint)(i)) + global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref b37, (nuint)(o0_0 + i))), ref b36, (nuint)(i));
-                for (; i < n; i++) __Ref.Add(ref b36, i) += global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b37, o0_0 + i));
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(__V256.LoadUnsafe(ref head_bias, (nuint)(i))
+                        + __V256.Create(lrNeg) * (global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero,
+                        __V256.LoadUnsafe(ref d_head, (nuint)(o0_0 + i)))), ref head_bias, (nuint)(i));
+                for (; i < n; i++) __Ref.Add(ref head_bias, i) += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref d_head, o0_0 + i)));
+            }
+        }
+        else
+        {
+            // dhead.bias += dhead * dhead/dhead.bias  [add]
+            __Mem.CreateSpan(ref d_head_bias, 30).Clear();
+            for (int i0 = 0; i0 < batch * 16; i0++)
+            {
+                int o0_0 = i0 * 30;
+                int n = 30;
+                int i = 0;
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(__V256.LoadUnsafe(ref d_head_bias, (nuint)(i))
+                        + global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref d_head, (nuint)(o0_0 + i))), ref d_head_bias,
+                        (nuint)(i));
+                for (; i < n; i++) __Ref.Add(ref d_head_bias, i) += global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref d_head, o0_0 + i));
             }
         }
         // dgru.l1 += dhead.matmul * dhead.matmul/dgru.l1  [linear]
+        global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref d_head, batch * 480), __Mem.CreateReadOnlySpan(ref head_weight, 720),
+            __Mem.CreateSpan(ref d_gru_l1, batch * 384),
+            batch * 16, 24, 30, transA: false, transB: false, accumulate: false, _gemm);
+        if (fusedSgd)
         {
-            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref b37, batch * 480), __Mem.CreateReadOnlySpan(ref b15, 720), __Mem.CreateSpan(ref b33, batch * 384),
-                batch * 16, 24, 30, transA: false, transB: false, accumulate: false, _gemm);
+            // fused SGD update: head.weight += -lr * dhead.weight
+            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref d_head, batch * 480), __Mem.CreateReadOnlySpan(ref gru_l1, batch * 384),
+                __Mem.CreateSpan(ref head_weight, 720),
+                30, 24, batch * 16, transA: true, transB: false, accumulate: true, _gemm, alpha: lrNeg);
         }
-        // dhead.weight += dhead.matmul * dhead.matmul/dhead.weight  [linear]
+        else
         {
-            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref b37, batch * 480), __Mem.CreateReadOnlySpan(ref b13, batch * 384), __Mem.CreateSpan(ref b34, 720),
+            // dhead.weight += dhead.matmul * dhead.matmul/dhead.weight  [linear]
+            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref d_head, batch * 480), __Mem.CreateReadOnlySpan(ref gru_l1, batch * 384),
+                __Mem.CreateSpan(ref d_head_weight, 720),
                 30, 24, batch * 16, transA: true, transB: false, accumulate: false, _gemm);
         }
         // dgru.l1's inputs and parameters: backpropagation through 16 steps  [gru]
-        {
-            global::Dl.Kernels.Recurrent.Backward(new global::Dl.Kernels.RecurrentShape(global::Dl.Kernels.RecurrentCell.Gru, 16, 24, 24), batch, __Mem.CreateReadOnlySpan(ref b7, batch * 384), default, default, __Mem.CreateReadOnlySpan(ref b9, 1728), __Mem.CreateReadOnlySpan(ref b10, 1728), __Mem.CreateReadOnlySpan(ref b13, batch * 384), __Mem.CreateReadOnlySpan(ref b14, batch * 2400), __Mem.CreateReadOnlySpan(ref b33, batch * 384), __Mem.CreateSpan(ref b28, batch * 384), default, default, false, __Mem.CreateSpan(ref b29, 1728), __Mem.CreateSpan(ref b30, 1728), __Mem.CreateSpan(ref b31, 72), __Mem.CreateSpan(ref b32, 72), false, __Mem.CreateSpan(ref b39, batch * 2736), _gemm);
-        }
+        global::Dl.Kernels.Recurrent.Backward(new global::Dl.Kernels.RecurrentShape(global::Dl.Kernels.RecurrentCell.Gru, 16, 24, 24), batch,
+            __Mem.CreateReadOnlySpan(ref gru_l0, batch * 384), default, default, __Mem.CreateReadOnlySpan(ref gru_weight_ih_l1, 1728),
+            __Mem.CreateReadOnlySpan(ref gru_weight_hh_l1, 1728), __Mem.CreateReadOnlySpan(ref gru_l1, batch * 384),
+            __Mem.CreateReadOnlySpan(ref gru_l1_saved, batch * 2400), __Mem.CreateReadOnlySpan(ref d_gru_l1, batch * 384),
+            __Mem.CreateSpan(ref d_gru_l0, batch * 384), default, default, false, __Mem.CreateSpan(ref d_gru_weight_ih_l1, 1728),
+            __Mem.CreateSpan(ref d_gru_weight_hh_l1, 1728), __Mem.CreateSpan(ref d_gru_bias_ih_l1, 72), __Mem.CreateSpan(ref d_gru_bias_hh_l1, 72), false,
+            __Mem.CreateSpan(ref gru_l1_scratch, batch * 2736), _gemm);
         // dgru.l0's inputs and parameters: backpropagation through 16 steps  [gru]
-        {
-            global::Dl.Kernels.Recurrent.Backward(new global::Dl.Kernels.RecurrentShape(global::Dl.Kernels.RecurrentCell.Gru, 16, 8, 24), batch, __Mem.CreateReadOnlySpan(ref b2, batch * 128), default, default, __Mem.CreateReadOnlySpan(ref b3, 576), __Mem.CreateReadOnlySpan(ref b4, 1728), __Mem.CreateReadOnlySpan(ref b7, batch * 384), __Mem.CreateReadOnlySpan(ref b8, batch * 2144), __Mem.CreateReadOnlySpan(ref b28, batch * 384), __Mem.CreateSpan(ref b23, batch * 128), default, default, false, __Mem.CreateSpan(ref b24, 576), __Mem.CreateSpan(ref b25, 1728), __Mem.CreateSpan(ref b26, 72), __Mem.CreateSpan(ref b27, 72), false, __Mem.CreateSpan(ref b40, batch * 2480), _gemm);
-        }
+        global::Dl.Kernels.Recurrent.Backward(new global::Dl.Kernels.RecurrentShape(global::Dl.Kernels.RecurrentCell.Gru, 16, 8, 24), batch,
+            __Mem.CreateReadOnlySpan(ref embed, batch * 128), default, default, __Mem.CreateReadOnlySpan(ref gru_weight_ih_l0, 576),
+            __Mem.CreateReadOnlySpan(ref gru_weight_hh_l0, 1728), __Mem.CreateReadOnlySpan(ref gru_l0, batch * 384),
+            __Mem.CreateReadOnlySpan(ref gru_l0_saved, batch * 2144), __Mem.CreateReadOnlySpan(ref d_gru_l0, batch * 384),
+            __Mem.CreateSpan(ref d_embed, batch * 128), default, default, false, __Mem.CreateSpan(ref d_gru_weight_ih_l0, 576),
+            __Mem.CreateSpan(ref d_gru_weight_hh_l0, 1728), __Mem.CreateSpan(ref d_gru_bias_ih_l0, 72), __Mem.CreateSpan(ref d_gru_bias_hh_l0, 72), false,
+            __Mem.CreateSpan(ref gru_l0_scratch, batch * 2480), _gemm);
         // dembed.weight += dembed * dembed/dembed.weight  [embedding]
+        global::Dl.Kernels.EmbeddingLookup.Backward<float>(batch * 16, 30, 8, __Mem.CreateReadOnlySpan(ref tokens, batch * 16),
+            __Mem.CreateReadOnlySpan(ref d_embed, batch * 128), __Mem.CreateSpan(ref d_embed_weight, 240), false);
+        // the SGD update of the parameters whose gradients were stored
+        if (fusedSgd)
         {
-            global::Dl.Kernels.EmbeddingLookup.Backward<float>(batch * 16, 30, 8, __Mem.CreateReadOnlySpan(ref b0, batch * 16), __Mem.CreateReadOnlySpan(ref b23, batch * 128), __Mem.CreateSpan(ref b22, 240), false);
-        }
-    }
-
-    // Backward with the plain-SGD update fused in: p += lrNeg * dL/dp, weight gradients never stored.
-    private void RunBackwardSgd(ref float input, ref float target, int batch, float lossScale, float lrNeg)
-    {
-        ref float arena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_arena), _arenaStart);
-        ref float parameters = ref __Mem.GetArrayDataReference(_params);
-        ref float gradients = ref __Mem.GetArrayDataReference(_backwardGrads);
-        int mb = _maxBatch;
-        ref float b0 = ref __Ref.Add(ref input, 0 * batch); // tokens [B, 16]
-        ref float b1 = ref __Ref.Add(ref parameters, 0); // embed.weight [240]
-        ref float b2 = ref __Ref.Add(ref arena, 16 * mb); // embed [B, 128]
-        ref float b3 = ref __Ref.Add(ref parameters, 240); // gru.weight_ih_l0 [576]
-        ref float b4 = ref __Ref.Add(ref parameters, 816); // gru.weight_hh_l0 [1728]
-        ref float b5 = ref __Ref.Add(ref parameters, 2544); // gru.bias_ih_l0 [72]
-        ref float b6 = ref __Ref.Add(ref parameters, 2616); // gru.bias_hh_l0 [72]
-        ref float b7 = ref __Ref.Add(ref arena, 144 * mb); // gru.l0 [B, 384]
-        ref float b8 = ref __Ref.Add(ref arena, 528 * mb); // gru.l0.saved [B, 2144]
-        ref float b9 = ref __Ref.Add(ref parameters, 2688); // gru.weight_ih_l1 [1728]
-        ref float b10 = ref __Ref.Add(ref parameters, 4416); // gru.weight_hh_l1 [1728]
-        ref float b11 = ref __Ref.Add(ref parameters, 6144); // gru.bias_ih_l1 [72]
-        ref float b12 = ref __Ref.Add(ref parameters, 6216); // gru.bias_hh_l1 [72]
-        ref float b13 = ref __Ref.Add(ref arena, 2672 * mb); // gru.l1 [B, 384]
-        ref float b14 = ref __Ref.Add(ref arena, 3056 * mb); // gru.l1.saved [B, 2400]
-        ref float b15 = ref __Ref.Add(ref parameters, 6288); // head.weight [720]
-        ref float b17 = ref __Ref.Add(ref parameters, 7008); // head.bias [30]
-        ref float b18 = ref __Ref.Add(ref arena, 5936 * mb); // head [B, 480]
-        ref float b19 = ref __Ref.Add(ref arena, 0 * mb); // next [B, 16]
-        ref float b21 = ref __Ref.Add(ref arena, 6416 * mb); // softmax_cross_entropy_labels18.scratch [B, 480]
-        ref float b22 = ref __Ref.Add(ref gradients, 0); // dembed.weight [240]
-        ref float b23 = ref __Ref.Add(ref arena, 10496 * mb); // dembed [B, 128]
-        ref float b24 = ref __Ref.Add(ref gradients, 240); // dgru.weight_ih_l0 [576]
-        ref float b25 = ref __Ref.Add(ref gradients, 816); // dgru.weight_hh_l0 [1728]
-        ref float b26 = ref __Ref.Add(ref gradients, 2544); // dgru.bias_ih_l0 [72]
-        ref float b27 = ref __Ref.Add(ref gradients, 2616); // dgru.bias_hh_l0 [72]
-        ref float b28 = ref __Ref.Add(ref arena, 7376 * mb); // dgru.l0 [B, 384]
-        ref float b29 = ref __Ref.Add(ref gradients, 2688); // dgru.weight_ih_l1 [1728]
-        ref float b30 = ref __Ref.Add(ref gradients, 4416); // dgru.weight_hh_l1 [1728]
-        ref float b31 = ref __Ref.Add(ref gradients, 6144); // dgru.bias_ih_l1 [72]
-        ref float b32 = ref __Ref.Add(ref gradients, 6216); // dgru.bias_hh_l1 [72]
-        ref float b33 = ref __Ref.Add(ref arena, 5472 * mb); // dgru.l1 [B, 384]
-        ref float b37 = ref __Ref.Add(ref arena, 6896 * mb); // dhead [B, 480]
-        ref float b38 = ref __Ref.Add(ref arena, 5456 * mb); // dsoftmax_cross_entropy_labels18 [B, 1]
-        ref float b39 = ref __Ref.Add(ref arena, 7760 * mb); // gru.l1.scratch [B, 2736]
-        ref float b40 = ref __Ref.Add(ref arena, 10624 * mb); // gru.l0.scratch [B, 2480]
-        // seed: dLoss = lossScale per sample (1/batch: the loss is the batch mean)
-        {
-            __Mem.CreateSpan(ref b38, batch).Fill(lossScale);
-        }
-        // dhead += dsoftmax_cross_entropy_labels18 * dsoftmax_cross_entropy_labels18/dhead  [softmax_cross_entropy_labels]
-        {
-            __Mem.CreateSpan(ref b37, batch * 480).Clear();
-            for (int r = 0; r < batch; r++)
+            // gru.weight_ih_l1 += -lr * dgru.weight_ih_l1
             {
-                global::Dl.SoftmaxCrossEntropyLabelsOp.Backward<float>(__Mem.CreateReadOnlySpan(ref __Ref.Add(ref b18, r * 480), 480), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b19, r * 16), 16), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b21, r * 480), 480), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b38, r), 1)[0], __Mem.CreateSpan(ref __Ref.Add(ref b37, r * 480), 480));
-            }
-        }
-        // dhead.bias += dhead * dhead/dhead.bias  [add] -> fused into the SGD update
-        {
-            for (int i0 = 0; i0 < batch * 16; i0++)
-            {
-                int o0_0 = i0 * 30;
-                int n = 30;
+                int n = 1728;
                 int i = 0;
-                for (; i <= n - 8; i += 8) __V256.StoreUnsafe(__V256.LoadUnsafe(ref b17, (nuint)(i)) + __V256.Create(lrNeg) * (global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref b37, (nuint)(o0_0 + i)))), ref b17, (nuint)(i));
-                for (; i < n; i++) __Ref.Add(ref b17, i) += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b37, o0_0 + i)));
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(__V256.LoadUnsafe(ref gru_weight_ih_l1, (nuint)(i))
+                        + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref d_gru_weight_ih_l1, (nuint)(i)), ref gru_weight_ih_l1, (nuint)(i));
+                for (; i < n; i++) __Ref.Add(ref gru_weight_ih_l1, i) += lrNeg * __Ref.Add(ref d_gru_weight_ih_l1, i);
             }
-        }
-        // dgru.l1 += dhead.matmul * dhead.matmul/dgru.l1  [linear]
-        {
-            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref b37, batch * 480), __Mem.CreateReadOnlySpan(ref b15, 720), __Mem.CreateSpan(ref b33, batch * 384),
-                batch * 16, 24, 30, transA: false, transB: false, accumulate: false, _gemm);
-        }
-        // dhead.weight += dhead.matmul * dhead.matmul/dhead.weight  [linear] -> fused into the SGD update
-        {
-            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref b37, batch * 480), __Mem.CreateReadOnlySpan(ref b13, batch * 384), __Mem.CreateSpan(ref b15, 720),
-                30, 24, batch * 16, transA: true, transB: false, accumulate: true, _gemm, alpha: lrNeg);
-        }
-        // dgru.l1's inputs and parameters: backpropagation through 16 steps  [gru]
-        {
-            global::Dl.Kernels.Recurrent.Backward(new global::Dl.Kernels.RecurrentShape(global::Dl.Kernels.RecurrentCell.Gru, 16, 24, 24), batch, __Mem.CreateReadOnlySpan(ref b7, batch * 384), default, default, __Mem.CreateReadOnlySpan(ref b9, 1728), __Mem.CreateReadOnlySpan(ref b10, 1728), __Mem.CreateReadOnlySpan(ref b13, batch * 384), __Mem.CreateReadOnlySpan(ref b14, batch * 2400), __Mem.CreateReadOnlySpan(ref b33, batch * 384), __Mem.CreateSpan(ref b28, batch * 384), default, default, false, __Mem.CreateSpan(ref b29, 1728), __Mem.CreateSpan(ref b30, 1728), __Mem.CreateSpan(ref b31, 72), __Mem.CreateSpan(ref b32, 72), false, __Mem.CreateSpan(ref b39, batch * 2736), _gemm);
-        }
-        // dgru.l0's inputs and parameters: backpropagation through 16 steps  [gru]
-        {
-            global::Dl.Kernels.Recurrent.Backward(new global::Dl.Kernels.RecurrentShape(global::Dl.Kernels.RecurrentCell.Gru, 16, 8, 24), batch, __Mem.CreateReadOnlySpan(ref b2, batch * 128), default, default, __Mem.CreateReadOnlySpan(ref b3, 576), __Mem.CreateReadOnlySpan(ref b4, 1728), __Mem.CreateReadOnlySpan(ref b7, batch * 384), __Mem.CreateReadOnlySpan(ref b8, batch * 2144), __Mem.CreateReadOnlySpan(ref b28, batch * 384), __Mem.CreateSpan(ref b23, batch * 128), default, default, false, __Mem.CreateSpan(ref b24, 576), __Mem.CreateSpan(ref b25, 1728), __Mem.CreateSpan(ref b26, 72), __Mem.CreateSpan(ref b27, 72), false, __Mem.CreateSpan(ref b40, batch * 2480), _gemm);
-        }
-        // dembed.weight += dembed * dembed/dembed.weight  [embedding]
-        {
-            global::Dl.Kernels.EmbeddingLookup.Backward<float>(batch * 16, 30, 8, __Mem.CreateReadOnlySpan(ref b0, batch * 16), __Mem.CreateReadOnlySpan(ref b23, batch * 128), __Mem.CreateSpan(ref b22, 240), false);
-        }
-        // gru.weight_ih_l1 += -lr * dgru.weight_ih_l1
-        {
-            int n = 1728;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(__V256.LoadUnsafe(ref b9, (nuint)(i)) + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref b29, (nuint)(i)), ref b9, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b9, i) += lrNeg * __Ref.Add(ref b29, i);
-        }
-        // gru.weight_hh_l1 += -lr * dgru.weight_hh_l1
-        {
-            int n = 1728;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(__V256.LoadUnsafe(ref b10, (nuint)(i)) + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref b30, (nuint)(i)), ref b10, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b10, i) += lrNeg * __Ref.Add(ref b30, i);
-        }
-        // gru.bias_ih_l1 += -lr * dgru.bias_ih_l1
-        {
-            int n = 72;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(__V256.LoadUnsafe(ref b11, (nuint)(i)) + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref b31, (nuint)(i)), ref b11, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b11, i) += lrNeg * __Ref.Add(ref b31, i);
-        }
-        // gru.bias_hh_l1 += -lr * dgru.bias_hh_l1
-        {
-            int n = 72;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(__V256.LoadUnsafe(ref b12, (nuint)(i)) + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref b32, (nuint)(i)), ref b12, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b12, i) += lrNeg * __Ref.Add(ref b32, i);
-        }
-        // gru.weight_ih_l0 += -lr * dgru.weight_ih_l0
-        {
-            int n = 576;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(__V256.LoadUnsafe(ref b3, (nuint)(i)) + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref b24, (nuint)(i)), ref b3, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b3, i) += lrNeg * __Ref.Add(ref b24, i);
-        }
-        // gru.weight_hh_l0 += -lr * dgru.weight_hh_l0
-        {
-            int n = 1728;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(__V256.LoadUnsafe(ref b4, (nuint)(i)) + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref b25, (nuint)(i)), ref b4, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b4, i) += lrNeg * __Ref.Add(ref b25, i);
-        }
-        // gru.bias_ih_l0 += -lr * dgru.bias_ih_l0
-        {
-            int n = 72;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(__V256.LoadUnsafe(ref b5, (nuint)(i)) + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref b26, (nuint)(i)), ref b5, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b5, i) += lrNeg * __Ref.Add(ref b26, i);
-        }
-        // gru.bias_hh_l0 += -lr * dgru.bias_hh_l0
-        {
-            int n = 72;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(__V256.LoadUnsafe(ref b6, (nuint)(i)) + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref b27, (nuint)(i)), ref b6, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b6, i) += lrNeg * __Ref.Add(ref b27, i);
-        }
-        // embed.weight += -lr * dembed.weight
-        {
-            int n = 240;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(__V256.LoadUnsafe(ref b1, (nuint)(i)) + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref b22, (nuint)(i)), ref b1, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b1, i) += lrNeg * __Ref.Add(ref b22, i);
+            // gru.weight_hh_l1 += -lr * dgru.weight_hh_l1
+            {
+                int n = 1728;
+                int i = 0;
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(__V256.LoadUnsafe(ref gru_weight_hh_l1, (nuint)(i))
+                        + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref d_gru_weight_hh_l1, (nuint)(i)), ref gru_weight_hh_l1, (nuint)(i));
+                for (; i < n; i++) __Ref.Add(ref gru_weight_hh_l1, i) += lrNeg * __Ref.Add(ref d_gru_weight_hh_l1, i);
+            }
+            // gru.bias_ih_l1 += -lr * dgru.bias_ih_l1
+            {
+                int n = 72;
+                int i = 0;
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(__V256.LoadUnsafe(ref gru_bias_ih_l1, (nuint)(i))
+                        + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref d_gru_bias_ih_l1, (nuint)(i)), ref gru_bias_ih_l1, (nuint)(i));
+                for (; i < n; i++) __Ref.Add(ref gru_bias_ih_l1, i) += lrNeg * __Ref.Add(ref d_gru_bias_ih_l1, i);
+            }
+            // gru.bias_hh_l1 += -lr * dgru.bias_hh_l1
+            {
+                int n = 72;
+                int i = 0;
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(__V256.LoadUnsafe(ref gru_bias_hh_l1, (nuint)(i))
+                        + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref d_gru_bias_hh_l1, (nuint)(i)), ref gru_bias_hh_l1, (nuint)(i));
+                for (; i < n; i++) __Ref.Add(ref gru_bias_hh_l1, i) += lrNeg * __Ref.Add(ref d_gru_bias_hh_l1, i);
+            }
+            // gru.weight_ih_l0 += -lr * dgru.weight_ih_l0
+            {
+                int n = 576;
+                int i = 0;
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(__V256.LoadUnsafe(ref gru_weight_ih_l0, (nuint)(i))
+                        + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref d_gru_weight_ih_l0, (nuint)(i)), ref gru_weight_ih_l0, (nuint)(i));
+                for (; i < n; i++) __Ref.Add(ref gru_weight_ih_l0, i) += lrNeg * __Ref.Add(ref d_gru_weight_ih_l0, i);
+            }
+            // gru.weight_hh_l0 += -lr * dgru.weight_hh_l0
+            {
+                int n = 1728;
+                int i = 0;
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(__V256.LoadUnsafe(ref gru_weight_hh_l0, (nuint)(i))
+                        + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref d_gru_weight_hh_l0, (nuint)(i)), ref gru_weight_hh_l0, (nuint)(i));
+                for (; i < n; i++) __Ref.Add(ref gru_weight_hh_l0, i) += lrNeg * __Ref.Add(ref d_gru_weight_hh_l0, i);
+            }
+            // gru.bias_ih_l0 += -lr * dgru.bias_ih_l0
+            {
+                int n = 72;
+                int i = 0;
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(__V256.LoadUnsafe(ref gru_bias_ih_l0, (nuint)(i))
+                        + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref d_gru_bias_ih_l0, (nuint)(i)), ref gru_bias_ih_l0, (nuint)(i));
+                for (; i < n; i++) __Ref.Add(ref gru_bias_ih_l0, i) += lrNeg * __Ref.Add(ref d_gru_bias_ih_l0, i);
+            }
+            // gru.bias_hh_l0 += -lr * dgru.bias_hh_l0
+            {
+                int n = 72;
+                int i = 0;
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(__V256.LoadUnsafe(ref gru_bias_hh_l0, (nuint)(i))
+                        + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref d_gru_bias_hh_l0, (nuint)(i)), ref gru_bias_hh_l0, (nuint)(i));
+                for (; i < n; i++) __Ref.Add(ref gru_bias_hh_l0, i) += lrNeg * __Ref.Add(ref d_gru_bias_hh_l0, i);
+            }
+            // embed.weight += -lr * dembed.weight
+            {
+                int n = 240;
+                int i = 0;
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(__V256.LoadUnsafe(ref embed_weight, (nuint)(i))
+                        + __V256.Create(lrNeg) * __V256.LoadUnsafe(ref d_embed_weight, (nuint)(i)), ref embed_weight, (nuint)(i));
+                for (; i < n; i++) __Ref.Add(ref embed_weight, i) += lrNeg * __Ref.Add(ref d_embed_weight, i);
+            }
         }
     }
 

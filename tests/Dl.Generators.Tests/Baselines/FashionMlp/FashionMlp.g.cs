@@ -31,16 +31,16 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         Name = "FashionMlp",
         Parameters = new global::Dl.ParameterInfo[]
         {
-            new("fc1.weight", new int[] { 128, 784 }, 0, (global::Dl.Init)0, 0f, 784, 128),
-            new("fc1.bias", new int[] { 128 }, 100352, (global::Dl.Init)1, 0f, 784, 128),
-            new("fc2.weight", new int[] { 10, 128 }, 100480, (global::Dl.Init)0, 0f, 128, 10),
-            new("fc2.bias", new int[] { 10 }, 101760, (global::Dl.Init)1, 0f, 128, 10),
+            new("fc1.weight", new int[] { 128, 784 }, 0, global::Dl.Init.Default, 0f, 784, 128),
+            new("fc1.bias", new int[] { 128 }, 100352, global::Dl.Init.Zeros, 0f, 784, 128),
+            new("fc2.weight", new int[] { 10, 128 }, 100480, global::Dl.Init.Default, 0f, 128, 10),
+            new("fc2.bias", new int[] { 10 }, 101760, global::Dl.Init.Zeros, 0f, 128, 10),
         },
         Inputs = new global::Dl.InputInfo[]
         {
             new("x", new int[] { 784 }, 0),
         },
-        Target = new global::Dl.InputInfo("y", new int[] {  }, 10),
+        Target = new global::Dl.InputInfo("y", new int[0], 10),
         OutputShape = new int[] { 10 },
         Layers = new global::Dl.LayerSummary[]
         {
@@ -48,14 +48,23 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
             new("relu5", "relu", new int[] { 128 }, 0),
             new("fc2", "Linear", new int[] { 10 }, 1290),
         },
-        GraphText = "x = input [B, 784]\nfc1.weight = param [128, 784]\nfc1.matmul = linear(x, fc1.weight) [B, 128]\nfc1.bias = param [128]\nfc1 = add(fc1.matmul, fc1.bias) [B, 128]\nrelu5 = relu(fc1) [B, 128]\nfc2.weight = param [10, 128]\nfc2.matmul = linear(relu5, fc2.weight) [B, 10]\nfc2.bias = param [10]\nfc2 = add(fc2.matmul, fc2.bias) [B, 10]\ny = target [B]\nsoftmax_cross_entropy_labels11 = softmax_cross_entropy_labels(fc2, y) [B]",
-        GraphDot = "digraph FashionMlp {\n  rankdir=LR;\n  n0 [label=\"x\\ninput [B, 784]\"];\n  n1 [label=\"fc1.weight\\nparam [128, 784]\", shape=box];\n  n2 [label=\"fc1.matmul\\nlinear [B, 128]\"];\n  n3 [label=\"fc1.bias\\nparam [128]\", shape=box];\n  n4 [label=\"fc1\\nadd [B, 128]\"];\n  n5 [label=\"relu5\\nrelu [B, 128]\"];\n  n6 [label=\"fc2.weight\\nparam [10, 128]\", shape=box];\n  n7 [label=\"fc2.matmul\\nlinear [B, 10]\"];\n  n8 [label=\"fc2.bias\\nparam [10]\", shape=box];\n  n9 [label=\"fc2\\nadd [B, 10]\"];\n  n10 [label=\"y\\ntarget [B]\"];\n  n11 [label=\"softmax_cross_entropy_labels11\\nsoftmax_cross_entropy_labels [B]\"];\n  n0 -> n2;\n  n1 -> n2;\n  n2 -> n4;\n  n3 -> n4;\n  n4 -> n5;\n  n5 -> n7;\n  n6 -> n7;\n  n7 -> n9;\n  n8 -> n9;\n  n9 -> n11;\n  n10 -> n11;\n}",
+        GraphText = "x = input [B, 784]\nfc1.weight = param [128, 784]\nfc1.matmul = linear(x, fc1.weight) [B, 128]\nfc1.bias = param [128]\n"
+            + "fc1 = add(fc1.matmul, fc1.bias) [B, 128]\nrelu5 = relu(fc1) [B, 128]\nfc2.weight = param [10, 128]\n"
+            + "fc2.matmul = linear(relu5, fc2.weight) [B, 10]\nfc2.bias = param [10]\nfc2 = add(fc2.matmul, fc2.bias) [B, 10]\n"
+            + "y = target [B]\nsoftmax_cross_entropy_labels11 = softmax_cross_entropy_labels(fc2, y) [B]",
+        GraphDot = "digraph FashionMlp {\n  rankdir=LR;\n  n0 [label=\"x\\ninput [B, 784]\"];\n"
+            + "  n1 [label=\"fc1.weight\\nparam [128, 784]\", shape=box];\n  n2 [label=\"fc1.matmul\\nlinear [B, 128]\"];\n"
+            + "  n3 [label=\"fc1.bias\\nparam [128]\", shape=box];\n  n4 [label=\"fc1\\nadd [B, 128]\"];\n  n5 [label=\"relu5\\nrelu [B, 128]\"];\n"
+            + "  n6 [label=\"fc2.weight\\nparam [10, 128]\", shape=box];\n  n7 [label=\"fc2.matmul\\nlinear [B, 10]\"];\n"
+            + "  n8 [label=\"fc2.bias\\nparam [10]\", shape=box];\n  n9 [label=\"fc2\\nadd [B, 10]\"];\n  n10 [label=\"y\\ntarget [B]\"];\n"
+            + "  n11 [label=\"softmax_cross_entropy_labels11\\nsoftmax_cross_entropy_labels [B]\"];\n  n0 -> n2;\n  n1 -> n2;\n  n2 -> n4;\n"
+            + "  n3 -> n4;\n  n4 -> n5;\n  n5 -> n7;\n  n6 -> n7;\n  n7 -> n9;\n  n8 -> n9;\n  n9 -> n11;\n  n10 -> n11;\n}",
     };
 
     private const int ParameterTotal = 101770;
     private const int InputSize = 784;
     private const int OutputSize = 10;
-    private const int BatchedArenaPerSample = 528;
+    private const int BatchedArenaPerSample = 400;
     private const int FixedArenaSize = 0;
     private readonly float[] _params = null!;
     private readonly float[] _grads = null!;
@@ -75,13 +84,9 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
     /// and initializes the parameters from streams keyed by the seed and each parameter's name.</summary>
     public FashionMlp(global::Dl.ModelOptions options)
     {
-        global::Dl.ModelChecks.Options(options);
+        global::Dl.ModelStorage.Allocate(options, ParameterTotal, BatchedArenaPerSample, FixedArenaSize,
+            out _params, out _grads, out _arena, out _arenaStart, out _fixed, out _fixedStart, out _gemm);
         _maxBatch = options.MaxBatch;
-        _params = new float[ParameterTotal];
-        _grads = new float[ParameterTotal];
-        _arena = global::Dl.Kernels.PinnedArena.Allocate(checked(BatchedArenaPerSample * options.MaxBatch), out _arenaStart);
-        _fixed = global::Dl.Kernels.PinnedArena.Allocate(FixedArenaSize, out _fixedStart);
-        _gemm = new global::Dl.Kernels.GemmContext(options.Threads);
         _seed = options.Seed;
         _chunkLimit = global::Dl.Kernels.BatchChunking.Samples(BatchedArenaPerSample, ParameterTotal, options.ChunkSamples, options.Threads);
         _backwardGrads = _grads;
@@ -90,8 +95,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
             _gradSum = new float[ParameterTotal];
             _chunkGrads = new float[ParameterTotal];
         }
-        foreach (var p in StaticDescription.Parameters)
-            global::Dl.Initializers.Fill(global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length), p, options.Seed);
+        global::Dl.ModelStorage.Initialize(StaticDescription, _params, _state, options.Seed);
     }
 
     /// <summary>An instance that only runs the model source on the dynamic tape; it allocates no buffers.</summary>
@@ -107,8 +111,8 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
     public bool Training { get; set; } = true;
     public global::System.Span<float> State => _state;
     public long DropoutStep { get; set; }
-    public global::System.Span<float> Parameter(string name) { var p = StaticDescription.Find(name); return global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length); }
-    public global::System.Span<float> Gradient(string name) { var p = StaticDescription.Find(name); return global::System.MemoryExtensions.AsSpan(_grads, p.Offset, p.Length); }
+    public global::System.Span<float> Parameter(string name) => global::Dl.ModelStorage.Named(_params, StaticDescription, name);
+    public global::System.Span<float> Gradient(string name) => global::Dl.ModelStorage.Named(_grads, StaticDescription, name);
     public string Summary() => global::Dl.ModelSummary.Format(StaticDescription);
     public string Graph(global::Dl.GraphFormat format = global::Dl.GraphFormat.Text) => global::Dl.ModelSummary.Graph(StaticDescription, format);
     /// <summary>Writes the parameters as safetensors, atomically.</summary>
@@ -159,7 +163,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
                 // Plain SGD: the update is fused into the backward pass (the weight gradients are not stored).
                 float fusedLoss = LossCore(input, target, batch);
                 if (!float.IsFinite(fusedLoss)) global::Dl.ModelChecks.ThrowNonFiniteFusedLoss(fusedLoss);
-                RunBackwardSgd(ref __Mem.GetReference(input), ref __Ref.NullRef<float>(), batch, 1f / batch, -sgd.LearningRate);
+                RunBackward(ref __Mem.GetReference(input), ref __Ref.NullRef<float>(), batch, 1f / batch, -sgd.LearningRate, fusedSgd: true);
                 return fusedLoss;
             }
             float loss = ComputeGradientsCore(input, target, batch);
@@ -181,7 +185,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         if (chunk > 0) return ComputeGradientsInChunks(input, target, batch, chunk);
         float loss = LossCore(input, target, batch);
         if (!float.IsFinite(loss)) global::Dl.ModelChecks.ThrowNonFiniteLoss(loss);
-        RunBackward(ref __Mem.GetReference(input), ref __Ref.NullRef<float>(), batch, 1f / batch);
+        RunBackward(ref __Mem.GetReference(input), ref __Ref.NullRef<float>(), batch, 1f / batch, 0f, fusedSgd: false);
         return loss;
     }
     private float ComputeGradientsInChunks(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch, int chunk)
@@ -195,17 +199,15 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
             {
                 int n = global::System.Math.Min(chunk, batch - s0);
                 ref float inputRef = ref __Ref.Add(ref __Mem.GetReference(input), s0 * InputSize);
-                var labels = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 0 * _maxBatch, n * 1);
-                for (int i = 0; i < n * 1; i++) labels[i] = target[s0 * 1 + i];
+                var labels = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart, n);
+                for (int i = 0; i < n; i++) labels[i] = target[s0 + i];
                 RunForward(ref inputRef, n);
                 RunLoss(ref inputRef, ref __Ref.NullRef<float>(), n);
-                var losses = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 16 * _maxBatch, n);
-                float part = 0f;
-                for (int s = 0; s < n; s++) part += losses[s];
+                float part = global::Dl.ModelStorage.Sum(global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 16 * _maxBatch, n));
                 if (!float.IsFinite(part)) global::Dl.ModelChecks.ThrowNonFiniteChunkLoss(part, s0, n);
                 total += part;
                 _backwardGrads = s0 == 0 ? _gradSum : _chunkGrads;
-                RunBackward(ref inputRef, ref __Ref.NullRef<float>(), n, 1f / batch);
+                RunBackward(ref inputRef, ref __Ref.NullRef<float>(), n, 1f / batch, 0f, fusedSgd: false);
                 if (s0 > 0) global::Dl.Kernels.BatchChunking.Add(_gradSum, _chunkGrads);
             }
         }
@@ -227,10 +229,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         ref float inputRef = ref __Mem.GetReference(input);
         RunForward(ref inputRef, batch);
         RunLoss(ref inputRef, ref __Ref.NullRef<float>(), batch);
-        var losses = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 16 * _maxBatch, batch);
-        float sum = 0f;
-        for (int s = 0; s < batch; s++) sum += losses[s];
-        return sum / batch;
+        return global::Dl.ModelStorage.Sum(global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 16 * _maxBatch, batch)) / batch;
     }
     /// <summary>Before a training step: what its forward pass advances (running statistics, DropoutStep).</summary>
     private long SaveState() => DropoutStep;
@@ -242,13 +241,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         if ((uint)(batch - 1) >= (uint)_maxBatch) global::Dl.ModelChecks.ThrowBatch(batch, _maxBatch);
         if (input.Length != batch * InputSize) global::Dl.ModelChecks.ThrowInputLength(input.Length, batch, InputSize);
         if (target.Length != batch) global::Dl.ModelChecks.ThrowLabelCount(target.Length, batch, 1);
-        var labels = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 0 * _maxBatch, batch);
-        for (int i = 0; i < batch; i++)
-        {
-            int label = target[i];
-            if ((uint)label >= 10u) global::Dl.ModelChecks.ThrowLabel(label, 10, i, 1);
-            labels[i] = label;
-        }
+        global::Dl.ModelStorage.StageLabels(target, global::System.MemoryExtensions.AsSpan(_arena, _arenaStart, batch), 10, 1);
     }
 
     // Forward: the model's layers, in order.
@@ -257,20 +250,19 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         ref float arena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float parameters = ref __Mem.GetArrayDataReference(_params);
         int mb = _maxBatch;
-        ref float b0 = ref __Ref.Add(ref input, 0 * batch); // x [B, 784]
-        ref float b1 = ref __Ref.Add(ref parameters, 0); // fc1.weight [100352]
-        ref float b2 = ref __Ref.Add(ref arena, 16 * mb); // fc1.matmul [B, 128]
-        ref float b3 = ref __Ref.Add(ref parameters, 100352); // fc1.bias [128]
-        ref float b5 = ref __Ref.Add(ref arena, 144 * mb); // relu5 [B, 128]
-        ref float b6 = ref __Ref.Add(ref parameters, 100480); // fc2.weight [1280]
-        ref float b7 = ref __Ref.Add(ref arena, 16 * mb); // fc2.matmul [B, 10]
-        ref float b8 = ref __Ref.Add(ref parameters, 101760); // fc2.bias [10]
-        ref float b9 = ref __Ref.Add(ref arena, 32 * mb); // fc2 [B, 10]
+        ref float x = ref input; // [B, 784]
+        ref float fc1_weight = ref parameters; // fc1.weight [100352]
+        ref float fc1_matmul = ref __Ref.Add(ref arena, 16 * mb); // fc1.matmul [B, 128]
+        ref float fc1_bias = ref __Ref.Add(ref parameters, 100352); // fc1.bias [128]
+        ref float relu5 = ref __Ref.Add(ref arena, 144 * mb); // [B, 128]
+        ref float fc2_weight = ref __Ref.Add(ref parameters, 100480); // fc2.weight [1280]
+        ref float fc2_matmul = ref __Ref.Add(ref arena, 16 * mb); // fc2.matmul [B, 10]
+        ref float fc2_bias = ref __Ref.Add(ref parameters, 101760); // fc2.bias [10]
+        ref float fc2 = ref __Ref.Add(ref arena, 32 * mb); // [B, 10]
         // fc1.matmul = linear(x, fc1.weight) [B, 128]
-        {
-            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref b0, batch * 784), __Mem.CreateReadOnlySpan(ref b1, 100352), __Mem.CreateSpan(ref b2, batch * 128),
-                batch, 128, 784, transA: false, transB: true, accumulate: false, _gemm);
-        }
+        global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref x, batch * 784), __Mem.CreateReadOnlySpan(ref fc1_weight, 100352),
+            __Mem.CreateSpan(ref fc1_matmul, batch * 128),
+            batch, 128, 784, transA: false, transB: true, accumulate: false, _gemm);
         // fc1 = add(fc1.matmul, fc1.bias) [B, 128]
         // relu5 = relu(fc1) [B, 128]  (fused)
         {
@@ -280,15 +272,18 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
                 int t_0 = i0 * 128;
                 int n = 128;
                 int i = 0;
-                for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.ReluOp.Forward((global::Dl.AddOp.Forward(__V256.LoadUnsafe(ref b2, (nuint)(o0_0 + i)), __V256.LoadUnsafe(ref b3, (nuint)(i)))), __V256.Create(0f)), ref b5, (nuint)(t_0 + i));
-                for (; i < n; i++) __Ref.Add(ref b5, t_0 + i) = global::Dl.ReluOp.Forward<float>((global::Dl.AddOp.Forward<float>(__Ref.Add(ref b2, o0_0 + i), __Ref.Add(ref b3, i))), 0f);
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(global::Dl.ReluOp.Forward((global::Dl.AddOp.Forward(__V256.LoadUnsafe(ref fc1_matmul, (nuint)(o0_0 + i)),
+                        __V256.LoadUnsafe(ref fc1_bias, (nuint)(i)))), __V256.Create(0f)), ref relu5, (nuint)(t_0 + i));
+                for (; i < n; i++)
+                    __Ref.Add(ref relu5, t_0 + i) = global::Dl.ReluOp.Forward<float>((global::Dl.AddOp.Forward<float>(__Ref.Add(ref fc1_matmul, o0_0 + i),
+                        __Ref.Add(ref fc1_bias, i))), 0f);
             }
         }
         // fc2.matmul = linear(relu5, fc2.weight) [B, 10]
-        {
-            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref b5, batch * 128), __Mem.CreateReadOnlySpan(ref b6, 1280), __Mem.CreateSpan(ref b7, batch * 10),
-                batch, 10, 128, transA: false, transB: true, accumulate: false, _gemm);
-        }
+        global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref relu5, batch * 128), __Mem.CreateReadOnlySpan(ref fc2_weight, 1280),
+            __Mem.CreateSpan(ref fc2_matmul, batch * 10),
+            batch, 10, 128, transA: false, transB: true, accumulate: false, _gemm);
         // fc2 = add(fc2.matmul, fc2.bias) [B, 10]
         {
             for (int i0 = 0; i0 < batch; i0++)
@@ -297,8 +292,11 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
                 int t_0 = i0 * 10;
                 int n = 10;
                 int i = 0;
-                for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.AddOp.Forward(__V256.LoadUnsafe(ref b7, (nuint)(o0_0 + i)), __V256.LoadUnsafe(ref b8, (nuint)(i))), ref b9, (nuint)(t_0 + i));
-                for (; i < n; i++) __Ref.Add(ref b9, t_0 + i) = global::Dl.AddOp.Forward<float>(__Ref.Add(ref b7, o0_0 + i), __Ref.Add(ref b8, i));
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(global::Dl.AddOp.Forward(__V256.LoadUnsafe(ref fc2_matmul, (nuint)(o0_0 + i)),
+                        __V256.LoadUnsafe(ref fc2_bias, (nuint)(i))), ref fc2, (nuint)(t_0 + i));
+                for (; i < n; i++)
+                    __Ref.Add(ref fc2, t_0 + i) = global::Dl.AddOp.Forward<float>(__Ref.Add(ref fc2_matmul, o0_0 + i), __Ref.Add(ref fc2_bias, i));
             }
         }
         if (Training) DropoutStep++; // dropout masks are keyed by (seed, dropout index, step)
@@ -309,174 +307,157 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
     {
         ref float arena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_arena), _arenaStart);
         int mb = _maxBatch;
-        ref float b9 = ref __Ref.Add(ref arena, 32 * mb); // fc2 [B, 10]
-        ref float b10 = ref __Ref.Add(ref arena, 0 * mb); // y [B, 1]
-        ref float b11 = ref __Ref.Add(ref arena, 16 * mb); // softmax_cross_entropy_labels11 [B, 1]
-        ref float b12 = ref __Ref.Add(ref arena, 48 * mb); // softmax_cross_entropy_labels11.scratch [B, 10]
+        ref float fc2 = ref __Ref.Add(ref arena, 32 * mb); // [B, 10]
+        ref float y = ref arena; // [B, 1]
+        ref float softmax_cross_entropy_labels11 = ref __Ref.Add(ref arena, 16 * mb); // [B, 1]
+        ref float softmax_cross_entropy_labels11_scratch = ref __Ref.Add(ref arena, 48 * mb); // softmax_cross_entropy_labels11.scratch [B, 10]
         // softmax_cross_entropy_labels11 = softmax_cross_entropy_labels(fc2, y) [B]
+        for (int r = 0; r < batch; r++)
         {
-            for (int r = 0; r < batch; r++)
-            {
-                __Mem.CreateSpan(ref __Ref.Add(ref b11, r), 1)[0] = global::Dl.SoftmaxCrossEntropyLabelsOp.Forward<float>(__Mem.CreateReadOnlySpan(ref __Ref.Add(ref b9, r * 10), 10), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b10, r), 1), __Mem.CreateSpan(ref __Ref.Add(ref b12, r * 10), 10));
-            }
+            __Mem.CreateSpan(ref __Ref.Add(ref softmax_cross_entropy_labels11, r), 1)[0] =
+                global::Dl.SoftmaxCrossEntropyLabelsOp.Forward<float>(__Mem.CreateReadOnlySpan(ref __Ref.Add(ref fc2, r * 10), 10),
+                __Mem.CreateReadOnlySpan(ref __Ref.Add(ref y, r), 1), __Mem.CreateSpan(ref __Ref.Add(ref softmax_cross_entropy_labels11_scratch, r * 10), 10));
         }
     }
 
-    // Backward: seed dLoss, then each op's vector-Jacobian product in reverse order.
-    private void RunBackward(ref float input, ref float target, int batch, float lossScale)
+    // Backward: seed dLoss, then each op's vector-Jacobian product in reverse order. With fusedSgd the plain-SGD
+    // update is fused in (p += lrNeg * dL/dp: the gradients of the fused parameters are never stored).
+    private void RunBackward(ref float input, ref float target, int batch, float lossScale, float lrNeg, bool fusedSgd)
     {
         ref float arena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float parameters = ref __Mem.GetArrayDataReference(_params);
         ref float gradients = ref __Mem.GetArrayDataReference(_backwardGrads);
         int mb = _maxBatch;
-        ref float b0 = ref __Ref.Add(ref input, 0 * batch); // x [B, 784]
-        ref float b5 = ref __Ref.Add(ref arena, 144 * mb); // relu5 [B, 128]
-        ref float b6 = ref __Ref.Add(ref parameters, 100480); // fc2.weight [1280]
-        ref float b9 = ref __Ref.Add(ref arena, 32 * mb); // fc2 [B, 10]
-        ref float b10 = ref __Ref.Add(ref arena, 0 * mb); // y [B, 1]
-        ref float b12 = ref __Ref.Add(ref arena, 48 * mb); // softmax_cross_entropy_labels11.scratch [B, 10]
-        ref float b13 = ref __Ref.Add(ref gradients, 0); // dfc1.weight [100352]
-        ref float b15 = ref __Ref.Add(ref gradients, 100352); // dfc1.bias [128]
-        ref float b16 = ref __Ref.Add(ref arena, 400 * mb); // dfc1 [B, 128]
-        ref float b17 = ref __Ref.Add(ref arena, 272 * mb); // drelu5 [B, 128]
-        ref float b18 = ref __Ref.Add(ref gradients, 100480); // dfc2.weight [1280]
-        ref float b20 = ref __Ref.Add(ref gradients, 101760); // dfc2.bias [10]
-        ref float b21 = ref __Ref.Add(ref arena, 64 * mb); // dfc2 [B, 10]
-        ref float b22 = ref __Ref.Add(ref arena, 16 * mb); // dsoftmax_cross_entropy_labels11 [B, 1]
+        ref float x = ref input; // [B, 784]
+        ref float fc1_weight = ref parameters; // fc1.weight [100352]
+        ref float fc1_bias = ref __Ref.Add(ref parameters, 100352); // fc1.bias [128]
+        ref float relu5 = ref __Ref.Add(ref arena, 144 * mb); // [B, 128]
+        ref float fc2_weight = ref __Ref.Add(ref parameters, 100480); // fc2.weight [1280]
+        ref float fc2_bias = ref __Ref.Add(ref parameters, 101760); // fc2.bias [10]
+        ref float fc2 = ref __Ref.Add(ref arena, 32 * mb); // [B, 10]
+        ref float y = ref arena; // [B, 1]
+        ref float softmax_cross_entropy_labels11_scratch = ref __Ref.Add(ref arena, 48 * mb); // softmax_cross_entropy_labels11.scratch [B, 10]
+        ref float d_fc1_weight = ref gradients; // dfc1.weight [100352]
+        ref float d_fc1_bias = ref __Ref.Add(ref gradients, 100352); // dfc1.bias [128]
+        ref float d_fc1 = ref arena; // [B, 128]
+        ref float d_relu5 = ref __Ref.Add(ref arena, 272 * mb); // [B, 128]
+        ref float d_fc2_weight = ref __Ref.Add(ref gradients, 100480); // dfc2.weight [1280]
+        ref float d_fc2_bias = ref __Ref.Add(ref gradients, 101760); // dfc2.bias [10]
+        ref float d_fc2 = ref __Ref.Add(ref arena, 64 * mb); // [B, 10]
+        ref float d_softmax_cross_entropy_labels11 = ref __Ref.Add(ref arena, 16 * mb); // [B, 1]
         // seed: dLoss = lossScale per sample (1/batch: the loss is the batch mean)
-        {
-            __Mem.CreateSpan(ref b22, batch).Fill(lossScale);
-        }
+        __Mem.CreateSpan(ref d_softmax_cross_entropy_labels11, batch).Fill(lossScale);
         // dfc2 += dsoftmax_cross_entropy_labels11 * dsoftmax_cross_entropy_labels11/dfc2  [softmax_cross_entropy_labels]
+        __Mem.CreateSpan(ref d_fc2, batch * 10).Clear();
+        for (int r = 0; r < batch; r++)
         {
-            __Mem.CreateSpan(ref b21, batch * 10).Clear();
-            for (int r = 0; r < batch; r++)
-            {
-                global::Dl.SoftmaxCrossEntropyLabelsOp.Backward<float>(__Mem.CreateReadOnlySpan(ref __Ref.Add(ref b9, r * 10), 10), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b10, r), 1), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b12, r * 10), 10), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b22, r), 1)[0], __Mem.CreateSpan(ref __Ref.Add(ref b21, r * 10), 10));
-            }
+            global::Dl.SoftmaxCrossEntropyLabelsOp.Backward<float>(__Mem.CreateReadOnlySpan(ref __Ref.Add(ref fc2, r * 10), 10),
+                __Mem.CreateReadOnlySpan(ref __Ref.Add(ref y, r), 1),
+                __Mem.CreateReadOnlySpan(ref __Ref.Add(ref softmax_cross_entropy_labels11_scratch, r * 10), 10),
+                __Mem.CreateReadOnlySpan(ref __Ref.Add(ref d_softmax_cross_entropy_labels11, r), 1)[0], __Mem.CreateSpan(ref __Ref.Add(ref d_fc2, r * 10), 10));
         }
-        // dfc2.bias += dfc2 * dfc2/dfc2.bias  [add]
+        if (fusedSgd)
         {
-            __Mem.CreateSpan(ref b20, 10).Clear();
+            // fused SGD update: fc2.bias += -lr * dfc2.bias
             for (int i0 = 0; i0 < batch; i0++)
             {
                 int o0_0 = i0 * 10;
                 int n = 10;
                 int i = 0;
-                for (; i <= n - 8; i += 8) __V256.StoreUnsafe(__V256.LoadUnsafe(ref b20, (nuint)(i)) + global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref b21, (nuint)(o0_0 + i))), ref b20, (nuint)(i));
-                for (; i < n; i++) __Ref.Add(ref b20, i) += global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b21, o0_0 + i));
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(__V256.LoadUnsafe(ref fc2_bias, (nuint)(i))
+                        + __V256.Create(lrNeg) * (global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero,
+                        __V256.LoadUnsafe(ref d_fc2, (nuint)(o0_0 + i)))), ref fc2_bias, (nuint)(i));
+                for (; i < n; i++) __Ref.Add(ref fc2_bias, i) += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref d_fc2, o0_0 + i)));
+            }
+        }
+        else
+        {
+            // dfc2.bias += dfc2 * dfc2/dfc2.bias  [add]
+            __Mem.CreateSpan(ref d_fc2_bias, 10).Clear();
+            for (int i0 = 0; i0 < batch; i0++)
+            {
+                int o0_0 = i0 * 10;
+                int n = 10;
+                int i = 0;
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(__V256.LoadUnsafe(ref d_fc2_bias, (nuint)(i))
+                        + global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref d_fc2, (nuint)(o0_0 + i))), ref d_fc2_bias,
+                        (nuint)(i));
+                for (; i < n; i++) __Ref.Add(ref d_fc2_bias, i) += global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref d_fc2, o0_0 + i));
             }
         }
         // drelu5 += dfc2.matmul * dfc2.matmul/drelu5  [linear]
+        global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref d_fc2, batch * 10), __Mem.CreateReadOnlySpan(ref fc2_weight, 1280),
+            __Mem.CreateSpan(ref d_relu5, batch * 128),
+            batch, 128, 10, transA: false, transB: false, accumulate: false, _gemm);
+        if (fusedSgd)
         {
-            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref b21, batch * 10), __Mem.CreateReadOnlySpan(ref b6, 1280), __Mem.CreateSpan(ref b17, batch * 128),
-                batch, 128, 10, transA: false, transB: false, accumulate: false, _gemm);
+            // fused SGD update: fc2.weight += -lr * dfc2.weight
+            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref d_fc2, batch * 10), __Mem.CreateReadOnlySpan(ref relu5, batch * 128),
+                __Mem.CreateSpan(ref fc2_weight, 1280),
+                10, 128, batch, transA: true, transB: false, accumulate: true, _gemm, alpha: lrNeg);
         }
-        // dfc2.weight += dfc2.matmul * dfc2.matmul/dfc2.weight  [linear]
+        else
         {
-            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref b21, batch * 10), __Mem.CreateReadOnlySpan(ref b5, batch * 128), __Mem.CreateSpan(ref b18, 1280),
+            // dfc2.weight += dfc2.matmul * dfc2.matmul/dfc2.weight  [linear]
+            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref d_fc2, batch * 10), __Mem.CreateReadOnlySpan(ref relu5, batch * 128),
+                __Mem.CreateSpan(ref d_fc2_weight, 1280),
                 10, 128, batch, transA: true, transB: false, accumulate: false, _gemm);
         }
         // dfc1 += drelu5 * drelu5/dfc1  [relu]
         {
             int n = batch * 128;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.ReluOp.Backward(__V256F.Zero, __V256.LoadUnsafe(ref b5, (nuint)(i)), __V256.LoadUnsafe(ref b17, (nuint)(i)), __V256.Create(0f)), ref b16, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b16, i) = global::Dl.ReluOp.Backward<float>(0f, __Ref.Add(ref b5, i), __Ref.Add(ref b17, i), 0f);
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.ReluOp.Backward(__V256F.Zero, __V256.LoadUnsafe(ref relu5, (nuint)(i)),
+                    __V256.LoadUnsafe(ref d_relu5, (nuint)(i)), __V256.Create(0f)), ref d_fc1, (nuint)(i));
+            for (; i < n; i++) __Ref.Add(ref d_fc1, i) = global::Dl.ReluOp.Backward<float>(0f, __Ref.Add(ref relu5, i), __Ref.Add(ref d_relu5, i), 0f);
         }
-        // dfc1.bias += dfc1 * dfc1/dfc1.bias  [add]
+        if (fusedSgd)
         {
-            __Mem.CreateSpan(ref b15, 128).Clear();
+            // fused SGD update: fc1.bias += -lr * dfc1.bias
             for (int i0 = 0; i0 < batch; i0++)
             {
                 int o0_0 = i0 * 128;
                 int n = 128;
                 int i = 0;
-                for (; i <= n - 8; i += 8) __V256.StoreUnsafe(__V256.LoadUnsafe(ref b15, (nuint)(i)) + global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref b16, (nuint)(o0_0 + i))), ref b15, (nuint)(i));
-                for (; i < n; i++) __Ref.Add(ref b15, i) += global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b16, o0_0 + i));
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(__V256.LoadUnsafe(ref fc1_bias, (nuint)(i))
+                        + __V256.Create(lrNeg) * (global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero,
+                        __V256.LoadUnsafe(ref d_fc1, (nuint)(o0_0 + i)))), ref fc1_bias, (nuint)(i));
+                for (; i < n; i++) __Ref.Add(ref fc1_bias, i) += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref d_fc1, o0_0 + i)));
             }
         }
-        // dfc1.weight += dfc1.matmul * dfc1.matmul/dfc1.weight  [linear]
+        else
         {
-            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref b16, batch * 128), __Mem.CreateReadOnlySpan(ref b0, batch * 784), __Mem.CreateSpan(ref b13, 100352),
-                128, 784, batch, transA: true, transB: false, accumulate: false, _gemm);
-        }
-    }
-
-    // Backward with the plain-SGD update fused in: p += lrNeg * dL/dp, weight gradients never stored.
-    private void RunBackwardSgd(ref float input, ref float target, int batch, float lossScale, float lrNeg)
-    {
-        ref float arena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_arena), _arenaStart);
-        ref float parameters = ref __Mem.GetArrayDataReference(_params);
-        int mb = _maxBatch;
-        ref float b0 = ref __Ref.Add(ref input, 0 * batch); // x [B, 784]
-        ref float b1 = ref __Ref.Add(ref parameters, 0); // fc1.weight [100352]
-        ref float b3 = ref __Ref.Add(ref parameters, 100352); // fc1.bias [128]
-        ref float b5 = ref __Ref.Add(ref arena, 144 * mb); // relu5 [B, 128]
-        ref float b6 = ref __Ref.Add(ref parameters, 100480); // fc2.weight [1280]
-        ref float b8 = ref __Ref.Add(ref parameters, 101760); // fc2.bias [10]
-        ref float b9 = ref __Ref.Add(ref arena, 32 * mb); // fc2 [B, 10]
-        ref float b10 = ref __Ref.Add(ref arena, 0 * mb); // y [B, 1]
-        ref float b12 = ref __Ref.Add(ref arena, 48 * mb); // softmax_cross_entropy_labels11.scratch [B, 10]
-        ref float b16 = ref __Ref.Add(ref arena, 400 * mb); // dfc1 [B, 128]
-        ref float b17 = ref __Ref.Add(ref arena, 272 * mb); // drelu5 [B, 128]
-        ref float b21 = ref __Ref.Add(ref arena, 64 * mb); // dfc2 [B, 10]
-        ref float b22 = ref __Ref.Add(ref arena, 16 * mb); // dsoftmax_cross_entropy_labels11 [B, 1]
-        // seed: dLoss = lossScale per sample (1/batch: the loss is the batch mean)
-        {
-            __Mem.CreateSpan(ref b22, batch).Fill(lossScale);
-        }
-        // dfc2 += dsoftmax_cross_entropy_labels11 * dsoftmax_cross_entropy_labels11/dfc2  [softmax_cross_entropy_labels]
-        {
-            __Mem.CreateSpan(ref b21, batch * 10).Clear();
-            for (int r = 0; r < batch; r++)
-            {
-                global::Dl.SoftmaxCrossEntropyLabelsOp.Backward<float>(__Mem.CreateReadOnlySpan(ref __Ref.Add(ref b9, r * 10), 10), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b10, r), 1), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b12, r * 10), 10), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b22, r), 1)[0], __Mem.CreateSpan(ref __Ref.Add(ref b21, r * 10), 10));
-            }
-        }
-        // dfc2.bias += dfc2 * dfc2/dfc2.bias  [add] -> fused into the SGD update
-        {
-            for (int i0 = 0; i0 < batch; i0++)
-            {
-                int o0_0 = i0 * 10;
-                int n = 10;
-                int i = 0;
-                for (; i <= n - 8; i += 8) __V256.StoreUnsafe(__V256.LoadUnsafe(ref b8, (nuint)(i)) + __V256.Create(lrNeg) * (global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref b21, (nuint)(o0_0 + i)))), ref b8, (nuint)(i));
-                for (; i < n; i++) __Ref.Add(ref b8, i) += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b21, o0_0 + i)));
-            }
-        }
-        // drelu5 += dfc2.matmul * dfc2.matmul/drelu5  [linear]
-        {
-            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref b21, batch * 10), __Mem.CreateReadOnlySpan(ref b6, 1280), __Mem.CreateSpan(ref b17, batch * 128),
-                batch, 128, 10, transA: false, transB: false, accumulate: false, _gemm);
-        }
-        // dfc2.weight += dfc2.matmul * dfc2.matmul/dfc2.weight  [linear] -> fused into the SGD update
-        {
-            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref b21, batch * 10), __Mem.CreateReadOnlySpan(ref b5, batch * 128), __Mem.CreateSpan(ref b6, 1280),
-                10, 128, batch, transA: true, transB: false, accumulate: true, _gemm, alpha: lrNeg);
-        }
-        // dfc1 += drelu5 * drelu5/dfc1  [relu]
-        {
-            int n = batch * 128;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.ReluOp.Backward(__V256F.Zero, __V256.LoadUnsafe(ref b5, (nuint)(i)), __V256.LoadUnsafe(ref b17, (nuint)(i)), __V256.Create(0f)), ref b16, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b16, i) = global::Dl.ReluOp.Backward<float>(0f, __Ref.Add(ref b5, i), __Ref.Add(ref b17, i), 0f);
-        }
-        // dfc1.bias += dfc1 * dfc1/dfc1.bias  [add] -> fused into the SGD update
-        {
+            // dfc1.bias += dfc1 * dfc1/dfc1.bias  [add]
+            __Mem.CreateSpan(ref d_fc1_bias, 128).Clear();
             for (int i0 = 0; i0 < batch; i0++)
             {
                 int o0_0 = i0 * 128;
                 int n = 128;
                 int i = 0;
-                for (; i <= n - 8; i += 8) __V256.StoreUnsafe(__V256.LoadUnsafe(ref b3, (nuint)(i)) + __V256.Create(lrNeg) * (global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref b16, (nuint)(o0_0 + i)))), ref b3, (nuint)(i));
-                for (; i < n; i++) __Ref.Add(ref b3, i) += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b16, o0_0 + i)));
+                for (; i <= n - 8; i += 8)
+                    __V256.StoreUnsafe(__V256.LoadUnsafe(ref d_fc1_bias, (nuint)(i))
+                        + global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref d_fc1, (nuint)(o0_0 + i))), ref d_fc1_bias,
+                        (nuint)(i));
+                for (; i < n; i++) __Ref.Add(ref d_fc1_bias, i) += global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref d_fc1, o0_0 + i));
             }
         }
-        // dfc1.weight += dfc1.matmul * dfc1.matmul/dfc1.weight  [linear] -> fused into the SGD update
+        if (fusedSgd)
         {
-            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref b16, batch * 128), __Mem.CreateReadOnlySpan(ref b0, batch * 784), __Mem.CreateSpan(ref b1, 100352),
+            // fused SGD update: fc1.weight += -lr * dfc1.weight
+            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref d_fc1, batch * 128), __Mem.CreateReadOnlySpan(ref x, batch * 784),
+                __Mem.CreateSpan(ref fc1_weight, 100352),
                 128, 784, batch, transA: true, transB: false, accumulate: true, _gemm, alpha: lrNeg);
+        }
+        else
+        {
+            // dfc1.weight += dfc1.matmul * dfc1.matmul/dfc1.weight  [linear]
+            global::Dl.Kernels.Gemm.Multiply(__Mem.CreateReadOnlySpan(ref d_fc1, batch * 128), __Mem.CreateReadOnlySpan(ref x, batch * 784),
+                __Mem.CreateSpan(ref d_fc1_weight, 100352),
+                128, 784, batch, transA: true, transB: false, accumulate: false, _gemm);
         }
     }
 

@@ -41,39 +41,54 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         Name = "SigmoidNeuron",
         Parameters = new global::Dl.ParameterInfo[]
         {
-            new("w", new int[] { 3 }, 0, (global::Dl.Init)0, 0f, 3, 3),
+            new("w", new int[] { 3 }, 0, global::Dl.Init.Default, 0f, 3, 3),
         },
         Inputs = new global::Dl.InputInfo[]
         {
             new("x", new int[] { 2 }, 0),
         },
-        Target = new global::Dl.InputInfo("t", new int[] {  }, 0),
-        OutputShape = new int[] {  },
+        Target = new global::Dl.InputInfo("t", new int[0], 0),
+        OutputShape = new int[0],
         Layers = new global::Dl.LayerSummary[]
         {
-            new("slice2", "slice", new int[] {  }, 0),
-            new("slice3", "slice", new int[] {  }, 0),
-            new("multiply4", "multiply", new int[] {  }, 0),
-            new("slice5", "slice", new int[] {  }, 0),
-            new("slice6", "slice", new int[] {  }, 0),
-            new("multiply7", "multiply", new int[] {  }, 0),
-            new("add8", "add", new int[] {  }, 0),
-            new("slice9", "slice", new int[] {  }, 0),
-            new("add10", "add", new int[] {  }, 0),
-            new("negate11", "negate", new int[] {  }, 0),
-            new("exp12", "exp", new int[] {  }, 0),
-            new("add14", "add", new int[] {  }, 0),
-            new("divide16", "divide", new int[] {  }, 0),
+            new("slice2", "slice", new int[0], 0),
+            new("slice3", "slice", new int[0], 0),
+            new("multiply4", "multiply", new int[0], 0),
+            new("slice5", "slice", new int[0], 0),
+            new("slice6", "slice", new int[0], 0),
+            new("multiply7", "multiply", new int[0], 0),
+            new("add8", "add", new int[0], 0),
+            new("slice9", "slice", new int[0], 0),
+            new("add10", "add", new int[0], 0),
+            new("negate11", "negate", new int[0], 0),
+            new("exp12", "exp", new int[0], 0),
+            new("add14", "add", new int[0], 0),
+            new("divide16", "divide", new int[0], 0),
         },
-        GraphText = "w = param [3]\nx = input [B, 2]\nslice2 = slice(w) []\nslice3 = slice(x) [B]\nmultiply4 = multiply(slice2, slice3) [B]\nslice5 = slice(w) []\nslice6 = slice(x) [B]\nmultiply7 = multiply(slice5, slice6) [B]\nadd8 = add(multiply4, multiply7) [B]\nslice9 = slice(w) []\nadd10 = add(add8, slice9) [B]\nnegate11 = negate(add10) [B]\nexp12 = exp(negate11) [B]\nconst13 = 1f []\nadd14 = add(const13, exp12) [B]\nconst15 = 1f []\ndivide16 = divide(const15, add14) [B]\nt = target [B]\nsubtract18 = subtract(divide16, t) [B]\nsquare19 = square(subtract18) [B]\nconst20 = 0.5f []\nmultiply21 = multiply(const20, square19) [B]",
-        GraphDot = "digraph SigmoidNeuron {\n  rankdir=LR;\n  n0 [label=\"w\\nparam [3]\", shape=box];\n  n1 [label=\"x\\ninput [B, 2]\"];\n  n2 [label=\"slice2\\nslice []\"];\n  n3 [label=\"slice3\\nslice [B]\"];\n  n4 [label=\"multiply4\\nmultiply [B]\"];\n  n5 [label=\"slice5\\nslice []\"];\n  n6 [label=\"slice6\\nslice [B]\"];\n  n7 [label=\"multiply7\\nmultiply [B]\"];\n  n8 [label=\"add8\\nadd [B]\"];\n  n9 [label=\"slice9\\nslice []\"];\n  n10 [label=\"add10\\nadd [B]\"];\n  n11 [label=\"negate11\\nnegate [B]\"];\n  n12 [label=\"exp12\\nexp [B]\"];\n  n13 [label=\"const13\\nconst []\"];\n  n14 [label=\"add14\\nadd [B]\"];\n  n15 [label=\"const15\\nconst []\"];\n  n16 [label=\"divide16\\ndivide [B]\"];\n  n17 [label=\"t\\ntarget [B]\"];\n  n18 [label=\"subtract18\\nsubtract [B]\"];\n  n19 [label=\"square19\\nsquare [B]\"];\n  n20 [label=\"const20\\nconst []\"];\n  n21 [label=\"multiply21\\nmultiply [B]\"];\n  n0 -> n2;\n  n1 -> n3;\n  n2 -> n4;\n  n3 -> n4;\n  n0 -> n5;\n  n1 -> n6;\n  n5 -> n7;\n  n6 -> n7;\n  n4 -> n8;\n  n7 -> n8;\n  n0 -> n9;\n  n8 -> n10;\n  n9 -> n10;\n  n10 -> n11;\n  n11 -> n12;\n  n13 -> n14;\n  n12 -> n14;\n  n15 -> n16;\n  n14 -> n16;\n  n16 -> n18;\n  n17 -> n18;\n  n18 -> n19;\n  n20 -> n21;\n  n19 -> n21;\n}",
+        GraphText = "w = param [3]\nx = input [B, 2]\nslice2 = slice(w) []\nslice3 = slice(x) [B]\nmultiply4 = multiply(slice2, slice3) [B]\n"
+            + "slice5 = slice(w) []\nslice6 = slice(x) [B]\nmultiply7 = multiply(slice5, slice6) [B]\nadd8 = add(multiply4, multiply7) [B]\n"
+            + "slice9 = slice(w) []\nadd10 = add(add8, slice9) [B]\nnegate11 = negate(add10) [B]\nexp12 = exp(negate11) [B]\n"
+            + "const13 = 1f []\nadd14 = add(const13, exp12) [B]\nconst15 = 1f []\ndivide16 = divide(const15, add14) [B]\nt = target [B]\n"
+            + "subtract18 = subtract(divide16, t) [B]\nsquare19 = square(subtract18) [B]\nconst20 = 0.5f []\n"
+            + "multiply21 = multiply(const20, square19) [B]",
+        GraphDot = "digraph SigmoidNeuron {\n  rankdir=LR;\n  n0 [label=\"w\\nparam [3]\", shape=box];\n  n1 [label=\"x\\ninput [B, 2]\"];\n"
+            + "  n2 [label=\"slice2\\nslice []\"];\n  n3 [label=\"slice3\\nslice [B]\"];\n  n4 [label=\"multiply4\\nmultiply [B]\"];\n"
+            + "  n5 [label=\"slice5\\nslice []\"];\n  n6 [label=\"slice6\\nslice [B]\"];\n  n7 [label=\"multiply7\\nmultiply [B]\"];\n"
+            + "  n8 [label=\"add8\\nadd [B]\"];\n  n9 [label=\"slice9\\nslice []\"];\n  n10 [label=\"add10\\nadd [B]\"];\n"
+            + "  n11 [label=\"negate11\\nnegate [B]\"];\n  n12 [label=\"exp12\\nexp [B]\"];\n  n13 [label=\"const13\\nconst []\"];\n"
+            + "  n14 [label=\"add14\\nadd [B]\"];\n  n15 [label=\"const15\\nconst []\"];\n  n16 [label=\"divide16\\ndivide [B]\"];\n"
+            + "  n17 [label=\"t\\ntarget [B]\"];\n  n18 [label=\"subtract18\\nsubtract [B]\"];\n  n19 [label=\"square19\\nsquare [B]\"];\n"
+            + "  n20 [label=\"const20\\nconst []\"];\n  n21 [label=\"multiply21\\nmultiply [B]\"];\n  n0 -> n2;\n  n1 -> n3;\n  n2 -> n4;\n"
+            + "  n3 -> n4;\n  n0 -> n5;\n  n1 -> n6;\n  n5 -> n7;\n  n6 -> n7;\n  n4 -> n8;\n  n7 -> n8;\n  n0 -> n9;\n  n8 -> n10;\n"
+            + "  n9 -> n10;\n  n10 -> n11;\n  n11 -> n12;\n  n13 -> n14;\n  n12 -> n14;\n  n15 -> n16;\n  n14 -> n16;\n  n16 -> n18;\n"
+            + "  n17 -> n18;\n  n18 -> n19;\n  n20 -> n21;\n  n19 -> n21;\n}",
     };
 
     private const int ParameterTotal = 3;
     private const int InputSize = 2;
     private const int OutputSize = 1;
-    private const int BatchedArenaPerSample = 224;
-    private const int FixedArenaSize = 80;
+    private const int BatchedArenaPerSample = 128;
+    private const int FixedArenaSize = 48;
     private readonly float[] _params = null!;
     private readonly float[] _grads = null!;
     private readonly float[] _arena = null!;
@@ -92,13 +107,9 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
     /// and initializes the parameters from streams keyed by the seed and each parameter's name.</summary>
     public SigmoidNeuron(global::Dl.ModelOptions options)
     {
-        global::Dl.ModelChecks.Options(options);
+        global::Dl.ModelStorage.Allocate(options, ParameterTotal, BatchedArenaPerSample, FixedArenaSize,
+            out _params, out _grads, out _arena, out _arenaStart, out _fixed, out _fixedStart, out _gemm);
         _maxBatch = options.MaxBatch;
-        _params = new float[ParameterTotal];
-        _grads = new float[ParameterTotal];
-        _arena = global::Dl.Kernels.PinnedArena.Allocate(checked(BatchedArenaPerSample * options.MaxBatch), out _arenaStart);
-        _fixed = global::Dl.Kernels.PinnedArena.Allocate(FixedArenaSize, out _fixedStart);
-        _gemm = new global::Dl.Kernels.GemmContext(options.Threads);
         _seed = options.Seed;
         _chunkLimit = global::Dl.Kernels.BatchChunking.Samples(BatchedArenaPerSample, ParameterTotal, options.ChunkSamples, options.Threads);
         _backwardGrads = _grads;
@@ -107,8 +118,7 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
             _gradSum = new float[ParameterTotal];
             _chunkGrads = new float[ParameterTotal];
         }
-        foreach (var p in StaticDescription.Parameters)
-            global::Dl.Initializers.Fill(global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length), p, options.Seed);
+        global::Dl.ModelStorage.Initialize(StaticDescription, _params, _state, options.Seed);
         w = null!;
     }
 
@@ -126,8 +136,8 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
     public bool Training { get; set; } = true;
     public global::System.Span<float> State => _state;
     public long DropoutStep { get; set; }
-    public global::System.Span<float> Parameter(string name) { var p = StaticDescription.Find(name); return global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length); }
-    public global::System.Span<float> Gradient(string name) { var p = StaticDescription.Find(name); return global::System.MemoryExtensions.AsSpan(_grads, p.Offset, p.Length); }
+    public global::System.Span<float> Parameter(string name) => global::Dl.ModelStorage.Named(_params, StaticDescription, name);
+    public global::System.Span<float> Gradient(string name) => global::Dl.ModelStorage.Named(_grads, StaticDescription, name);
     public string Summary() => global::Dl.ModelSummary.Format(StaticDescription);
     public string Graph(global::Dl.GraphFormat format = global::Dl.GraphFormat.Text) => global::Dl.ModelSummary.Graph(StaticDescription, format);
     /// <summary>Writes the parameters as safetensors, atomically.</summary>
@@ -178,7 +188,7 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
                 // Plain SGD: the update is fused into the backward pass (the weight gradients are not stored).
                 float fusedLoss = LossCore(input, target, batch);
                 if (!float.IsFinite(fusedLoss)) global::Dl.ModelChecks.ThrowNonFiniteFusedLoss(fusedLoss);
-                RunBackwardSgd(ref __Mem.GetReference(input), ref __Mem.GetReference(target), batch, 1f / batch, -sgd.LearningRate);
+                RunBackward(ref __Mem.GetReference(input), ref __Mem.GetReference(target), batch, 1f / batch, -sgd.LearningRate, fusedSgd: true);
                 return fusedLoss;
             }
             float loss = ComputeGradientsCore(input, target, batch);
@@ -200,7 +210,7 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         if (chunk > 0) return ComputeGradientsInChunks(input, target, batch, chunk);
         float loss = LossCore(input, target, batch);
         if (!float.IsFinite(loss)) global::Dl.ModelChecks.ThrowNonFiniteLoss(loss);
-        RunBackward(ref __Mem.GetReference(input), ref __Mem.GetReference(target), batch, 1f / batch);
+        RunBackward(ref __Mem.GetReference(input), ref __Mem.GetReference(target), batch, 1f / batch, 0f, fusedSgd: false);
         return loss;
     }
     private float ComputeGradientsInChunks(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch, int chunk)
@@ -214,16 +224,14 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
             {
                 int n = global::System.Math.Min(chunk, batch - s0);
                 ref float inputRef = ref __Ref.Add(ref __Mem.GetReference(input), s0 * InputSize);
-                ref float targetRef = ref __Ref.Add(ref __Mem.GetReference(target), s0 * 1);
+                ref float targetRef = ref __Ref.Add(ref __Mem.GetReference(target), s0);
                 RunForward(ref inputRef, n);
                 RunLoss(ref inputRef, ref targetRef, n);
-                var losses = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 96 * _maxBatch, n);
-                float part = 0f;
-                for (int s = 0; s < n; s++) part += losses[s];
+                float part = global::Dl.ModelStorage.Sum(global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 96 * _maxBatch, n));
                 if (!float.IsFinite(part)) global::Dl.ModelChecks.ThrowNonFiniteChunkLoss(part, s0, n);
                 total += part;
                 _backwardGrads = s0 == 0 ? _gradSum : _chunkGrads;
-                RunBackward(ref inputRef, ref targetRef, n, 1f / batch);
+                RunBackward(ref inputRef, ref targetRef, n, 1f / batch, 0f, fusedSgd: false);
                 if (s0 > 0) global::Dl.Kernels.BatchChunking.Add(_gradSum, _chunkGrads);
             }
         }
@@ -245,10 +253,7 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         ref float inputRef = ref __Mem.GetReference(input);
         RunForward(ref inputRef, batch);
         RunLoss(ref inputRef, ref __Mem.GetReference(target), batch);
-        var losses = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 96 * _maxBatch, batch);
-        float sum = 0f;
-        for (int s = 0; s < batch; s++) sum += losses[s];
-        return sum / batch;
+        return global::Dl.ModelStorage.Sum(global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 96 * _maxBatch, batch)) / batch;
     }
     /// <summary>Before a training step: what its forward pass advances (running statistics, DropoutStep).</summary>
     private long SaveState() => DropoutStep;
@@ -269,90 +274,83 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         ref float fixedArena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_fixed), _fixedStart);
         ref float parameters = ref __Mem.GetArrayDataReference(_params);
         int mb = _maxBatch;
-        ref float b0 = ref __Ref.Add(ref parameters, 0); // w [3]
-        ref float b1 = ref __Ref.Add(ref input, 0 * batch); // x [B, 2]
-        ref float b2 = ref __Ref.Add(ref fixedArena, 0); // slice2 [1]
-        ref float b3 = ref __Ref.Add(ref arena, 0 * mb); // slice3 [B, 1]
-        ref float b4 = ref __Ref.Add(ref arena, 16 * mb); // multiply4 [B, 1]
-        ref float b5 = ref __Ref.Add(ref fixedArena, 16); // slice5 [1]
-        ref float b6 = ref __Ref.Add(ref arena, 32 * mb); // slice6 [B, 1]
-        ref float b8 = ref __Ref.Add(ref arena, 48 * mb); // add8 [B, 1]
-        ref float b9 = ref __Ref.Add(ref fixedArena, 32); // slice9 [1]
-        ref float b12 = ref __Ref.Add(ref arena, 16 * mb); // exp12 [B, 1]
-        ref float b13 = ref __Ref.Add(ref arena, 48 * mb); // add14 [B, 1]
-        ref float b14 = ref __Ref.Add(ref arena, 64 * mb); // divide16 [B, 1]
+        ref float w = ref parameters; // [3]
+        ref float x = ref input; // [B, 2]
+        ref float slice2 = ref fixedArena; // [1]
+        ref float slice3 = ref arena; // [B, 1]
+        ref float multiply4 = ref __Ref.Add(ref arena, 16 * mb); // [B, 1]
+        ref float slice5 = ref __Ref.Add(ref fixedArena, 16); // [1]
+        ref float slice6 = ref __Ref.Add(ref arena, 32 * mb); // [B, 1]
+        ref float add8 = ref __Ref.Add(ref arena, 48 * mb); // [B, 1]
+        ref float slice9 = ref __Ref.Add(ref fixedArena, 32); // [1]
+        ref float exp12 = ref __Ref.Add(ref arena, 16 * mb); // [B, 1]
+        ref float add14 = ref __Ref.Add(ref arena, 48 * mb); // [B, 1]
+        ref float divide16 = ref __Ref.Add(ref arena, 64 * mb); // [B, 1]
         // slice2 = slice(w) []
-        {
-            for (int o = 0; o < 1; o++)
-            {
-                __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b0, o * 3), 1).CopyTo(__Mem.CreateSpan(ref __Ref.Add(ref b2, o * 1), 1));
-            }
-        }
+        slice2 = w;
         // slice3 = slice(x) [B]
+        for (int o = 0; o < batch; o++)
         {
-            for (int o = 0; o < batch; o++)
-            {
-                __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b1, o * 2), 1).CopyTo(__Mem.CreateSpan(ref __Ref.Add(ref b3, o * 1), 1));
-            }
+            __Ref.Add(ref slice3, o) = __Ref.Add(ref x, o * 2);
         }
         // multiply4 = multiply(slice2, slice3) [B]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.MultiplyOp.Forward(__V256.Create(b2), __V256.LoadUnsafe(ref b3, (nuint)(i))), ref b4, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b4, i) = global::Dl.MultiplyOp.Forward<float>(b2, __Ref.Add(ref b3, i));
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.MultiplyOp.Forward(__V256.Create(slice2), __V256.LoadUnsafe(ref slice3, (nuint)(i))), ref multiply4, (nuint)(i));
+            for (; i < n; i++) __Ref.Add(ref multiply4, i) = global::Dl.MultiplyOp.Forward<float>(slice2, __Ref.Add(ref slice3, i));
         }
         // slice5 = slice(w) []
-        {
-            for (int o = 0; o < 1; o++)
-            {
-                __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b0, o * 3 + 1), 1).CopyTo(__Mem.CreateSpan(ref __Ref.Add(ref b5, o * 1), 1));
-            }
-        }
+        slice5 = __Ref.Add(ref w, 1);
         // slice6 = slice(x) [B]
+        for (int o = 0; o < batch; o++)
         {
-            for (int o = 0; o < batch; o++)
-            {
-                __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b1, o * 2 + 1), 1).CopyTo(__Mem.CreateSpan(ref __Ref.Add(ref b6, o * 1), 1));
-            }
+            __Ref.Add(ref slice6, o) = __Ref.Add(ref x, o * 2 + 1);
         }
         // multiply7 = multiply(slice5, slice6) [B]
         // add8 = add(multiply4, multiply7) [B]  (fused)
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.AddOp.Forward(__V256.LoadUnsafe(ref b4, (nuint)(i)), (global::Dl.MultiplyOp.Forward(__V256.Create(b5), __V256.LoadUnsafe(ref b6, (nuint)(i))))), ref b8, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b8, i) = global::Dl.AddOp.Forward<float>(__Ref.Add(ref b4, i), (global::Dl.MultiplyOp.Forward<float>(b5, __Ref.Add(ref b6, i))));
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.AddOp.Forward(__V256.LoadUnsafe(ref multiply4, (nuint)(i)),
+                    (global::Dl.MultiplyOp.Forward(__V256.Create(slice5), __V256.LoadUnsafe(ref slice6, (nuint)(i))))), ref add8, (nuint)(i));
+            for (; i < n; i++)
+                __Ref.Add(ref add8, i) =
+                    global::Dl.AddOp.Forward<float>(__Ref.Add(ref multiply4, i), (global::Dl.MultiplyOp.Forward<float>(slice5, __Ref.Add(ref slice6, i))));
         }
         // slice9 = slice(w) []
-        {
-            for (int o = 0; o < 1; o++)
-            {
-                __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b0, o * 3 + 2), 1).CopyTo(__Mem.CreateSpan(ref __Ref.Add(ref b9, o * 1), 1));
-            }
-        }
+        slice9 = __Ref.Add(ref w, 2);
         // add10 = add(add8, slice9) [B]
         // negate11 = negate(add10) [B]  (fused)
         // exp12 = exp(negate11) [B]  (fused)
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.ExpOp.Forward((global::Dl.NegateOp.Forward((global::Dl.AddOp.Forward(__V256.LoadUnsafe(ref b8, (nuint)(i)), __V256.Create(b9))), __V256.Create(0f))), __V256.Create(0f)), ref b12, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b12, i) = global::Dl.ExpOp.Forward<float>((global::Dl.NegateOp.Forward<float>((global::Dl.AddOp.Forward<float>(__Ref.Add(ref b8, i), b9)), 0f)), 0f);
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.ExpOp.Forward((global::Dl.NegateOp.Forward((global::Dl.AddOp.Forward(__V256.LoadUnsafe(ref add8, (nuint)(i)),
+                    __V256.Create(slice9))), __V256.Create(0f))), __V256.Create(0f)), ref exp12, (nuint)(i));
+            for (; i < n; i++)
+                __Ref.Add(ref exp12, i) =
+                    global::Dl.ExpOp.Forward<float>((global::Dl.NegateOp.Forward<float>((global::Dl.AddOp.Forward<float>(__Ref.Add(ref add8, i), slice9)), 0f)),
+                    0f);
         }
         // add14 = add(const13, exp12) [B]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.AddOp.Forward(__V256.Create(1f), __V256.LoadUnsafe(ref b12, (nuint)(i))), ref b13, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b13, i) = global::Dl.AddOp.Forward<float>(1f, __Ref.Add(ref b12, i));
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.AddOp.Forward(__V256.Create(1f), __V256.LoadUnsafe(ref exp12, (nuint)(i))), ref add14, (nuint)(i));
+            for (; i < n; i++) __Ref.Add(ref add14, i) = global::Dl.AddOp.Forward<float>(1f, __Ref.Add(ref exp12, i));
         }
         // divide16 = divide(const15, add14) [B]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.DivideOp.Forward(__V256.Create(1f), __V256.LoadUnsafe(ref b13, (nuint)(i))), ref b14, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b14, i) = global::Dl.DivideOp.Forward<float>(1f, __Ref.Add(ref b13, i));
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.DivideOp.Forward(__V256.Create(1f), __V256.LoadUnsafe(ref add14, (nuint)(i))), ref divide16, (nuint)(i));
+            for (; i < n; i++) __Ref.Add(ref divide16, i) = global::Dl.DivideOp.Forward<float>(1f, __Ref.Add(ref add14, i));
         }
         if (Training) DropoutStep++; // dropout masks are keyed by (seed, dropout index, step)
     }
@@ -362,319 +360,186 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
     {
         ref float arena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_arena), _arenaStart);
         int mb = _maxBatch;
-        ref float b14 = ref __Ref.Add(ref arena, 64 * mb); // divide16 [B, 1]
-        ref float b15 = ref target; // t [B, 1]
-        ref float b16 = ref __Ref.Add(ref arena, 80 * mb); // subtract18 [B, 1]
-        ref float b17 = ref __Ref.Add(ref arena, 64 * mb); // square19 [B, 1]
-        ref float b18 = ref __Ref.Add(ref arena, 96 * mb); // multiply21 [B, 1]
+        ref float divide16 = ref __Ref.Add(ref arena, 64 * mb); // [B, 1]
+        ref float t = ref target; // [B, 1]
+        ref float subtract18 = ref __Ref.Add(ref arena, 80 * mb); // [B, 1]
+        ref float square19 = ref __Ref.Add(ref arena, 64 * mb); // [B, 1]
+        ref float multiply21 = ref __Ref.Add(ref arena, 96 * mb); // [B, 1]
         // subtract18 = subtract(divide16, t) [B]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.SubtractOp.Forward(__V256.LoadUnsafe(ref b14, (nuint)(i)), __V256.LoadUnsafe(ref b15, (nuint)(i))), ref b16, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b16, i) = global::Dl.SubtractOp.Forward<float>(__Ref.Add(ref b14, i), __Ref.Add(ref b15, i));
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.SubtractOp.Forward(__V256.LoadUnsafe(ref divide16, (nuint)(i)), __V256.LoadUnsafe(ref t, (nuint)(i))),
+                    ref subtract18, (nuint)(i));
+            for (; i < n; i++) __Ref.Add(ref subtract18, i) = global::Dl.SubtractOp.Forward<float>(__Ref.Add(ref divide16, i), __Ref.Add(ref t, i));
         }
         // square19 = square(subtract18) [B]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.SquareOp.Forward(__V256.LoadUnsafe(ref b16, (nuint)(i)), __V256.Create(0f)), ref b17, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b17, i) = global::Dl.SquareOp.Forward<float>(__Ref.Add(ref b16, i), 0f);
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.SquareOp.Forward(__V256.LoadUnsafe(ref subtract18, (nuint)(i)), __V256.Create(0f)), ref square19, (nuint)(i));
+            for (; i < n; i++) __Ref.Add(ref square19, i) = global::Dl.SquareOp.Forward<float>(__Ref.Add(ref subtract18, i), 0f);
         }
         // multiply21 = multiply(const20, square19) [B]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.MultiplyOp.Forward(__V256.Create(0.5f), __V256.LoadUnsafe(ref b17, (nuint)(i))), ref b18, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b18, i) = global::Dl.MultiplyOp.Forward<float>(0.5f, __Ref.Add(ref b17, i));
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.MultiplyOp.Forward(__V256.Create(0.5f), __V256.LoadUnsafe(ref square19, (nuint)(i))), ref multiply21, (nuint)(i));
+            for (; i < n; i++) __Ref.Add(ref multiply21, i) = global::Dl.MultiplyOp.Forward<float>(0.5f, __Ref.Add(ref square19, i));
         }
     }
 
-    // Backward: seed dLoss, then each op's vector-Jacobian product in reverse order.
-    private void RunBackward(ref float input, ref float target, int batch, float lossScale)
-    {
-        ref float arena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_arena), _arenaStart);
-        ref float fixedArena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_fixed), _fixedStart);
-        ref float gradients = ref __Mem.GetArrayDataReference(_backwardGrads);
-        int mb = _maxBatch;
-        ref float b2 = ref __Ref.Add(ref fixedArena, 0); // slice2 [1]
-        ref float b3 = ref __Ref.Add(ref arena, 0 * mb); // slice3 [B, 1]
-        ref float b5 = ref __Ref.Add(ref fixedArena, 16); // slice5 [1]
-        ref float b6 = ref __Ref.Add(ref arena, 32 * mb); // slice6 [B, 1]
-        ref float b12 = ref __Ref.Add(ref arena, 16 * mb); // exp12 [B, 1]
-        ref float b13 = ref __Ref.Add(ref arena, 48 * mb); // add14 [B, 1]
-        ref float b16 = ref __Ref.Add(ref arena, 80 * mb); // subtract18 [B, 1]
-        ref float b17 = ref __Ref.Add(ref arena, 64 * mb); // square19 [B, 1]
-        ref float b19 = ref __Ref.Add(ref gradients, 0); // dw [3]
-        ref float b20 = ref __Ref.Add(ref fixedArena, 64); // dslice2 [1]
-        ref float b22 = ref __Ref.Add(ref fixedArena, 48); // dslice5 [1]
-        ref float b23 = ref __Ref.Add(ref arena, 208 * mb); // dmultiply7 [B, 1]
-        ref float b25 = ref __Ref.Add(ref fixedArena, 32); // dslice9 [1]
-        ref float b26 = ref __Ref.Add(ref arena, 192 * mb); // dadd10 [B, 1]
-        ref float b27 = ref __Ref.Add(ref arena, 176 * mb); // dnegate11 [B, 1]
-        ref float b28 = ref __Ref.Add(ref arena, 160 * mb); // dexp12 [B, 1]
-        ref float b29 = ref __Ref.Add(ref arena, 144 * mb); // dadd14 [B, 1]
-        ref float b31 = ref __Ref.Add(ref arena, 128 * mb); // dsubtract18 [B, 1]
-        ref float b32 = ref __Ref.Add(ref arena, 112 * mb); // dsquare19 [B, 1]
-        ref float b33 = ref __Ref.Add(ref arena, 96 * mb); // dmultiply21 [B, 1]
-        // seed: dLoss = lossScale per sample (1/batch: the loss is the batch mean)
-        {
-            __Mem.CreateSpan(ref b33, batch).Fill(lossScale);
-        }
-        // dsquare19 += dmultiply21 * dmultiply21/dsquare19  [multiply]
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.MultiplyOp.GradB(__V256.Create(0.5f), __V256.LoadUnsafe(ref b17, (nuint)(i)), __V256F.Zero, __V256.LoadUnsafe(ref b33, (nuint)(i))), ref b32, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b32, i) = global::Dl.MultiplyOp.GradB<float>(0.5f, __Ref.Add(ref b17, i), 0f, __Ref.Add(ref b33, i));
-        }
-        // dsubtract18 += dsquare19 * dsquare19/dsubtract18  [square]
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.SquareOp.Backward(__V256.LoadUnsafe(ref b16, (nuint)(i)), __V256F.Zero, __V256.LoadUnsafe(ref b32, (nuint)(i)), __V256.Create(0f)), ref b31, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b31, i) = global::Dl.SquareOp.Backward<float>(__Ref.Add(ref b16, i), 0f, __Ref.Add(ref b32, i), 0f);
-        }
-        // dadd14 += ddivide16 * ddivide16/dadd14  [divide]
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.DivideOp.GradB(__V256.Create(1f), __V256.LoadUnsafe(ref b13, (nuint)(i)), __V256F.Zero, __V256.LoadUnsafe(ref b31, (nuint)(i))), ref b29, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b29, i) = global::Dl.DivideOp.GradB<float>(1f, __Ref.Add(ref b13, i), 0f, __Ref.Add(ref b31, i));
-        }
-        // dexp12 += dadd14 * dadd14/dexp12  [add]
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref b29, (nuint)(i))), ref b28, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b28, i) = global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b29, i));
-        }
-        // dnegate11 += dexp12 * dexp12/dnegate11  [exp]
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.ExpOp.Backward(__V256F.Zero, __V256.LoadUnsafe(ref b12, (nuint)(i)), __V256.LoadUnsafe(ref b28, (nuint)(i)), __V256.Create(0f)), ref b27, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b27, i) = global::Dl.ExpOp.Backward<float>(0f, __Ref.Add(ref b12, i), __Ref.Add(ref b28, i), 0f);
-        }
-        // dadd10 += dnegate11 * dnegate11/dadd10  [negate]
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.NegateOp.Backward(__V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref b27, (nuint)(i)), __V256.Create(0f)), ref b26, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b26, i) = global::Dl.NegateOp.Backward<float>(0f, 0f, __Ref.Add(ref b27, i), 0f);
-        }
-        // dslice9 += dadd10 * dadd10/dslice9  [add]
-        {
-            __Mem.CreateSpan(ref b25, 1).Clear();
-            int n = batch;
-            int i = 0;
-            float sum = 0f;
-            var acc = __V256F.Zero;
-            for (; i <= n - 8; i += 8) acc += global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref b26, (nuint)(i)));
-            sum = __V256.Sum(acc);
-            for (; i < n; i++) sum += global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b26, i));
-            b25 += sum;
-        }
-        // dw += dslice9 * dslice9/dw  [slice]
-        {
-            __Mem.CreateSpan(ref b19, 3).Clear();
-            for (int o = 0; o < 1; o++)
-            {
-                for (int j = 0; j < 1; j++) __Ref.Add(ref b19, o * 3 + 2 + j) += __Ref.Add(ref b25, o * 1 + j);
-            }
-        }
-        // dmultiply7 += dadd8 * dadd8/dmultiply7  [add]
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref b26, (nuint)(i))), ref b23, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b23, i) = global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b26, i));
-        }
-        // dslice5 += dmultiply7 * dmultiply7/dslice5  [multiply]
-        {
-            __Mem.CreateSpan(ref b22, 1).Clear();
-            int n = batch;
-            int i = 0;
-            float sum = 0f;
-            var acc = __V256F.Zero;
-            for (; i <= n - 8; i += 8) acc += global::Dl.MultiplyOp.GradA(__V256.Create(b5), __V256.LoadUnsafe(ref b6, (nuint)(i)), __V256F.Zero, __V256.LoadUnsafe(ref b23, (nuint)(i)));
-            sum = __V256.Sum(acc);
-            for (; i < n; i++) sum += global::Dl.MultiplyOp.GradA<float>(b5, __Ref.Add(ref b6, i), 0f, __Ref.Add(ref b23, i));
-            b22 += sum;
-        }
-        // dw += dslice5 * dslice5/dw  [slice]
-        {
-            for (int o = 0; o < 1; o++)
-            {
-                for (int j = 0; j < 1; j++) __Ref.Add(ref b19, o * 3 + 1 + j) += __Ref.Add(ref b22, o * 1 + j);
-            }
-        }
-        // dslice2 += dmultiply4 * dmultiply4/dslice2  [multiply]
-        {
-            __Mem.CreateSpan(ref b20, 1).Clear();
-            int n = batch;
-            int i = 0;
-            float sum = 0f;
-            var acc = __V256F.Zero;
-            for (; i <= n - 8; i += 8) acc += global::Dl.MultiplyOp.GradA(__V256.Create(b2), __V256.LoadUnsafe(ref b3, (nuint)(i)), __V256F.Zero, __V256.LoadUnsafe(ref b26, (nuint)(i)));
-            sum = __V256.Sum(acc);
-            for (; i < n; i++) sum += global::Dl.MultiplyOp.GradA<float>(b2, __Ref.Add(ref b3, i), 0f, __Ref.Add(ref b26, i));
-            b20 += sum;
-        }
-        // dw += dslice2 * dslice2/dw  [slice]
-        {
-            for (int o = 0; o < 1; o++)
-            {
-                for (int j = 0; j < 1; j++) __Ref.Add(ref b19, o * 3 + j) += __Ref.Add(ref b20, o * 1 + j);
-            }
-        }
-    }
-
-    // Backward with the plain-SGD update fused in: p += lrNeg * dL/dp, weight gradients never stored.
-    private void RunBackwardSgd(ref float input, ref float target, int batch, float lossScale, float lrNeg)
+    // Backward: seed dLoss, then each op's vector-Jacobian product in reverse order. With fusedSgd the plain-SGD
+    // update is fused in (p += lrNeg * dL/dp: the gradients of the fused parameters are never stored).
+    private void RunBackward(ref float input, ref float target, int batch, float lossScale, float lrNeg, bool fusedSgd)
     {
         ref float arena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float fixedArena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_fixed), _fixedStart);
         ref float parameters = ref __Mem.GetArrayDataReference(_params);
         ref float gradients = ref __Mem.GetArrayDataReference(_backwardGrads);
         int mb = _maxBatch;
-        ref float b0 = ref __Ref.Add(ref parameters, 0); // w [3]
-        ref float b2 = ref __Ref.Add(ref fixedArena, 0); // slice2 [1]
-        ref float b3 = ref __Ref.Add(ref arena, 0 * mb); // slice3 [B, 1]
-        ref float b5 = ref __Ref.Add(ref fixedArena, 16); // slice5 [1]
-        ref float b6 = ref __Ref.Add(ref arena, 32 * mb); // slice6 [B, 1]
-        ref float b12 = ref __Ref.Add(ref arena, 16 * mb); // exp12 [B, 1]
-        ref float b13 = ref __Ref.Add(ref arena, 48 * mb); // add14 [B, 1]
-        ref float b16 = ref __Ref.Add(ref arena, 80 * mb); // subtract18 [B, 1]
-        ref float b17 = ref __Ref.Add(ref arena, 64 * mb); // square19 [B, 1]
-        ref float b19 = ref __Ref.Add(ref gradients, 0); // dw [3]
-        ref float b20 = ref __Ref.Add(ref fixedArena, 64); // dslice2 [1]
-        ref float b22 = ref __Ref.Add(ref fixedArena, 48); // dslice5 [1]
-        ref float b23 = ref __Ref.Add(ref arena, 208 * mb); // dmultiply7 [B, 1]
-        ref float b25 = ref __Ref.Add(ref fixedArena, 32); // dslice9 [1]
-        ref float b26 = ref __Ref.Add(ref arena, 192 * mb); // dadd10 [B, 1]
-        ref float b27 = ref __Ref.Add(ref arena, 176 * mb); // dnegate11 [B, 1]
-        ref float b28 = ref __Ref.Add(ref arena, 160 * mb); // dexp12 [B, 1]
-        ref float b29 = ref __Ref.Add(ref arena, 144 * mb); // dadd14 [B, 1]
-        ref float b31 = ref __Ref.Add(ref arena, 128 * mb); // dsubtract18 [B, 1]
-        ref float b32 = ref __Ref.Add(ref arena, 112 * mb); // dsquare19 [B, 1]
-        ref float b33 = ref __Ref.Add(ref arena, 96 * mb); // dmultiply21 [B, 1]
+        ref float w = ref parameters; // [3]
+        ref float slice2 = ref fixedArena; // [1]
+        ref float slice3 = ref arena; // [B, 1]
+        ref float slice5 = ref __Ref.Add(ref fixedArena, 16); // [1]
+        ref float slice6 = ref __Ref.Add(ref arena, 32 * mb); // [B, 1]
+        ref float exp12 = ref __Ref.Add(ref arena, 16 * mb); // [B, 1]
+        ref float add14 = ref __Ref.Add(ref arena, 48 * mb); // [B, 1]
+        ref float subtract18 = ref __Ref.Add(ref arena, 80 * mb); // [B, 1]
+        ref float square19 = ref __Ref.Add(ref arena, 64 * mb); // [B, 1]
+        ref float d_w = ref gradients; // [3]
+        ref float d_slice2 = ref __Ref.Add(ref fixedArena, 16); // [1]
+        ref float d_slice5 = ref __Ref.Add(ref fixedArena, 32); // [1]
+        ref float d_multiply7 = ref __Ref.Add(ref arena, 48 * mb); // [B, 1]
+        ref float d_slice9 = ref __Ref.Add(ref fixedArena, 32); // [1]
+        ref float d_add10 = ref __Ref.Add(ref arena, 16 * mb); // [B, 1]
+        ref float d_negate11 = ref __Ref.Add(ref arena, 64 * mb); // [B, 1]
+        ref float d_exp12 = ref __Ref.Add(ref arena, 48 * mb); // [B, 1]
+        ref float d_add14 = ref __Ref.Add(ref arena, 80 * mb); // [B, 1]
+        ref float d_subtract18 = ref __Ref.Add(ref arena, 64 * mb); // [B, 1]
+        ref float d_square19 = ref __Ref.Add(ref arena, 112 * mb); // [B, 1]
+        ref float d_multiply21 = ref __Ref.Add(ref arena, 96 * mb); // [B, 1]
         // seed: dLoss = lossScale per sample (1/batch: the loss is the batch mean)
-        {
-            __Mem.CreateSpan(ref b33, batch).Fill(lossScale);
-        }
+        __Mem.CreateSpan(ref d_multiply21, batch).Fill(lossScale);
         // dsquare19 += dmultiply21 * dmultiply21/dsquare19  [multiply]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.MultiplyOp.GradB(__V256.Create(0.5f), __V256.LoadUnsafe(ref b17, (nuint)(i)), __V256F.Zero, __V256.LoadUnsafe(ref b33, (nuint)(i))), ref b32, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b32, i) = global::Dl.MultiplyOp.GradB<float>(0.5f, __Ref.Add(ref b17, i), 0f, __Ref.Add(ref b33, i));
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.MultiplyOp.GradB(__V256.Create(0.5f), __V256.LoadUnsafe(ref square19, (nuint)(i)), __V256F.Zero,
+                    __V256.LoadUnsafe(ref d_multiply21, (nuint)(i))), ref d_square19, (nuint)(i));
+            for (; i < n; i++)
+                __Ref.Add(ref d_square19, i) = global::Dl.MultiplyOp.GradB<float>(0.5f, __Ref.Add(ref square19, i), 0f, __Ref.Add(ref d_multiply21, i));
         }
         // dsubtract18 += dsquare19 * dsquare19/dsubtract18  [square]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.SquareOp.Backward(__V256.LoadUnsafe(ref b16, (nuint)(i)), __V256F.Zero, __V256.LoadUnsafe(ref b32, (nuint)(i)), __V256.Create(0f)), ref b31, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b31, i) = global::Dl.SquareOp.Backward<float>(__Ref.Add(ref b16, i), 0f, __Ref.Add(ref b32, i), 0f);
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.SquareOp.Backward(__V256.LoadUnsafe(ref subtract18, (nuint)(i)), __V256F.Zero,
+                    __V256.LoadUnsafe(ref d_square19, (nuint)(i)), __V256.Create(0f)), ref d_subtract18, (nuint)(i));
+            for (; i < n; i++)
+                __Ref.Add(ref d_subtract18, i) = global::Dl.SquareOp.Backward<float>(__Ref.Add(ref subtract18, i), 0f, __Ref.Add(ref d_square19, i), 0f);
         }
         // dadd14 += ddivide16 * ddivide16/dadd14  [divide]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.DivideOp.GradB(__V256.Create(1f), __V256.LoadUnsafe(ref b13, (nuint)(i)), __V256F.Zero, __V256.LoadUnsafe(ref b31, (nuint)(i))), ref b29, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b29, i) = global::Dl.DivideOp.GradB<float>(1f, __Ref.Add(ref b13, i), 0f, __Ref.Add(ref b31, i));
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.DivideOp.GradB(__V256.Create(1f), __V256.LoadUnsafe(ref add14, (nuint)(i)), __V256F.Zero,
+                    __V256.LoadUnsafe(ref d_subtract18, (nuint)(i))), ref d_add14, (nuint)(i));
+            for (; i < n; i++) __Ref.Add(ref d_add14, i) = global::Dl.DivideOp.GradB<float>(1f, __Ref.Add(ref add14, i), 0f, __Ref.Add(ref d_subtract18, i));
         }
         // dexp12 += dadd14 * dadd14/dexp12  [add]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref b29, (nuint)(i))), ref b28, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b28, i) = global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b29, i));
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref d_add14, (nuint)(i))), ref d_exp12,
+                    (nuint)(i));
+            for (; i < n; i++) __Ref.Add(ref d_exp12, i) = global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref d_add14, i));
         }
         // dnegate11 += dexp12 * dexp12/dnegate11  [exp]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.ExpOp.Backward(__V256F.Zero, __V256.LoadUnsafe(ref b12, (nuint)(i)), __V256.LoadUnsafe(ref b28, (nuint)(i)), __V256.Create(0f)), ref b27, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b27, i) = global::Dl.ExpOp.Backward<float>(0f, __Ref.Add(ref b12, i), __Ref.Add(ref b28, i), 0f);
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.ExpOp.Backward(__V256F.Zero, __V256.LoadUnsafe(ref exp12, (nuint)(i)), __V256.LoadUnsafe(ref d_exp12, (nuint)(i)),
+                    __V256.Create(0f)), ref d_negate11, (nuint)(i));
+            for (; i < n; i++) __Ref.Add(ref d_negate11, i) = global::Dl.ExpOp.Backward<float>(0f, __Ref.Add(ref exp12, i), __Ref.Add(ref d_exp12, i), 0f);
         }
         // dadd10 += dnegate11 * dnegate11/dadd10  [negate]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.NegateOp.Backward(__V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref b27, (nuint)(i)), __V256.Create(0f)), ref b26, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b26, i) = global::Dl.NegateOp.Backward<float>(0f, 0f, __Ref.Add(ref b27, i), 0f);
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.NegateOp.Backward(__V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref d_negate11, (nuint)(i)), __V256.Create(0f)),
+                    ref d_add10, (nuint)(i));
+            for (; i < n; i++) __Ref.Add(ref d_add10, i) = global::Dl.NegateOp.Backward<float>(0f, 0f, __Ref.Add(ref d_negate11, i), 0f);
         }
         // dslice9 += dadd10 * dadd10/dslice9  [add]
         {
-            __Mem.CreateSpan(ref b25, 1).Clear();
             int n = batch;
             int i = 0;
             float sum = 0f;
             var acc = __V256F.Zero;
-            for (; i <= n - 8; i += 8) acc += global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref b26, (nuint)(i)));
+            for (; i <= n - 8; i += 8) acc += global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref d_add10, (nuint)(i)));
             sum = __V256.Sum(acc);
-            for (; i < n; i++) sum += global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b26, i));
-            b25 += sum;
+            for (; i < n; i++) sum += global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref d_add10, i));
+            d_slice9 = sum;
         }
         // dw += dslice9 * dslice9/dw  [slice]
-        {
-            __Mem.CreateSpan(ref b19, 3).Clear();
-            for (int o = 0; o < 1; o++)
-            {
-                for (int j = 0; j < 1; j++) __Ref.Add(ref b19, o * 3 + 2 + j) += __Ref.Add(ref b25, o * 1 + j);
-            }
-        }
+        __Mem.CreateSpan(ref d_w, 3).Clear();
+        __Ref.Add(ref d_w, 2) += d_slice9;
         // dmultiply7 += dadd8 * dadd8/dmultiply7  [add]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref b26, (nuint)(i))), ref b23, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b23, i) = global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b26, i));
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref d_add10, (nuint)(i))),
+                    ref d_multiply7, (nuint)(i));
+            for (; i < n; i++) __Ref.Add(ref d_multiply7, i) = global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref d_add10, i));
         }
         // dslice5 += dmultiply7 * dmultiply7/dslice5  [multiply]
         {
-            __Mem.CreateSpan(ref b22, 1).Clear();
             int n = batch;
             int i = 0;
             float sum = 0f;
             var acc = __V256F.Zero;
-            for (; i <= n - 8; i += 8) acc += global::Dl.MultiplyOp.GradA(__V256.Create(b5), __V256.LoadUnsafe(ref b6, (nuint)(i)), __V256F.Zero, __V256.LoadUnsafe(ref b23, (nuint)(i)));
+            for (; i <= n - 8; i += 8)
+                acc += global::Dl.MultiplyOp.GradA(__V256.Create(slice5), __V256.LoadUnsafe(ref slice6, (nuint)(i)), __V256F.Zero,
+                    __V256.LoadUnsafe(ref d_multiply7, (nuint)(i)));
             sum = __V256.Sum(acc);
-            for (; i < n; i++) sum += global::Dl.MultiplyOp.GradA<float>(b5, __Ref.Add(ref b6, i), 0f, __Ref.Add(ref b23, i));
-            b22 += sum;
+            for (; i < n; i++) sum += global::Dl.MultiplyOp.GradA<float>(slice5, __Ref.Add(ref slice6, i), 0f, __Ref.Add(ref d_multiply7, i));
+            d_slice5 = sum;
         }
         // dw += dslice5 * dslice5/dw  [slice]
-        {
-            for (int o = 0; o < 1; o++)
-            {
-                for (int j = 0; j < 1; j++) __Ref.Add(ref b19, o * 3 + 1 + j) += __Ref.Add(ref b22, o * 1 + j);
-            }
-        }
+        __Ref.Add(ref d_w, 1) += d_slice5;
         // dslice2 += dmultiply4 * dmultiply4/dslice2  [multiply]
         {
-            __Mem.CreateSpan(ref b20, 1).Clear();
             int n = batch;
             int i = 0;
             float sum = 0f;
             var acc = __V256F.Zero;
-            for (; i <= n - 8; i += 8) acc += global::Dl.MultiplyOp.GradA(__V256.Create(b2), __V256.LoadUnsafe(ref b3, (nuint)(i)), __V256F.Zero, __V256.LoadUnsafe(ref b26, (nuint)(i)));
+            for (; i <= n - 8; i += 8)
+                acc += global::Dl.MultiplyOp.GradA(__V256.Create(slice2), __V256.LoadUnsafe(ref slice3, (nuint)(i)), __V256F.Zero,
+                    __V256.LoadUnsafe(ref d_add10, (nuint)(i)));
             sum = __V256.Sum(acc);
-            for (; i < n; i++) sum += global::Dl.MultiplyOp.GradA<float>(b2, __Ref.Add(ref b3, i), 0f, __Ref.Add(ref b26, i));
-            b20 += sum;
+            for (; i < n; i++) sum += global::Dl.MultiplyOp.GradA<float>(slice2, __Ref.Add(ref slice3, i), 0f, __Ref.Add(ref d_add10, i));
+            d_slice2 = sum;
         }
         // dw += dslice2 * dslice2/dw  [slice]
+        d_w += d_slice2;
+        // the SGD update of the parameters whose gradients were stored
+        if (fusedSgd)
         {
-            for (int o = 0; o < 1; o++)
-            {
-                for (int j = 0; j < 1; j++) __Ref.Add(ref b19, o * 3 + j) += __Ref.Add(ref b20, o * 1 + j);
-            }
-        }
-        // w += -lr * dw
-        {
-            b0 += lrNeg * b19;
-            __Ref.Add(ref b0, 1) += lrNeg * __Ref.Add(ref b19, 1);
-            __Ref.Add(ref b0, 2) += lrNeg * __Ref.Add(ref b19, 2);
+            // w += -lr * dw
+            w += lrNeg * d_w;
+            __Ref.Add(ref w, 1) += lrNeg * __Ref.Add(ref d_w, 1);
+            __Ref.Add(ref w, 2) += lrNeg * __Ref.Add(ref d_w, 2);
         }
     }
 

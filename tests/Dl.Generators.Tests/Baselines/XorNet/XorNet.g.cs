@@ -32,10 +32,10 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         Name = "XorNet",
         Parameters = new global::Dl.ParameterInfo[]
         {
-            new("hidden.weight", new int[] { 2, 2 }, 0, (global::Dl.Init)0, 0f, 2, 2),
-            new("hidden.bias", new int[] { 2 }, 4, (global::Dl.Init)1, 0f, 2, 2),
-            new("output.weight", new int[] { 1, 2 }, 6, (global::Dl.Init)0, 0f, 2, 1),
-            new("output.bias", new int[] { 1 }, 8, (global::Dl.Init)1, 0f, 2, 1),
+            new("hidden.weight", new int[] { 2, 2 }, 0, global::Dl.Init.Default, 0f, 2, 2),
+            new("hidden.bias", new int[] { 2 }, 4, global::Dl.Init.Zeros, 0f, 2, 2),
+            new("output.weight", new int[] { 1, 2 }, 6, global::Dl.Init.Default, 0f, 2, 1),
+            new("output.bias", new int[] { 1 }, 8, global::Dl.Init.Zeros, 0f, 2, 1),
         },
         Inputs = new global::Dl.InputInfo[]
         {
@@ -50,14 +50,25 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
             new("output", "Linear", new int[] { 1 }, 3),
             new("sigmoid10", "sigmoid", new int[] { 1 }, 0),
         },
-        GraphText = "x = input [B, 2]\nhidden.weight = param [2, 2]\nhidden.matmul = linear(x, hidden.weight) [B, 2]\nhidden.bias = param [2]\nhidden = add(hidden.matmul, hidden.bias) [B, 2]\nsigmoid5 = sigmoid(hidden) [B, 2]\noutput.weight = param [1, 2]\noutput.matmul = linear(sigmoid5, output.weight) [B, 1]\noutput.bias = param [1]\noutput = add(output.matmul, output.bias) [B, 1]\nsigmoid10 = sigmoid(output) [B, 1]\ntarget = target [B, 1]\nmse_loss12 = mse_loss(sigmoid10, target) [B]",
-        GraphDot = "digraph XorNet {\n  rankdir=LR;\n  n0 [label=\"x\\ninput [B, 2]\"];\n  n1 [label=\"hidden.weight\\nparam [2, 2]\", shape=box];\n  n2 [label=\"hidden.matmul\\nlinear [B, 2]\"];\n  n3 [label=\"hidden.bias\\nparam [2]\", shape=box];\n  n4 [label=\"hidden\\nadd [B, 2]\"];\n  n5 [label=\"sigmoid5\\nsigmoid [B, 2]\"];\n  n6 [label=\"output.weight\\nparam [1, 2]\", shape=box];\n  n7 [label=\"output.matmul\\nlinear [B, 1]\"];\n  n8 [label=\"output.bias\\nparam [1]\", shape=box];\n  n9 [label=\"output\\nadd [B, 1]\"];\n  n10 [label=\"sigmoid10\\nsigmoid [B, 1]\"];\n  n11 [label=\"target\\ntarget [B, 1]\"];\n  n12 [label=\"mse_loss12\\nmse_loss [B]\"];\n  n0 -> n2;\n  n1 -> n2;\n  n2 -> n4;\n  n3 -> n4;\n  n4 -> n5;\n  n5 -> n7;\n  n6 -> n7;\n  n7 -> n9;\n  n8 -> n9;\n  n9 -> n10;\n  n10 -> n12;\n  n11 -> n12;\n}",
+        GraphText = "x = input [B, 2]\nhidden.weight = param [2, 2]\nhidden.matmul = linear(x, hidden.weight) [B, 2]\nhidden.bias = param [2]\n"
+            + "hidden = add(hidden.matmul, hidden.bias) [B, 2]\nsigmoid5 = sigmoid(hidden) [B, 2]\noutput.weight = param [1, 2]\n"
+            + "output.matmul = linear(sigmoid5, output.weight) [B, 1]\noutput.bias = param [1]\n"
+            + "output = add(output.matmul, output.bias) [B, 1]\nsigmoid10 = sigmoid(output) [B, 1]\ntarget = target [B, 1]\n"
+            + "mse_loss12 = mse_loss(sigmoid10, target) [B]",
+        GraphDot = "digraph XorNet {\n  rankdir=LR;\n  n0 [label=\"x\\ninput [B, 2]\"];\n  n1 [label=\"hidden.weight\\nparam [2, 2]\", shape=box];\n"
+            + "  n2 [label=\"hidden.matmul\\nlinear [B, 2]\"];\n  n3 [label=\"hidden.bias\\nparam [2]\", shape=box];\n"
+            + "  n4 [label=\"hidden\\nadd [B, 2]\"];\n  n5 [label=\"sigmoid5\\nsigmoid [B, 2]\"];\n"
+            + "  n6 [label=\"output.weight\\nparam [1, 2]\", shape=box];\n  n7 [label=\"output.matmul\\nlinear [B, 1]\"];\n"
+            + "  n8 [label=\"output.bias\\nparam [1]\", shape=box];\n  n9 [label=\"output\\nadd [B, 1]\"];\n"
+            + "  n10 [label=\"sigmoid10\\nsigmoid [B, 1]\"];\n  n11 [label=\"target\\ntarget [B, 1]\"];\n"
+            + "  n12 [label=\"mse_loss12\\nmse_loss [B]\"];\n  n0 -> n2;\n  n1 -> n2;\n  n2 -> n4;\n  n3 -> n4;\n  n4 -> n5;\n  n5 -> n7;\n"
+            + "  n6 -> n7;\n  n7 -> n9;\n  n8 -> n9;\n  n9 -> n10;\n  n10 -> n12;\n  n11 -> n12;\n}",
     };
 
     private const int ParameterTotal = 9;
     private const int InputSize = 2;
     private const int OutputSize = 1;
-    private const int BatchedArenaPerSample = 128;
+    private const int BatchedArenaPerSample = 80;
     private const int FixedArenaSize = 0;
     private readonly float[] _params = null!;
     private readonly float[] _grads = null!;
@@ -77,13 +88,9 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
     /// and initializes the parameters from streams keyed by the seed and each parameter's name.</summary>
     public XorNet(global::Dl.ModelOptions options)
     {
-        global::Dl.ModelChecks.Options(options);
+        global::Dl.ModelStorage.Allocate(options, ParameterTotal, BatchedArenaPerSample, FixedArenaSize,
+            out _params, out _grads, out _arena, out _arenaStart, out _fixed, out _fixedStart, out _gemm);
         _maxBatch = options.MaxBatch;
-        _params = new float[ParameterTotal];
-        _grads = new float[ParameterTotal];
-        _arena = global::Dl.Kernels.PinnedArena.Allocate(checked(BatchedArenaPerSample * options.MaxBatch), out _arenaStart);
-        _fixed = global::Dl.Kernels.PinnedArena.Allocate(FixedArenaSize, out _fixedStart);
-        _gemm = new global::Dl.Kernels.GemmContext(options.Threads);
         _seed = options.Seed;
         _chunkLimit = global::Dl.Kernels.BatchChunking.Samples(BatchedArenaPerSample, ParameterTotal, options.ChunkSamples, options.Threads);
         _backwardGrads = _grads;
@@ -92,8 +99,7 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
             _gradSum = new float[ParameterTotal];
             _chunkGrads = new float[ParameterTotal];
         }
-        foreach (var p in StaticDescription.Parameters)
-            global::Dl.Initializers.Fill(global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length), p, options.Seed);
+        global::Dl.ModelStorage.Initialize(StaticDescription, _params, _state, options.Seed);
     }
 
     /// <summary>An instance that only runs the model source on the dynamic tape; it allocates no buffers.</summary>
@@ -109,8 +115,8 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
     public bool Training { get; set; } = true;
     public global::System.Span<float> State => _state;
     public long DropoutStep { get; set; }
-    public global::System.Span<float> Parameter(string name) { var p = StaticDescription.Find(name); return global::System.MemoryExtensions.AsSpan(_params, p.Offset, p.Length); }
-    public global::System.Span<float> Gradient(string name) { var p = StaticDescription.Find(name); return global::System.MemoryExtensions.AsSpan(_grads, p.Offset, p.Length); }
+    public global::System.Span<float> Parameter(string name) => global::Dl.ModelStorage.Named(_params, StaticDescription, name);
+    public global::System.Span<float> Gradient(string name) => global::Dl.ModelStorage.Named(_grads, StaticDescription, name);
     public string Summary() => global::Dl.ModelSummary.Format(StaticDescription);
     public string Graph(global::Dl.GraphFormat format = global::Dl.GraphFormat.Text) => global::Dl.ModelSummary.Graph(StaticDescription, format);
     /// <summary>Writes the parameters as safetensors, atomically.</summary>
@@ -161,7 +167,7 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
                 // Plain SGD: the update is fused into the backward pass (the weight gradients are not stored).
                 float fusedLoss = LossCore(input, target, batch);
                 if (!float.IsFinite(fusedLoss)) global::Dl.ModelChecks.ThrowNonFiniteFusedLoss(fusedLoss);
-                RunBackwardSgd(ref __Mem.GetReference(input), ref __Mem.GetReference(target), batch, 1f / batch, -sgd.LearningRate);
+                RunBackward(ref __Mem.GetReference(input), ref __Mem.GetReference(target), batch, 1f / batch, -sgd.LearningRate, fusedSgd: true);
                 return fusedLoss;
             }
             float loss = ComputeGradientsCore(input, target, batch);
@@ -183,7 +189,7 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         if (chunk > 0) return ComputeGradientsInChunks(input, target, batch, chunk);
         float loss = LossCore(input, target, batch);
         if (!float.IsFinite(loss)) global::Dl.ModelChecks.ThrowNonFiniteLoss(loss);
-        RunBackward(ref __Mem.GetReference(input), ref __Mem.GetReference(target), batch, 1f / batch);
+        RunBackward(ref __Mem.GetReference(input), ref __Mem.GetReference(target), batch, 1f / batch, 0f, fusedSgd: false);
         return loss;
     }
     private float ComputeGradientsInChunks(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch, int chunk)
@@ -197,16 +203,14 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
             {
                 int n = global::System.Math.Min(chunk, batch - s0);
                 ref float inputRef = ref __Ref.Add(ref __Mem.GetReference(input), s0 * InputSize);
-                ref float targetRef = ref __Ref.Add(ref __Mem.GetReference(target), s0 * 1);
+                ref float targetRef = ref __Ref.Add(ref __Mem.GetReference(target), s0);
                 RunForward(ref inputRef, n);
                 RunLoss(ref inputRef, ref targetRef, n);
-                var losses = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 0 * _maxBatch, n);
-                float part = 0f;
-                for (int s = 0; s < n; s++) part += losses[s];
+                float part = global::Dl.ModelStorage.Sum(global::System.MemoryExtensions.AsSpan(_arena, _arenaStart, n));
                 if (!float.IsFinite(part)) global::Dl.ModelChecks.ThrowNonFiniteChunkLoss(part, s0, n);
                 total += part;
                 _backwardGrads = s0 == 0 ? _gradSum : _chunkGrads;
-                RunBackward(ref inputRef, ref targetRef, n, 1f / batch);
+                RunBackward(ref inputRef, ref targetRef, n, 1f / batch, 0f, fusedSgd: false);
                 if (s0 > 0) global::Dl.Kernels.BatchChunking.Add(_gradSum, _chunkGrads);
             }
         }
@@ -228,10 +232,7 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         ref float inputRef = ref __Mem.GetReference(input);
         RunForward(ref inputRef, batch);
         RunLoss(ref inputRef, ref __Mem.GetReference(target), batch);
-        var losses = global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 0 * _maxBatch, batch);
-        float sum = 0f;
-        for (int s = 0; s < batch; s++) sum += losses[s];
-        return sum / batch;
+        return global::Dl.ModelStorage.Sum(global::System.MemoryExtensions.AsSpan(_arena, _arenaStart, batch)) / batch;
     }
     /// <summary>Before a training step: what its forward pass advances (running statistics, DropoutStep).</summary>
     private long SaveState() => DropoutStep;
@@ -251,22 +252,21 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         ref float arena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float parameters = ref __Mem.GetArrayDataReference(_params);
         int mb = _maxBatch;
-        ref float b0 = ref __Ref.Add(ref input, 0 * batch); // x [B, 2]
-        ref float b1 = ref __Ref.Add(ref parameters, 0); // hidden.weight [4]
-        ref float b2 = ref __Ref.Add(ref arena, 0 * mb); // hidden.matmul [B, 2]
-        ref float b3 = ref __Ref.Add(ref parameters, 4); // hidden.bias [2]
-        ref float b5 = ref __Ref.Add(ref arena, 16 * mb); // sigmoid5 [B, 2]
-        ref float b6 = ref __Ref.Add(ref parameters, 6); // output.weight [2]
-        ref float b7 = ref __Ref.Add(ref arena, 0 * mb); // output.matmul [B, 1]
-        ref float b8 = ref __Ref.Add(ref parameters, 8); // output.bias [1]
-        ref float b10 = ref __Ref.Add(ref arena, 32 * mb); // sigmoid10 [B, 1]
+        ref float x = ref input; // [B, 2]
+        ref float hidden_weight = ref parameters; // hidden.weight [4]
+        ref float hidden_matmul = ref arena; // hidden.matmul [B, 2]
+        ref float hidden_bias = ref __Ref.Add(ref parameters, 4); // hidden.bias [2]
+        ref float sigmoid5 = ref __Ref.Add(ref arena, 16 * mb); // [B, 2]
+        ref float output_weight = ref __Ref.Add(ref parameters, 6); // output.weight [2]
+        ref float output_matmul = ref arena; // output.matmul [B, 1]
+        ref float output_bias = ref __Ref.Add(ref parameters, 8); // output.bias [1]
+        ref float sigmoid10 = ref __Ref.Add(ref arena, 32 * mb); // [B, 1]
         // hidden.matmul = linear(x, hidden.weight) [B, 2]
+        for (int i = 0; i < batch; i++)
         {
-            for (int i = 0; i < batch; i++)
-            {
-                __Ref.Add(ref b2, i * 2 + 0) = __Ref.Add(ref b0, i * 2 + 0) * __Ref.Add(ref b1, 0 * 2 + 0) + __Ref.Add(ref b0, i * 2 + 1) * __Ref.Add(ref b1, 0 * 2 + 1);
-                __Ref.Add(ref b2, i * 2 + 1) = __Ref.Add(ref b0, i * 2 + 0) * __Ref.Add(ref b1, 1 * 2 + 0) + __Ref.Add(ref b0, i * 2 + 1) * __Ref.Add(ref b1, 1 * 2 + 1);
-            }
+            __Ref.Add(ref hidden_matmul, i * 2) = __Ref.Add(ref x, i * 2) * hidden_weight + __Ref.Add(ref x, i * 2 + 1) * __Ref.Add(ref hidden_weight, 1);
+            __Ref.Add(ref hidden_matmul, i * 2 + 1) =
+                __Ref.Add(ref x, i * 2) * __Ref.Add(ref hidden_weight, 2) + __Ref.Add(ref x, i * 2 + 1) * __Ref.Add(ref hidden_weight, 3);
         }
         // hidden = add(hidden.matmul, hidden.bias) [B, 2]
         // sigmoid5 = sigmoid(hidden) [B, 2]  (fused)
@@ -275,24 +275,29 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
             {
                 int o0_0 = i0 * 2;
                 int t_0 = i0 * 2;
-                __Ref.Add(ref b5, t_0) = global::Dl.SigmoidOp.Forward<float>((global::Dl.AddOp.Forward<float>(__Ref.Add(ref b2, o0_0), b3)), 0f);
-                __Ref.Add(ref b5, t_0 + 1) = global::Dl.SigmoidOp.Forward<float>((global::Dl.AddOp.Forward<float>(__Ref.Add(ref b2, o0_0 + 1), __Ref.Add(ref b3, 1))), 0f);
+                __Ref.Add(ref sigmoid5, t_0) =
+                    global::Dl.SigmoidOp.Forward<float>((global::Dl.AddOp.Forward<float>(__Ref.Add(ref hidden_matmul, o0_0), hidden_bias)), 0f);
+                __Ref.Add(ref sigmoid5, t_0 + 1) = global::Dl.SigmoidOp.Forward<float>((global::Dl.AddOp.Forward<float>(__Ref.Add(ref hidden_matmul, o0_0 + 1),
+                    __Ref.Add(ref hidden_bias, 1))), 0f);
             }
         }
         // output.matmul = linear(sigmoid5, output.weight) [B, 1]
+        for (int i = 0; i < batch; i++)
         {
-            for (int i = 0; i < batch; i++)
-            {
-                __Ref.Add(ref b7, i * 1 + 0) = __Ref.Add(ref b5, i * 2 + 0) * __Ref.Add(ref b6, 0 * 2 + 0) + __Ref.Add(ref b5, i * 2 + 1) * __Ref.Add(ref b6, 0 * 2 + 1);
-            }
+            __Ref.Add(ref output_matmul, i) =
+                __Ref.Add(ref sigmoid5, i * 2) * output_weight + __Ref.Add(ref sigmoid5, i * 2 + 1) * __Ref.Add(ref output_weight, 1);
         }
         // output = add(output.matmul, output.bias) [B, 1]
         // sigmoid10 = sigmoid(output) [B, 1]  (fused)
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.SigmoidOp.Forward((global::Dl.AddOp.Forward(__V256.LoadUnsafe(ref b7, (nuint)(i)), __V256.Create(b8))), __V256.Create(0f)), ref b10, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b10, i) = global::Dl.SigmoidOp.Forward<float>((global::Dl.AddOp.Forward<float>(__Ref.Add(ref b7, i), b8)), 0f);
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.SigmoidOp.Forward((global::Dl.AddOp.Forward(__V256.LoadUnsafe(ref output_matmul, (nuint)(i)),
+                    __V256.Create(output_bias))), __V256.Create(0f)), ref sigmoid10, (nuint)(i));
+            for (; i < n; i++)
+                __Ref.Add(ref sigmoid10, i) =
+                    global::Dl.SigmoidOp.Forward<float>((global::Dl.AddOp.Forward<float>(__Ref.Add(ref output_matmul, i), output_bias)), 0f);
         }
         if (Training) DropoutStep++; // dropout masks are keyed by (seed, dropout index, step)
     }
@@ -302,243 +307,200 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
     {
         ref float arena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_arena), _arenaStart);
         int mb = _maxBatch;
-        ref float b10 = ref __Ref.Add(ref arena, 32 * mb); // sigmoid10 [B, 1]
-        ref float b11 = ref target; // target [B, 1]
-        ref float b12 = ref __Ref.Add(ref arena, 0 * mb); // mse_loss12 [B, 1]
-        ref float b13 = ref __Ref.Add(ref arena, 48 * mb); // mse_loss12.scratch [B, 1]
+        ref float sigmoid10 = ref __Ref.Add(ref arena, 32 * mb); // [B, 1]
+        ref float target_1 = ref target; // target [B, 1]
+        ref float mse_loss12 = ref arena; // [B, 1]
+        ref float mse_loss12_scratch = ref __Ref.Add(ref arena, 48 * mb); // mse_loss12.scratch [B, 1]
         // mse_loss12 = mse_loss(sigmoid10, target) [B]
+        for (int r = 0; r < batch; r++)
         {
-            for (int r = 0; r < batch; r++)
-            {
-                __Mem.CreateSpan(ref __Ref.Add(ref b12, r), 1)[0] = global::Dl.MseLossOp.Forward<float>(__Mem.CreateReadOnlySpan(ref __Ref.Add(ref b10, r), 1), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b11, r), 1), __Mem.CreateSpan(ref __Ref.Add(ref b13, r), 1));
-            }
+            __Mem.CreateSpan(ref __Ref.Add(ref mse_loss12, r), 1)[0] = global::Dl.MseLossOp.Forward<float>(__Mem.CreateReadOnlySpan(ref __Ref.Add(ref sigmoid10,
+                r), 1), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref target_1, r), 1), __Mem.CreateSpan(ref __Ref.Add(ref mse_loss12_scratch, r), 1));
         }
     }
 
-    // Backward: seed dLoss, then each op's vector-Jacobian product in reverse order.
-    private void RunBackward(ref float input, ref float target, int batch, float lossScale)
+    // Backward: seed dLoss, then each op's vector-Jacobian product in reverse order. With fusedSgd the plain-SGD
+    // update is fused in (p += lrNeg * dL/dp: the gradients of the fused parameters are never stored).
+    private void RunBackward(ref float input, ref float target, int batch, float lossScale, float lrNeg, bool fusedSgd)
     {
         ref float arena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_arena), _arenaStart);
         ref float parameters = ref __Mem.GetArrayDataReference(_params);
         ref float gradients = ref __Mem.GetArrayDataReference(_backwardGrads);
         int mb = _maxBatch;
-        ref float b0 = ref __Ref.Add(ref input, 0 * batch); // x [B, 2]
-        ref float b5 = ref __Ref.Add(ref arena, 16 * mb); // sigmoid5 [B, 2]
-        ref float b6 = ref __Ref.Add(ref parameters, 6); // output.weight [2]
-        ref float b10 = ref __Ref.Add(ref arena, 32 * mb); // sigmoid10 [B, 1]
-        ref float b11 = ref target; // target [B, 1]
-        ref float b13 = ref __Ref.Add(ref arena, 48 * mb); // mse_loss12.scratch [B, 1]
-        ref float b14 = ref __Ref.Add(ref gradients, 0); // dhidden.weight [4]
-        ref float b16 = ref __Ref.Add(ref gradients, 4); // dhidden.bias [2]
-        ref float b17 = ref __Ref.Add(ref arena, 112 * mb); // dhidden [B, 2]
-        ref float b18 = ref __Ref.Add(ref arena, 96 * mb); // dsigmoid5 [B, 2]
-        ref float b19 = ref __Ref.Add(ref gradients, 6); // doutput.weight [2]
-        ref float b21 = ref __Ref.Add(ref gradients, 8); // doutput.bias [1]
-        ref float b22 = ref __Ref.Add(ref arena, 80 * mb); // doutput [B, 1]
-        ref float b23 = ref __Ref.Add(ref arena, 64 * mb); // dsigmoid10 [B, 1]
-        ref float b24 = ref __Ref.Add(ref arena, 0 * mb); // dmse_loss12 [B, 1]
+        ref float x = ref input; // [B, 2]
+        ref float hidden_weight = ref parameters; // hidden.weight [4]
+        ref float hidden_bias = ref __Ref.Add(ref parameters, 4); // hidden.bias [2]
+        ref float sigmoid5 = ref __Ref.Add(ref arena, 16 * mb); // [B, 2]
+        ref float output_weight = ref __Ref.Add(ref parameters, 6); // output.weight [2]
+        ref float output_bias = ref __Ref.Add(ref parameters, 8); // output.bias [1]
+        ref float sigmoid10 = ref __Ref.Add(ref arena, 32 * mb); // [B, 1]
+        ref float target_1 = ref target; // target [B, 1]
+        ref float mse_loss12_scratch = ref __Ref.Add(ref arena, 48 * mb); // mse_loss12.scratch [B, 1]
+        ref float d_hidden_weight = ref gradients; // dhidden.weight [4]
+        ref float d_hidden_bias = ref __Ref.Add(ref gradients, 4); // dhidden.bias [2]
+        ref float d_hidden = ref arena; // [B, 2]
+        ref float d_sigmoid5 = ref __Ref.Add(ref arena, 32 * mb); // [B, 2]
+        ref float d_output_weight = ref __Ref.Add(ref gradients, 6); // doutput.weight [2]
+        ref float d_output_bias = ref __Ref.Add(ref gradients, 8); // doutput.bias [1]
+        ref float d_output = ref arena; // [B, 1]
+        ref float d_sigmoid10 = ref __Ref.Add(ref arena, 64 * mb); // [B, 1]
+        ref float d_mse_loss12 = ref arena; // [B, 1]
         // seed: dLoss = lossScale per sample (1/batch: the loss is the batch mean)
-        {
-            __Mem.CreateSpan(ref b24, batch).Fill(lossScale);
-        }
+        __Mem.CreateSpan(ref d_mse_loss12, batch).Fill(lossScale);
         // dsigmoid10 += dmse_loss12 * dmse_loss12/dsigmoid10  [mse_loss]
+        __Mem.CreateSpan(ref d_sigmoid10, batch).Clear();
+        for (int r = 0; r < batch; r++)
         {
-            __Mem.CreateSpan(ref b23, batch).Clear();
-            for (int r = 0; r < batch; r++)
-            {
-                global::Dl.MseLossOp.Backward<float>(__Mem.CreateReadOnlySpan(ref __Ref.Add(ref b10, r), 1), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b11, r), 1), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b13, r), 1), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b24, r), 1)[0], __Mem.CreateSpan(ref __Ref.Add(ref b23, r), 1));
-            }
+            global::Dl.MseLossOp.Backward<float>(__Mem.CreateReadOnlySpan(ref __Ref.Add(ref sigmoid10, r), 1),
+                __Mem.CreateReadOnlySpan(ref __Ref.Add(ref target_1, r), 1), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref mse_loss12_scratch, r), 1),
+                __Mem.CreateReadOnlySpan(ref __Ref.Add(ref d_mse_loss12, r), 1)[0], __Mem.CreateSpan(ref __Ref.Add(ref d_sigmoid10, r), 1));
         }
         // doutput += dsigmoid10 * dsigmoid10/doutput  [sigmoid]
         {
             int n = batch;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.SigmoidOp.Backward(__V256F.Zero, __V256.LoadUnsafe(ref b10, (nuint)(i)), __V256.LoadUnsafe(ref b23, (nuint)(i)), __V256.Create(0f)), ref b22, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b22, i) = global::Dl.SigmoidOp.Backward<float>(0f, __Ref.Add(ref b10, i), __Ref.Add(ref b23, i), 0f);
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.SigmoidOp.Backward(__V256F.Zero, __V256.LoadUnsafe(ref sigmoid10, (nuint)(i)),
+                    __V256.LoadUnsafe(ref d_sigmoid10, (nuint)(i)), __V256.Create(0f)), ref d_output, (nuint)(i));
+            for (; i < n; i++)
+                __Ref.Add(ref d_output, i) = global::Dl.SigmoidOp.Backward<float>(0f, __Ref.Add(ref sigmoid10, i), __Ref.Add(ref d_sigmoid10, i), 0f);
         }
-        // doutput.bias += doutput * doutput/doutput.bias  [add]
+        if (fusedSgd)
         {
-            __Mem.CreateSpan(ref b21, 1).Clear();
+            // fused SGD update: output.bias += -lr * doutput.bias
             int n = batch;
             int i = 0;
             float sum = 0f;
             var acc = __V256F.Zero;
-            for (; i <= n - 8; i += 8) acc += global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref b22, (nuint)(i)));
+            for (; i <= n - 8; i += 8)
+                acc += __V256.Create(lrNeg) * (global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref d_output, (nuint)(i))));
             sum = __V256.Sum(acc);
-            for (; i < n; i++) sum += global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b22, i));
-            b21 += sum;
+            for (; i < n; i++) sum += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref d_output, i)));
+            output_bias += sum;
+        }
+        else
+        {
+            // doutput.bias += doutput * doutput/doutput.bias  [add]
+            int n = batch;
+            int i = 0;
+            float sum = 0f;
+            var acc = __V256F.Zero;
+            for (; i <= n - 8; i += 8) acc += global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref d_output, (nuint)(i)));
+            sum = __V256.Sum(acc);
+            for (; i < n; i++) sum += global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref d_output, i));
+            d_output_bias = sum;
         }
         // dsigmoid5 += doutput.matmul * doutput.matmul/dsigmoid5  [linear]
+        for (int i = 0; i < batch; i++)
         {
-            for (int i = 0; i < batch; i++)
+            __Ref.Add(ref d_sigmoid5, i * 2) = __Ref.Add(ref d_output, i) * output_weight;
+            __Ref.Add(ref d_sigmoid5, i * 2 + 1) = __Ref.Add(ref d_output, i) * __Ref.Add(ref output_weight, 1);
+        }
+        if (fusedSgd)
+        {
+            // fused SGD update: output.weight += -lr * doutput.weight
             {
-                __Ref.Add(ref b18, i * 2 + 0) = __Ref.Add(ref b22, i * 1 + 0) * __Ref.Add(ref b6, 0 * 2 + 0);
-                __Ref.Add(ref b18, i * 2 + 1) = __Ref.Add(ref b22, i * 1 + 0) * __Ref.Add(ref b6, 0 * 2 + 1);
+                float sum = 0f;
+                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref d_output, p) * __Ref.Add(ref sigmoid5, p * 2);
+                output_weight += lrNeg * (sum);
+            }
+            {
+                float sum = 0f;
+                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref d_output, p) * __Ref.Add(ref sigmoid5, p * 2 + 1);
+                __Ref.Add(ref output_weight, 1) += lrNeg * (sum);
             }
         }
-        // doutput.weight += doutput.matmul * doutput.matmul/doutput.weight  [linear]
+        else
         {
+            // doutput.weight += doutput.matmul * doutput.matmul/doutput.weight  [linear]
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref b22, p * 1 + 0) * __Ref.Add(ref b5, p * 2 + 0);
-                __Ref.Add(ref b19, 0 * 2 + 0) = sum;
+                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref d_output, p) * __Ref.Add(ref sigmoid5, p * 2);
+                d_output_weight = sum;
             }
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref b22, p * 1 + 0) * __Ref.Add(ref b5, p * 2 + 1);
-                __Ref.Add(ref b19, 0 * 2 + 1) = sum;
+                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref d_output, p) * __Ref.Add(ref sigmoid5, p * 2 + 1);
+                __Ref.Add(ref d_output_weight, 1) = sum;
             }
         }
         // dhidden += dsigmoid5 * dsigmoid5/dhidden  [sigmoid]
         {
             int n = batch * 2;
             int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.SigmoidOp.Backward(__V256F.Zero, __V256.LoadUnsafe(ref b5, (nuint)(i)), __V256.LoadUnsafe(ref b18, (nuint)(i)), __V256.Create(0f)), ref b17, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b17, i) = global::Dl.SigmoidOp.Backward<float>(0f, __Ref.Add(ref b5, i), __Ref.Add(ref b18, i), 0f);
+            for (; i <= n - 8; i += 8)
+                __V256.StoreUnsafe(global::Dl.SigmoidOp.Backward(__V256F.Zero, __V256.LoadUnsafe(ref sigmoid5, (nuint)(i)),
+                    __V256.LoadUnsafe(ref d_sigmoid5, (nuint)(i)), __V256.Create(0f)), ref d_hidden, (nuint)(i));
+            for (; i < n; i++)
+                __Ref.Add(ref d_hidden, i) = global::Dl.SigmoidOp.Backward<float>(0f, __Ref.Add(ref sigmoid5, i), __Ref.Add(ref d_sigmoid5, i), 0f);
         }
-        // dhidden.bias += dhidden * dhidden/dhidden.bias  [add]
+        if (fusedSgd)
         {
-            __Mem.CreateSpan(ref b16, 2).Clear();
+            // fused SGD update: hidden.bias += -lr * dhidden.bias
             for (int i0 = 0; i0 < batch; i0++)
             {
                 int o0_0 = i0 * 2;
-                b16 += global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b17, o0_0));
-                __Ref.Add(ref b16, 1) += global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b17, o0_0 + 1));
+                hidden_bias += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref d_hidden, o0_0)));
+                __Ref.Add(ref hidden_bias, 1) += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref d_hidden, o0_0 + 1)));
             }
         }
-        // dhidden.weight += dhidden.matmul * dhidden.matmul/dhidden.weight  [linear]
+        else
         {
-            {
-                float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref b17, p * 2 + 0) * __Ref.Add(ref b0, p * 2 + 0);
-                __Ref.Add(ref b14, 0 * 2 + 0) = sum;
-            }
-            {
-                float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref b17, p * 2 + 0) * __Ref.Add(ref b0, p * 2 + 1);
-                __Ref.Add(ref b14, 0 * 2 + 1) = sum;
-            }
-            {
-                float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref b17, p * 2 + 1) * __Ref.Add(ref b0, p * 2 + 0);
-                __Ref.Add(ref b14, 1 * 2 + 0) = sum;
-            }
-            {
-                float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref b17, p * 2 + 1) * __Ref.Add(ref b0, p * 2 + 1);
-                __Ref.Add(ref b14, 1 * 2 + 1) = sum;
-            }
-        }
-    }
-
-    // Backward with the plain-SGD update fused in: p += lrNeg * dL/dp, weight gradients never stored.
-    private void RunBackwardSgd(ref float input, ref float target, int batch, float lossScale, float lrNeg)
-    {
-        ref float arena = ref __Ref.Add(ref __Mem.GetArrayDataReference(_arena), _arenaStart);
-        ref float parameters = ref __Mem.GetArrayDataReference(_params);
-        int mb = _maxBatch;
-        ref float b0 = ref __Ref.Add(ref input, 0 * batch); // x [B, 2]
-        ref float b1 = ref __Ref.Add(ref parameters, 0); // hidden.weight [4]
-        ref float b3 = ref __Ref.Add(ref parameters, 4); // hidden.bias [2]
-        ref float b5 = ref __Ref.Add(ref arena, 16 * mb); // sigmoid5 [B, 2]
-        ref float b6 = ref __Ref.Add(ref parameters, 6); // output.weight [2]
-        ref float b8 = ref __Ref.Add(ref parameters, 8); // output.bias [1]
-        ref float b10 = ref __Ref.Add(ref arena, 32 * mb); // sigmoid10 [B, 1]
-        ref float b11 = ref target; // target [B, 1]
-        ref float b13 = ref __Ref.Add(ref arena, 48 * mb); // mse_loss12.scratch [B, 1]
-        ref float b17 = ref __Ref.Add(ref arena, 112 * mb); // dhidden [B, 2]
-        ref float b18 = ref __Ref.Add(ref arena, 96 * mb); // dsigmoid5 [B, 2]
-        ref float b22 = ref __Ref.Add(ref arena, 80 * mb); // doutput [B, 1]
-        ref float b23 = ref __Ref.Add(ref arena, 64 * mb); // dsigmoid10 [B, 1]
-        ref float b24 = ref __Ref.Add(ref arena, 0 * mb); // dmse_loss12 [B, 1]
-        // seed: dLoss = lossScale per sample (1/batch: the loss is the batch mean)
-        {
-            __Mem.CreateSpan(ref b24, batch).Fill(lossScale);
-        }
-        // dsigmoid10 += dmse_loss12 * dmse_loss12/dsigmoid10  [mse_loss]
-        {
-            __Mem.CreateSpan(ref b23, batch).Clear();
-            for (int r = 0; r < batch; r++)
-            {
-                global::Dl.MseLossOp.Backward<float>(__Mem.CreateReadOnlySpan(ref __Ref.Add(ref b10, r), 1), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b11, r), 1), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b13, r), 1), __Mem.CreateReadOnlySpan(ref __Ref.Add(ref b24, r), 1)[0], __Mem.CreateSpan(ref __Ref.Add(ref b23, r), 1));
-            }
-        }
-        // doutput += dsigmoid10 * dsigmoid10/doutput  [sigmoid]
-        {
-            int n = batch;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.SigmoidOp.Backward(__V256F.Zero, __V256.LoadUnsafe(ref b10, (nuint)(i)), __V256.LoadUnsafe(ref b23, (nuint)(i)), __V256.Create(0f)), ref b22, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b22, i) = global::Dl.SigmoidOp.Backward<float>(0f, __Ref.Add(ref b10, i), __Ref.Add(ref b23, i), 0f);
-        }
-        // doutput.bias += doutput * doutput/doutput.bias  [add] -> fused into the SGD update
-        {
-            int n = batch;
-            int i = 0;
-            float sum = 0f;
-            var acc = __V256F.Zero;
-            for (; i <= n - 8; i += 8) acc += __V256.Create(lrNeg) * (global::Dl.AddOp.GradB(__V256F.Zero, __V256F.Zero, __V256F.Zero, __V256.LoadUnsafe(ref b22, (nuint)(i))));
-            sum = __V256.Sum(acc);
-            for (; i < n; i++) sum += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b22, i)));
-            b8 += sum;
-        }
-        // dsigmoid5 += doutput.matmul * doutput.matmul/dsigmoid5  [linear]
-        {
-            for (int i = 0; i < batch; i++)
-            {
-                __Ref.Add(ref b18, i * 2 + 0) = __Ref.Add(ref b22, i * 1 + 0) * __Ref.Add(ref b6, 0 * 2 + 0);
-                __Ref.Add(ref b18, i * 2 + 1) = __Ref.Add(ref b22, i * 1 + 0) * __Ref.Add(ref b6, 0 * 2 + 1);
-            }
-        }
-        // doutput.weight += doutput.matmul * doutput.matmul/doutput.weight  [linear] -> fused into the SGD update
-        {
-            {
-                float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref b22, p * 1 + 0) * __Ref.Add(ref b5, p * 2 + 0);
-                __Ref.Add(ref b6, 0 * 2 + 0) += lrNeg * (sum);
-            }
-            {
-                float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref b22, p * 1 + 0) * __Ref.Add(ref b5, p * 2 + 1);
-                __Ref.Add(ref b6, 0 * 2 + 1) += lrNeg * (sum);
-            }
-        }
-        // dhidden += dsigmoid5 * dsigmoid5/dhidden  [sigmoid]
-        {
-            int n = batch * 2;
-            int i = 0;
-            for (; i <= n - 8; i += 8) __V256.StoreUnsafe(global::Dl.SigmoidOp.Backward(__V256F.Zero, __V256.LoadUnsafe(ref b5, (nuint)(i)), __V256.LoadUnsafe(ref b18, (nuint)(i)), __V256.Create(0f)), ref b17, (nuint)(i));
-            for (; i < n; i++) __Ref.Add(ref b17, i) = global::Dl.SigmoidOp.Backward<float>(0f, __Ref.Add(ref b5, i), __Ref.Add(ref b18, i), 0f);
-        }
-        // dhidden.bias += dhidden * dhidden/dhidden.bias  [add] -> fused into the SGD update
-        {
+            // dhidden.bias += dhidden * dhidden/dhidden.bias  [add]
+            __Mem.CreateSpan(ref d_hidden_bias, 2).Clear();
             for (int i0 = 0; i0 < batch; i0++)
             {
                 int o0_0 = i0 * 2;
-                b3 += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b17, o0_0)));
-                __Ref.Add(ref b3, 1) += lrNeg * (global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref b17, o0_0 + 1)));
+                d_hidden_bias += global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref d_hidden, o0_0));
+                __Ref.Add(ref d_hidden_bias, 1) += global::Dl.AddOp.GradB<float>(0f, 0f, 0f, __Ref.Add(ref d_hidden, o0_0 + 1));
             }
         }
-        // dhidden.weight += dhidden.matmul * dhidden.matmul/dhidden.weight  [linear] -> fused into the SGD update
+        if (fusedSgd)
         {
+            // fused SGD update: hidden.weight += -lr * dhidden.weight
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref b17, p * 2 + 0) * __Ref.Add(ref b0, p * 2 + 0);
-                __Ref.Add(ref b1, 0 * 2 + 0) += lrNeg * (sum);
+                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref d_hidden, p * 2) * __Ref.Add(ref x, p * 2);
+                hidden_weight += lrNeg * (sum);
             }
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref b17, p * 2 + 0) * __Ref.Add(ref b0, p * 2 + 1);
-                __Ref.Add(ref b1, 0 * 2 + 1) += lrNeg * (sum);
+                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref d_hidden, p * 2) * __Ref.Add(ref x, p * 2 + 1);
+                __Ref.Add(ref hidden_weight, 1) += lrNeg * (sum);
             }
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref b17, p * 2 + 1) * __Ref.Add(ref b0, p * 2 + 0);
-                __Ref.Add(ref b1, 1 * 2 + 0) += lrNeg * (sum);
+                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref d_hidden, p * 2 + 1) * __Ref.Add(ref x, p * 2);
+                __Ref.Add(ref hidden_weight, 2) += lrNeg * (sum);
             }
             {
                 float sum = 0f;
-                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref b17, p * 2 + 1) * __Ref.Add(ref b0, p * 2 + 1);
-                __Ref.Add(ref b1, 1 * 2 + 1) += lrNeg * (sum);
+                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref d_hidden, p * 2 + 1) * __Ref.Add(ref x, p * 2 + 1);
+                __Ref.Add(ref hidden_weight, 3) += lrNeg * (sum);
+            }
+        }
+        else
+        {
+            // dhidden.weight += dhidden.matmul * dhidden.matmul/dhidden.weight  [linear]
+            {
+                float sum = 0f;
+                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref d_hidden, p * 2) * __Ref.Add(ref x, p * 2);
+                d_hidden_weight = sum;
+            }
+            {
+                float sum = 0f;
+                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref d_hidden, p * 2) * __Ref.Add(ref x, p * 2 + 1);
+                __Ref.Add(ref d_hidden_weight, 1) = sum;
+            }
+            {
+                float sum = 0f;
+                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref d_hidden, p * 2 + 1) * __Ref.Add(ref x, p * 2);
+                __Ref.Add(ref d_hidden_weight, 2) = sum;
+            }
+            {
+                float sum = 0f;
+                for (int p = 0; p < batch; p++) sum += __Ref.Add(ref d_hidden, p * 2 + 1) * __Ref.Add(ref x, p * 2 + 1);
+                __Ref.Add(ref d_hidden_weight, 3) = sum;
             }
         }
     }
