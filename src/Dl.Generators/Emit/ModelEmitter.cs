@@ -60,11 +60,7 @@ internal static class ModelEmitter
     /// so the graph does not show it). Parameters always count.</summary>
     private static IEnumerable<NodeSpec> LiveNodes(ModelSpec model)
     {
-        var live = new bool[model.Nodes.Count];
-        live[model.OutputNode] = true;
-        if (model.LossNode >= 0) live[model.LossNode] = true;
-        for (int id = model.Nodes.Count - 1; id >= 0; id--)
-            if (live[id]) foreach (int i in model.Nodes[id].Inputs) live[i] = true;
+        var live = GraphReach.Live(model.Nodes, model.OutputNode, model.LossNode);
         return model.Nodes.Where(n => live[n.Id] || n.Kind is NodeKind.Param or NodeKind.Input or NodeKind.Target);
     }
 

@@ -8,7 +8,7 @@ namespace Dl.Generators.Helpers;
 
 /// <summary>An immutable array with structural equality, so that pipeline values compare by content
 /// and an unchanged model stops the incremental cascade.</summary>
-public readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IEnumerable<T> where T : IEquatable<T>
+public readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadOnlyList<T> where T : IEquatable<T>
 {
     private readonly T[]? _items;
 

@@ -45,11 +45,7 @@ internal sealed partial class Lowering
         var nodes = _model.Nodes;
         _plan.Values = new Buffer?[nodes.Count];
         // Nodes that neither the output nor the loss reads (left behind by a pair rewrite) are not computed.
-        var live = new bool[nodes.Count];
-        live[_model.OutputNode] = true;
-        if (_model.LossNode >= 0) live[_model.LossNode] = true;
-        for (int id = nodes.Count - 1; id >= 0; id--)
-            if (live[id]) foreach (int i in nodes[id].Inputs) live[i] = true;
+        var live = GraphReach.Live(nodes, _model.OutputNode, _model.LossNode);
         int inputOffset = 0;
         foreach (var n in nodes)
         {
@@ -243,17 +239,12 @@ internal sealed partial class Lowering
     private void BuildBackward()
     {
         var nodes = _model.Nodes;
-        var needs = new bool[nodes.Count];
-        foreach (var n in nodes) needs[n.Id] = n.Kind == NodeKind.Param || n.Inputs.Any(i => needs[i]);
-        var onPath = new bool[nodes.Count];
-        onPath[_model.LossNode] = true;
-        for (int id = _model.LossNode; id >= 0; id--)
-            if (onPath[id]) foreach (int i in nodes[id].Inputs) if (needs[i]) onPath[i] = true;
+        var onPath = GraphReach.GradientPath(nodes, _model.LossNode);
 
         _plan.Gradients = new Buffer?[nodes.Count];
         foreach (var n in nodes)
         {
-            if (!onPath[n.Id] || !needs[n.Id]) continue;
+            if (!onPath[n.Id] || !onPath[n.Id]) continue;
             if (n.Kind == NodeKind.Param)
             {
                 var g = _plan.AddBuffer("d" + n.Label, n.Shape.Size, false, Space.Grads);
@@ -275,27 +266,27 @@ internal sealed partial class Lowering
         for (int id = _model.LossNode; id >= 0; id--)
         {
             var n = nodes[id];
-            if (!onPath[id] || !needs[id] || n.Kind is NodeKind.Param or NodeKind.Input or NodeKind.Target or NodeKind.Constant) continue;
+            if (!onPath[id] || !onPath[id] || n.Kind is NodeKind.Param or NodeKind.Input or NodeKind.Target or NodeKind.Constant) continue;
             var dy = _plan.Gradients[id]!;
             if (LayerRegistry.ForNode(n.Kind) is { WholeBackward: true } whole)
             {
-                steps.AddRange(whole.Backward(this, n, dy, needs));
+                steps.AddRange(whole.Backward(this, n, dy, onPath));
                 continue;
             }
             if (n.Kind == NodeKind.Recurrent)
             {
-                steps.AddRange(RecurrentBackward(n, dy, needs));
+                steps.AddRange(RecurrentBackward(n, dy, onPath));
                 continue;
             }
             if (n.Kind == NodeKind.Attention)
             {
-                steps.AddRange(TransformerBackward(n, dy, needs));
+                steps.AddRange(TransformerBackward(n, dy, onPath));
                 continue;
             }
             for (int slot = 0; slot < n.Inputs.Count; slot++)
             {
                 int input = n.Inputs[slot];
-                if (!needs[input] || _plan.Gradients[input] is not { } dx) continue;
+                if (!onPath[input] || _plan.Gradients[input] is not { } dx) continue;
                 bool view = n.Kind == NodeKind.Reshape && nodes[input].Shape.Batched == n.Shape.Batched;
                 if (slot == 0 && (n.PassesGradientA && nodes[input].Shape == n.Shape || view) && uses[input] == 1 && dx.Space == dy.Space)
                 {

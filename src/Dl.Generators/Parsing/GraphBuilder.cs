@@ -124,17 +124,13 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
     /// <summary>DL0009 when a parameter's gradient would have to pass through a non-differentiable op.</summary>
     public void CheckDifferentiable(int loss, string model)
     {
-        var needsGrad = new bool[Nodes.Count];
-        foreach (var n in Nodes) needsGrad[n.Id] = n.Kind == NodeKind.Param || n.Inputs.Any(i => needsGrad[i]);
-        var onPath = new bool[Nodes.Count];
-        onPath[loss] = needsGrad[loss];
+        var onPath = GraphReach.GradientPath(Nodes, loss);
+        // Backwards from the loss, so the op reported is the one nearest to it.
         for (int id = loss; id >= 0; id--)
         {
-            if (!onPath[id]) continue;
             var n = Nodes[id];
-            if (!n.Differentiable && n.Kind is not (NodeKind.Param or NodeKind.Constant or NodeKind.Input or NodeKind.Target))
+            if (onPath[id] && !n.Differentiable && n.Kind is not (NodeKind.Param or NodeKind.Constant or NodeKind.Input or NodeKind.Target))
                 throw new ModelErrorException(DiagnosticInfo.Create(NotDifferentiable, _locations[id], n.Op));
-            foreach (int i in n.Inputs) if (needsGrad[i]) onPath[i] = true;
         }
     }
 

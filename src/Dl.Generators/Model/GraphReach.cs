@@ -1,0 +1,34 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Dl.Generators.Model;
+
+/// <summary>The two reachability questions the stages ask of a graph, answered in one place (the parser's DL0009 check,
+/// lowering's forward and backward passes and the emitter's graph text all used to compute them on their own).</summary>
+/// <remarks>Nodes are in topological order (every input has a smaller id), so one pass in each direction suffices.</remarks>
+internal static class GraphReach
+{
+    /// <summary>Nodes that the output or the loss reads, directly or not (the rest, left behind by a pair rewrite, are not
+    /// computed); <paramref name="loss"/> is -1 for a model without a loss.</summary>
+    public static bool[] Live(IReadOnlyList<NodeSpec> nodes, int output, int loss)
+    {
+        var live = new bool[nodes.Count];
+        live[output] = true;
+        if (loss >= 0) live[loss] = true;
+        for (int id = nodes.Count - 1; id >= 0; id--)
+            if (live[id]) foreach (int i in nodes[id].Inputs) live[i] = true;
+        return live;
+    }
+
+    /// <summary>Nodes on a path from a parameter to the loss: the ones whose gradient the backward pass computes.</summary>
+    public static bool[] GradientPath(IReadOnlyList<NodeSpec> nodes, int loss)
+    {
+        var needsGrad = new bool[nodes.Count];
+        foreach (var n in nodes) needsGrad[n.Id] = n.Kind == NodeKind.Param || n.Inputs.Any(i => needsGrad[i]);
+        var onPath = new bool[nodes.Count];
+        onPath[loss] = needsGrad[loss];
+        for (int id = loss; id >= 0; id--)
+            if (onPath[id]) foreach (int i in nodes[id].Inputs) if (needsGrad[i]) onPath[i] = true;
+        return onPath;
+    }
+}
