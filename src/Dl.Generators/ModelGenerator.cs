@@ -99,7 +99,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
         try
         {
             var optimized = Lowering.Fusion.RewritePairs(spec);
-            return (ModelEmitter.Emit(optimized, Lowering.Lowering.Lower(optimized), Version, checkedKernels), null);
+            return (ModelEmitter.Emit(optimized, Lowering.PlanBuilder.Lower(optimized), Version, checkedKernels), null);
         }
         catch (ModelErrorException e)
         {

@@ -52,5 +52,5 @@ public class SharedContractTests
     [InlineData(2, 5, 3, 4, 5 * 12 + 6 * 4 + 5 * 4 + 12 + 5 * 3, 2 * 5 * 12 + 5 * 3 + 2 * 4)]
     [InlineData(3, 5, 3, 4, 5 * 12 + 6 * 4 + 5 * 4 + 12 + 5 * 3, 2 * 5 * 12 + 5 * 3 + 3 * 4)]
     public void RecurrentWorkspace_IsTheSharedFormula(int cell, int steps, int input, int hidden, int saved, int scratch)
-        => Assert.Equal((saved, scratch), Lowering.RecurrentWorkspace(cell, steps, input, hidden));
+        => Assert.Equal((saved, scratch), PlanBuilder.RecurrentWorkspace(cell, steps, input, hidden));
 }

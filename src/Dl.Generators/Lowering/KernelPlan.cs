@@ -4,7 +4,7 @@ using Dl.Generators.Model;
 
 namespace Dl.Generators.Lowering;
 
-// The typed lowered program: buffers and steps. Lowering builds it from a ModelSpec; BufferPlanner gives buffers
+// The typed lowered program: buffers and steps. PlanBuilder (stage 3) builds it from a ModelSpec; BufferPlanner gives buffers
 // offsets; the emitter only prints it. Steps name the buffers they read and write, so liveness needs no op knowledge.
 
 /// <summary>Where a buffer lives. Batched arena buffers are sized per sample and scaled by MaxBatch.</summary>

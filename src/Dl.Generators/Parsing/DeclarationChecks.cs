@@ -25,7 +25,7 @@ internal static class DeclarationChecks
     {
         "StaticDescription", "Description", "MaxBatch", "Parameters", "Gradients", "Training", "State", "DropoutStep",
         "Parameter", "Gradient", "Summary", "Graph", "Save", "Load", "Predict", "TrainStep", "ComputeGradients", "Loss",
-        "Trace", "Stage", "RunForward", "RunLoss", "RunBackward", "RunBackwardSgd", "ParameterTotal", "InputSize",
+        "Trace", "Stage", "RunForward", "RunLoss", "RunBackward", "ParameterTotal", "InputSize",
         "OutputSize", "BatchedArenaPerSample", "FixedArenaSize", "DlBuildError", "_params", "_grads", "_arena", "_fixed",
         "_arenaStart", "_fixedStart", "_state", "_seed", "_gemm", "_maxBatch", "_chunkLimit", "_gradSum", "_chunkGrads",
         "_backwardGrads", "PredictInChunks", "ComputeInChunks", "ComputeGradientsInChunks", "Chunk", "ChunkSamples",

@@ -135,7 +135,7 @@ public class CheckedKernelTests
         spec = Fusion.RewritePairs(spec);
         foreach (bool checkedKernels in new[] { false, true })
         {
-            var plan = Dl.Generators.Lowering.Lowering.Lower(spec);
+            var plan = Dl.Generators.Lowering.PlanBuilder.Lower(spec);
             var map = plan.Forward.OfType<MapStep>().First(m => m.Dims[0].Batched);
             var operand = map.Operands.First(o => o.Buffer is { Batched: true } && o.Strides[0] > 0);
             operand.Strides[0] *= 2;   // the bug: sample s read at 2·s rows

@@ -9,7 +9,7 @@ namespace Dl.Generators.Lowering;
 // Recurrent layers lower to two kernel calls: Recurrent.Forward runs every time step (saving what backpropagation through
 // time needs in an arena workspace) and Recurrent.Backward runs BPTT and writes every gradient of the layer at once. The
 // time loop is inside the kernel, so the generated code and its build time do not grow with the sequence length.
-internal sealed partial class Lowering
+internal sealed partial class PlanBuilder
 {
     private readonly Dictionary<int, Buffer> _recurrentSaved = new();
 

@@ -6,7 +6,7 @@ namespace Dl.Generators.Lowering;
 
 // What layer definitions (Layers/*.cs) use while lowering: node values and gradients, and workspaces, the buffers a node's
 // forward pass saves for its backward pass, kept per (node, name) instead of a dictionary per layer kind.
-internal sealed partial class Lowering : ILayerLowering
+internal sealed partial class PlanBuilder : ILayerLowering
 {
     private readonly Dictionary<(int Node, string Name), Buffer> _workspaces = new();
 

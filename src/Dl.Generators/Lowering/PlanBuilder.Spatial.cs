@@ -7,7 +7,7 @@ namespace Dl.Generators.Lowering;
 
 // Convolution and pooling lower to calls of runtime kernels with the node's literal geometry. The
 // kernel variant (direct or im2col + GEMM) is picked here per shape; train/evaluation behaviour becomes a ModeStep.
-internal sealed partial class Lowering
+internal sealed partial class PlanBuilder
 {
     private const string Kernels = "global::Dl.Kernels.";
     private readonly Dictionary<int, Buffer> _columns = new();

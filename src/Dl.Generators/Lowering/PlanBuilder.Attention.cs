@@ -9,7 +9,7 @@ namespace Dl.Generators.Lowering;
 // Transformer nodes lower to kernel calls with literal geometry: Attention.Forward computes every head's scores, softmax and
 // weighted sum (saving the attention weights), Attention.Backward writes dq, dk and dv at once (one buffer, disjoint
 // columns, when they were read in place from a fused projection). Layer norm and position encodings: Layers/.
-internal sealed partial class Lowering
+internal sealed partial class PlanBuilder
 {
     private readonly Dictionary<int, Buffer> _attentionProbs = new();
 

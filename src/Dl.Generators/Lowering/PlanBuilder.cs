@@ -10,14 +10,14 @@ namespace Dl.Generators.Lowering;
 /// <summary>Stages 3 to 5: lowers a <see cref="ModelSpec"/> to a <see cref="ProgramPlan"/>. Forward steps come from each
 /// node's kind; the backward pass is built in reverse from one vector-Jacobian rule per kind (the op structs supply the
 /// element-wise math); then element-wise chains are fused and the buffers planned.</summary>
-internal sealed partial class Lowering
+internal sealed partial class PlanBuilder
 {
     private readonly ModelSpec _model;
     private readonly ProgramPlan _plan = new();
     private readonly HashSet<int> _written = new();
     private readonly int[] _paramOffsets;
 
-    private Lowering(ModelSpec model)
+    private PlanBuilder(ModelSpec model)
     {
         _model = model;
         _paramOffsets = new int[model.Parameters.Count];
@@ -26,7 +26,7 @@ internal sealed partial class Lowering
 
     public static ProgramPlan Lower(ModelSpec model)
     {
-        var lowering = new Lowering(model);
+        var lowering = new PlanBuilder(model);
         lowering.BuildForward();
         if (model.LossNode >= 0) lowering.BuildBackward();
         Fusion.FuseElementwise(lowering._plan, model);
