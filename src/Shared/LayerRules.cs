@@ -13,6 +13,10 @@ public static class LayerRules
     public static string? NormEps(double eps) =>
         eps >= 0 && !double.IsInfinity(eps) ? null : $"eps is {eps}; expected a finite number ≥ 0 (typically 1e-5)";
 
+    /// <summary>Group normalization's groups: positive and dividing the channels (PyTorch's nn.GroupNorm raises otherwise).</summary>
+    public static string? Groups(int channels, int groups) =>
+        groups >= 1 && channels % groups == 0 ? null : $"groups is {groups}; expected a positive divisor of the {channels} channels";
+
     /// <summary>The base of sinusoidal position encodings (frequencies base^(-2i/d)): finite and above 1 (at 1 every
     /// frequency is the same; below 1 they grow with i).</summary>
     public static string? PositionalBase(double @base) =>

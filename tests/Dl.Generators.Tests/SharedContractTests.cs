@@ -44,6 +44,19 @@ public class SharedContractTests
         Assert.Contains(expected, d.GetMessage());
     }
 
+    [Theory]
+    [InlineData(4, "groups is 4; expected a positive divisor of the 2 channels")]
+    [InlineData(0, "groups is 0; expected a positive divisor of the 2 channels")]
+    public void GroupNormGroups_IsDL0012_WithTheSharedRulesText(int groups, string expected)
+    {
+        var d = GeneratorHarness.SingleDiagnostic($$"""
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(2, 6, 6)] Tensor x) => Flatten(GroupNorm(x, {{groups}}, "gn"));
+            }
+            """, "DL0012", out _);
+        Assert.Contains(expected, d.GetMessage());
+    }
+
     /// <summary>The workspace sizes the generator allocates are the published formulas that RecurrentShape and
     /// AttentionShape check the spans against (Dl.Runtime.Tests checks the kernels' side with the same numbers).</summary>
     [Theory]

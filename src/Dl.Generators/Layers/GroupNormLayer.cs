@@ -27,7 +27,7 @@ internal sealed class GroupNormLayer : LayerDefinition
         if (LayerRules.NormEps(eps) is { } badEps) throw call.Invalid(badEps);
         if (!shape.Batched || shape.Rank < 1) throw call.Invalid($"expected a batched sample [C, ...], got {shape}");
         int channels = shape.Dims[0];
-        if (groups < 1 || channels % groups != 0) throw call.Invalid($"groups must be positive and divide the {channels} channels, got {groups}");
+        if (LayerRules.Groups(channels, groups) is { } badGroups) throw call.Invalid(badGroups);
         string outer = call.EnterLayer(name);
         int gamma = call.Parameter(new ParameterSpec(name + ".weight", new[] { channels }, GraphBuilder.InitConstant, 1f, channels, channels, null));
         int beta = call.Parameter(new ParameterSpec(name + ".bias", new[] { channels }, GraphBuilder.InitZeros, 0f, channels, channels, null));

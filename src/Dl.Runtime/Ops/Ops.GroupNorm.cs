@@ -31,8 +31,8 @@ namespace Dl.Dynamic
             if (LayerRules.NormEps(eps) is { } why) throw new ArgumentOutOfRangeException(nameof(eps), eps, $"group_norm '{name}': {why}.");
             if (x.Rank < 1) throw new ArgumentException($"group_norm '{name}': expected a sample with a channel axis, got {x.ShapeText}.");
             int channels = x.ShapeArray[0];
-            if (groups < 1 || channels % groups != 0)
-                throw new ArgumentOutOfRangeException(nameof(groups), groups, $"group_norm '{name}': groups must be positive and divide the {channels} channels.");
+            if (LayerRules.Groups(channels, groups) is { } badGroups)
+                throw new ArgumentOutOfRangeException(nameof(groups), groups, $"group_norm '{name}': {badGroups}.");
             (Tensor gamma, Tensor? beta) = DynamicContext.Current.LinearParameters(name, bias: true);
             if (gamma.SizeValue != channels || beta!.SizeValue != channels)
                 throw new ArgumentException($"group_norm '{name}': '{name}.weight' {gamma.ShapeText} and '{name}.bias' {beta!.ShapeText} must both be [{channels}].");

@@ -41,6 +41,12 @@ public class SharedContractTapeTests
     public void WindowGeometry_Throws_WithTheSharedRulesText(int call, string expected)
         => Assert.Contains(expected, Fails(WindowCalls[call]));
 
+    [Theory]
+    [InlineData(4, "groups is 4; expected a positive divisor of the 2 channels")]
+    [InlineData(0, "groups is 0; expected a positive divisor of the 2 channels")]
+    public void GroupNormGroups_Throw_WithTheSharedRulesText(int groups, string expected)
+        => Assert.Contains(expected, Fails(x => GroupNorm(x, groups, "gn")));
+
     /// <summary>Padding ≥ kernel used to pass the generator's check and fail Window2d.Validate; both are now
     /// WindowGeometry.Check, and Window2d's output size is its floor formula.</summary>
     [Fact]
