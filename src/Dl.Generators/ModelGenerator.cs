@@ -1,11 +1,4 @@
 using System.Threading;
-using Dl.Generators.Diagnostics;
-using Dl.Generators.Emit;
-using Dl.Generators.Helpers;
-using Dl.Generators.Model;
-using Dl.Generators.Parsing;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Dl.Generators;
 

@@ -1,6 +1,3 @@
-using System.Linq;
-using Dl.Generators.Helpers;
-using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Text;
 
 namespace Dl.Generators.Diagnostics;

@@ -1,8 +1,4 @@
 using System.Collections.Immutable;
-using System.Linq;
-using Dl.Generators.Parsing;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 
 namespace Dl.Generators.Diagnostics;

@@ -1,4 +1,3 @@
-using Dl.Generators.Lowering;
 using static Dl.Generators.Emit.Literals;
 
 namespace Dl.Generators.Emit;

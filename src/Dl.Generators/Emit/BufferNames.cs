@@ -1,7 +1,4 @@
-using System.Collections.Generic;
 using System.Text;
-using Dl.Generators.Lowering;
-using Dl.Generators.Parsing;
 
 namespace Dl.Generators.Emit;
 

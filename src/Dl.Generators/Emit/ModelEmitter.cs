@@ -1,7 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using Dl.Generators.Lowering;
-using Dl.Generators.Model;
 using static Dl.Generators.Emit.Literals;
 
 namespace Dl.Generators.Emit;

@@ -1,7 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using Dl.Generators.Model;
-
 namespace Dl.Generators.Emit;
 
 /// <summary>Prints the partial class of a model that failed to build: the public surface <see cref="ModelEmitter"/>

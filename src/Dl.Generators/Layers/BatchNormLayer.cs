@@ -1,10 +1,4 @@
-using System.Collections.Generic;
-using Dl.Generators.Emit;
-using Dl.Generators.Lowering;
-using Dl.Generators.Model;
-using Dl.Generators.Parsing;
 using static Dl.Generators.Lowering.CallArg;
-using LayerCall = Dl.Generators.Parsing.GraphBuilder.LayerCall;
 
 namespace Dl.Generators.Layers;
 

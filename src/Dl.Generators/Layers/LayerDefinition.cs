@@ -1,9 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using Dl.Generators.Lowering;
-using Dl.Generators.Model;
-using LayerCall = Dl.Generators.Parsing.GraphBuilder.LayerCall;
-
 namespace Dl.Generators.Layers;
 
 /// <summary>One layer kind, whole: how a call is parsed (arguments, parameters, shape rule, diagnostics) into nodes

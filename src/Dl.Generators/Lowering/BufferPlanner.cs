@@ -1,7 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using Dl.Generators.Model;
-
 namespace Dl.Generators.Lowering;
 
 /// <summary>Stage 5: liveness decides arena offsets. Each arena buffer lives from its first write to its last read in

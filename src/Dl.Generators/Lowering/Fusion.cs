@@ -1,7 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using Dl.Generators.Model;
-
 namespace Dl.Generators.Lowering;
 
 /// <summary>Stage 4: fuses element-wise chains. A map whose result feeds only the next map of the same loop nest, and

@@ -1,7 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using Dl.Generators.Model;
-
 namespace Dl.Generators.Lowering;
 
 // The typed lowered program: buffers and steps. PlanBuilder (stage 3) builds it from a ModelSpec; BufferPlanner gives buffers

@@ -1,7 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using Dl.Generators.Model;
-
 namespace Dl.Generators.Lowering;
 
 /// <summary>The loop nest of an element-wise op with NumPy broadcasting: one dim for the batch (when batched) and one

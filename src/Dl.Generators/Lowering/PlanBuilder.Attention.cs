@@ -1,6 +1,3 @@
-using System.Collections.Generic;
-using Dl.Generators.Emit;
-using Dl.Generators.Model;
 using Dl.Kernels;
 using static Dl.Generators.Lowering.CallArg;
 

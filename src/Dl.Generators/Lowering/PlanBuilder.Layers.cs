@@ -1,6 +1,4 @@
-using System.Collections.Generic;
 using Dl.Generators.Layers;
-using Dl.Generators.Model;
 
 namespace Dl.Generators.Lowering;
 

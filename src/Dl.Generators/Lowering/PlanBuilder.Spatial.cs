@@ -1,6 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using Dl.Generators.Model;
 using static Dl.Generators.Lowering.CallArg;
 
 namespace Dl.Generators.Lowering;

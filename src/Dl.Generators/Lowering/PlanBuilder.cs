@@ -1,8 +1,4 @@
-using System.Collections.Generic;
-using System.Linq;
-using Dl.Generators.Emit;
 using Dl.Generators.Layers;
-using Dl.Generators.Model;
 using Dl.Kernels;
 
 namespace Dl.Generators.Lowering;

@@ -1,7 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using Dl.Generators.Emit;
-
 namespace Dl.Generators.Lowering;
 
 /// <summary>The fused training step for plain SGD (p ← p - lr·g, no momentum or decay): a parameter whose gradient

@@ -1,6 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-
 namespace Dl.Generators.Model;
 
 /// <summary>The two reachability questions the stages ask of a graph, answered in one place (the parser's DL0009 check,

@@ -1,6 +1,3 @@
-using System.Linq;
-using Dl.Generators.Helpers;
-
 namespace Dl.Generators.Model;
 
 /// <summary>What the stub of a model that failed to build needs (<see cref="Emit.StubEmitter"/>): where the class is

@@ -1,5 +1,3 @@
-using Dl.Generators.Helpers;
-
 namespace Dl.Generators.Model;
 
 // The constant attributes of a node, one equatable record per node kind (what the parser read from the call and

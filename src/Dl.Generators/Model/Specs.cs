@@ -1,7 +1,3 @@
-using System.Linq;
-using Dl.Generators.Diagnostics;
-using Dl.Generators.Helpers;
-
 namespace Dl.Generators.Model;
 
 // The values passed between the generator's stages. All are immutable records with structural equality

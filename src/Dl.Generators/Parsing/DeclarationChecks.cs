@@ -1,11 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using Dl.Generators.Diagnostics;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
-using static Dl.Generators.Diagnostics.DiagnosticDescriptors;
-
 namespace Dl.Generators.Parsing;
 
 /// <summary>What a [Model] declaration must satisfy before the generator can emit for it, checked in stage 1 so that each

@@ -1,10 +1,4 @@
-using System.Collections.Generic;
-using System.Linq;
-using Dl.Generators.Diagnostics;
-using Dl.Generators.Model;
 using Dl.Kernels;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Dl.Generators.Parsing;
 

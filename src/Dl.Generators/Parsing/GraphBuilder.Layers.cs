@@ -1,9 +1,4 @@
-using System.Linq;
-using Dl.Generators.Diagnostics;
 using Dl.Generators.Layers;
-using Dl.Generators.Model;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Dl.Generators.Parsing;
 

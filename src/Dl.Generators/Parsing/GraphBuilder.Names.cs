@@ -1,5 +1,3 @@
-using Microsoft.CodeAnalysis;
-
 namespace Dl.Generators.Parsing;
 
 internal sealed partial class GraphBuilder

@@ -1,13 +1,5 @@
-using System.Collections.Generic;
-using System.Linq;
 using System.Threading;
-using Dl.Generators.Diagnostics;
-using Dl.Generators.Model;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
-using static Dl.Generators.Diagnostics.DiagnosticDescriptors;
 
 namespace Dl.Generators.Parsing;
 

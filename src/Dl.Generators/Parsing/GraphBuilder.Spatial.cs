@@ -1,10 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using Dl.Generators.Diagnostics;
-using Dl.Generators.Model;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
-using static Dl.Generators.Diagnostics.DiagnosticDescriptors;
 using Geometry = Dl.Kernels.WindowGeometry;
 
 namespace Dl.Generators.Parsing;

@@ -1,12 +1,4 @@
-using System.Collections.Generic;
-using System.Linq;
 using System.Threading;
-using Dl.Generators.Diagnostics;
-using Dl.Generators.Helpers;
-using Dl.Generators.Model;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Dl.Generators.Parsing;
 

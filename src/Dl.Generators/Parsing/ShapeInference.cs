@@ -1,8 +1,4 @@
-using System.Collections.Generic;
-using System.Linq;
-using Dl.Generators.Helpers;
 using static Dl.Generators.Diagnostics.MessageText;
-using Dl.Generators.Model;
 
 namespace Dl.Generators.Parsing;
 
