@@ -102,7 +102,7 @@ public class StructuralGeometryTests
         TapeKernels.CopyBlocks<float>(x, 30, y, 12, 1, slice, accumulate: false);
         Assert.Equal([3, 4, 5, 6, 7, 8, 18, 19, 20, 21, 22, 23], y);
         // Concat [2, 1] and [2, 2] on axis 1: the second operand lands after the first in each row of 3.
-        BlockCopy second = StructuralGeometry.ConcatPart(2, 1, 2, 1, 1);
+        BlockCopy second = StructuralGeometry.ConcatPart(2, 3, 1, 2, 1);
         float[] joined = new float[6];
         TapeKernels.CopyBlocks<float>([7, 8, 9, 10], 4, joined, 6, 1, second, accumulate: false);
         Assert.Equal([0, 7, 8, 0, 9, 10], joined);
