@@ -206,6 +206,7 @@ internal sealed partial class GraphBuilder
                 var shape = ShapeInference.Concat(parts.Select(S).ToList(), axis, stack, out var error);
                 if (error is not null)
                 {
+                    if (stack && (axis < 0 || axis > S(parts[0]).Rank)) throw Invalid(at, opName, error);
                     int other = parts.Where(p => S(p) != S(parts[0])).DefaultIfEmpty(parts[parts.Length - 1]).First();
                     Check(shape, error, parts[0], other);
                 }

@@ -47,6 +47,17 @@ public class SharedContractTapeTests
     public void GroupNormGroups_Throw_WithTheSharedRulesText(int groups, string expected)
         => Assert.Contains(expected, Fails(x => GroupNorm(x, groups, "gn")));
 
+    [Theory]
+    [InlineData(1f, -1f, "min is 1 and max is -1; expected finite numbers with min ≤ max")]
+    [InlineData(0.5f, 0.25f, "min is 0.5 and max is 0.25; expected finite numbers with min ≤ max")]
+    [InlineData(float.NegativeInfinity, 1f, "min is -Infinity and max is 1; expected finite numbers with min ≤ max")]
+    [InlineData(-1f, float.NaN, "min is -1 and max is NaN; expected finite numbers with min ≤ max")]
+    public void ClampBounds_Throw_WithTheSharedRulesText(float min, float max, string expected)
+    {
+        Assert.Contains("clamp: " + expected, Fails(x => Clamp(x, min, max)));
+        Assert.Contains("hardtanh: " + expected, Fails(x => Hardtanh(x, min, max)));
+    }
+
     /// <summary>Padding ≥ kernel used to pass the generator's check and fail Window2d.Validate; both are now
     /// WindowGeometry.Check, and Window2d's output size is its floor formula.</summary>
     [Fact]
