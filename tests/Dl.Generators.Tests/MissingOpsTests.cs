@@ -55,7 +55,7 @@ public class MissingOpsTests
                 [Loss] Tensor L(Tensor y, [Shape(3)] Tensor t) => MseLoss(y, t);
             }
             """);
-        Assert.Empty(diagnostics.Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error));
+        Assert.DoesNotContain(diagnostics, d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
         Assert.Contains("dfrozen.weight = 0 (the loss does not depend on it)", generated);
         Assert.DoesNotContain("[detach]", generated);
     }
@@ -81,7 +81,7 @@ public class MissingOpsTests
                 [Loss] Tensor L(Tensor y, [Shape(4)] Tensor t) => MseLoss(y, t);
             }
             """);
-        Assert.Empty(diagnostics.Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error));
+        Assert.DoesNotContain(diagnostics, d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
         Assert.Contains("dgate.weight = 0 (the loss does not depend on it)", generated);
     }
 }
