@@ -21,4 +21,17 @@ public static class LayerRules
     /// frequency is the same; below 1 they grow with i).</summary>
     public static string? PositionalBase(double @base) =>
         @base > 1 && !double.IsInfinity(@base) ? null : $"base is {@base}; expected a finite number above 1 (10000 in the paper)";
+
+    /// <summary>How ops count axes, said wherever an axis is out of range: per sample, so the batch is not counted.</summary>
+    public const string PerSampleAxes = "axes are per sample: 0 is the first axis after the batch (PyTorch's dim 1), -1 the last";
+
+    /// <summary>The interval [min, max] of clamp and hardtanh: both finite, min ≤ max (PyTorch's F.hardtanh raises when
+    /// min_val &gt; max_val; torch.clamp would return max everywhere, which is never meant).</summary>
+    public static string? Bounds(double min, double max) =>
+        double.IsNaN(min) || double.IsInfinity(min) || double.IsNaN(max) || double.IsInfinity(max) || min > max
+            ? $"min is {Text(min)} and max is {Text(max)}; expected finite numbers with min ≤ max"
+            : null;
+
+    // Invariant, shortest round-trip text of a float constant (the generator and the runtime print the same).
+    private static string Text(double v) => ((float)v).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -29,4 +29,10 @@ public enum OpKind
     Positional,
     /// <summary>Group normalization over groups of channels of each sample, with learned γ and β per channel.</summary>
     GroupNorm,
+    /// <summary>Select by a mask: where(mask, a, b) element-wise with broadcasting; gradient to a and b, none to the mask.</summary>
+    Where,
+    /// <summary>Stop gradient: the value passes, no gradient flows back (a view of the input).</summary>
+    Detach,
+    /// <summary>Parts of one shape joined along a new axis (<c>Concat</c> of the parts with the axis inserted).</summary>
+    Stack,
 }

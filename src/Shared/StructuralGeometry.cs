@@ -13,7 +13,7 @@ public readonly record struct BlockCopy(int Groups, int Run, int SourceStride, i
     public BlockCopy Reversed() => new(Groups, Run, TargetStride, TargetOffset, SourceStride, SourceOffset);
 }
 
-/// <summary>The blocks of slice and concat over a per-sample shape split around the axis as [outer, dim, inner].</summary>
+/// <summary>The blocks of slice, concat and stack over a per-sample shape split around the axis as [outer, dim, inner].</summary>
 public static class StructuralGeometry
 {
     /// <summary>Elements <paramref name="start"/> .. start + length of an axis of length <paramref name="dim"/>: one run of
@@ -21,10 +21,9 @@ public static class StructuralGeometry
     public static BlockCopy Slice(int outer, int dim, int inner, int start, int length) =>
         new(outer, length * inner, dim * inner, start * inner, length * inner, 0);
 
-    /// <summary>Operand <paramref name="part"/> (0: the first, of axis length <paramref name="dimA"/>; 1: the second, of
-    /// <paramref name="dimB"/>) of a concat, copied into its place in each outer row of the result. Backward: the operand's
-    /// part of dy, <see cref="BlockCopy.Reversed()"/>.</summary>
-    public static BlockCopy ConcatPart(int outer, int dimA, int dimB, int inner, int part) => part == 0
-        ? new(outer, dimA * inner, dimA * inner, 0, (dimA + dimB) * inner, 0)
-        : new(outer, dimB * inner, dimB * inner, 0, (dimA + dimB) * inner, dimA * inner);
+    /// <summary>One part of a concat (or a stack), copied into its place in each outer row of the result: the part has
+    /// <paramref name="length"/> elements on the axis (1 for a stack's part), at <paramref name="offset"/> of the result's
+    /// <paramref name="total"/>. Backward: the part's slice of dy, <see cref="BlockCopy.Reversed()"/>.</summary>
+    public static BlockCopy ConcatPart(int outer, int total, int offset, int length, int inner) =>
+        new(outer, length * inner, length * inner, 0, total * inner, offset * inner);
 }

@@ -67,10 +67,11 @@ internal sealed partial class PlanBuilder
                 case NodeKind.Constant:
                     continue;
             }
-            if (n.Kind == NodeKind.Reshape && _plan.Values[n.Inputs[0]] is { } same && Node(n.Inputs[0]).Shape.Batched == n.Shape.Batched)
+            if (n.Kind is NodeKind.Reshape or NodeKind.Detach && _plan.Values[n.Inputs[0]] is { } same && Node(n.Inputs[0]).Shape.Batched == n.Shape.Batched)
             {
                 // A reshape (flatten) is a view: same elements, same order; its value is its input's buffer. (Not a
-                // broadcast of an unbatched value to the batch: that one is a copy per sample.)
+                // broadcast of an unbatched value to the batch: that one is a copy per sample.) So is a detach, whose
+                // backward is nothing.
                 _plan.Values[n.Id] = same;
                 continue;
             }
@@ -101,9 +102,9 @@ internal sealed partial class PlanBuilder
             case NodeKind.Unary:
             {
                 var nest = LoopNest.Build(n.Shape, Node(n.Inputs[0]).Shape);
-                string a = Literals.Float(n.Attr<UnaryAttributes>().A);
+                var (a, va) = UnaryConstants(n);
                 yield return new MapStep(comment, nest.Dims, new[] { Operand(n.Inputs[0], nest.Strides[0]) }, y, nest.Out, false,
-                    $"{n.Impl}.Forward<float>($0, {a})", $"{n.Impl}.Forward($0, {Literals.V256}.Create({a}))", false);
+                    $"{n.Impl}.Forward<float>($0, {a})", $"{n.Impl}.Forward($0, {va})", false);
                 break;
             }
             case NodeKind.Binary:
@@ -169,12 +170,25 @@ internal sealed partial class PlanBuilder
                 break;
             }
             case NodeKind.Concat:
+                for (int part = 0; part < n.Inputs.Count; part++)
+                {
+                    string which = part == 0 ? "" : part == 1 ? " (second part)" : $" (part {part + 1})";
+                    yield return Copy(comment + which, V(n.Inputs[part]), y, n.Shape.Batched, ConcatBlocks(n, part), false, false);
+                }
+                break;
+            case NodeKind.Where:
             {
-                var a = Node(n.Inputs[0]).Shape; var b = Node(n.Inputs[1]).Shape;
-                int axis = n.Attr<ConcatAttributes>().Axis;
-                int pre = Prod(a, 0, axis), post = Prod(a, axis + 1, a.Rank), da = a.Dims[axis], db = b.Dims[axis];
-                yield return Copy(comment, V(n.Inputs[0]), y, a.Batched, StructuralGeometry.ConcatPart(pre, da, db, post, 0), false, false);
-                yield return Copy(comment + " (second part)", V(n.Inputs[1]), y, a.Batched, StructuralGeometry.ConcatPart(pre, da, db, post, 1), false, false);
+                // y = mask != 0 ? a : b (a NaN mask selects a, as NaN != 0).
+                var nest = LoopNest.Build(n.Shape, Node(n.Inputs[0]).Shape, Node(n.Inputs[1]).Shape, Node(n.Inputs[2]).Shape);
+                yield return new MapStep(comment, nest.Dims, new[] { Operand(n.Inputs[0], nest.Strides[0]), Operand(n.Inputs[1], nest.Strides[1]),
+                        Operand(n.Inputs[2], nest.Strides[2]) }, y, nest.Out, false,
+                    "($0 != 0f ? $1 : $2)", $"{Literals.V256}.ConditionalSelect({Literals.V256}.Equals($0, {Literals.V256F}.Zero), $2, $1)", false);
+                break;
+            }
+            case NodeKind.Detach:   // of a constant (otherwise a view, above)
+            {
+                var nest = LoopNest.Build(n.Shape, Node(n.Inputs[0]).Shape);
+                yield return new MapStep(comment, nest.Dims, new[] { Operand(n.Inputs[0], nest.Strides[0]) }, y, nest.Out, false, "$0", "$0", false);
                 break;
             }
             case NodeKind.Conv or NodeKind.Pool:
@@ -195,6 +209,16 @@ internal sealed partial class PlanBuilder
     private static CopyStep Copy(string comment, Buffer source, Buffer target, bool batched, BlockCopy c, bool accumulate, bool zeroFirst) =>
         new(comment, source, target, new Extent(c.Groups, batched), c.SourceStride, c.TargetStride, 1, 0, 0, c.Run, c.SourceOffset, c.TargetOffset,
             false, accumulate, zeroFirst);
+
+    /// <summary>The shared geometry of part <paramref name="part"/> of a concat or stack node, from the result's shape.</summary>
+    private BlockCopy ConcatBlocks(NodeSpec n, int part)
+    {
+        var (axis, newAxis) = n.Attr<ConcatAttributes>();
+        int Length(int i) => newAxis ? 1 : Node(n.Inputs[i]).Shape.Dims[axis];
+        int offset = 0;
+        for (int i = 0; i < part; i++) offset += Length(i);
+        return StructuralGeometry.ConcatPart(Prod(n.Shape, 0, axis), n.Shape.Dims[axis], offset, Length(part), Prod(n.Shape, axis + 1, n.Shape.Rank));
+    }
 
     private static int Prod(ShapeSpec s, int from, int to)
     {
@@ -257,7 +281,10 @@ internal sealed partial class PlanBuilder
         _written.Add(lossGrad.Id);
 
         var uses = new int[nodes.Count];
-        foreach (var n in nodes) if (onPath[n.Id]) foreach (int i in n.Inputs) uses[i]++;
+        foreach (var n in nodes)
+            if (onPath[n.Id])
+                for (int slot = 0; slot < n.Inputs.Count; slot++)
+                    if (GraphReach.CarriesGradient(n, slot)) uses[n.Inputs[slot]]++;
 
         for (int id = _model.LossNode; id >= 0; id--)
         {
@@ -282,7 +309,7 @@ internal sealed partial class PlanBuilder
             for (int slot = 0; slot < n.Inputs.Count; slot++)
             {
                 int input = n.Inputs[slot];
-                if (!onPath[input] || _plan.Gradients[input] is not { } dx) continue;
+                if (!onPath[input] || !GraphReach.CarriesGradient(n, slot) || _plan.Gradients[input] is not { } dx) continue;
                 bool view = n.Kind == NodeKind.Reshape && nodes[input].Shape.Batched == n.Shape.Batched;
                 if (slot == 0 && (n.PassesGradientA && nodes[input].Shape == n.Shape || view) && uses[input] == 1 && dx.Space == dy.Space)
                 {
@@ -343,9 +370,9 @@ internal sealed partial class PlanBuilder
                 if (useY) ops.Add(new Operand(V(n.Id), 0, nest.Out));
                 string sx = useX ? "$1" : "0f", sy = useY ? (useX ? "$2" : "$1") : "0f";
                 string vx = useX ? "$1" : Literals.V256F + ".Zero", vy = useY ? (useX ? "$2" : "$1") : Literals.V256F + ".Zero";
-                string a = Literals.Float(n.Attr<UnaryAttributes>().A);
+                var (a, va) = UnaryConstants(n);
                 yield return new MapStep(comment, nest.Dims, ops.ToArray(), dx, nest.Strides[0], !first,
-                    $"{n.Impl}.Backward<float>({sx}, {sy}, $0, {a})", $"{n.Impl}.Backward({vx}, {vy}, $0, {Literals.V256}.Create({a}))", false);
+                    $"{n.Impl}.Backward<float>({sx}, {sy}, $0, {a})", $"{n.Impl}.Backward({vx}, {vy}, $0, {va})", false);
                 break;
             }
             case NodeKind.Binary:
@@ -429,17 +456,37 @@ internal sealed partial class PlanBuilder
                 break;
             }
             case NodeKind.Concat:
+                yield return Copy(comment, dy, dx, n.Shape.Batched, ConcatBlocks(n, slot).Reversed(), !first, false);
+                break;
+            case NodeKind.Where:
             {
-                var a = Node(n.Inputs[0]).Shape; var b = Node(n.Inputs[1]).Shape;
-                int axis = n.Attr<ConcatAttributes>().Axis;
-                var blocks = StructuralGeometry.ConcatPart(Prod(a, 0, axis), a.Dims[axis], b.Dims[axis], Prod(a, axis + 1, a.Rank), slot).Reversed();
-                yield return Copy(comment, dy, dx, a.Batched, blocks, !first, false);
+                // da = mask != 0 ? dy : 0, db = mask != 0 ? 0 : dy; summed over the axes the operand was broadcast along.
+                var nest = LoopNest.Build(n.Shape, Node(n.Inputs[0]).Shape, Node(n.Inputs[slot]).Shape);
+                var ops = new[] { new Operand(dy, 0, nest.Out), Operand(n.Inputs[0], nest.Strides[0]) };
+                bool reduces = Reduces(nest, nest.Strides[1]);
+                string zero = Literals.V256F + ".Zero";
+                yield return new MapStep(comment, nest.Dims, ops, dx, nest.Strides[1], !first || reduces,
+                    slot == 1 ? "($1 != 0f ? $0 : 0f)" : "($1 != 0f ? 0f : $0)",
+                    slot == 1 ? $"{Literals.V256}.ConditionalSelect({Literals.V256}.Equals($1, {zero}), {zero}, $0)"
+                              : $"{Literals.V256}.ConditionalSelect({Literals.V256}.Equals($1, {zero}), $0, {zero})",
+                    first && reduces);
                 break;
             }
             case NodeKind.Conv or NodeKind.Pool:
                 foreach (var step in SpatialBackward(n, slot, dy, dx, first, comment)) yield return step;
                 break;
         }
+    }
+
+    /// <summary>A unary op's constant arguments as printed in a scalar and in a Vector256 call: <c>a</c>, or <c>a, b</c>
+    /// when the node has a second constant (the others are called without it: their <c>b</c> defaults).</summary>
+    private static (string Scalar, string Vector) UnaryConstants(NodeSpec n)
+    {
+        var (a, b) = n.Attr<UnaryAttributes>();
+        string sa = Literals.Float(a), va = $"{Literals.V256}.Create({sa})";
+        if (b is not { } second) return (sa, va);
+        string sb = Literals.Float(second);
+        return ($"{sa}, {sb}", $"{va}, {Literals.V256}.Create({sb})");
     }
 
     /// <summary>True when a gradient target receives several output elements (broadcast in the forward pass).</summary>

@@ -17,15 +17,35 @@ internal static class GraphReach
         return live;
     }
 
-    /// <summary>Nodes on a path from a parameter to the loss: the ones whose gradient the backward pass computes.</summary>
+    /// <summary>Nodes on a path from a parameter to the loss: the ones whose gradient the backward pass computes. A path
+    /// runs only through inputs that take a gradient (<see cref="CarriesGradient"/>): not through <c>Detach</c> or the mask
+    /// of <c>Where</c>, so a parameter reached only that way is not trained.</summary>
     public static bool[] GradientPath(IReadOnlyList<NodeSpec> nodes, int loss)
     {
         var needsGrad = new bool[nodes.Count];
-        foreach (var n in nodes) needsGrad[n.Id] = n.Kind == NodeKind.Param || n.Inputs.Any(i => needsGrad[i]);
+        foreach (var n in nodes)
+        {
+            bool any = n.Kind == NodeKind.Param;
+            for (int slot = 0; slot < n.Inputs.Count && !any; slot++) any = needsGrad[n.Inputs[slot]] && CarriesGradient(n, slot);
+            needsGrad[n.Id] = any;
+        }
         var onPath = new bool[nodes.Count];
         onPath[loss] = needsGrad[loss];
         for (int id = loss; id >= 0; id--)
-            if (onPath[id]) foreach (int i in nodes[id].Inputs) if (needsGrad[i]) onPath[i] = true;
+        {
+            if (!onPath[id]) continue;
+            var n = nodes[id];
+            for (int slot = 0; slot < n.Inputs.Count; slot++)
+                if (needsGrad[n.Inputs[slot]] && CarriesGradient(n, slot)) onPath[n.Inputs[slot]] = true;
+        }
         return onPath;
     }
+
+    /// <summary>False for the inputs a node passes no gradient to: <c>Detach</c>'s input and <c>Where</c>'s mask (slot 0).</summary>
+    public static bool CarriesGradient(NodeSpec n, int slot) => n.Kind switch
+    {
+        NodeKind.Detach => false,
+        NodeKind.Where => slot != 0,
+        _ => true,
+    };
 }

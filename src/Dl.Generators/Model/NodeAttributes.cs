@@ -13,8 +13,9 @@ public sealed record LeafAttributes(int Index) : NodeAttributes;
 /// <summary>A scalar constant.</summary>
 public sealed record ConstantAttributes(float Value) : NodeAttributes;
 
-/// <summary>A unary op's constant <c>a</c> (leaky ReLU's slope, pow's exponent; 0 for ops that ignore it).</summary>
-public sealed record UnaryAttributes(float A) : NodeAttributes;
+/// <summary>A unary op's constant <c>a</c> (leaky ReLU's slope, pow's exponent; 0 for ops that ignore it) and its second
+/// constant <c>b</c> (clamp's max), null for the ops whose surface method takes none (they are called with <c>a</c> alone).</summary>
+public sealed record UnaryAttributes(float A, float? B = null) : NodeAttributes;
 
 /// <summary>A matrix product; <paramref name="TransposeB"/>: the second operand is read transposed.</summary>
 public sealed record MatMulAttributes(bool TransposeB) : NodeAttributes;
@@ -29,8 +30,9 @@ public sealed record LossAttributes(int Classes) : NodeAttributes;
 /// <paramref name="KeepAxis"/> the axis is dropped (an index, <c>x[^1]</c>).</summary>
 public sealed record SliceAttributes(int Axis, int Start, int Length, bool KeepAxis) : NodeAttributes;
 
-/// <summary>Two values joined along <paramref name="Axis"/>.</summary>
-public sealed record ConcatAttributes(int Axis) : NodeAttributes;
+/// <summary>Values joined along <paramref name="Axis"/> of the result; with <paramref name="NewAxis"/> (stack) the parts
+/// have no such axis: each is one slice of it.</summary>
+public sealed record ConcatAttributes(int Axis, bool NewAxis = false) : NodeAttributes;
 
 /// <summary>A convolution: its window on one sample, its output channels, and whether it is a Conv1d (height 1).</summary>
 public sealed record ConvAttributes(WindowSpec Window, int OutChannels, bool OneD) : NodeAttributes;

@@ -282,12 +282,37 @@ internal sealed partial class GraphBuilder
             {
                 ArgumentKind.DefaultValue => Value.Const(arg.Value.ConstantValue.Value),
                 ArgumentKind.ParamArray or ArgumentKind.ParamCollection => Value.Const(ParamsArray(arg.Value, scope, method.Name)),
+                _ when IsTensorList(arg.Parameter.Type) => Value.Const(TensorList(arg.Value, scope)),
                 // An argument whose operation has no syntax of its own (compiler-synthesized) would re-enter this call.
                 _ when Unwrap(arg.Value).Syntax == call => throw Unsupported(call, $"argument '{arg.Parameter.Name}' of {method.Name} must be written out"),
                 _ => Eval((ExpressionSyntax)Unwrap(arg.Value).Syntax, scope),
             };
         }
         return Apply(method, args, call, method.Parameters.Select(p => p.Name).ToArray());
+    }
+
+    /// <summary>A ReadOnlySpan&lt;Tensor&gt; or Tensor[] parameter (the parts of Concat and Stack).</summary>
+    private static bool IsTensorList(ITypeSymbol type) =>
+        type is IArrayTypeSymbol { ElementType: var e } && e.ToDisplayString() == "Dl.Tensor"
+        || type is INamedTypeSymbol { Name: "ReadOnlySpan", TypeArguments.Length: 1 } span && span.TypeArguments[0].ToDisplayString() == "Dl.Tensor";
+
+    /// <summary>The tensors listed in a collection expression <c>[a, b, c]</c> or an array creation <c>new[] { a, b }</c>.</summary>
+    private TensorParts TensorList(IOperation value, Dictionary<string, Value> scope)
+    {
+        var elements = Unwrap(value) switch
+        {
+            ICollectionExpressionOperation c => c.Elements,
+            IArrayCreationOperation { Initializer: { } init } => init.ElementValues,
+            _ => throw Unsupported(value.Syntax, "list the tensors where they are passed: [a, b, c]"),
+        };
+        var nodes = new int[elements.Length];
+        for (int i = 0; i < nodes.Length; i++)
+        {
+            if (elements[i] is ISpreadOperation) throw Unsupported(elements[i].Syntax, "list the tensors one by one");
+            var v = Eval((ExpressionSyntax)Unwrap(elements[i]).Syntax, scope);
+            nodes[i] = v.IsTensor ? v.Node : throw Unsupported(elements[i].Syntax, "a part must be a tensor");
+        }
+        return new TensorParts(nodes);
     }
 
     private static IOperation Unwrap(IOperation op) => op is IConversionOperation { IsImplicit: true } c ? Unwrap(c.Operand) : op;

@@ -99,7 +99,10 @@ internal sealed partial class GraphBuilder
                 var (name, saves, diff) = ReadImpl(op.Impl!);
                 int x = T(0);
                 float a = args.Length > 1 ? System.Convert.ToSingle(ConstOrThrow(args[1], names?[1] ?? "a", opName, location)) : 0f;
-                return Value.Of(Add(NodeKind.Unary, "", name, FullName(op.Impl!), new[] { x }, S(x), new UnaryAttributes(a), saves, diff, location));
+                // A second constant (clamp's max) only for the ops whose surface method takes one.
+                float? b = args.Length > 2 ? System.Convert.ToSingle(ConstOrThrow(args[2], names?[2] ?? "b", opName, location)) : null;
+                if (ReadFlag(op.Impl!, "ConstantsAreBounds") && LayerRules.Bounds(a, b ?? 0f) is { } why) throw Invalid(at, opName, why);
+                return Value.Of(Add(NodeKind.Unary, "", name, FullName(op.Impl!), new[] { x }, S(x), new UnaryAttributes(a, b), saves, diff, location));
             }
             case KBinary:
             {
@@ -183,13 +186,39 @@ internal sealed partial class GraphBuilder
                 var shape = Check(ShapeInference.Slice(S(x), axis, start, length, true, out var error), error, x);
                 return Value.Of(Add(NodeKind.Slice, "", "slice", null, new[] { x }, shape, new SliceAttributes(axis, start, length, true), SavedValues.Nothing, true, location));
             }
-            case KConcat:
+            case KConcat or KStack:
             {
-                int a = T(0), b = T(1);
-                int axis = args.Length > 2 ? I(2, "axis") : -1;
-                if (axis < 0) axis += S(a).Rank;
-                var shape = Check(ShapeInference.Concat(S(a), S(b), axis, out var error), error, a, b);
-                return Value.Of(Add(NodeKind.Concat, "", "concat", null, new[] { a, b }, shape, new ConcatAttributes(axis), SavedValues.Nothing, true, location));
+                // Concat(a, b, axis), Concat([a, b, c], axis) or Stack([a, b, c], axis): one node over every part.
+                bool stack = op.Kind == KStack;
+                int[] parts = args[0].Constant is TensorParts list ? list.Nodes : new[] { T(0), T(1) };
+                int axisArg = args[0].Constant is TensorParts ? 1 : 2;
+                int axis = args.Length > axisArg ? I(axisArg, "axis") : -1;
+                if (parts.Length < (stack ? 1 : 2)) throw Invalid(at, opName, $"needs at least {(stack ? "one part" : "two parts")}, got {parts.Length}");
+                if (axis < 0) axis += S(parts[0]).Rank + (stack ? 1 : 0);
+                var shape = ShapeInference.Concat(parts.Select(S).ToList(), axis, stack, out var error);
+                if (error is not null)
+                {
+                    if (stack && (axis < 0 || axis > S(parts[0]).Rank)) throw Invalid(at, opName, error);
+                    int other = parts.Where(p => S(p) != S(parts[0])).DefaultIfEmpty(parts[parts.Length - 1]).First();
+                    Check(shape, error, parts[0], other);
+                }
+                return Value.Of(Add(NodeKind.Concat, "", stack ? "stack" : "concat", null, parts, shape, new ConcatAttributes(axis, stack),
+                    SavedValues.Nothing, true, location));
+            }
+            case KWhere:
+            {
+                // torch.where(mask != 0, a, b): a where the mask is nonzero, b elsewhere; the three broadcast together.
+                int m = T(0), a = T(1), b = T(2);
+                var ab = Check(ShapeInference.Broadcast(S(a), S(b), out var error), error, a, b);
+                var shape = ShapeInference.Broadcast(S(m), ab, out error);
+                if (error is not null)
+                    throw new ModelErrorException(DiagnosticInfo.Create(ShapeMismatch, location, opName, S(m).ToString(), ab.ToString(), ": " + error));
+                return Value.Of(Add(NodeKind.Where, "", "where", null, new[] { m, a, b }, shape, null, SavedValues.Input, true, location));
+            }
+            case KDetach:
+            {
+                int x = T(0);
+                return Value.Of(Add(NodeKind.Detach, "", "detach", null, new[] { x }, S(x), null, SavedValues.Nothing, true, location));
             }
             case KConv or KPool:
                 return ApplySpatial(op, symbol, args, at, names);
@@ -203,6 +232,12 @@ internal sealed partial class GraphBuilder
     }
 
     private int _targetClasses;
+
+    /// <summary>The tensors of a list argument (<c>Concat([a, b, c], axis)</c>), as the parser holds it in a constant.</summary>
+    internal sealed class TensorParts(int[] nodes)
+    {
+        public int[] Nodes { get; } = nodes;
+    }
 
     /// <summary>Records the target's class count so that losses pick their labels implementation.</summary>
     public void SetTargetClasses(int classes) => _targetClasses = classes;

@@ -25,7 +25,8 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
     // .Recurrent and .Attention.
     private const int KUnary = (int)OpKind.Unary, KBinary = (int)OpKind.Binary, KMatMul = (int)OpKind.MatMul, KReduce = (int)OpKind.Reduce,
         KRowWise = (int)OpKind.RowWise, KLoss = (int)OpKind.Loss, KReshape = (int)OpKind.Reshape, KTranspose = (int)OpKind.Transpose,
-        KSlice = (int)OpKind.Slice, KConcat = (int)OpKind.Concat, KLinear = (int)OpKind.Linear;
+        KSlice = (int)OpKind.Slice, KConcat = (int)OpKind.Concat, KLinear = (int)OpKind.Linear, KWhere = (int)OpKind.Where,
+        KDetach = (int)OpKind.Detach, KStack = (int)OpKind.Stack;
 
     public List<NodeSpec> Nodes { get; } = new();
     public List<ParameterSpec> Parameters { get; } = new();
@@ -106,12 +107,8 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
 
     // ---- checks -------------------------------------------------------------------------------------------
 
-    /// <summary>True when some parameter reaches <paramref name="node"/>.</summary>
-    public bool DependsOnParameters(int node)
-    {
-        var n = Nodes[node];
-        return n.Kind == NodeKind.Param || n.Inputs.Any(DependsOnParameters);
-    }
+    /// <summary>True when some parameter's gradient reaches <paramref name="node"/> (not through <c>Detach</c> or a mask).</summary>
+    public bool DependsOnParameters(int node) => GraphReach.GradientPath(Nodes, node)[node];
 
     /// <summary>DL0009 when a parameter's gradient would have to pass through a non-differentiable op.</summary>
     public void CheckDifferentiable(int loss, string model)

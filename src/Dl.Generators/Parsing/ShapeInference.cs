@@ -56,7 +56,7 @@ internal static class ShapeInference
         int ax = axis.Value < 0 ? axis.Value + x.Rank : axis.Value;
         if (ax < 0 || ax >= x.Rank)
         {
-            error = $"{Axis(axis.Value)} is out of range for per-sample shape {x.PerSample}";
+            error = $"{Axis(axis.Value)} is out of range for per-sample shape {x.PerSample} ({LayerRules.PerSampleAxes})";
             return x;
         }
         return new ShapeSpec(x.Dims.Where((_, i) => i != ax).ToArray(), x.Batched);
@@ -122,18 +122,41 @@ internal static class ShapeInference
         return new ShapeSpec(dims.ToArray(), x.Batched);
     }
 
-    public static ShapeSpec Concat(ShapeSpec a, ShapeSpec b, int axis, out string? error)
+    /// <summary>Parts joined along <paramref name="axis"/> (an axis of the parts; the other axes equal), or with
+    /// <paramref name="newAxis"/> stacked along a new axis <paramref name="axis"/> of the result (the parts' shapes equal).
+    /// The parts must all be batched or all not.</summary>
+    public static ShapeSpec Concat(IReadOnlyList<ShapeSpec> parts, int axis, bool newAxis, out string? error)
     {
         error = null;
-        if (a.Rank != b.Rank || axis < 0 || axis >= a.Rank || a.Batched != b.Batched)
+        var a = parts[0];
+        int rank = a.Rank + (newAxis ? 1 : 0);
+        if (axis < 0 || axis >= rank || (!newAxis && a.Rank == 0))
         {
-            error = $"concatenation along {Axis(axis)} needs operands of equal rank and batching";
+            error = newAxis
+                ? $"stacking along {Axis(axis)} needs an axis of the result, 0 to {a.Rank} for parts {a.PerSample} (negative counts from the end)"
+                : $"concatenation along {Axis(axis)} needs operands of equal rank and batching";
             return a;
         }
-        for (int i = 0; i < a.Rank; i++)
-            if (i != axis && a.Dims[i] != b.Dims[i]) { error = $"{Axis(i)} differs ({a.Dims[i]} against {b.Dims[i]})"; return a; }
-        var dims = a.Dims.ToArray();
-        dims[axis] += b.Dims[axis];
-        return new ShapeSpec(dims, a.Batched);
+        int length = newAxis ? parts.Count : 0;
+        foreach (var b in parts)
+        {
+            if (b.Rank != a.Rank || b.Batched != a.Batched)
+            {
+                error = newAxis ? $"stacking needs parts of one shape and batching, got {a} and {b}"
+                                : $"concatenation along {Axis(axis)} needs operands of equal rank and batching";
+                return a;
+            }
+            for (int i = 0; i < a.Rank; i++)
+                if ((newAxis || i != axis) && a.Dims[i] != b.Dims[i])
+                {
+                    error = newAxis ? $"stacking needs parts of one shape, got {a.PerSample} and {b.PerSample}"
+                                    : $"{Axis(i)} differs ({a.Dims[i]} against {b.Dims[i]})";
+                    return a;
+                }
+            if (!newAxis) length += b.Dims[axis];
+        }
+        var dims = a.Dims.ToList();
+        if (newAxis) dims.Insert(axis, length); else dims[axis] = length;
+        return new ShapeSpec(dims.ToArray(), a.Batched);
     }
 }

@@ -59,8 +59,7 @@ public sealed partial class DynamicModel
                         .Append("\\n").Append(t.ShapeText).Append("\", shape=").Append(shape).AppendLine("];");
                 }
                 foreach (Tensor t in nodes)
-                    foreach (Tensor? input in (ReadOnlySpan<Tensor?>)[t.In0, t.In1, t.In2])
-                        if (input is not null) text.Append("  n").Append(input.Id).Append(" -> n").Append(t.Id).AppendLine(";");
+                    for (int i = 0; i < t.InputCount; i++) text.Append("  n").Append(t.Input(i).Id).Append(" -> n").Append(t.Id).AppendLine(";");
                 text.AppendLine("}");
                 break;
             case GraphFormat.Mermaid:
@@ -69,8 +68,7 @@ public sealed partial class DynamicModel
                     text.Append("  n").Append(t.Id).Append("[\"%").Append(t.Id).Append(' ').Append(Describe(t).Replace("\"", "'", StringComparison.Ordinal))
                         .Append(' ').Append(t.ShapeText).AppendLine("\"]");
                 foreach (Tensor t in nodes)
-                    foreach (Tensor? input in (ReadOnlySpan<Tensor?>)[t.In0, t.In1, t.In2])
-                        if (input is not null) text.Append("  n").Append(input.Id).Append(" --> n").Append(t.Id).AppendLine();
+                    for (int i = 0; i < t.InputCount; i++) text.Append("  n").Append(t.Input(i).Id).Append(" --> n").Append(t.Id).AppendLine();
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(format), format, "Expected GraphFormat.Text, Dot or Mermaid.");
@@ -100,6 +98,7 @@ public sealed partial class DynamicModel
         {
             "index" => string.Create(c, $"index {t.Arg1}{axis}"),
             "slice" => string.Create(c, $"slice {t.Arg1}..{t.Arg1 + t.Arg2}{axis}"),
+            _ when t.In1 is null && t.ScalarB != 0 => string.Create(c, $"{t.OpName} {t.ScalarA:R} {t.ScalarB:R}"),
             _ when t.In1 is null && t.ScalarA != 0 => string.Create(c, $"{t.OpName} {t.ScalarA:R}"),
             _ => t.OpName,
         };
@@ -107,10 +106,9 @@ public sealed partial class DynamicModel
 
     private static string InputList(Tensor t)
     {
-        if (t.In0 is null) return "";
-        var text = new StringBuilder().Append('%').Append(t.In0.Id);
-        if (t.In1 is not null) text.Append(", %").Append(t.In1.Id);
-        if (t.In2 is not null) text.Append(", %").Append(t.In2.Id);
+        if (t.InputCount == 0) return "";
+        var text = new StringBuilder().Append('%').Append(t.Input(0).Id);
+        for (int i = 1; i < t.InputCount; i++) text.Append(", %").Append(t.Input(i).Id);
         return text.ToString();
     }
 

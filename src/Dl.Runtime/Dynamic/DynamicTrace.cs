@@ -148,11 +148,8 @@ public sealed partial class DynamicModel
         for (int i = 0; i < nodes.Length; i++)
         {
             Tensor t = nodes[i];
-            int inputs = t.In2 is not null ? 3 : t.In1 is not null ? 2 : t.In0 is not null ? 1 : 0;
-            int[] ids = new int[inputs];
-            if (inputs > 0) ids[0] = t.In0!.Id;
-            if (inputs > 1) ids[1] = t.In1!.Id;
-            if (inputs > 2) ids[2] = t.In2!.Id;
+            int[] ids = new int[t.InputCount];
+            for (int k = 0; k < ids.Length; k++) ids[k] = t.Input(k).Id;
             double[] gradient = t.GradReady ? t.Upstream<double>().ToArray() : [];
             result[i] = new TraceNode(t.Id, Describe(t), ids, t.ShapeArray.ToArray(), t.Values<double>().ToArray(), gradient,
                 t.LocalRule is { } rule ? rule(t) : []);

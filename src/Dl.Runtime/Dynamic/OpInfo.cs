@@ -10,6 +10,8 @@ internal static class OpInfo<TOp> where TOp : struct
 {
     public static readonly string Name;
     public static readonly bool Differentiable;
+    /// <summary>The op's constants are an interval [a, b] (<see cref="DlOpAttribute.ConstantsAreBounds"/>).</summary>
+    public static readonly bool ConstantsAreBounds;
 
     static OpInfo()
     {
@@ -18,6 +20,7 @@ internal static class OpInfo<TOp> where TOp : struct
         if (typeName.EndsWith("Op", StringComparison.Ordinal) && typeName.Length > 2) typeName = typeName[..^2];
         Name = attribute?.Name ?? typeName.ToLowerInvariant();
         Differentiable = attribute?.Differentiable ?? true;
+        ConstantsAreBounds = attribute?.ConstantsAreBounds ?? false;
     }
 
     /// <summary>Thrown when a gradient reaches an op declared <c>Differentiable = false</c> (such as <c>step</c>).</summary>

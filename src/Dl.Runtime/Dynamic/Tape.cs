@@ -42,6 +42,8 @@ internal sealed class Tape
         _count = 0;
         _floats.ReturnAll();
         _doubles.ReturnAll();
+        foreach (Tensor[] list in _rentedLists) _inputLists[list.Length].Push(list);
+        _rentedLists.Clear();
         Precision = precision;
         Batch = batch;
         GradientsEnabled = gradients;
@@ -68,6 +70,24 @@ internal sealed class Tape
         t.DataOffset = 0;
         return t;
     }
+
+    /// <summary>A new node of any number of inputs (concat, stack): the first three are also In0..In2; beyond three they
+    /// are kept in a pooled array (<see cref="Tensor.Input"/> reads them all).</summary>
+    public Tensor NodeOf<T>(string op, int[] shape, bool batched, ReadOnlySpan<Tensor> inputs) where T : unmanaged
+    {
+        Tensor t = Node<T>(op, shape, batched, inputs[0], inputs.Length > 1 ? inputs[1] : null, inputs.Length > 2 ? inputs[2] : null);
+        if (inputs.Length <= 3) return t;
+        if (!_inputLists.TryGetValue(inputs.Length, out Stack<Tensor[]>? free)) _inputLists[inputs.Length] = free = new Stack<Tensor[]>();
+        Tensor[] list = free.Count > 0 ? free.Pop() : new Tensor[inputs.Length];
+        _rentedLists.Add(list);
+        inputs.CopyTo(list);
+        t.Inputs = list;
+        foreach (Tensor input in inputs) t.RequiresGrad |= GradientsEnabled && input.RequiresGrad;
+        return t;
+    }
+
+    private readonly Dictionary<int, Stack<Tensor[]>> _inputLists = [];
+    private readonly List<Tensor[]> _rentedLists = [];
 
     /// <summary>A new node that views an existing buffer (reshape, parameters).</summary>
     public Tensor View(string op, int[] shape, bool batched, Array data, int offset, Tensor? in0 = null)

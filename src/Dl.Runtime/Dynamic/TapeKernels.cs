@@ -12,18 +12,18 @@ namespace Dl.Dynamic;
 /// </summary>
 internal static class TapeKernels
 {
-    public static void Unary<TOp, T>(ReadOnlySpan<T> x, Span<T> y, float a) where TOp : IUnaryOp where T : unmanaged
+    public static void Unary<TOp, T>(ReadOnlySpan<T> x, Span<T> y, float a, float b) where TOp : IUnaryOp where T : unmanaged
     {
-        if (typeof(T) == typeof(float)) Elementwise.Unary<TOp>(AsFloat(x), AsFloat(y), a);
-        else Elementwise.Unary<TOp>(AsDouble(x), AsDouble(y), a);
+        if (typeof(T) == typeof(float)) Elementwise.Unary<TOp>(AsFloat(x), AsFloat(y), a, b);
+        else Elementwise.Unary<TOp>(AsDouble(x), AsDouble(y), a, b);
     }
 
     /// <summary>dx (+)= f'(x) · dy.</summary>
-    public static void UnaryBackward<TOp, T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> dx, float a, bool accumulate)
+    public static void UnaryBackward<TOp, T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> dx, float a, float b, bool accumulate)
         where TOp : IUnaryOp where T : unmanaged
     {
-        if (typeof(T) == typeof(float)) Elementwise.UnaryBackward<TOp>(AsFloat(x), AsFloat(y), AsFloat(dy), AsFloat(dx), a, accumulate);
-        else Elementwise.UnaryBackward<TOp>(AsDouble(x), AsDouble(y), AsDouble(dy), AsDouble(dx), a, accumulate);
+        if (typeof(T) == typeof(float)) Elementwise.UnaryBackward<TOp>(AsFloat(x), AsFloat(y), AsFloat(dy), AsFloat(dx), a, accumulate, b);
+        else Elementwise.UnaryBackward<TOp>(AsDouble(x), AsDouble(y), AsDouble(dy), AsDouble(dx), a, accumulate, b);
     }
 
     public static void Binary<TOp, T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where TOp : IBinaryOp where T : unmanaged

@@ -10,20 +10,23 @@ namespace Dl.Dynamic;
 internal static partial class TapeOps
 {
     // ================================================================================================================
-    // Unary: y = f(x; a).  Backward: dx += f'(x) · dy.
+    // Unary: y = f(x; a, b).  Backward: dx += f'(x) · dy.
     // ================================================================================================================
 
-    public static Tensor Unary<TOp>(Tensor x, float a) where TOp : struct, IUnaryOp
+    public static Tensor Unary<TOp>(Tensor x, float a, float b = 0f) where TOp : struct, IUnaryOp
     {
         ArgumentNullException.ThrowIfNull(x);
-        return x.Tape.IsDouble ? UnaryCore<TOp, double>(x, a) : UnaryCore<TOp, float>(x, a);
+        if (OpInfo<TOp>.ConstantsAreBounds && LayerRules.Bounds(a, b) is { } why)
+            throw new ArgumentOutOfRangeException(nameof(a), $"{OpInfo<TOp>.Name}: {why}.");
+        return x.Tape.IsDouble ? UnaryCore<TOp, double>(x, a, b) : UnaryCore<TOp, float>(x, a, b);
     }
 
-    private static Tensor UnaryCore<TOp, T>(Tensor x, float a) where TOp : struct, IUnaryOp where T : unmanaged, IFloatingPointIeee754<T>
+    private static Tensor UnaryCore<TOp, T>(Tensor x, float a, float b) where TOp : struct, IUnaryOp where T : unmanaged, IFloatingPointIeee754<T>
     {
         Tensor y = x.Tape.Node<T>(OpInfo<TOp>.Name, x.ShapeArray, x.Batched, x);
         y.ScalarA = a;
-        TapeKernels.Unary<TOp, T>(x.Values<T>(), y.Values<T>(), a);
+        y.ScalarB = b;
+        TapeKernels.Unary<TOp, T>(x.Values<T>(), y.Values<T>(), a, b);
         if (y.RequiresGrad) y.BackwardRule = UnaryRules<TOp, T>.Backward;
         if (x.Tape.TraceAll) y.LocalRule = UnaryRules<TOp, T>.Local;
         return y;
@@ -37,7 +40,7 @@ internal static partial class TapeOps
             Tensor x = y.In0!;
             if (!x.RequiresGrad) return;
             Span<T> dx = x.GradTarget<T>(out bool accumulate);
-            TapeKernels.UnaryBackward<TOp, T>(x.Values<T>(), y.Values<T>(), y.Upstream<T>(), dx, y.ScalarA, accumulate);
+            TapeKernels.UnaryBackward<TOp, T>(x.Values<T>(), y.Values<T>(), y.Upstream<T>(), dx, y.ScalarA, y.ScalarB, accumulate);
         };
 
         // d y / d x element-wise: the op's Backward with dy = 1.
@@ -45,8 +48,8 @@ internal static partial class TapeOps
         {
             ReadOnlySpan<T> x = y.In0!.Values<T>(), v = y.Values<T>();
             var local = new double[x.Length];
-            T a = T.CreateTruncating(y.ScalarA);
-            for (int i = 0; i < local.Length; i++) local[i] = double.CreateTruncating(TOp.Backward(x[i], v[i], T.One, a));
+            T a = T.CreateTruncating(y.ScalarA), b = T.CreateTruncating(y.ScalarB);
+            for (int i = 0; i < local.Length; i++) local[i] = double.CreateTruncating(TOp.Backward(x[i], v[i], T.One, a, b));
             return [local];
         };
     }

@@ -293,67 +293,115 @@ internal static partial class TapeOps
     }
 
     // ================================================================================================================
-    // Concat along an axis. An unbatched operand joined to a batched one repeats in every sample.
-    // Backward: each operand takes back its part of dy (summed over the batch when it was broadcast).
+    // Concat along an axis (two parts or more), and stack (parts of one shape along a new axis). An unbatched part joined
+    // to batched ones repeats in every sample. Backward: each part takes back its slice of dy (summed over the batch when
+    // it was repeated). The blocks are the shared StructuralGeometry.ConcatPart the generated code copies.
     // ================================================================================================================
 
-    public static Tensor Concat(Tensor a, Tensor b, int axis)
+    public static Tensor Concat(Tensor a, Tensor b, int axis) => Concat([a, b], axis, stack: false);
+
+    public static Tensor Concat(ReadOnlySpan<Tensor> parts, int axis, bool stack)
     {
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
-        if (!ReferenceEquals(a.Tape, b.Tape)) throw new ArgumentException($"concat: the operands {a} and {b} belong to different models' tapes.");
-        if (a.Rank != b.Rank || a.Rank == 0)
-            throw new ArgumentException($"concat: operands need the same rank (at least 1), got {a.ShapeText} and {b.ShapeText}.");
-        int ax = NormalizeAxis("concat", a, axis);
-        for (int i = 0; i < a.Rank; i++)
-            if (i != ax && a.ShapeArray[i] != b.ShapeArray[i])
-                throw new ArgumentException($"concat: shapes {a.ShapeText} and {b.ShapeText} differ on axis {i}; only the concat axis {ax} may differ.");
-        Span<int> shape = stackalloc int[a.Rank];
-        a.ShapeArray.CopyTo(shape);
-        shape[ax] += b.ShapeArray[ax];
-        int outer = 1, inner = 1;
-        for (int i = 0; i < ax; i++) outer *= a.ShapeArray[i];
-        for (int i = ax + 1; i < a.Rank; i++) inner *= a.ShapeArray[i];
+        string op = stack ? "stack" : "concat";
+        if (parts.Length < (stack ? 1 : 2))
+            throw new ArgumentException($"{op}: needs at least {(stack ? "one part" : "two parts")}, got {parts.Length}.", nameof(parts));
+        foreach (Tensor p in parts) ArgumentNullException.ThrowIfNull(p, nameof(parts));
+        Tensor a = parts[0];
+        bool batched = false;
+        foreach (Tensor p in parts)
+        {
+            if (!ReferenceEquals(p.Tape, a.Tape)) throw new ArgumentException($"{op}: the parts {a} and {p} belong to different models' tapes.");
+            if (p.Rank != a.Rank || (!stack && a.Rank == 0))
+                throw new ArgumentException($"{op}: parts need the same rank{(stack ? "" : " (at least 1)")}, got {a.ShapeText} and {p.ShapeText}.");
+            batched |= p.Batched;
+        }
+        int rank = a.Rank + (stack ? 1 : 0);
+        int ax = axis < 0 ? axis + rank : axis;
+        if (ax < 0 || ax >= rank)
+            throw new ArgumentOutOfRangeException(nameof(axis), axis, $"{op}: axis {axis} is out of range for a result of rank {rank} (parts {a.ShapeText}).");
+        Span<int> shape = stackalloc int[rank];
+        int length = stack ? parts.Length : 0;
+        foreach (Tensor p in parts)
+        {
+            for (int i = 0; i < a.Rank; i++)
+                if ((stack || i != ax) && a.ShapeArray[i] != p.ShapeArray[i])
+                    throw new ArgumentException(stack
+                        ? $"stack: parts need one shape, got {a.ShapeText} and {p.ShapeText}."
+                        : $"concat: shapes {a.ShapeText} and {p.ShapeText} differ on axis {i}; only the concat axis {ax} may differ.");
+            if (!stack) length += p.ShapeArray[ax];
+        }
+        for (int i = 0; i < rank; i++) shape[i] = i < ax ? a.ShapeArray[i] : i == ax ? length : a.ShapeArray[stack ? i - 1 : i];
         Tape tape = a.Tape;
         int[] interned = tape.Intern(shape);
-        return tape.IsDouble ? ConcatCore<double>(a, b, interned, outer, inner) : ConcatCore<float>(a, b, interned, outer, inner);
+        return tape.IsDouble ? ConcatCore<double>(parts, op, interned, batched, ax, stack) : ConcatCore<float>(parts, op, interned, batched, ax, stack);
     }
 
-    private static Tensor ConcatCore<T>(Tensor a, Tensor b, int[] shape, int outer, int inner) where T : unmanaged, IFloatingPointIeee754<T>
+    private static Tensor ConcatCore<T>(ReadOnlySpan<Tensor> parts, string op, int[] shape, bool batched, int axis, bool stack)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Tensor y = a.Tape.Node<T>("concat", shape, a.Batched || b.Batched, a, b);
-        int ra = a.SizeValue / outer, rb = b.SizeValue / outer;   // run lengths: (axis length) · inner
-        y.Arg0 = outer;
-        y.Arg1 = ra;
-        y.Arg2 = rb;
-        _ = inner;
+        Tape tape = parts[0].Tape;
+        Tensor y = tape.NodeOf<T>(op, shape, batched, parts);
+        y.Arg0 = axis;
+        y.Flag0 = stack;
         Span<T> yv = y.Values<T>();
-        // The runs (axis length · inner) as the axis lengths of a concat with inner 1.
-        TapeKernels.CopyBlocks(a.Values<T>(), a.Batched ? a.SizeValue : 0, yv, y.SizeValue, y.Samples, StructuralGeometry.ConcatPart(outer, ra, rb, 1, 0), false);
-        TapeKernels.CopyBlocks(b.Values<T>(), b.Batched ? b.SizeValue : 0, yv, y.SizeValue, y.Samples, StructuralGeometry.ConcatPart(outer, ra, rb, 1, 1), false);
+        int offset = 0;
+        for (int i = 0; i < parts.Length; i++)
+        {
+            Tensor x = parts[i];
+            BlockCopy blocks = ConcatBlocks(y, x, offset, out int length);
+            TapeKernels.CopyBlocks(x.Values<T>(), x.Batched ? x.SizeValue : 0, yv, y.SizeValue, y.Samples, blocks, false);
+            offset += length;
+        }
         if (y.RequiresGrad) y.BackwardRule = ConcatRules<T>.Backward;
         return y;
+    }
+
+    /// <summary>Where part <paramref name="x"/> goes in concat or stack node <paramref name="y"/>: the shared geometry, from
+    /// the result's shape, the axis (Arg0) and whether the parts lack it (Flag0: stack).</summary>
+    private static BlockCopy ConcatBlocks(Tensor y, Tensor x, int offset, out int length)
+    {
+        int axis = y.Arg0, outer = 1, inner = 1;
+        for (int i = 0; i < axis; i++) outer *= y.ShapeArray[i];
+        for (int i = axis + 1; i < y.Rank; i++) inner *= y.ShapeArray[i];
+        length = y.Flag0 ? 1 : x.ShapeArray[axis];
+        return StructuralGeometry.ConcatPart(outer, y.ShapeArray[axis], offset, length, inner);
     }
 
     private static class ConcatRules<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         public static readonly Action<Tensor> Backward = static y =>
         {
-            for (int part = 0; part < 2; part++)
+            int offset = 0;
+            for (int part = 0; part < y.InputCount; part++)
             {
-                Tensor x = part == 0 ? y.In0! : y.In1!;
+                Tensor x = y.Input(part);
+                BlockCopy blocks = ConcatBlocks(y, x, offset, out int length);
+                offset += length;
                 if (!x.RequiresGrad) continue;
                 TapeKernels.CopyBlocks(y.Upstream<T>(), y.SizeValue, x.GradAccumulator<T>(), x.Batched ? x.SizeValue : 0, y.Samples,
-                    StructuralGeometry.ConcatPart(y.Arg0, y.Arg1, y.Arg2, 1, part).Reversed(), accumulate: true);
+                    blocks.Reversed(), accumulate: true);
             }
         };
+    }
+
+    // ================================================================================================================
+    // Detach: the same values (a view of x), no gradient back to x.
+    // ================================================================================================================
+
+    public static Tensor Detach(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        Tensor y = x.Tape.View("detach", x.ShapeArray, x.Batched, x.DataArray!, x.DataOffset, x);
+        y.ClassCount = x.ClassCount;
+        y.RequiresGrad = false;
+        return y;
     }
 
     private static int NormalizeAxis(string op, Tensor x, int axis)
     {
         int a = axis < 0 ? axis + x.Rank : axis;
         if (a < 0 || a >= x.Rank)
-            throw new ArgumentOutOfRangeException(nameof(axis), axis, $"{op}: axis {axis} is out of range for a per-sample shape {x.ShapeText} (rank {x.Rank}).");
+            throw new ArgumentOutOfRangeException(nameof(axis), axis, $"{op}: axis {axis} is out of range for a per-sample shape {x.ShapeText} (rank {x.Rank}; {LayerRules.PerSampleAxes}).");
         return a;
     }
 }

@@ -4,16 +4,16 @@ namespace Dl.Kernels;
 // generic op paths (the op structs have no Vector256<double> path); the same checks as the float drivers.
 public static partial class Elementwise
 {
-    /// <summary>y_i = f(x_i; a) in double precision.</summary>
-    public static void Unary<TOp>(ReadOnlySpan<double> x, Span<double> y, double a) where TOp : IUnaryOp
+    /// <summary>y_i = f(x_i; a, b) in double precision.</summary>
+    public static void Unary<TOp>(ReadOnlySpan<double> x, Span<double> y, double a, double b = 0) where TOp : IUnaryOp
     {
         CheckDestination(x.Length, y.Length, nameof(y));
         CheckAlias(x, y, nameof(y));
-        for (int i = 0; i < x.Length; i++) y[i] = TOp.Forward(x[i], a);
+        for (int i = 0; i < x.Length; i++) y[i] = TOp.Forward(x[i], a, b);
     }
 
     /// <summary>dx_i = f'(x_i)·dy_i (or += when <paramref name="accumulate"/>) in double precision.</summary>
-    public static void UnaryBackward<TOp>(ReadOnlySpan<double> x, ReadOnlySpan<double> y, ReadOnlySpan<double> dy, Span<double> dx, double a, bool accumulate)
+    public static void UnaryBackward<TOp>(ReadOnlySpan<double> x, ReadOnlySpan<double> y, ReadOnlySpan<double> dy, Span<double> dx, double a, bool accumulate, double b = 0)
         where TOp : IUnaryOp
     {
         int n = dy.Length;
@@ -25,7 +25,7 @@ public static partial class Elementwise
         CheckAlias(dy, dx, nameof(dx));
         for (int i = 0; i < n; i++)
         {
-            double g = TOp.Backward(x[i], y[i], dy[i], a);
+            double g = TOp.Backward(x[i], y[i], dy[i], a, b);
             dx[i] = accumulate ? dx[i] + g : g;
         }
     }

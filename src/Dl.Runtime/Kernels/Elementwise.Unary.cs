@@ -13,9 +13,9 @@ namespace Dl.Kernels;
 /// the scalar path (<c>TOp.Forward&lt;float&gt;</c>) runs throughout.</remarks>
 public static partial class Elementwise
 {
-    /// <summary>y_i = f(x_i; a) for i &lt; x.Length.</summary>
+    /// <summary>y_i = f(x_i; a, b) for i &lt; x.Length (b: the second constant, read by clamp and hardtanh only).</summary>
     /// <exception cref="ArgumentException"><paramref name="y"/> is shorter than <paramref name="x"/>, or overlaps it partially.</exception>
-    public static void Unary<TOp>(ReadOnlySpan<float> x, Span<float> y, float a) where TOp : IUnaryOp
+    public static void Unary<TOp>(ReadOnlySpan<float> x, Span<float> y, float a, float b = 0) where TOp : IUnaryOp
     {
         CheckDestination(x.Length, y.Length, nameof(y));
         CheckAlias(x, y, nameof(y));
@@ -24,18 +24,18 @@ public static partial class Elementwise
         ref float yr = ref MemoryMarshal.GetReference(y);
         if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
         {
-            Vector256<float> av = Vector256.Create(a);
+            Vector256<float> av = Vector256.Create(a), bv = Vector256.Create(b);
             for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-                TOp.Forward(Vector256.LoadUnsafe(ref xr, (nuint)i), av).StoreUnsafe(ref yr, (nuint)i);
+                TOp.Forward(Vector256.LoadUnsafe(ref xr, (nuint)i), av, bv).StoreUnsafe(ref yr, (nuint)i);
         }
-        for (; i < n; i++) Unsafe.Add(ref yr, i) = TOp.Forward(Unsafe.Add(ref xr, i), a);
+        for (; i < n; i++) Unsafe.Add(ref yr, i) = TOp.Forward(Unsafe.Add(ref xr, i), a, b);
     }
 
     /// <summary>dx_i = f'(x_i)·dy_i (or dx_i += … when <paramref name="accumulate"/>), for i &lt; dy.Length, given the
     /// forward's input <paramref name="x"/> and output <paramref name="y"/> (the op reads what its <c>Saves</c> declares,
     /// but both must be supplied).</summary>
     /// <exception cref="ArgumentException">A length differs from dy's, or dx partially overlaps an input.</exception>
-    public static void UnaryBackward<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, float a, bool accumulate)
+    public static void UnaryBackward<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, float a, bool accumulate, float b = 0)
         where TOp : IUnaryOp
     {
         int n = dy.Length;
@@ -52,13 +52,13 @@ public static partial class Elementwise
         ref float dr = ref MemoryMarshal.GetReference(dx);
         if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
         {
-            Vector256<float> av = Vector256.Create(a);
+            Vector256<float> av = Vector256.Create(a), bv = Vector256.Create(b);
             if (accumulate)
             {
                 for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
                 {
                     Vector256<float> g = TOp.Backward(Vector256.LoadUnsafe(ref xr, (nuint)i), Vector256.LoadUnsafe(ref yr, (nuint)i),
-                        Vector256.LoadUnsafe(ref gr, (nuint)i), av);
+                        Vector256.LoadUnsafe(ref gr, (nuint)i), av, bv);
                     (Vector256.LoadUnsafe(ref dr, (nuint)i) + g).StoreUnsafe(ref dr, (nuint)i);
                 }
             }
@@ -66,12 +66,12 @@ public static partial class Elementwise
             {
                 for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
                     TOp.Backward(Vector256.LoadUnsafe(ref xr, (nuint)i), Vector256.LoadUnsafe(ref yr, (nuint)i),
-                        Vector256.LoadUnsafe(ref gr, (nuint)i), av).StoreUnsafe(ref dr, (nuint)i);
+                        Vector256.LoadUnsafe(ref gr, (nuint)i), av, bv).StoreUnsafe(ref dr, (nuint)i);
             }
         }
         for (; i < n; i++)
         {
-            float g = TOp.Backward(Unsafe.Add(ref xr, i), Unsafe.Add(ref yr, i), Unsafe.Add(ref gr, i), a);
+            float g = TOp.Backward(Unsafe.Add(ref xr, i), Unsafe.Add(ref yr, i), Unsafe.Add(ref gr, i), a, b);
             Unsafe.Add(ref dr, i) = accumulate ? Unsafe.Add(ref dr, i) + g : g;
         }
     }

@@ -10,10 +10,10 @@ namespace Dl;
 [DlOp("exp", Saves = Saved.Output, DomainMin = -10, DomainMax = 10, Tolerance = 1e-6)]
 public readonly struct ExpOp : IUnaryOp
 {
-    public static T Forward<T>(T x, T a) where T : IFloatingPointIeee754<T> => T.Exp(x);
-    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a) => Vector256.Exp(x);
-    public static T Backward<T>(T x, T y, T dy, T a) where T : IFloatingPointIeee754<T> => y * dy;
-    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a) => y * dy;
+    public static T Forward<T>(T x, T a, T b = default!) where T : IFloatingPointIeee754<T> => T.Exp(x);
+    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a, Vector256<float> b = default) => Vector256.Exp(x);
+    public static T Backward<T>(T x, T y, T dy, T a, T b = default!) where T : IFloatingPointIeee754<T> => y * dy;
+    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a, Vector256<float> b = default) => y * dy;
 }
 
 public static partial class Ops

@@ -20,27 +20,27 @@ namespace Dl;
 [DlOp("gelu", Saves = Saved.Input, DomainMin = -6, DomainMax = 6, Tolerance = 1e-6)]
 public readonly struct GeluOp : IUnaryOp
 {
-    public static T Forward<T>(T x, T a) where T : IFloatingPointIeee754<T>
+    public static T Forward<T>(T x, T a, T b = default!) where T : IFloatingPointIeee754<T>
     {
         double v = double.CreateTruncating(x);
         if (typeof(T) == typeof(double)) return T.CreateTruncating(GeluMath.Exact(v));
         return T.CreateTruncating(GeluMath.Fast(v));
     }
 
-    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a)
+    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a, Vector256<float> b = default)
     {
         (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(x);
         return Vector256.Narrow(GeluMath.Forward(lo), GeluMath.Forward(hi));
     }
 
-    public static T Backward<T>(T x, T y, T dy, T a) where T : IFloatingPointIeee754<T>
+    public static T Backward<T>(T x, T y, T dy, T a, T b = default!) where T : IFloatingPointIeee754<T>
     {
         double v = double.CreateTruncating(x);
         double d = typeof(T) == typeof(double) ? GeluMath.ExactDerivative(v) : GeluMath.FastDerivative(v);
         return T.CreateTruncating(d) * dy;
     }
 
-    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a)
+    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a, Vector256<float> b = default)
     {
         (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(x);
         return Vector256.Narrow(GeluMath.Derivative(lo), GeluMath.Derivative(hi)) * dy;

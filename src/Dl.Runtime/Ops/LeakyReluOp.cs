@@ -11,11 +11,11 @@ namespace Dl;
 [DlOp("leaky_relu", Saves = Saved.Input, Tolerance = 1e-7)]
 public readonly struct LeakyReluOp : IUnaryOp
 {
-    public static T Forward<T>(T x, T a) where T : IFloatingPointIeee754<T> => x > T.Zero ? x : a * x;
-    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a)
+    public static T Forward<T>(T x, T a, T b = default!) where T : IFloatingPointIeee754<T> => x > T.Zero ? x : a * x;
+    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a, Vector256<float> b = default)
         => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), x, a * x);
-    public static T Backward<T>(T x, T y, T dy, T a) where T : IFloatingPointIeee754<T> => x > T.Zero ? dy : a * dy;
-    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a)
+    public static T Backward<T>(T x, T y, T dy, T a, T b = default!) where T : IFloatingPointIeee754<T> => x > T.Zero ? dy : a * dy;
+    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a, Vector256<float> b = default)
         => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), dy, a * dy);
 }
 

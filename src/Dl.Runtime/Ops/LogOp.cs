@@ -11,10 +11,10 @@ namespace Dl;
 [DlOp("log", Saves = Saved.Input, DomainMin = 0.01, DomainMax = 10, Tolerance = 1e-6)]
 public readonly struct LogOp : IUnaryOp
 {
-    public static T Forward<T>(T x, T a) where T : IFloatingPointIeee754<T> => T.Log(x);
-    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a) => Vector256.Log(x);
-    public static T Backward<T>(T x, T y, T dy, T a) where T : IFloatingPointIeee754<T> => dy / x;
-    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a) => dy / x;
+    public static T Forward<T>(T x, T a, T b = default!) where T : IFloatingPointIeee754<T> => T.Log(x);
+    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a, Vector256<float> b = default) => Vector256.Log(x);
+    public static T Backward<T>(T x, T y, T dy, T a, T b = default!) where T : IFloatingPointIeee754<T> => dy / x;
+    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a, Vector256<float> b = default) => dy / x;
 }
 
 public static partial class Ops

@@ -37,6 +37,10 @@ public sealed class DlOpAttribute(string name) : Attribute
     /// <summary>True when <c>GradA</c> is the upstream gradient itself (d(a + b)/da = 1): the generator then lets the
     /// first operand share the output's gradient buffer instead of copying it, when that operand has no other use.</summary>
     public bool PassesGradientA { get; init; }
+    /// <summary>A unary op whose constants are an interval [a, b] (clamp, hardtanh): both must be finite with a ≤ b
+    /// (<c>Dl.LayerRules.Bounds</c>), checked by the generator (DL0012 at the call) and by the tape (an
+    /// ArgumentOutOfRangeException) with one message.</summary>
+    public bool ConstantsAreBounds { get; init; }
     /// <summary>The op struct that computes this op after <see cref="FuseAfter"/> in one step.</summary>
     public Type? FusedWith { get; init; }
 }
@@ -53,15 +57,20 @@ public sealed class OpAttribute(OpKind kind, Type? impl = null) : Attribute
     public bool Mean { get; init; }
 }
 
-/// <summary>An element-wise function y = f(x; a), with <c>a</c> a compile-time constant
-/// (the slope of leaky ReLU, the exponent of a power; ignored by most ops).</summary>
+/// <summary>An element-wise function y = f(x; a, b), with <c>a</c> and <c>b</c> compile-time constants
+/// (the slope of leaky ReLU, the exponent of a power, the bounds of clamp; ignored by most ops).</summary>
+/// <remarks>Most ops take one constant or none: <c>b</c> has a default, so an op that ignores it declares
+/// <c>T b = default</c> and is called (by generated code, by the drivers) with <c>a</c> alone. An op that reads
+/// <c>b</c> (clamp, hardtanh) is called with both, by the generator when the node carries a second constant and by
+/// the tape from the tensor's second scalar.</remarks>
 public interface IUnaryOp
 {
-    static abstract T Forward<T>(T x, T a) where T : IFloatingPointIeee754<T>;
-    static abstract Vector256<float> Forward(Vector256<float> x, Vector256<float> a);
+    static abstract T Forward<T>(T x, T a, T b = default!) where T : IFloatingPointIeee754<T>;
+    static abstract Vector256<float> Forward(Vector256<float> x, Vector256<float> a, Vector256<float> b = default);
     /// <summary>dL/dx = f'(x) * dy, given x, y = f(x) (whichever <see cref="DlOpAttribute.Saves"/> declares) and dy.</summary>
-    static abstract T Backward<T>(T x, T y, T dy, T a) where T : IFloatingPointIeee754<T>;
-    static abstract Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a);
+    static abstract T Backward<T>(T x, T y, T dy, T a, T b = default!) where T : IFloatingPointIeee754<T>;
+    static abstract Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a,
+        Vector256<float> b = default);
 }
 
 /// <summary>An element-wise function y = f(a, b) with broadcasting done by the caller.</summary>

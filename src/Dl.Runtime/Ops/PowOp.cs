@@ -13,11 +13,11 @@ namespace Dl;
 [DlOp("pow", Saves = Saved.Input, DomainMin = 0.05, DomainMax = 4, Tolerance = 1e-6)]
 public readonly struct PowOp : IUnaryOp
 {
-    public static T Forward<T>(T x, T a) where T : IFloatingPointIeee754<T> => T.Pow(x, a);
-    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a) => ElementwiseMath.Pow(x, a.ToScalar());
-    public static T Backward<T>(T x, T y, T dy, T a) where T : IFloatingPointIeee754<T>
+    public static T Forward<T>(T x, T a, T b = default!) where T : IFloatingPointIeee754<T> => T.Pow(x, a);
+    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a, Vector256<float> b = default) => ElementwiseMath.Pow(x, a.ToScalar());
+    public static T Backward<T>(T x, T y, T dy, T a, T b = default!) where T : IFloatingPointIeee754<T>
         => a == T.Zero ? T.Zero : a * T.Pow(x, a - T.One) * dy;
-    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a)
+    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a, Vector256<float> b = default)
     {
         float e = a.ToScalar();
         return e == 0f ? Vector256<float>.Zero : a * ElementwiseMath.Pow(x, e - 1f) * dy;

@@ -10,11 +10,11 @@ namespace Dl;
 [DlOp("relu", Saves = Saved.Output)]
 public readonly struct ReluOp : IUnaryOp
 {
-    public static T Forward<T>(T x, T a) where T : IFloatingPointIeee754<T> => x > T.Zero ? x : (T.IsNaN(x) ? x : T.Zero);
-    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a)
+    public static T Forward<T>(T x, T a, T b = default!) where T : IFloatingPointIeee754<T> => x > T.Zero ? x : (T.IsNaN(x) ? x : T.Zero);
+    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a, Vector256<float> b = default)
         => Vector256.ConditionalSelect(Vector256.LessThanOrEqual(x, Vector256<float>.Zero), Vector256<float>.Zero, x);
-    public static T Backward<T>(T x, T y, T dy, T a) where T : IFloatingPointIeee754<T> => y > T.Zero ? dy : T.Zero;
-    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a)
+    public static T Backward<T>(T x, T y, T dy, T a, T b = default!) where T : IFloatingPointIeee754<T> => y > T.Zero ? dy : T.Zero;
+    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a, Vector256<float> b = default)
         => Vector256.ConditionalSelect(Vector256.GreaterThan(y, Vector256<float>.Zero), dy, Vector256<float>.Zero);
 }
 

@@ -11,11 +11,11 @@ namespace Dl;
 [DlOp("sigmoid", Saves = Saved.Output, DomainMin = -8, DomainMax = 8)]
 public readonly struct SigmoidOp : IUnaryOp
 {
-    public static T Forward<T>(T x, T a) where T : IFloatingPointIeee754<T> => T.One / (T.One + T.Exp(-x));
-    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a)
+    public static T Forward<T>(T x, T a, T b = default!) where T : IFloatingPointIeee754<T> => T.One / (T.One + T.Exp(-x));
+    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a, Vector256<float> b = default)
         => VectorMath.Sigmoid(x);
-    public static T Backward<T>(T x, T y, T dy, T a) where T : IFloatingPointIeee754<T> => dy * y * (T.One - y);
-    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a)
+    public static T Backward<T>(T x, T y, T dy, T a, T b = default!) where T : IFloatingPointIeee754<T> => dy * y * (T.One - y);
+    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a, Vector256<float> b = default)
         => dy * y * (Vector256<float>.One - y);
 }
 

@@ -16,7 +16,7 @@ public readonly struct SoftplusOp : IUnaryOp
     /// <summary>PyTorch's default threshold: above it softplus is the identity.</summary>
     public const float Threshold = 20f;
 
-    public static T Forward<T>(T x, T a) where T : IFloatingPointIeee754<T>
+    public static T Forward<T>(T x, T a, T b = default!) where T : IFloatingPointIeee754<T>
     {
         if (x > T.CreateTruncating(Threshold)) return x;
         T u = T.Exp(-T.Abs(x));
@@ -25,7 +25,7 @@ public readonly struct SoftplusOp : IUnaryOp
         return (x > T.Zero ? x : T.Zero) + log1p;
     }
 
-    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a)
+    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a, Vector256<float> b = default)
     {
         Vector256<float> u = Vector256.Exp(-Vector256.Abs(x));
         Vector256<float> w = Vector256<float>.One + u;
@@ -35,14 +35,14 @@ public readonly struct SoftplusOp : IUnaryOp
         return Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(Threshold)), x, y);
     }
 
-    public static T Backward<T>(T x, T y, T dy, T a) where T : IFloatingPointIeee754<T>
+    public static T Backward<T>(T x, T y, T dy, T a, T b = default!) where T : IFloatingPointIeee754<T>
     {
         if (x > T.CreateTruncating(Threshold)) return dy;
         T z = T.Exp(x);
         return dy * (z / (z + T.One));
     }
 
-    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a)
+    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a, Vector256<float> b = default)
     {
         Vector256<float> z = Vector256.Exp(x);
         return Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(Threshold)), dy, dy * (z / (z + Vector256<float>.One)));

@@ -11,10 +11,10 @@ namespace Dl;
 [DlOp("sqrt", Saves = Saved.Output, DomainMin = 0.01, DomainMax = 10, Tolerance = 1e-7)]
 public readonly struct SqrtOp : IUnaryOp
 {
-    public static T Forward<T>(T x, T a) where T : IFloatingPointIeee754<T> => T.Sqrt(x);
-    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a) => Vector256.Sqrt(x);
-    public static T Backward<T>(T x, T y, T dy, T a) where T : IFloatingPointIeee754<T> => dy / (y + y);
-    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a) => dy / (y + y);
+    public static T Forward<T>(T x, T a, T b = default!) where T : IFloatingPointIeee754<T> => T.Sqrt(x);
+    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a, Vector256<float> b = default) => Vector256.Sqrt(x);
+    public static T Backward<T>(T x, T y, T dy, T a, T b = default!) where T : IFloatingPointIeee754<T> => dy / (y + y);
+    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a, Vector256<float> b = default) => dy / (y + y);
 }
 
 public static partial class Ops

@@ -10,10 +10,10 @@ namespace Dl;
 [DlOp("square", Saves = Saved.Input, Tolerance = 1e-7)]
 public readonly struct SquareOp : IUnaryOp
 {
-    public static T Forward<T>(T x, T a) where T : IFloatingPointIeee754<T> => x * x;
-    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a) => x * x;
-    public static T Backward<T>(T x, T y, T dy, T a) where T : IFloatingPointIeee754<T> => (x + x) * dy;
-    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a) => (x + x) * dy;
+    public static T Forward<T>(T x, T a, T b = default!) where T : IFloatingPointIeee754<T> => x * x;
+    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a, Vector256<float> b = default) => x * x;
+    public static T Backward<T>(T x, T y, T dy, T a, T b = default!) where T : IFloatingPointIeee754<T> => (x + x) * dy;
+    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a, Vector256<float> b = default) => (x + x) * dy;
 }
 
 public static partial class Ops

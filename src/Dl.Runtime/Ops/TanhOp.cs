@@ -12,10 +12,10 @@ namespace Dl;
 [DlOp("tanh", Saves = Saved.Output, DomainMin = -6, DomainMax = 6, Tolerance = 1e-6)]
 public readonly struct TanhOp : IUnaryOp
 {
-    public static T Forward<T>(T x, T a) where T : IFloatingPointIeee754<T> => T.Tanh(x);
-    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a) => VectorMath.TanhSaturating(x);
-    public static T Backward<T>(T x, T y, T dy, T a) where T : IFloatingPointIeee754<T> => (T.One - y * y) * dy;
-    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a)
+    public static T Forward<T>(T x, T a, T b = default!) where T : IFloatingPointIeee754<T> => T.Tanh(x);
+    public static Vector256<float> Forward(Vector256<float> x, Vector256<float> a, Vector256<float> b = default) => VectorMath.TanhSaturating(x);
+    public static T Backward<T>(T x, T y, T dy, T a, T b = default!) where T : IFloatingPointIeee754<T> => (T.One - y * y) * dy;
+    public static Vector256<float> Backward(Vector256<float> x, Vector256<float> y, Vector256<float> dy, Vector256<float> a, Vector256<float> b = default)
         => (Vector256<float>.One - y * y) * dy;
 }
 

@@ -43,10 +43,17 @@ public sealed partial class Tensor
 
     // ---- the node record: inputs, backward rule and the constants of the op --------------------------------------
     internal Tensor? In0, In1, In2;
+    internal Tensor[]? Inputs;      // all inputs of a node with more than three (concat, stack); the tape's pooled array
+
+    /// <summary>How many inputs the node has.</summary>
+    internal int InputCount => Inputs?.Length ?? (In2 is not null ? 3 : In1 is not null ? 2 : In0 is not null ? 1 : 0);
+
+    /// <summary>Input <paramref name="i"/> (&lt; <see cref="InputCount"/>).</summary>
+    internal Tensor Input(int i) => Inputs is { } all ? all[i] : (i == 0 ? In0 : i == 1 ? In1 : In2)!;
     internal Action<Tensor>? BackwardRule;
     /// <summary>Trace only: the element-wise local derivative of this node with respect to each input.</summary>
     internal Func<Tensor, double[][]>? LocalRule;
-    internal float ScalarA;
+    internal float ScalarA, ScalarB;   // a unary op's constants (ScalarA: also a constant's value)
     internal int Arg0, Arg1, Arg2;
     internal bool Flag0, Flag1;
     /// <summary>A saved buffer of the op (loss scratch, broadcast operands), rented from the tape.</summary>
@@ -211,9 +218,10 @@ public sealed partial class Tensor
         GradReady = false;
         RequiresGrad = false;
         In0 = In1 = In2 = null;
+        Inputs = null;
         BackwardRule = null;
         LocalRule = null;
-        ScalarA = 0;
+        ScalarA = ScalarB = 0;
         Arg0 = Arg1 = Arg2 = 0;
         Flag0 = Flag1 = false;
         Aux0 = Aux1 = null;

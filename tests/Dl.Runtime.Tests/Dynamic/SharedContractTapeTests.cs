@@ -47,6 +47,17 @@ public class SharedContractTapeTests
     public void GroupNormGroups_Throw_WithTheSharedRulesText(int groups, string expected)
         => Assert.Contains(expected, Fails(x => GroupNorm(x, groups, "gn")));
 
+    [Theory]
+    [InlineData(1f, -1f, "min is 1 and max is -1; expected finite numbers with min ≤ max")]
+    [InlineData(0.5f, 0.25f, "min is 0.5 and max is 0.25; expected finite numbers with min ≤ max")]
+    [InlineData(float.NegativeInfinity, 1f, "min is -Infinity and max is 1; expected finite numbers with min ≤ max")]
+    [InlineData(-1f, float.NaN, "min is -1 and max is NaN; expected finite numbers with min ≤ max")]
+    public void ClampBounds_Throw_WithTheSharedRulesText(float min, float max, string expected)
+    {
+        Assert.Contains("clamp: " + expected, Fails(x => Clamp(x, min, max)));
+        Assert.Contains("hardtanh: " + expected, Fails(x => Hardtanh(x, min, max)));
+    }
+
     /// <summary>Padding ≥ kernel used to pass the generator's check and fail Window2d.Validate; both are now
     /// WindowGeometry.Check, and Window2d's output size is its floor formula.</summary>
     [Fact]
@@ -102,7 +113,7 @@ public class StructuralGeometryTests
         TapeKernels.CopyBlocks<float>(x, 30, y, 12, 1, slice, accumulate: false);
         Assert.Equal([3, 4, 5, 6, 7, 8, 18, 19, 20, 21, 22, 23], y);
         // Concat [2, 1] and [2, 2] on axis 1: the second operand lands after the first in each row of 3.
-        BlockCopy second = StructuralGeometry.ConcatPart(2, 1, 2, 1, 1);
+        BlockCopy second = StructuralGeometry.ConcatPart(2, 3, 1, 2, 1);
         float[] joined = new float[6];
         TapeKernels.CopyBlocks<float>([7, 8, 9, 10], 4, joined, 6, 1, second, accumulate: false);
         Assert.Equal([0, 7, 8, 0, 9, 10], joined);

@@ -68,17 +68,20 @@ public abstract class OpCaseBase<TOp> : IOpCase
 
 public sealed class UnaryCase<TOp> : OpCaseBase<TOp>, IUnaryCase where TOp : IUnaryOp
 {
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, float a) => Elementwise.Unary<TOp>(x, y, a);
-    public void Forward(ReadOnlySpan<double> x, Span<double> y, double a) => Elementwise.Unary<TOp>(x, y, a);
+    /// <summary>The second constant b the op is tested with (clamp's max; 0 for the ops that ignore it).</summary>
+    private float B => OpCases.SecondConstantOf(Name);
+
+    public void Forward(ReadOnlySpan<float> x, Span<float> y, float a) => Elementwise.Unary<TOp>(x, y, a, B);
+    public void Forward(ReadOnlySpan<double> x, Span<double> y, double a) => Elementwise.Unary<TOp>(x, y, a, B);
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, float a, bool accumulate)
-        => Elementwise.UnaryBackward<TOp>(x, y, dy, dx, a, accumulate);
+        => Elementwise.UnaryBackward<TOp>(x, y, dy, dx, a, accumulate, B);
     public void Backward(ReadOnlySpan<double> x, ReadOnlySpan<double> y, ReadOnlySpan<double> dy, Span<double> dx, double a, bool accumulate)
-        => Elementwise.UnaryBackward<TOp>(x, y, dy, dx, a, accumulate);
-    public float Scalar(float x, float a) => TOp.Forward(x, a);
-    public double Scalar(double x, double a) => TOp.Forward(x, a);
-    public float ScalarBackward(float x, float y, float dy, float a) => TOp.Backward(x, y, dy, a);
-    public double ScalarBackward(double x, double y, double dy, double a) => TOp.Backward(x, y, dy, a);
-    public Vector256<float> Vector(Vector256<float> x, float a) => TOp.Forward(x, Vector256.Create(a));
+        => Elementwise.UnaryBackward<TOp>(x, y, dy, dx, a, accumulate, B);
+    public float Scalar(float x, float a) => TOp.Forward(x, a, B);
+    public double Scalar(double x, double a) => TOp.Forward(x, a, B);
+    public float ScalarBackward(float x, float y, float dy, float a) => TOp.Backward(x, y, dy, a, B);
+    public double ScalarBackward(double x, double y, double dy, double a) => TOp.Backward(x, y, dy, a, B);
+    public Vector256<float> Vector(Vector256<float> x, float a) => TOp.Forward(x, Vector256.Create(a), Vector256.Create(B));
 }
 
 public sealed class BinaryCase<TOp> : OpCaseBase<TOp>, IBinaryCase where TOp : IBinaryOp
@@ -143,14 +146,28 @@ public static class OpCases
     {
         ["pow"] = [2.5f, 3f, 2f, 0.5f, -1.5f, -1f, 1f],
         ["leaky_relu"] = [0.01f, 0.2f],
+        ["elu"] = [1f, 0.7f, 2.5f],
+        ["clamp"] = [-1f, 0.5f, 1.5f],
+        ["hardtanh"] = [-1f, -0.25f],
     };
 
     public static float[] ConstantsOf(string op) => Constants.TryGetValue(op, out float[]? a) ? a : [0f];
 
+    /// <summary>The second constant b of the ops that read one (the upper bound of clamp and hardtanh; a ≤ b for every a
+    /// above, and a = b is tested by clamp's 1.5).</summary>
+    public static float SecondConstantOf(string op) => op switch
+    {
+        "clamp" => 1.5f,
+        "hardtanh" => 1f,
+        _ => 0f,
+    };
+
     /// <summary>Points to keep away from: kinks of piecewise ops (finite differences straddle them) and poles.</summary>
     public static bool NearKink(string op, double x) => op switch
     {
-        "relu" or "abs" or "leaky_relu" or "step" => Math.Abs(x) < 1e-3,
+        "relu" or "abs" or "leaky_relu" or "step" or "elu" => Math.Abs(x) < 1e-3,
+        // The bounds of every constant tested (a ∈ ConstantsOf, b = SecondConstantOf).
+        "clamp" or "hardtanh" => ConstantsOf(op).Append(SecondConstantOf(op)).Any(k => Math.Abs(x - k) < 1e-3),
         _ => false,
     };
 

@@ -79,6 +79,15 @@ public class UnaryOpTests
         { "gelu", 0, 0f, 0f }, { "gelu", 0, -0f, -0f }, { "gelu", 0, float.PositiveInfinity, float.PositiveInfinity },
         { "gelu", 0, float.NegativeInfinity, -0f }, { "gelu", 0, -20f, -0f }, { "gelu", 0, 20f, 20f }, { "gelu", 0, 1e30f, 1e30f },
         { "gelu", 0, 1f, 0.8413447460685429f }, { "gelu", 0, -1f, -0.15865525393145707f }, { "gelu", 0, -10f, -7.619853024160526e-23f },
+        // SiLU(-∞) is NaN in PyTorch too (-∞/∞); the left tail underflows to -0.
+        { "silu", 0, 0f, 0f }, { "silu", 0, -0f, -0f }, { "silu", 0, float.PositiveInfinity, float.PositiveInfinity },
+        { "silu", 0, float.NegativeInfinity, float.NaN }, { "silu", 0, -200f, -0f }, { "silu", 0, 1f, 0.7310585786300049f },
+        // ELU's e^x - 1 keeps tiny inputs (no cancellation) and saturates at -α.
+        { "elu", 1f, -0f, -0f }, { "elu", 1f, -1e-10f, -1e-10f }, { "elu", 1f, float.NegativeInfinity, -1f }, { "elu", 2.5f, -100f, -2.5f },
+        { "elu", 1f, float.PositiveInfinity, float.PositiveInfinity }, { "elu", 0.7f, -1f, -0.44248439117999033f }, { "elu", 1f, 2f, 2f },
+        { "clamp", -1f, float.NegativeInfinity, -1f }, { "clamp", -1f, float.PositiveInfinity, 1.5f }, { "clamp", -1f, 0.3f, 0.3f },
+        { "clamp", 1.5f, -7f, 1.5f }, { "hardtanh", -1f, 2f, 1f }, { "hardtanh", -1f, float.NegativeInfinity, -1f },
+        { "hardtanh", -0.25f, -0.5f, -0.25f },
     };
 
     [Theory, MemberData(nameof(SpecialValues))]
