@@ -29,4 +29,7 @@ public enum OpKind
     Positional,
     /// <summary>Group normalization over groups of channels of each sample, with learned γ and β per channel.</summary>
     GroupNorm,
+    /// <summary>A transposed convolution (the adjoint of a convolution: upsampling in decoders), weight [in, out, kh, kw]
+    /// and bias created by the op.</summary>
+    ConvTranspose,
 }
