@@ -149,10 +149,10 @@ public class SpatialLayerTests
     {
         var d = ConvTransposeNet.StaticDescription;
         var shapes = d.Parameters.ToDictionary(p => p.Name, p => p.Shape.ToArray());
-        Assert.Equal([3, 4, 3, 3], shapes["up1.weight"]);
-        Assert.Equal([4], shapes["up1.bias"]);
-        Assert.Equal([4, 2, 2, 3], shapes["up2.weight"]);
+        Assert.Equal(new[] { 3, 4, 3, 3 }, shapes["up1.weight"]);
+        Assert.Equal(new[] { 4 }, shapes["up1.bias"]);
+        Assert.Equal(new[] { 4, 2, 2, 3 }, shapes["up2.weight"]);
         Assert.False(shapes.ContainsKey("up2.bias"));
-        Assert.Equal([4, 3, 3, 3], shapes["same.weight"]);
+        Assert.Equal(new[] { 4, 3, 3, 3 }, shapes["same.weight"]);
     }
 }

@@ -114,7 +114,7 @@ internal sealed class ConvTransposeLayer : LayerDefinition
                 columns ??= lower.Workspace(n, "columns", g.ColRows * g.OutPlane, true);
                 steps.Add(new CallStep(comment, Kernels + "Conv2d.BackwardWeightIm2Col",
                     new[] { geometry, Lit(a.InChannels), Lit("batch"), In(dy), In(x), Out(dw, !first), Lit("default"), Lit(!first),
-                        valid ? In(columns) : Out(columns), Lit(valid), Lit("_gemm") }));
+                        valid ? InOut(columns) : Out(columns), Lit(valid), Lit("_gemm") }));
             }
         }
         if (lower.Gradient(n, 2, needs) is { } db)
