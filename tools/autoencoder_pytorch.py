@@ -1,11 +1,11 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """The ConvAutoencoder of src/Dl.Models (Models/Autoencoder.cs) in PyTorch, trained with the recipe of
 `dl train --model conv-autoencoder`: from the same initial weights (`--save-initial` of that run), Adam, batches taken in
 order (no shuffling) from the first --limit training images, the input as its own target (F.mse_loss), then the
 test set's reconstruction MSE (the mean over every pixel of every test image). One thread, like the C# run.
 
     dl train --model conv-autoencoder --epochs 1 --limit 20000 --save-initial /tmp/ae0.safetensors
-    python3 tools/autoencoder_pytorch.py --weights /tmp/ae0.safetensors --epochs 1 --limit 20000
+    /usr/bin/python3 tools/autoencoder_pytorch.py --weights /tmp/ae0.safetensors --epochs 1 --limit 20000
 """
 import argparse
 import gzip

@@ -1,3 +1,4 @@
+using Dl.Models;
 using static Dl.Ops;
 
 namespace Dl.Tests;
@@ -143,6 +144,53 @@ public class SpatialLayerTests
     [Fact]
     public void ConvTranspose_FiniteDifferences()
         => ModelHarness.FiniteDifferences<ConvTransposeNet>(ModelHarness.Normal(2 * 3, 5).Select(v => (double)v).ToArray(), 2);
+
+    private const string AutoencoderScript = PyTorchTests.Prelude + """
+        F = torch.nn.functional
+        nn = torch.nn
+        x = torch.tensor(np.fromfile(xfile, dtype=np.float32)).reshape(batch, 1, 28, 28)
+        t = torch.tensor(np.fromfile(tfile, dtype=np.float32)).reshape(batch, 1, 28, 28)
+        class AE(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.enc1 = nn.Conv2d(1, 16, 3, padding=1)
+                self.enc2 = nn.Conv2d(16, 32, 3, padding=1)
+                self.dec1 = nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1)
+                self.dec2 = nn.ConvTranspose2d(16, 1, 3, stride=2, padding=1, output_padding=1)
+            def forward(self, x):
+                h = F.max_pool2d(F.relu(self.enc1(x)), 2)
+                h = F.max_pool2d(F.relu(self.enc2(h)), 2)
+                return torch.sigmoid(self.dec2(F.relu(self.dec1(h))))
+        m = AE()
+        m.load_state_dict({k: v.detach() for k, v in p.items()}, strict=True)
+        y = m(x)
+        loss = F.mse_loss(y, t)
+        loss.backward()
+        named = dict(m.named_parameters())
+        print(json.dumps({'loss': loss.item(), 'output': y.detach().reshape(-1).tolist(),
+                          'grads': {k: named[k].grad.reshape(-1).tolist() for k in p},
+                          'norms': {k: named[k].grad.double().norm().item() for k in p}}))
+        """;
+
+    /// <summary>The shipped autoencoder on real images (the target is the input, as in training).</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void ConvAutoencoder_GeneratedMatchesDynamic(int batch)
+    {
+        var x = EmbeddedData.FashionTest(batch).X;
+        ModelHarness.GeneratedMatchesDynamic(o => new ConvAutoencoder(o), batch, x, input: x);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void ConvAutoencoder_MatchesPyTorch(int batch)
+    {
+        var net = new ConvAutoencoder(new ModelOptions { Seed = 4, MaxBatch = 3 });
+        var x = EmbeddedData.FashionTest(batch).X;
+        PyTorchTests.Compare(net, PyTorchTests.RunTorch("autoencoder", net, x, x, batch, AutoencoderScript), x, x, batch);
+    }
 
     [Fact]
     public void ConvTranspose_ParametersAndSummary_ArePyTorchs()
