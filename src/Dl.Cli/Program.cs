@@ -7,7 +7,7 @@ public static class Program
     public const string Usage = """
         usage:
           dl train [--model fashion-mlp|fashion-cnn|lenet-cnn|residual-cnn|inception-cnn|row-lstm|row-gru|char-lstm|xor|
-                            patch-transformer|reverse-transformer|attn-s64]
+                            patch-transformer|reverse-transformer|attn-s64|conv-autoencoder]
                    [--epochs N] [--batch B] [--optimizer adam|adamw|sgd] [--lr X] [--lr-decay G] [--momentum X] [--seed S]
                    [--threads T] [--data DIR] [--engine generated|dynamic] [--augment [--shift P]] [--flip] [--clip N]
                    [--save PATH] [--save-initial PATH] [--json]
@@ -43,6 +43,9 @@ public static class Program
               attn-s64 [--heldout N]: the attn_s64_d64_h4 workload's model on a synthetic task (64 x 64 noise with the
               class's ±1 motif at 2 positions); 200 steps of fresh samples per epoch, then held-out accuracy (default
               10000 samples). Defaults: --epochs 5 --batch 32 --lr 0.001 --threads 1.
+              conv-autoencoder [--limit N]: conv/pool encoder, ConvTranspose2d decoder, sigmoid output, MSE against the
+              input; batches in order over the first N training images (no shuffling: tools/autoencoder_pytorch.py replays
+              the run from --save-initial); reports the test-set reconstruction MSE. Defaults: --epochs 1 --batch 64 --lr 0.001.
               --json prints one JSON object per epoch and nothing else on stdout.
           dl bench --workload W [--batch B] [--threads T] [--engine generated|dynamic] [--mode train|infer]
                    [--iters N] [--warmup N] [--seed S] [--save-weights PATH]

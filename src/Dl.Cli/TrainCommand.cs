@@ -48,7 +48,7 @@ public static class TrainCommand
     public static int Run(ReadOnlySpan<string> args)
     {
         var cl = new CommandLine("train", args, ValueOptions, ["json", "augment", "flip", "no-augment"]);
-        string model = cl.Choice("model", "fashion-mlp", [.. ImageModels.Select(m => m.Id), "xor", "char-lstm", "patch-transformer", "reverse-transformer", "attn-s64"]);
+        string model = cl.Choice("model", "fashion-mlp", [.. ImageModels.Select(m => m.Id), "xor", "char-lstm", "patch-transformer", "reverse-transformer", "attn-s64", "conv-autoencoder"]);
         // A save that cannot succeed (a folder that does not exist, no permission) fails now, naming the path, not after
         // the training it would have kept. (--save-initial is checked where it applies: some models reject it.)
         if (cl.String("save") is string save) Safetensors.CheckSavePath(save);
@@ -59,6 +59,7 @@ public static class TrainCommand
             "patch-transformer" => TransformerTraining.RunPatch(cl),
             "reverse-transformer" => TransformerTraining.RunReverse(cl),
             "attn-s64" => MotifTraining.Run(cl),
+            "conv-autoencoder" => AutoencoderTraining.Run(cl),
             _ => TrainImages(cl, ImageModels.First(m => m.Id == model)),
         };
     }

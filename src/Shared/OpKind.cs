@@ -35,4 +35,7 @@ public enum OpKind
     Detach,
     /// <summary>Parts of one shape joined along a new axis (<c>Concat</c> of the parts with the axis inserted).</summary>
     Stack,
+    /// <summary>A transposed convolution (the adjoint of a convolution: upsampling in decoders), weight [in, out, kh, kw]
+    /// and bias created by the op.</summary>
+    ConvTranspose,
 }

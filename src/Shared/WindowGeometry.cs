@@ -62,4 +62,35 @@ public static class WindowGeometry
                 "a per-sample buffer would exceed int.MaxValue elements";
         return null;
     }
+
+    /// <summary>Output size of a transposed convolution along one axis: (size - 1)·stride - 2·padding + kernel +
+    /// outputPadding (PyTorch's nn.ConvTranspose2d without dilation), in 64 bits.</summary>
+    public static long TransposedOutSize(int size, int kernel, int stride, int padding, int outputPadding) =>
+        (size - 1L) * stride - 2L * padding + kernel + outputPadding;
+
+    /// <summary>Checks a transposed convolution of an input [channels, height, width] to <paramref name="outChannels"/>
+    /// channels, in this order: every size, kernel and stride at least 1, padding non-negative and smaller than the kernel,
+    /// output padding non-negative and smaller than the stride (PyTorch's rule), an output of at least 1 x 1, and the
+    /// adjoint convolution (input [outChannels, OutH, OutW], the window run by the Conv2d kernels) valid by
+    /// <see cref="Check"/>. Returns null when valid, else what is wrong (one clause, no final period).</summary>
+    public static string? CheckTransposed(int channels, int height, int width, int outChannels, int kernelH, int kernelW, int strideH, int strideW,
+        int padH, int padW, int outPadH, int outPadW)
+    {
+        if (channels < 1 || height < 1 || width < 1)
+            return $"the input [C, H, W] = [{channels}, {height}, {width}] must have every size at least 1";
+        if (kernelH < 1 || kernelW < 1) return $"the kernel must be at least 1 x 1, got {kernelH} x {kernelW}";
+        if (strideH < 1 || strideW < 1) return $"the stride must be at least 1 per dimension, got ({strideH}, {strideW})";
+        if (padH < 0 || padW < 0) return $"padding must not be negative, got ({padH}, {padW})";
+        if (padH >= kernelH || padW >= kernelW) return $"padding ({padH}, {padW}) must be smaller than the kernel {kernelH} x {kernelW}";
+        if (outPadH < 0 || outPadW < 0 || outPadH >= strideH || outPadW >= strideW)
+            return $"output padding ({outPadH}, {outPadW}) must be non-negative and smaller than the stride ({strideH}, {strideW})";
+        long outH = TransposedOutSize(height, kernelH, strideH, padH, outPadH), outW = TransposedOutSize(width, kernelW, strideW, padW, outPadW);
+        if (outH < 1)
+            return $"output height = (H - 1)·s - 2·p + k + output_padding = ({height} - 1)·{strideH} - 2·{padH} + {kernelH} + {outPadH} = {outH}; it must be at least 1";
+        if (outW < 1)
+            return $"output width = (W - 1)·s - 2·p + k + output_padding = ({width} - 1)·{strideW} - 2·{padW} + {kernelW} + {outPadW} = {outW}; it must be at least 1";
+        if (outH > int.MaxValue || outW > int.MaxValue || (long)channels * height * width > int.MaxValue)
+            return $"the output {outH} x {outW} is too large: a per-sample buffer would exceed int.MaxValue elements";
+        return Check(outChannels, (int)outH, (int)outW, kernelH, kernelW, strideH, strideW, padH, padH, padW, padW, pooling: false);
+    }
 }

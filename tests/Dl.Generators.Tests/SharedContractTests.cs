@@ -17,6 +17,16 @@ public class SharedContractTests
         { "Conv2d(x, 2, kernel: 3, name: \"c\", stride: (1, 0))", "the stride must be at least 1 per dimension, got (1, 0)" },
         { "MaxPool2d(x, kernel: 2, padding: 2)", "pooling padding (2, 2, 2, 2) must be at most half the kernel 2 x 2" },
         { "MaxPool2d(x, kernel: 3, padding: (0, 0, 2, 0))", "pooling padding (0, 0, 2, 0) must be at most half the kernel 3 x 3" },
+        { "MaxPool1d(Reshape(x, 2, 36), kernel: 2, padding: 2)", "pooling padding (0, 0, 2, 2) must be at most half the kernel 1 x 2" },
+        { "AvgPool1d(Reshape(x, 2, 36), kernel: 37)",
+          "output width = floor((W + left + right - k) / s) + 1 = floor((36 + 0 + 0 - 37) / 37) + 1 = 0; the kernel does not fit the padded input" },
+        { "MaxPool1d(Reshape(x, 2, 36), kernel: 2, stride: 0)", "the stride must be at least 1 per dimension, got (1, 0)" },
+        { "ConvTranspose2d(x, 2, kernel: 3, name: \"t\", stride: 2, outputPadding: 2)",
+          "output padding (2, 2) must be non-negative and smaller than the stride (2, 2)" },
+        { "ConvTranspose2d(x, 2, kernel: 3, name: \"t\", padding: 3)", "padding (3, 3) must be smaller than the kernel 3 x 3" },
+        { "ConvTranspose2d(Reshape(x, 72, 1, 1), 2, kernel: 3, name: \"t\", padding: 2)",
+          "output height = (H - 1)·s - 2·p + k + output_padding = (1 - 1)·1 - 2·2 + 3 + 0 = -1; it must be at least 1" },
+        { "ConvTranspose2d(x, 2, kernel: (3, 0), name: \"t\")", "the kernel must be at least 1 x 1, got 3 x 0" },
     };
 
     [Theory]

@@ -77,7 +77,7 @@ internal interface ILayerLowering
 internal static class LayerRegistry
 {
     private static readonly LayerDefinition[] All = { new LayerNormLayer(), new PositionalLayer(), new DropoutLayer(), new EmbeddingLayer(), new BatchNormLayer(),
-        new GroupNormLayer() };
+        new GroupNormLayer(), new ConvTransposeLayer() };
 
     private static readonly Dictionary<int, LayerDefinition> ByOp = All.ToDictionary(d => (int)d.Op);
     private static readonly Dictionary<NodeKind, LayerDefinition> ByKind = All.ToDictionary(d => d.Kind);

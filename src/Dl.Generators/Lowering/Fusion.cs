@@ -45,7 +45,7 @@ internal static class Fusion
             var relu = nodes[n.Inputs[0]];
             if (relu.Kind != NodeKind.Unary || relu.Op != "relu" || uses[relu.Id] != 1 || relu.Id == model.OutputNode || relu.Id == model.LossNode)
                 continue;
-            nodes[i] = n with { Inputs = new[] { relu.Inputs[0] }, Attributes = pool with { Relu = true }, Op = "max_pool2d(relu)" };
+            nodes[i] = n with { Inputs = new[] { relu.Inputs[0] }, Attributes = pool with { Relu = true }, Op = n.Op + "(relu)" };
             changed = true;
         }
         return changed;

@@ -69,3 +69,7 @@ public sealed record PositionalAttributes(int Steps, int Dim, float Base) : Node
 /// <summary>Group norm of a sample [<paramref name="Channels"/>, <paramref name="Plane"/>] in <paramref name="Groups"/>
 /// groups; inputs x, γ, β.</summary>
 public sealed record GroupNormAttributes(int Channels, int Groups, int Plane, float Eps) : NodeAttributes;
+
+/// <summary>A transposed convolution of a sample [<paramref name="InChannels"/>, H, W]: <paramref name="Window"/> is the
+/// adjoint convolution's geometry (its input is this node's output [OutChannels, OutH, OutW], its output the input).</summary>
+public sealed record ConvTransposeAttributes(WindowSpec Window, int InChannels) : NodeAttributes;

@@ -16,7 +16,7 @@ public sealed record ShapeSpec(EquatableArray<int> Dims, bool Batched)
 }
 
 /// <summary>Node kinds of the graph: the op kinds of Dl.OpKind plus leaves.</summary>
-public enum NodeKind { Input, Target, Param, Constant, Unary, Binary, MatMul, Reduce, RowWise, Loss, Reshape, Transpose, Slice, Concat, Conv, Pool, Norm, Dropout, Recurrent, Embedding, Attention, LayerNorm, Positional, GroupNorm, Where, Detach }
+public enum NodeKind { Input, Target, Param, Constant, Unary, Binary, MatMul, Reduce, RowWise, Loss, Reshape, Transpose, Slice, Concat, Conv, Pool, Norm, Dropout, Recurrent, Embedding, Attention, LayerNorm, Positional, GroupNorm, Where, Detach, ConvTranspose }
 
 /// <summary>What an op's backward reads (mirrors Dl.Saved).</summary>
 public enum SavedValues { Nothing = 0, Input = 1, Output = 2, Both = 3 }

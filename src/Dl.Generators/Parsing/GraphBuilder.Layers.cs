@@ -66,6 +66,15 @@ internal sealed partial class GraphBuilder
         /// <summary>DL0012 at the call: an argument the op does not accept, with why.</summary>
         public ModelErrorException Invalid(string why) => GraphBuilder.Invalid(_at, OpName, why);
 
+        /// <summary>DL0013 at the call: an impossible window (the shared rule's <paramref name="why"/>).</summary>
+        public ModelErrorException Geometry(string why) =>
+            new(DiagnosticInfo.Create(DiagnosticDescriptors.WindowGeometry, _location, OpName, why));
+
+        /// <summary>Argument <paramref name="i"/> as a per-dimension size: an int n (n x n) or a tuple (h, w);
+        /// <paramref name="fallback"/> when not given (null: required, DL0012).</summary>
+        public (int H, int W) Size2(int i, string what, (int, int)? fallback) =>
+            GraphBuilder.Size2(Constant(i, what) ?? DefaultMarker, fallback, what, _at, OpName);
+
         /// <summary>Starts the layer <paramref name="name"/>: nodes and parameters added until <see cref="ExitLayer"/> belong to it.
         /// Returns the enclosing layer, to pass to ExitLayer.</summary>
         public string EnterLayer(string name)

@@ -86,10 +86,19 @@ internal sealed partial class GraphBuilder
             }
             case KPool:
             {
-                if (xs.Rank != 3) throw Invalid(at, opName, $"expected a sample of shape [C, H, W], got {xs}");
+                // MaxPool1d/AvgPool1d: a sample [C, L] is a [C, 1, L] plane, pooled by the 2-D kernels with a window of height 1.
+                bool one = opName.EndsWith("1d", System.StringComparison.Ordinal);
+                if (xs.Rank != (one ? 2 : 3)) throw Invalid(at, opName, $"expected a sample of shape {(one ? "[C, L]" : "[C, H, W]")}, got {xs}");
                 bool global = args.Length == 1;
                 WindowSpec window;
                 if (global) window = new WindowSpec(xs.Dims[0], xs.Dims[1], xs.Dims[2], xs.Dims[1], xs.Dims[2], 1, 1, 0, 0, 0, 0);
+                else if (one)
+                {
+                    int kernel = Int(1, "kernel");
+                    int stride = Arg(2, "stride") is int s ? s : kernel;
+                    int p = Arg(3, "padding") is int pv ? pv : 0;
+                    window = Window(opName, xs.Dims[0], 1, xs.Dims[1], (1, kernel), (1, stride), new PadValue("", 0, 0, p, p), pooling: true, at);
+                }
                 else
                 {
                     var kernel = Size2(Arg(1, "kernel"), null, "kernel", at, opName);
@@ -98,8 +107,9 @@ internal sealed partial class GraphBuilder
                     if (pad.Mode.Length > 0) throw Invalid(at, opName, $"pooling takes explicit padding, got {pad.Mode}");
                     window = Window(opName, xs.Dims[0], xs.Dims[1], xs.Dims[2], kernel, stride, pad, pooling: true, at);
                 }
-                var shape = new ShapeSpec(global ? new[] { window.Channels } : new[] { window.Channels, window.OutH, window.OutW }, xs.Batched);
-                string name = global ? "global_avg_pool2d" : op.Mean ? "avg_pool2d" : "max_pool2d";
+                var shape = new ShapeSpec(global ? new[] { window.Channels } : one ? new[] { window.Channels, window.OutW } : new[] { window.Channels, window.OutH, window.OutW },
+                    xs.Batched);
+                string name = global ? "global_avg_pool2d" : (op.Mean ? "avg_pool" : "max_pool") + (one ? "1d" : "2d");
                 return Value.Of(Add(NodeKind.Pool, "", name, null, new[] { x }, shape, new PoolAttributes(window, op.Mean, Relu: false),
                     op.Mean ? SavedValues.Nothing : SavedValues.Both, true, location));
             }

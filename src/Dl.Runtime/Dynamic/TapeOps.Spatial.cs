@@ -150,6 +150,18 @@ internal static partial class TapeOps
         return PoolNode(x, g, shape, average, op);
     }
 
+    /// <summary>MaxPool1d/AvgPool1d: a sample [C, L] pooled as a [C, 1, L] plane by the 2-D kernels (a window of height 1),
+    /// checked with the shared rule the generator's DL0013 applies.</summary>
+    public static Tensor Pool1d(Tensor x, int kernel, int? stride, int padding, bool average)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        string op = average ? "avg_pool1d" : "max_pool1d";
+        if (x.Rank != 2) throw new ArgumentException($"{op}: expected a sample of shape [C, L], got {x.ShapeText}.");
+        Window2d g = Geometry(op, null, x, new Size2(1, kernel), new Size2(1, stride ?? kernel), new Pad(0, 0, padding, padding), one: true, pooling: true);
+        int[] shape = x.Tape.Intern([g.Channels, g.OutW]);
+        return PoolNode(x, g, shape, average, op);
+    }
+
     public static Tensor GlobalAvgPool2d(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);

@@ -83,6 +83,27 @@ public static partial class Ops
     public static Tensor AvgPool2d(Tensor x, Size2 kernel, Size2 stride = default, Pad padding = default)
         => TapeOps.Pool2d(x, kernel, stride, padding, average: true);
 
+    /// <summary>Max pooling of a sequence sample [C, L] over windows of <paramref name="kernel"/> positions (PyTorch's
+    /// nn.MaxPool1d): output length floor((L + 2·padding - kernel) / stride) + 1; padding never wins and is at most half the
+    /// kernel. The gradient goes to the first maximum of each window. The 2-D kernels run it as a window of height 1.</summary>
+    /// <param name="x">A batched sample [C, L].</param>
+    /// <param name="kernel">Window length.</param>
+    /// <param name="stride">Step between windows; null (PyTorch's None) = <paramref name="kernel"/>.</param>
+    /// <param name="padding">Implicit cells at both ends.</param>
+    [Op(OpKind.Pool)]
+    public static Tensor MaxPool1d(Tensor x, int kernel, int? stride = null, int padding = 0)
+        => TapeOps.Pool1d(x, kernel, stride, padding, average: false);
+
+    /// <summary>Average pooling of a sequence sample [C, L] (PyTorch's nn.AvgPool1d with count_include_pad=True: padding
+    /// cells count as zeros in the mean of kernel cells). Stride: null = <paramref name="kernel"/>.</summary>
+    /// <param name="x">A batched sample [C, L].</param>
+    /// <param name="kernel">Window length.</param>
+    /// <param name="stride">Step between windows; null (PyTorch's None) = <paramref name="kernel"/>.</param>
+    /// <param name="padding">Implicit zero cells at both ends, at most half the kernel.</param>
+    [Op(OpKind.Pool, Mean = true)]
+    public static Tensor AvgPool1d(Tensor x, int kernel, int? stride = null, int padding = 0)
+        => TapeOps.Pool1d(x, kernel, stride, padding, average: true);
+
     /// <summary>Global average pooling: the mean of each channel's plane, [C, H, W] → [C].</summary>
     [Op(OpKind.Pool, Mean = true)]
     public static Tensor GlobalAvgPool2d(Tensor x) => TapeOps.GlobalAvgPool2d(x);

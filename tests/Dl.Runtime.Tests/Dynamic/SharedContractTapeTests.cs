@@ -23,6 +23,13 @@ public class SharedContractTapeTests
         { 3, "the stride must be at least 1 per dimension, got (1, 0)" },
         { 4, "pooling padding (2, 2, 2, 2) must be at most half the kernel 2 x 2" },
         { 5, "pooling padding (0, 0, 2, 0) must be at most half the kernel 3 x 3" },
+        { 6, "pooling padding (0, 0, 2, 2) must be at most half the kernel 1 x 2" },
+        { 7, "output width = floor((W + left + right - k) / s) + 1 = floor((36 + 0 + 0 - 37) / 37) + 1 = 0; the kernel does not fit the padded input" },
+        { 8, "the stride must be at least 1 per dimension, got (1, 0)" },
+        { 9, "output padding (2, 2) must be non-negative and smaller than the stride (2, 2)" },
+        { 10, "padding (3, 3) must be smaller than the kernel 3 x 3" },
+        { 11, "output height = (H - 1)·s - 2·p + k + output_padding = (1 - 1)·1 - 2·2 + 3 + 0 = -1; it must be at least 1" },
+        { 12, "the kernel must be at least 1 x 1, got 3 x 0" },
     };
 
     /// <summary>The calls of the generator's WindowGeometry_IsDL0013_WithTheSharedRulesText, in the same order.</summary>
@@ -34,6 +41,13 @@ public class SharedContractTapeTests
         x => Conv2d(x, 2, kernel: 3, name: "c", stride: (1, 0)),
         x => MaxPool2d(x, kernel: 2, padding: 2),
         x => MaxPool2d(x, kernel: 3, padding: (0, 0, 2, 0)),
+        x => MaxPool1d(Reshape(x, 2, 36), kernel: 2, padding: 2),
+        x => AvgPool1d(Reshape(x, 2, 36), kernel: 37),
+        x => MaxPool1d(Reshape(x, 2, 36), kernel: 2, stride: 0),
+        x => ConvTranspose2d(x, 2, kernel: 3, name: "t", stride: 2, outputPadding: 2),
+        x => ConvTranspose2d(x, 2, kernel: 3, name: "t", padding: 3),
+        x => ConvTranspose2d(Reshape(x, 72, 1, 1), 2, kernel: 3, name: "t", padding: 2),
+        x => ConvTranspose2d(x, 2, kernel: (3, 0), name: "t"),
     ];
 
     [Theory]

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Globalization;
+using Dl.Checkpoints;
+using Dl.Data;
+using Dl.Models;
+
+namespace Dl.Cli;
+
+/// <summary><c>dl train --model conv-autoencoder</c>: <see cref="ConvAutoencoder"/> on Fashion-MNIST images, the input
+/// as its own target (mean squared error per pixel). Batches are taken in order (no shuffling) from the first --limit
+/// training images, so another framework replays the same steps from the --save-initial weights
+/// (tools/autoencoder_pytorch.py). Reports per epoch the mean training MSE and the test set's reconstruction MSE
+/// (evaluation mode, the mean over every pixel of every test image).</summary>
+public static class AutoencoderTraining
+{
+    public static int Run(CommandLine cl)
+    {
+        foreach (string option in new[] { "optimizer", "momentum", "lr-decay", "augment", "flip", "shift", "clip", "minutes", "text", "temperature",
+            "sample-length", "prime", "warmup", "weight-decay", "smoothing", "heldout", "no-augment" })
+            if (cl.Has(option)) throw new UsageException($"'train --model conv-autoencoder': --{option} does not apply (Adam, batches in order).");
+        int epochs = cl.Int("epochs", 1, 1, 10_000);
+        int batch = cl.Int("batch", 64, 1, 65_536);
+        ulong seed = cl.Seed("seed", 1);
+        int threads = cl.Int("threads", 1, 1, 256);
+        float lr = cl.Float("lr", 1e-3f, float.Epsilon, 1f);
+        string engine = cl.Choice("engine", "generated", "generated", "dynamic");
+        bool json = cl.Flag("json");
+        string? save = cl.String("save");
+        (Dataset train, Dataset test) = TrainCommand.LoadData(cl.String("data"));
+        int limit = cl.Int("limit", train.Count, 1, train.Count);
+        ITrainableModel<float> model = engine == "generated"
+            ? new ConvAutoencoder(new ModelOptions { Seed = seed, MaxBatch = batch, Threads = threads })
+            : Dl.Dynamic.Dynamic.Create<ConvAutoencoder>(seed);
+        if (cl.String("save-initial") is { } initial)
+        {
+            Safetensors.CheckSavePath(initial);
+            Safetensors.Save(initial, model.Description, model.Parameters, model.State);
+            Console.Error.WriteLine($"dl: saved the initial weights to {initial}");
+        }
+        var optimizer = new Adam(lr);
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"dl: conv-autoencoder ({engine}): {model.Description.ParameterCount:N0} parameters; {epochs} epoch(s) over the first {limit:N0} training images " +
+            $"in order, batch {batch}, Adam lr {lr}; test MSE over {test.Count:N0} images"));
+
+        int d = train.Features;
+        double elapsed = 0;
+        for (int epoch = 1; epoch <= epochs; epoch++)
+        {
+            model.Training = true;
+            double lossSum = 0;
+            long start = Stopwatch.GetTimestamp();
+            for (int first = 0; first < limit; first += batch)
+            {
+                int n = Math.Min(batch, limit - first);
+                ReadOnlySpan<float> x = train.X.AsSpan(first * d, n * d);
+                lossSum += (double)model.TrainStep(x, x, n, optimizer) * n;
+            }
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            elapsed += seconds;
+            double trainMse = lossSum / limit, testMse = TestMse(model, test, batch);
+            if (json)
+                Console.Out.WriteLine(new JsonLine().Add("model", "conv-autoencoder").Add("engine", engine).Add("epoch", epoch)
+                    .Add("train_mse", trainMse, 6).Add("test_mse", testMse, 6).Add("seconds", seconds, 3).Add("elapsed", elapsed, 3));
+            else
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {epoch,3}/{epochs}  train MSE {trainMse:0.000000}  test MSE {testMse:0.000000}  {seconds:0.00} s"));
+        }
+        if (save is not null)
+        {
+            Safetensors.Save(save, model.Description, model.Parameters, model.State);
+            Console.Error.WriteLine($"dl: saved the trained weights to {save}");
+        }
+        return 0;
+    }
+
+    /// <summary>The mean squared reconstruction error over every pixel of <paramref name="test"/>, in evaluation mode
+    /// (each image's loss is its mean over 784 pixels, so the mean of those is the mean over all pixels).</summary>
+    public static double TestMse(ITrainableModel<float> model, Dataset test, int chunk)
+    {
+        bool training = model.Training;
+        model.Training = false;
+        int d = test.Features;
+        double sum = 0;
+        for (int start = 0; start < test.Count; start += chunk)
+        {
+            int n = Math.Min(chunk, test.Count - start);
+            ReadOnlySpan<float> x = test.X.AsSpan(start * d, n * d);
+            sum += (double)model.Loss(x, x, n) * n;
+        }
+        model.Training = training;
+        return test.Count == 0 ? 0 : sum / test.Count;
+    }
+}
