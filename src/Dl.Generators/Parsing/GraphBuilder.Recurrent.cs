@@ -48,6 +48,8 @@ internal sealed partial class GraphBuilder
         int? lengths = Named("lengths") is var li and >= 0 ? Tensor(li) : null;
         if (lengths is { } ln && RecurrentContract.LengthsShapeError(Nodes[ln].Shape.Batched, Nodes[ln].Shape.Dims) is { } lengthsError)
             throw Invalid(at, opName, lengthsError);
+        if (lengths is { } lp && DependsOnParameters(lp))
+            throw Invalid(at, opName, "lengths must not depend on parameters: sequence lengths are not differentiable");
 
         string saved = _layer;
         _layer = name;
