@@ -40,6 +40,32 @@ public static class RecurrentContract
     /// <paramref name="l"/>: <c>{layer}.{role}_l{l}</c>, as PyTorch's state dict.</summary>
     public static string ParameterName(string layer, string role, int l) => $"{layer}.{role}_l{l}";
 
+    /// <summary>The name of parameter <paramref name="role"/> of stacked layer <paramref name="l"/> in direction
+    /// <paramref name="reverse"/>: <c>{layer}.{role}_l{l}</c>, or <c>{layer}.{role}_l{l}_reverse</c> for the backward direction of a
+    /// bidirectional layer (PyTorch's state dict).</summary>
+    public static string ParameterName(string layer, string role, int l, bool reverse) =>
+        reverse ? $"{layer}.{role}_l{l}_reverse" : ParameterName(layer, role, l);
+
+    /// <summary>The parameter roles of one layer and direction: weight_ih, weight_hh and, with biases, bias_ih, bias_hh.</summary>
+    public static int ParameterCount(bool bias) => bias ? 4 : 2;
+
+    /// <summary>The error for a per-sample sequence length that is not an integer in 1..T (null when it is one): the
+    /// same text from the generated code's kernel call and the tape.</summary>
+    public static string? LengthError(string method, int sample, double length, int steps) =>
+        length >= 1 && length <= steps && length == System.Math.Floor(length) ? null
+            : $"{method}: lengths[{sample}] = {length.ToString(System.Globalization.CultureInfo.InvariantCulture)} (sample {sample}) is not a sequence length: expected an integer in 1..T = 1..{steps}.";
+
+    /// <summary>The error for a <c>lengths</c> argument that is not one number per sample (null when it is): a batched
+    /// [1] or scalar per sample. The same text at build time (DL0012) and on the tape.</summary>
+    public static string? LengthsShapeError(bool batched, System.Collections.Generic.IReadOnlyList<int> shape) =>
+        batched && (shape.Count == 0 || shape.Count == 1 && shape[0] == 1) ? null
+            : $"lengths must be one number per sample (a batched [1] or scalar, e.g. a [Forward] input [1]), got {(batched ? "" : "an unbatched ")}[{string.Join(", ", shape)}]";
+
+    /// <summary>The step of the input (and output) that step <paramref name="t"/> of the recurrence reads, for a sample of
+    /// <paramref name="length"/> valid steps: t, or length − 1 − t for the reverse direction (each sample's reverse pass
+    /// starts at its own last valid step, as PyTorch's packed sequences).</summary>
+    public static int SourceStep(int t, int length, bool reverse) => reverse && t < length ? length - 1 - t : t;
+
     /// <summary>Floats per sample of the <c>saved</c> workspace Forward writes and Backward reads: T·G·H + (T + 1)·H + T·D,
     /// plus (2T + 1)·H for LSTM (c_0..c_T, tanh(c_1..c_T)) and T·H + G·H for GRU (the hidden-side term of each step and one
     /// step's gate product).</summary>

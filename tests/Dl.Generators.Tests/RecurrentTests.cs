@@ -131,4 +131,66 @@ public class RecurrentTests
             """);
         Assert.Contains(diagnostics, d => d.Id == "DL0009");
     }
+
+    [Fact]
+    public void BidirectionalWithoutBias_HasPyTorchNames_Counts_AndAConcatenatedOutput()
+    {
+        var (diagnostics, generated, _) = Run("""
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(7, 5)] Tensor x) => Linear(Last(Gru(x, 13, name: "rnn", layers: 2, bias: false, bidirectional: true)), 3, name: "fc");
+                [Loss] Tensor L(Tensor y, [Labels(3)] Tensor t) => SoftmaxCrossEntropy(y, t);
+            }
+            """);
+        Assert.Empty(diagnostics);
+        foreach (var p in new[] { "rnn.weight_ih_l0", "rnn.weight_hh_l0_reverse", "rnn.weight_ih_l1_reverse", "rnn.weight_hh_l1" })
+            Assert.Contains($"\"{p}\"", generated);
+        Assert.DoesNotContain("bias_ih", generated);
+        // nn.GRU(5, 13, 2, bias=False, bidirectional=True): 2·39·(5 + 13) + 2·39·(26 + 13) = 4446.
+        Assert.Contains("\"Gru bidirectional x2\"", generated);
+        Assert.Contains("4446", generated);
+        Assert.Contains("new int[] { 7, 26 }", generated);
+        // The reverse direction is the same kernel with a reversed time index (no lengths: default).
+        Assert.Contains("default, true, _gemm)", generated);
+    }
+
+    [Fact]
+    public void Lengths_OfTheWrongShape_OrDependingOnParameters_AreDL0012()
+    {
+        var d = Single("""
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(4, 3)] Tensor x, [Shape(2)] Tensor n) => Last(Gru(x, 5, name: "g", lengths: n));
+            }
+            """, "DL0012", out string text);
+        Assert.StartsWith("Gru(x, 5", text);
+        Assert.Contains("lengths must be one number per sample", d.GetMessage());
+        var p = Single("""
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(4, 3)] Tensor x, [Shape(1)] Tensor n) => Last(Lstm(x, 5, name: "g", lengths: Linear(n, 1, name: "len")));
+            }
+            """, "DL0012", out _);
+        Assert.Contains("lengths must not depend on parameters", p.GetMessage());
+    }
+
+    [Fact]
+    public void BidirectionalInitialState_IsTwoRowsPerLayer_DL0012()
+    {
+        var d = Single("""
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(4, 3)] Tensor x, [Shape(1, 5)] Tensor h) => Last(Rnn(x, 5, name: "r", h0: h, bidirectional: true));
+            }
+            """, "DL0012", out _);
+        Assert.Contains("[2, 5]", d.GetMessage());
+    }
+
+    [Fact]
+    public void NonConstantBidirectional_IsADiagnostic()
+    {
+        var (diagnostics, _, _) = Run("""
+            [Model] partial class M {
+                static bool Both() => true;
+                [Forward] Tensor F([Shape(4, 3)] Tensor x) => Last(Rnn(x, 5, name: "r", bidirectional: Both()));
+            }
+            """);
+        Assert.NotEmpty(diagnostics);
+    }
 }

@@ -48,9 +48,18 @@ public sealed record BatchNormAttributes(int Channels, int Plane, int RunningMea
 /// <summary>Dropout with probability <paramref name="P"/>; <paramref name="Index"/> (source order) picks its random stream.</summary>
 public sealed record DropoutAttributes(float P, int Index) : NodeAttributes;
 
-/// <summary>A recurrent layer (inputs x, weight_ih, weight_hh, bias_ih, bias_hh[, h0][, c0]); <paramref name="Cell"/>
-/// is a Dl.Kernels.RecurrentCell.</summary>
-public sealed record RecurrentAttributes(int Cell, int Steps, int InputSize, int HiddenSize, bool HasH0, bool HasC0) : NodeAttributes;
+/// <summary>One direction of a recurrent layer (inputs x, weight_ih, weight_hh[, bias_ih, bias_hh][, h0][, c0][, lengths]);
+/// <paramref name="Cell"/> is a Dl.Kernels.RecurrentCell, <paramref name="Reverse"/> the backward direction of a
+/// bidirectional layer.</summary>
+public sealed record RecurrentAttributes(int Cell, int Steps, int InputSize, int HiddenSize, bool HasH0, bool HasC0,
+    bool HasBias = true, bool Reverse = false, bool HasLengths = false) : NodeAttributes
+{
+    /// <summary>The input slot of the first initial state (after x, the weights and the biases).</summary>
+    public int StateSlot => HasBias ? 5 : 3;
+
+    /// <summary>The input slot of the lengths, or -1.</summary>
+    public int LengthsSlot => HasLengths ? StateSlot + (HasH0 ? 1 : 0) + (HasC0 ? 1 : 0) : -1;
+}
 
 /// <summary>An embedding lookup or one-hot encoding.</summary>
 public sealed record EmbeddingAttributes(int Vocabulary, int Dimension) : NodeAttributes;

@@ -16,7 +16,8 @@ internal static partial class TapeOps
     // gradients of the tensors they group.
     // ================================================================================================================
 
-    public static Tensor Recurrent(Tensor x, RecurrentCell cell, int hidden, string name, int layers, Tensor? h0, Tensor? c0)
+    public static Tensor Recurrent(Tensor x, RecurrentCell cell, int hidden, string name, int layers, Tensor? h0, Tensor? c0,
+        bool bias = true, bool bidirectional = false, Tensor? lengths = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -28,30 +29,51 @@ internal static partial class TapeOps
             throw new ArgumentException($"{op} '{name}': expected a batched sequence of shape [T, D] per sample, got {(x.Batched ? "" : "the unbatched ")}{x.ShapeText}.");
         if (c0 is not null && cell != RecurrentCell.Lstm)
             throw new ArgumentException($"{op} '{name}': c0 is the LSTM's initial cell state; a {op} has none.");
-        CheckInitialState(op, name, "h0", h0, x, layers, hidden);
-        CheckInitialState(op, name, "c0", c0, x, layers, hidden);
+        int directions = bidirectional ? 2 : 1;
+        CheckInitialState(op, name, "h0", h0, x, layers * directions, hidden);
+        CheckInitialState(op, name, "c0", c0, x, layers * directions, hidden);
+        if (lengths is not null)
+        {
+            if (!ReferenceEquals(lengths.Tape, x.Tape)) throw new ArgumentException($"{op} '{name}': lengths belongs to another model's tape.");
+            if (RecurrentContract.LengthsShapeError(lengths.Batched, lengths.ShapeArray) is { } why)
+                throw new ArgumentException($"{op} '{name}': {why}");
+        }
 
         DynamicContext context = DynamicContext.Current;
         string[] names = RecurrentParameterNames(name, layers);
         int steps = x.ShapeArray[0];
         int gates = RecurrentContract.Gates(cell) * hidden;
+        int states = layers * directions;
         Tensor input = x;
         for (int l = 0; l < layers; l++)
         {
             int d = input.ShapeArray[1];
-            Tensor wih = context.Parameter(names[4 * l]), whh = context.Parameter(names[4 * l + 1]);
-            Tensor bih = context.Parameter(names[4 * l + 2]), bhh = context.Parameter(names[4 * l + 3]);
-            CheckParameter(op, name, wih, gates, d);
-            CheckParameter(op, name, whh, gates, hidden);
-            CheckParameter(op, name, bih, gates, 0);
-            CheckParameter(op, name, bhh, gates, 0);
-            // One layer's states are a contiguous [batch, H] block only when there is one layer; otherwise take row l.
-            Tensor? h0l = h0 is null ? null : layers == 1 ? h0 : Slice(h0, 0, l, 1, keepAxis: false);
-            Tensor? c0l = c0 is null ? null : layers == 1 ? c0 : Slice(c0, 0, l, 1, keepAxis: false);
-            var shape = new RecurrentShape(cell, steps, d, hidden);
-            input = input.Tape.IsDouble
-                ? RecurrentCore<double>(op, shape, input, wih, whh, bih, bhh, h0l, c0l)
-                : RecurrentCore<float>(op, shape, input, wih, whh, bih, bhh, h0l, c0l);
+            Tensor? output = null;
+            for (int direction = 0; direction < directions; direction++)
+            {
+                int at = 8 * l + 4 * direction;
+                Tensor wih = context.Parameter(names[at]), whh = context.Parameter(names[at + 1]);
+                Tensor? bih = bias ? context.Parameter(names[at + 2]) : null, bhh = bias ? context.Parameter(names[at + 3]) : null;
+                CheckParameter(op, name, wih, gates, d);
+                CheckParameter(op, name, whh, gates, hidden);
+                if (bias)
+                {
+                    CheckParameter(op, name, bih!, gates, 0);
+                    CheckParameter(op, name, bhh!, gates, 0);
+                }
+                // One layer's states are a contiguous [batch, H] block only when there is one; otherwise take row
+                // l·directions + direction (PyTorch's order: l0, l0_reverse, l1, ...).
+                int row = l * directions + direction;
+                Tensor? h0l = h0 is null ? null : states == 1 ? h0 : Slice(h0, 0, row, 1, keepAxis: false);
+                Tensor? c0l = c0 is null ? null : states == 1 ? c0 : Slice(c0, 0, row, 1, keepAxis: false);
+                var shape = new RecurrentShape(cell, steps, d, hidden);
+                bool reverse = direction == 1;
+                Tensor y = input.Tape.IsDouble
+                    ? RecurrentCore<double>(op, shape, input, wih, whh, bih, bhh, h0l, c0l, lengths, reverse)
+                    : RecurrentCore<float>(op, shape, input, wih, whh, bih, bhh, h0l, c0l, lengths, reverse);
+                output = output is null ? y : Concat(output, y, 1);
+            }
+            input = output!;
         }
         return input;
     }
@@ -60,11 +82,11 @@ internal static partial class TapeOps
     {
         if (state is null) return;
         if (!ReferenceEquals(state.Tape, x.Tape)) throw new ArgumentException($"{op} '{name}': {what} belongs to another model's tape.");
-        // [layers, H], or [H] for one layer (as the generator accepts).
+        // [layers · directions, H], or [H] for one layer and direction (as the generator accepts).
         bool ok = state.Batched && (state.Rank == 2 && state.ShapeArray[0] == layers && state.ShapeArray[1] == hidden
             || layers == 1 && state.Rank == 1 && state.ShapeArray[0] == hidden);
         if (!ok)
-            throw new ArgumentException($"{op} '{name}': {what} must be batched [layers, H] = [{layers}, {hidden}] per sample, " +
+            throw new ArgumentException($"{op} '{name}': {what} must be batched [layers · directions, H] = [{layers}, {hidden}] per sample, " +
                 $"got {(state.Batched ? "" : "the unbatched ")}{state.ShapeText}.");
     }
 
@@ -76,47 +98,61 @@ internal static partial class TapeOps
                 (cols == 0 ? $"[{rows}]" : $"[{rows}, {cols}]") + " (PyTorch's layout, gate blocks stacked).");
     }
 
-    // The names {name}.weight_ih_l{l}, weight_hh, bias_ih, bias_hh per layer, built once per layer name so that a
-    // steady-state step builds no strings.
+    // The names {name}.weight_ih_l{l}, weight_hh, bias_ih, bias_hh per layer, then the same with _reverse, built once
+    // per layer name so that a steady-state step builds no strings: names[8·l + 4·direction + role].
     private static readonly ConditionalWeakTable<string, string[]> s_recurrentNames = new();
 
     private static string[] RecurrentParameterNames(string name, int layers)
     {
-        if (s_recurrentNames.TryGetValue(name, out string[]? names) && names.Length >= 4 * layers) return names;
-        names = new string[4 * layers];
+        if (s_recurrentNames.TryGetValue(name, out string[]? names) && names.Length >= 8 * layers) return names;
+        names = new string[8 * layers];
+        string[] roles = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"];
         for (int l = 0; l < layers; l++)
-        {
-            names[4 * l] = RecurrentContract.ParameterName(name, "weight_ih", l);
-            names[4 * l + 1] = RecurrentContract.ParameterName(name, "weight_hh", l);
-            names[4 * l + 2] = RecurrentContract.ParameterName(name, "bias_ih", l);
-            names[4 * l + 3] = RecurrentContract.ParameterName(name, "bias_hh", l);
-        }
+            for (int direction = 0; direction < 2; direction++)
+                for (int role = 0; role < 4; role++)
+                    names[8 * l + 4 * direction + role] = RecurrentContract.ParameterName(name, roles[role], l, direction == 1);
         s_recurrentNames.AddOrUpdate(name, names);
         return names;
     }
 
-    private static Tensor RecurrentCore<T>(string op, RecurrentShape s, Tensor x, Tensor wih, Tensor whh, Tensor bih, Tensor bhh,
-        Tensor? h0, Tensor? c0) where T : unmanaged, IFloatingPointIeee754<T>
+    // Node fields: Arg0 cell, Arg1 H, Arg2 1 when the direction is reversed, Flag0/Flag1 h0/c0 given, Aux0 the saved
+    // workspace, Aux1 a copy of the per-sample lengths (or null).
+    private static Tensor RecurrentCore<T>(string op, RecurrentShape s, Tensor x, Tensor wih, Tensor whh, Tensor? bih, Tensor? bhh,
+        Tensor? h0, Tensor? c0, Tensor? lengths, bool reverse) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Tape tape = x.Tape;
         int[] none = tape.Intern([0]);
-        Tensor biases = tape.Node<T>("recurrent_biases", none, batched: false, bih, bhh);
+        Tensor? biases = bih is null ? null : tape.Node<T>("recurrent_biases", none, batched: false, bih, bhh);
         Tensor weights = tape.Node<T>("recurrent_params", none, batched: false, wih, whh, biases);
         Tensor? state = h0 is not null && c0 is not null ? tape.Node<T>("lstm_state", none, batched: false, h0, c0) : h0 ?? c0;
         Tensor y = tape.Node<T>(op, tape.Intern([s.Steps, s.Hidden]), batched: true, x, weights, state);
         y.Arg0 = (int)s.Cell;
         y.Arg1 = s.Hidden;
+        y.Arg2 = reverse ? 1 : 0;
         y.Flag0 = h0 is not null;
         y.Flag1 = c0 is not null;
         int batch = x.Samples;
+        if (lengths is not null && lengths.Samples != batch)
+            throw new ArgumentException($"{op}: lengths has {lengths.Samples} samples, the sequence {batch}.");
         T[] saved = tape.Rent<T>(batch * s.SavedPerSample);
         y.Aux0 = saved;
+        ReadOnlySpan<T> sampleLengths = default;
+        if (lengths is not null)
+        {
+            T[] copy = tape.Rent<T>(batch);
+            lengths.Values<T>().CopyTo(copy);
+            y.Aux1 = copy;
+            sampleLengths = copy;
+        }
+        ReadOnlySpan<T> ib = bih is null ? default : bih.Values<T>(), hb = bhh is null ? default : bhh.Values<T>();
         if (typeof(T) == typeof(double))
             RecurrentReference.Forward<double>(s, batch, x.Values<double>(), h0 is null ? default : h0.Values<double>(), c0 is null ? default : c0.Values<double>(),
-                wih.Values<double>(), whh.Values<double>(), bih.Values<double>(), bhh.Values<double>(), y.Values<double>(), (double[])(object)saved);
+                wih.Values<double>(), whh.Values<double>(), Cast<T, double>(ib), Cast<T, double>(hb), y.Values<double>(), (double[])(object)saved,
+                Cast<T, double>(sampleLengths), reverse);
         else
             Kernels.Recurrent.Forward(s, batch, x.Values<float>(), h0 is null ? default : h0.Values<float>(), c0 is null ? default : c0.Values<float>(),
-                wih.Values<float>(), whh.Values<float>(), bih.Values<float>(), bhh.Values<float>(), y.Values<float>(), (float[])(object)saved, tape.Gemm);
+                wih.Values<float>(), whh.Values<float>(), Cast<T, float>(ib), Cast<T, float>(hb), y.Values<float>(), (float[])(object)saved,
+                Cast<T, float>(sampleLengths), reverse, tape.Gemm);
         if (y.RequiresGrad) y.BackwardRule = RecurrentRules<T>.Backward;
         return y;
     }
@@ -125,8 +161,8 @@ internal static partial class TapeOps
     {
         public static readonly Action<Tensor> Backward = static y =>
         {
-            Tensor x = y.In0!, weights = y.In1!, wih = weights.In0!, whh = weights.In1!, biases = weights.In2!;
-            Tensor bih = biases.In0!, bhh = biases.In1!;
+            Tensor x = y.In0!, weights = y.In1!, wih = weights.In0!, whh = weights.In1!;
+            Tensor? biases = weights.In2, bih = biases?.In0, bhh = biases?.In1;
             Tensor? h0 = null, c0 = null;
             if (y.Flag0 && y.Flag1) (h0, c0) = (y.In2!.In0, y.In2!.In1);
             else if (y.Flag0) h0 = y.In2;
@@ -144,17 +180,21 @@ internal static partial class TapeOps
             if (dx.IsEmpty && dh0.IsEmpty && dc0.IsEmpty && dwih.IsEmpty && dwhh.IsEmpty && dbih.IsEmpty && dbhh.IsEmpty) return;
 
             ReadOnlySpan<T> saved = ((T[])y.Aux0!).AsSpan(0, batch * s.SavedPerSample);
+            ReadOnlySpan<T> lengths = y.Aux1 is T[] copy ? copy.AsSpan(0, batch) : default;
+            bool reverse = y.Arg2 == 1;
             Span<T> scratch = tape.Rent<T>(batch * s.ScratchPerSample);
             if (typeof(T) == typeof(double))
                 RecurrentReference.Backward<double>(s, batch, x.Values<double>(), h0 is null ? default : h0.Values<double>(), c0 is null ? default : c0.Values<double>(),
                     wih.Values<double>(), whh.Values<double>(), y.Values<double>(), Cast<T, double>(saved), Cast<T, double>(y.Upstream<T>()),
                     Cast<T, double>(dx), Cast<T, double>(dh0), Cast<T, double>(dc0), accumulate,
-                    Cast<T, double>(dwih), Cast<T, double>(dwhh), Cast<T, double>(dbih), Cast<T, double>(dbhh), accumulateWeights, Cast<T, double>(scratch));
+                    Cast<T, double>(dwih), Cast<T, double>(dwhh), Cast<T, double>(dbih), Cast<T, double>(dbhh), accumulateWeights, Cast<T, double>(scratch),
+                    Cast<T, double>(lengths), reverse);
             else
                 Kernels.Recurrent.Backward(s, batch, x.Values<float>(), h0 is null ? default : h0.Values<float>(), c0 is null ? default : c0.Values<float>(),
                     wih.Values<float>(), whh.Values<float>(), y.Values<float>(), Cast<T, float>(saved), Cast<T, float>(y.Upstream<T>()),
                     Cast<T, float>(dx), Cast<T, float>(dh0), Cast<T, float>(dc0), accumulate,
-                    Cast<T, float>(dwih), Cast<T, float>(dwhh), Cast<T, float>(dbih), Cast<T, float>(dbhh), accumulateWeights, Cast<T, float>(scratch), tape.Gemm);
+                    Cast<T, float>(dwih), Cast<T, float>(dwhh), Cast<T, float>(dbih), Cast<T, float>(dbhh), accumulateWeights, Cast<T, float>(scratch),
+                    Cast<T, float>(lengths), reverse, tape.Gemm);
         };
 
         private static Span<T> Target(Tensor? t, out bool accumulate)

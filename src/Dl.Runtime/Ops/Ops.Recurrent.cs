@@ -15,9 +15,19 @@ public static partial class Ops
     /// <param name="name">Layer name, the prefix of the parameters.</param>
     /// <param name="layers">Stacked layers: layer l + 1 reads layer l's hidden states.</param>
     /// <param name="h0">Initial hidden states [layers, H] per sample; zeros when omitted.</param>
+    /// <param name="bias">With the biases b_ih and b_hh (PyTorch's bias=True); false creates none.</param>
+    /// <param name="bidirectional">Also run the sequence backward with its own parameters (<c>…_reverse</c>) and return
+    /// [T, 2·hidden]: the forward direction's states, then the backward direction's, at each step (as PyTorch's
+    /// bidirectional output; layer l + 1 reads both). The initial states are then [2·layers, H]: l0, l0_reverse, l1, ….</param>
+    /// <param name="lengths">Each sample's valid steps, one number per sample (a batched [1] or scalar, for example a second
+    /// [Forward] input), an integer in 1..T (run-time error naming the sample otherwise), as pack_padded_sequence: the
+    /// steps after it neither read the input nor update the state nor receive a gradient, and their output is zero (as
+    /// pad_packed_sequence). The backward direction starts at each sample's own last valid step. A sample's final state
+    /// is then its output at step length − 1 (forward direction; <c>LastValid</c> in the docs), not the last row.</param>
     [Op(OpKind.Recurrent)]
-    public static Tensor Rnn(Tensor x, int hidden, string name, int layers = 1, Tensor? h0 = null)
-        => TapeOps.Recurrent(x, RecurrentCell.Rnn, hidden, name, layers, h0, null);
+    public static Tensor Rnn(Tensor x, int hidden, string name, int layers = 1, Tensor? h0 = null,
+        bool bias = true, bool bidirectional = false, Tensor? lengths = null)
+        => TapeOps.Recurrent(x, RecurrentCell.Rnn, hidden, name, layers, h0, null, bias, bidirectional, lengths);
 
     /// <summary>An LSTM over a sequence [T, D]: [i f g o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh (PyTorch's packing order),
     /// i, f, o = σ(·), g = tanh(·), c_t = f ⊙ c_{t-1} + i ⊙ g, h_t = o ⊙ tanh(c_t). Returns every step's hidden state of the
@@ -29,9 +39,19 @@ public static partial class Ops
     /// <param name="layers">Stacked layers: layer l + 1 reads layer l's hidden states.</param>
     /// <param name="h0">Initial hidden states [layers, H] per sample; zeros when omitted.</param>
     /// <param name="c0">Initial cell states [layers, H] per sample; zeros when omitted.</param>
+    /// <param name="bias">With the biases b_ih and b_hh (PyTorch's bias=True); false creates none.</param>
+    /// <param name="bidirectional">Also run the sequence backward with its own parameters (<c>…_reverse</c>) and return
+    /// [T, 2·hidden]: the forward direction's states, then the backward direction's, at each step (as PyTorch's
+    /// bidirectional output; layer l + 1 reads both). The initial states are then [2·layers, H]: l0, l0_reverse, l1, ….</param>
+    /// <param name="lengths">Each sample's valid steps, one number per sample (a batched [1] or scalar, for example a second
+    /// [Forward] input), an integer in 1..T (run-time error naming the sample otherwise), as pack_padded_sequence: the
+    /// steps after it neither read the input nor update the state nor receive a gradient, and their output is zero (as
+    /// pad_packed_sequence). The backward direction starts at each sample's own last valid step. A sample's final state
+    /// is then its output at step length − 1 (forward direction; <c>LastValid</c> in the docs), not the last row.</param>
     [Op(OpKind.Recurrent)]
-    public static Tensor Lstm(Tensor x, int hidden, string name, int layers = 1, Tensor? h0 = null, Tensor? c0 = null)
-        => TapeOps.Recurrent(x, RecurrentCell.Lstm, hidden, name, layers, h0, c0);
+    public static Tensor Lstm(Tensor x, int hidden, string name, int layers = 1, Tensor? h0 = null, Tensor? c0 = null,
+        bool bias = true, bool bidirectional = false, Tensor? lengths = null)
+        => TapeOps.Recurrent(x, RecurrentCell.Lstm, hidden, name, layers, h0, c0, bias, bidirectional, lengths);
 
     /// <summary>A GRU over a sequence [T, D]: r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(W_iz x + b_iz + W_hz h + b_hz),
     /// h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}, with the candidate n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) when
@@ -43,9 +63,20 @@ public static partial class Ops
     /// <param name="layers">Stacked layers: layer l + 1 reads layer l's hidden states.</param>
     /// <param name="h0">Initial hidden states [layers, H] per sample; zeros when omitted.</param>
     /// <param name="resetAfter">Apply the reset gate after the hidden matrix product (PyTorch) rather than before it.</param>
+    /// <param name="bias">With the biases b_ih and b_hh (PyTorch's bias=True); false creates none.</param>
+    /// <param name="bidirectional">Also run the sequence backward with its own parameters (<c>…_reverse</c>) and return
+    /// [T, 2·hidden]: the forward direction's states, then the backward direction's, at each step (as PyTorch's
+    /// bidirectional output; layer l + 1 reads both). The initial states are then [2·layers, H]: l0, l0_reverse, l1, ….</param>
+    /// <param name="lengths">Each sample's valid steps, one number per sample (a batched [1] or scalar, for example a second
+    /// [Forward] input), an integer in 1..T (run-time error naming the sample otherwise), as pack_padded_sequence: the
+    /// steps after it neither read the input nor update the state nor receive a gradient, and their output is zero (as
+    /// pad_packed_sequence). The backward direction starts at each sample's own last valid step. A sample's final state
+    /// is then its output at step length − 1 (forward direction; <c>LastValid</c> in the docs), not the last row.</param>
     [Op(OpKind.Recurrent)]
-    public static Tensor Gru(Tensor x, int hidden, string name, int layers = 1, Tensor? h0 = null, bool resetAfter = true)
-        => TapeOps.Recurrent(x, resetAfter ? RecurrentCell.Gru : RecurrentCell.GruResetBefore, hidden, name, layers, h0, null);
+    public static Tensor Gru(Tensor x, int hidden, string name, int layers = 1, Tensor? h0 = null, bool resetAfter = true,
+        bool bias = true, bool bidirectional = false, Tensor? lengths = null)
+        => TapeOps.Recurrent(x, resetAfter ? RecurrentCell.Gru : RecurrentCell.GruResetBefore, hidden, name, layers, h0, null,
+            bias, bidirectional, lengths);
 
     /// <summary>The last step of a sequence [T, ...] → [...] (a recurrent layer's final hidden state). Backward: the
     /// gradient goes to step T - 1, zeros to the others.</summary>

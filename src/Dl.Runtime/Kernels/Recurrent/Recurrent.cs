@@ -51,26 +51,58 @@ public static unsafe partial class Recurrent
     /// <param name="biasHh">b_hh [G·H].</param>
     /// <param name="y">[batch, T, H] receives every hidden state h_1 … h_T (overwritten).</param>
     /// <param name="saved">At least batch·<see cref="RecurrentShape.SavedPerSample"/> floats: receives what
-    /// <see cref="Backward"/> needs. Evaluation (no backward) uses the same call.</param>
+    /// <c>Backward</c> needs. Evaluation (no backward) uses the same call.</param>
     /// <param name="gemm">Packing buffers for the products.</param>
     /// <exception cref="ArgumentException">A span's length does not match the shape (the message names it).</exception>
     public static void Forward(RecurrentShape s, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0,
         ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh,
         Span<float> y, Span<float> saved, GemmContext gemm)
+        => Forward(s, batch, x, h0, c0, weightIh, weightHh, biasIh, biasHh, y, saved, default, reverse: false, gemm);
+
+    /// <summary>Forward over sequences of per-sample lengths, in either direction (a bidirectional layer's backward
+    /// direction, PyTorch's packed sequences).</summary>
+    /// <param name="lengths">[batch] each sample's valid steps, integers in 1..T, or empty for T. Steps t ≥ length are
+    /// padding: their input is not read, their output is zero (as pad_packed_sequence) and they receive no gradient.</param>
+    /// <param name="reverse">Run the recurrence from each sample's last valid step back to its first: step t reads input
+    /// step length − 1 − t and writes output there (the output is in the input's order, as PyTorch's reverse direction).</param>
+    /// <remarks>The other arguments are <see cref="Forward(RecurrentShape, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, GemmContext)"/>'s;
+    /// the biases may be empty (a layer without biases). The recurrence itself is the same: the input is copied into
+    /// the time-major workspace in the order the recurrence reads it, padding as zeros, so the valid steps are a prefix
+    /// and the steps after a sample's length cannot change its outputs.</remarks>
+    /// <param name="s">As in the overload without lengths.</param>
+    /// <param name="batch">As in the overload without lengths.</param>
+    /// <param name="x">As in the overload without lengths.</param>
+    /// <param name="h0">As in the overload without lengths.</param>
+    /// <param name="c0">As in the overload without lengths.</param>
+    /// <param name="weightIh">As in the overload without lengths.</param>
+    /// <param name="weightHh">As in the overload without lengths.</param>
+    /// <param name="biasIh">As in the overload without lengths (the biases may be empty).</param>
+    /// <param name="biasHh">As in the overload without lengths (the biases may be empty).</param>
+    /// <param name="y">As in the overload without lengths.</param>
+    /// <param name="saved">As in the overload without lengths.</param>
+    /// <param name="gemm">Packing buffers for the products.</param>
+    public static void Forward(RecurrentShape s, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0,
+        ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh,
+        Span<float> y, Span<float> saved, ReadOnlySpan<float> lengths, bool reverse, GemmContext gemm)
     {
         ArgumentNullException.ThrowIfNull(gemm);
         s.CheckForward("Recurrent.Forward", batch, x.Length, h0.Length, c0.Length, weightIh.Length, weightHh.Length,
             biasIh.Length, biasHh.Length, y.Length, saved.Length);
+        s.CheckLengths("Recurrent.Forward", lengths, batch);
         gemm.ThrowIfDisposed();
         int steps = s.Steps, d = s.Input, h = s.Hidden, gw = s.GateWidth, b = batch, rows = steps * batch;
         RecurrentCell cell = s.Cell;
+        bool mapped = reverse || !lengths.IsEmpty;
+        if (biasIh.IsEmpty) biasIh = ZeroBias(gw);
+        if (biasHh.IsEmpty) biasHh = ZeroBias(gw);
 
         // Every step's input projection at once: acts[t·b + n] = x[n, t]·W_ihᵀ (biases are added in the step pass).
         ReadOnlySpan<float> xs = x;
-        if (b > 1)
+        if (b > 1 || mapped)
         {
             Span<float> xtm = saved.Slice(b * s.OffsetInput, rows * d);
-            ToTimeMajor(x, xtm, b, steps, d);
+            if (mapped) ToTimeMajor(s, x, xtm, b, lengths, reverse);
+            else ToTimeMajor(x, xtm, b, steps, d);
             xs = xtm;
         }
         if (rows >= 4 && rows <= 16)
@@ -160,7 +192,13 @@ public static unsafe partial class Recurrent
                     }
                 }
                 for (int n = 0; n < b; n++)
-                    Unsafe.CopyBlockUnaligned(pY + ((nint)n * steps + t) * h, hn + n * h, (uint)(h * sizeof(float)));
+                {
+                    int length = s.Length(lengths, n);
+                    if (t >= length) new Span<float>(pY + ((nint)n * steps + t) * h, h).Clear();
+                    else
+                        Unsafe.CopyBlockUnaligned(pY + ((nint)n * steps + RecurrentContract.SourceStep(t, length, reverse)) * h, hn + n * h,
+                            (uint)(h * sizeof(float)));
+                }
             }
         }
     }
@@ -193,14 +231,50 @@ public static unsafe partial class Recurrent
         ReadOnlySpan<float> dy, Span<float> dx, Span<float> dh0, Span<float> dc0, bool accumulate,
         Span<float> dWeightIh, Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, bool accumulateWeights,
         Span<float> scratch, GemmContext gemm)
+        => Backward(s, batch, x, h0, c0, weightIh, weightHh, y, saved, dy, dx, dh0, dc0, accumulate, dWeightIh, dWeightHh,
+            dBiasIh, dBiasHh, accumulateWeights, scratch, default, reverse: false, gemm);
+
+    /// <summary>Backpropagation through time over sequences of per-sample lengths, in either direction: the same
+    /// <paramref name="lengths"/> and <paramref name="reverse"/> as the forward call. A padded step's gate gradients are
+    /// zero (no gradient reaches its input, the weights or the state through it), and dy there is not read.</summary>
+    /// <param name="lengths">[batch] each sample's valid steps (1..T), or empty for T.</param>
+    /// <param name="reverse">The direction of the forward call.</param>
+    /// <param name="s">As in the overload without lengths.</param>
+    /// <param name="batch">As in the overload without lengths.</param>
+    /// <param name="x">As in the overload without lengths.</param>
+    /// <param name="h0">As in the overload without lengths.</param>
+    /// <param name="c0">As in the overload without lengths.</param>
+    /// <param name="weightIh">As in the overload without lengths.</param>
+    /// <param name="weightHh">As in the overload without lengths.</param>
+    /// <param name="y">As in the overload without lengths.</param>
+    /// <param name="saved">As in the overload without lengths.</param>
+    /// <param name="dy">As in the overload without lengths.</param>
+    /// <param name="dx">As in the overload without lengths.</param>
+    /// <param name="dh0">As in the overload without lengths.</param>
+    /// <param name="dc0">As in the overload without lengths.</param>
+    /// <param name="accumulate">As in the overload without lengths.</param>
+    /// <param name="dWeightIh">As in the overload without lengths.</param>
+    /// <param name="dWeightHh">As in the overload without lengths.</param>
+    /// <param name="dBiasIh">As in the overload without lengths.</param>
+    /// <param name="dBiasHh">As in the overload without lengths.</param>
+    /// <param name="accumulateWeights">As in the overload without lengths.</param>
+    /// <param name="scratch">As in the overload without lengths.</param>
+    /// <param name="gemm">Packing buffers for the products.</param>
+    public static void Backward(RecurrentShape s, int batch, ReadOnlySpan<float> x, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0,
+        ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh, ReadOnlySpan<float> y, ReadOnlySpan<float> saved,
+        ReadOnlySpan<float> dy, Span<float> dx, Span<float> dh0, Span<float> dc0, bool accumulate,
+        Span<float> dWeightIh, Span<float> dWeightHh, Span<float> dBiasIh, Span<float> dBiasHh, bool accumulateWeights,
+        Span<float> scratch, ReadOnlySpan<float> lengths, bool reverse, GemmContext gemm)
     {
         ArgumentNullException.ThrowIfNull(gemm);
         s.CheckBackward("Recurrent.Backward", batch, x.Length, h0.Length, c0.Length, weightIh.Length, weightHh.Length,
             y.Length, saved.Length, dy.Length, dx.Length, dh0.Length, dc0.Length, dWeightIh.Length, dWeightHh.Length,
             dBiasIh.Length, dBiasHh.Length, scratch.Length);
+        s.CheckLengths("Recurrent.Backward", lengths, batch);
         gemm.ThrowIfDisposed();
         int steps = s.Steps, d = s.Input, h = s.Hidden, gw = s.GateWidth, b = batch, rows = steps * batch;
         RecurrentCell cell = s.Cell;
+        bool mapped = reverse || !lengths.IsEmpty;
         bool wantH0 = !dh0.IsEmpty;
         // Scratch: dgi [rows, GH] (input side), dgh [rows, GH] (GRU hidden side; the reset-before GRU splits it into
         // [rows, 2H] for the r, z rows and [rows, H] for the n rows), dx time-major [rows, D], carry [b, H], aux [b, H]
@@ -231,18 +305,36 @@ public static unsafe partial class Recurrent
             {
                 float* at = acts + (nint)t * b * gw, hp = hsp + (nint)t * b * h, gi = dgi + (nint)t * b * gw;
                 bool needCarry = t > 0 || wantH0;
+                // A padded step (t ≥ the sample's length; only with lengths) gets zero gate gradients and leaves the carried
+                // gradients as they are: zero, since the valid steps are a prefix and no gradient enters after them.
+                for (int n = 0; n < b && !lengths.IsEmpty; n++)
+                    if (t >= s.Length(lengths, n))
+                    {
+                        new Span<float>(gi + n * gw, gw).Clear();
+                        if (cell == RecurrentCell.Gru) new Span<float>(dgh + ((nint)t * b + n) * gw, gw).Clear();
+                        if (cell == RecurrentCell.GruResetBefore)
+                        {
+                            new Span<float>(dgh + (nint)t * b * 2 * h + 2 * n * h, 2 * h).Clear();
+                            new Span<float>(dgh + (nint)rows * 2 * h + ((nint)t * b + n) * h, h).Clear();
+                        }
+                    }
                 switch (cell)
                 {
                     case RecurrentCell.Rnn:
-                        for (int n = 0; n < b; n++) RnnBackward(pDy + ((nint)n * steps + t) * h, carry + n * h, at + n * gw, gi + n * gw, h);
+                        for (int n = 0; n < b; n++)
+                        {
+                            float* dyr = DyRow(s, pDy, lengths, reverse, n, t);
+                            if (dyr != null) RnnBackward(dyr, carry + n * h, at + n * gw, gi + n * gw, h);
+                        }
                         if (needCarry) hw.Backward(0, gw, gi, carry, accumulate: false);
                         break;
                     case RecurrentCell.Lstm:
                         for (int n = 0; n < b; n++)
                         {
                             nint row = (nint)t * b + n;
-                            LstmBackward(pDy + ((nint)n * steps + t) * h, carry + n * h, at + n * gw, csp + row * h, tcs + row * h,
-                                aux + n * h, gi + n * gw, h);
+                            float* dyr = DyRow(s, pDy, lengths, reverse, n, t);
+                            if (dyr != null)
+                                LstmBackward(dyr, carry + n * h, at + n * gw, csp + row * h, tcs + row * h, aux + n * h, gi + n * gw, h);
                         }
                         if (needCarry) hw.Backward(0, gw, gi, carry, accumulate: false);
                         break;
@@ -250,8 +342,10 @@ public static unsafe partial class Recurrent
                     {
                         float* gh = dgh + (nint)t * b * gw;
                         for (int n = 0; n < b; n++)
-                            GruBackward(pDy + ((nint)n * steps + t) * h, carry + n * h, at + n * gw, hp + n * h,
-                                extra + ((nint)t * b + n) * h, gi + n * gw, gh + n * gw, h);
+                        {
+                            float* dyr = DyRow(s, pDy, lengths, reverse, n, t);
+                            if (dyr != null) GruBackward(dyr, carry + n * h, at + n * gw, hp + n * h, extra + ((nint)t * b + n) * h, gi + n * gw, gh + n * gw, h);
+                        }
                         if (needCarry) hw.Backward(0, gw, gh, carry, accumulate: true);
                         break;
                     }
@@ -259,10 +353,14 @@ public static unsafe partial class Recurrent
                     {
                         float* drz = dgh + (nint)t * b * 2 * h, dn = dgh + (nint)rows * 2 * h + (nint)t * b * h;
                         for (int n = 0; n < b; n++)
-                            GruBeforeBackwardA(pDy + ((nint)n * steps + t) * h, carry + n * h, at + n * gw, hp + n * h, gi + n * gw, dn + n * h, h);
+                        {
+                            float* dyr = DyRow(s, pDy, lengths, reverse, n, t);
+                            if (dyr != null) GruBeforeBackwardA(dyr, carry + n * h, at + n * gw, hp + n * h, gi + n * gw, dn + n * h, h);
+                        }
                         hw.Backward(2 * h, h, dn, aux, accumulate: false);
                         for (int n = 0; n < b; n++)
-                            GruBeforeBackwardB(aux + n * h, at + n * gw, hp + n * h, gi + n * gw, drz + 2 * n * h, carry + n * h, h);
+                            if (lengths.IsEmpty || t < s.Length(lengths, n))
+                                GruBeforeBackwardB(aux + n * h, at + n * gw, hp + n * h, gi + n * gw, drz + 2 * n * h, carry + n * h, h);
                         if (needCarry) hw.Backward(0, 2 * h, drz, carry, accumulate: true);
                         break;
                     }
@@ -274,7 +372,7 @@ public static unsafe partial class Recurrent
         if (!dc0.IsEmpty) CopyOrAdd(dc0, carrySpan.Slice(b * h, b * h), accumulate);
 
         ReadOnlySpan<float> dgiSpan = scratch[..(rows * gw)];
-        ReadOnlySpan<float> xs = b == 1 ? x : saved.Slice(b * s.OffsetInput, rows * d);
+        ReadOnlySpan<float> xs = b == 1 && !mapped ? x : saved.Slice(b * s.OffsetInput, rows * d);
         if (!dWeightIh.IsEmpty)
         {
             if (d < TransposedGradientMaxInput)
@@ -289,12 +387,13 @@ public static unsafe partial class Recurrent
         }
         if (!dx.IsEmpty)
         {
-            if (b == 1) InputGradient(dgiSpan, weightIh, dx, rows, d, gw, accumulate, gemm);
+            if (b == 1 && !mapped) InputGradient(dgiSpan, weightIh, dx, rows, d, gw, accumulate, gemm);
             else
             {
                 Span<float> dxtm = scratch.Slice(b * s.OffsetInputGradient, rows * d);
                 InputGradient(dgiSpan, weightIh, dxtm, rows, d, gw, accumulate: false, gemm);
-                FromTimeMajor(dxtm, dx, b, steps, d, accumulate);
+                if (mapped) FromTimeMajor(s, dxtm, dx, b, lengths, reverse, accumulate);
+                else FromTimeMajor(dxtm, dx, b, steps, d, accumulate);
             }
         }
         ReadOnlySpan<float> hPrev = saved.Slice(b * s.OffsetHidden, rows * h);
@@ -400,6 +499,56 @@ public static unsafe partial class Recurrent
         for (int n = 0; n < batch; n++)
             for (int t = 0; t < steps; t++)
                 x.Slice((n * steps + t) * width, width).CopyTo(xtm.Slice((t * batch + n) * width, width));
+    }
+
+    /// <summary>The input in the order the recurrence reads it (<see cref="RecurrentContract.SourceStep"/>), time-major,
+    /// with zeros at the padded steps (so that no padding value, not even NaN, reaches the products).</summary>
+    private static void ToTimeMajor(RecurrentShape s, ReadOnlySpan<float> x, Span<float> xtm, int batch, ReadOnlySpan<float> lengths, bool reverse)
+    {
+        int steps = s.Steps, width = s.Input;
+        for (int n = 0; n < batch; n++)
+        {
+            int length = s.Length(lengths, n);
+            for (int t = 0; t < steps; t++)
+            {
+                Span<float> row = xtm.Slice((t * batch + n) * width, width);
+                if (t >= length) row.Clear();
+                else x.Slice((n * steps + RecurrentContract.SourceStep(t, length, reverse)) * width, width).CopyTo(row);
+            }
+        }
+    }
+
+    /// <summary>The inverse of the mapped <see cref="ToTimeMajor(RecurrentShape, ReadOnlySpan{float}, Span{float}, int, ReadOnlySpan{float}, bool)"/>
+    /// for the input gradient (a padded step's row is zero and stays at its own step).</summary>
+    private static void FromTimeMajor(RecurrentShape s, ReadOnlySpan<float> xtm, Span<float> x, int batch, ReadOnlySpan<float> lengths, bool reverse,
+        bool accumulate)
+    {
+        int steps = s.Steps, width = s.Input;
+        for (int n = 0; n < batch; n++)
+        {
+            int length = s.Length(lengths, n);
+            for (int t = 0; t < steps; t++)
+                CopyOrAdd(x.Slice((n * steps + RecurrentContract.SourceStep(t, length, reverse)) * width, width),
+                    xtm.Slice((t * batch + n) * width, width), accumulate);
+        }
+    }
+
+    /// <summary>dy's row for step t of sample n in the recurrence's order, or null at a padded step.</summary>
+    private static float* DyRow(RecurrentShape s, float* dy, ReadOnlySpan<float> lengths, bool reverse, int n, int t)
+    {
+        int length = s.Length(lengths, n);
+        return t >= length ? null : dy + ((nint)n * s.Steps + RecurrentContract.SourceStep(t, length, reverse)) * s.Hidden;
+    }
+
+    // The biases of a layer without them (bias: false): zeros, shared, grown to the widest layer seen (the only
+    // allocation, once per width; racing threads each store an array of zeros, either is right).
+    private static float[] s_zeroBias = [];
+
+    private static ReadOnlySpan<float> ZeroBias(int width)
+    {
+        float[] zeros = s_zeroBias;
+        if (zeros.Length < width) s_zeroBias = zeros = new float[width];
+        return zeros.AsSpan(0, width);
     }
 
     private static void FromTimeMajor(ReadOnlySpan<float> xtm, Span<float> x, int batch, int steps, int width, bool accumulate)

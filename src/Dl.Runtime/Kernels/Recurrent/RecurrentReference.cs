@@ -26,14 +26,24 @@ namespace Dl.Kernels;
 /// </remarks>
 public static class RecurrentReference
 {
-    /// <summary>Forward over all steps (see <see cref="Recurrent.Forward"/> for the arguments).</summary>
+    /// <summary>Forward over all steps (see <c>Recurrent.Forward</c> for the arguments).</summary>
     public static void Forward<T>(RecurrentShape s, int batch, ReadOnlySpan<T> x, ReadOnlySpan<T> h0, ReadOnlySpan<T> c0,
         ReadOnlySpan<T> weightIh, ReadOnlySpan<T> weightHh, ReadOnlySpan<T> biasIh, ReadOnlySpan<T> biasHh,
         Span<T> y, Span<T> saved) where T : IFloatingPointIeee754<T>
+        => Forward(s, batch, x, h0, c0, weightIh, weightHh, biasIh, biasHh, y, saved, default, reverse: false);
+
+    /// <summary>Forward over sequences of per-sample lengths, in either direction, biases optional (see the float
+    /// kernel's overload): a padded step keeps the state, writes a zero output and reads no input.</summary>
+    public static void Forward<T>(RecurrentShape s, int batch, ReadOnlySpan<T> x, ReadOnlySpan<T> h0, ReadOnlySpan<T> c0,
+        ReadOnlySpan<T> weightIh, ReadOnlySpan<T> weightHh, ReadOnlySpan<T> biasIh, ReadOnlySpan<T> biasHh,
+        Span<T> y, Span<T> saved, ReadOnlySpan<T> lengths, bool reverse) where T : IFloatingPointIeee754<T>
     {
         s.CheckForward("RecurrentReference.Forward", batch, x.Length, h0.Length, c0.Length, weightIh.Length, weightHh.Length,
             biasIh.Length, biasHh.Length, y.Length, saved.Length);
+        s.CheckLengths("RecurrentReference.Forward", lengths, batch);
         int steps = s.Steps, d = s.Input, h = s.Hidden, gw = s.GateWidth, b = batch;
+        if (biasIh.IsEmpty) biasIh = new T[gw];
+        if (biasHh.IsEmpty) biasHh = new T[gw];
         RecurrentCell cell = s.Cell;
         Span<T> acts = saved[..(steps * b * gw)];
         Span<T> hs = saved.Slice(b * s.OffsetHidden, (steps + 1) * b * h);
@@ -50,18 +60,30 @@ public static class RecurrentReference
                 hs[n * h + k] = h0.IsEmpty ? T.Zero : h0[n * h + k];
                 if (cell == RecurrentCell.Lstm) cs[n * h + k] = c0.IsEmpty ? T.Zero : c0[n * h + k];
             }
-            for (int t = 0; t < steps; t++) x.Slice((n * steps + t) * d, d).CopyTo(xtm.Slice((t * b + n) * d, d));
+            int length = s.Length(lengths, n);
+            for (int t = 0; t < steps; t++)
+                if (t >= length) xtm.Slice((t * b + n) * d, d).Clear();
+                else x.Slice((n * steps + RecurrentContract.SourceStep(t, length, reverse)) * d, d).CopyTo(xtm.Slice((t * b + n) * d, d));
         }
 
         for (int t = 0; t < steps; t++)
         {
             for (int n = 0; n < b; n++)
             {
-                int row = t * b + n;
-                ReadOnlySpan<T> xt = x.Slice((n * steps + t) * d, d);
+                int row = t * b + n, length = s.Length(lengths, n);
                 ReadOnlySpan<T> hp = hs.Slice(row * h, h);
                 Span<T> hn = hs.Slice((row + b) * h, h);
                 Span<T> a = acts.Slice(row * gw, gw);
+                if (t >= length)
+                {
+                    // Padding: the state stays, the output is zero.
+                    hp.CopyTo(hn);
+                    if (cell == RecurrentCell.Lstm) cs.Slice(row * h, h).CopyTo(cs.Slice((row + b) * h, h));
+                    a.Clear();
+                    y.Slice((n * steps + t) * h, h).Clear();
+                    continue;
+                }
+                ReadOnlySpan<T> xt = x.Slice((n * steps + RecurrentContract.SourceStep(t, length, reverse)) * d, d);
                 // a = W_ih x + b_ih; the hidden side W_hh h + b_hh goes into a too, or into `hidden` for GRU.
                 for (int j = 0; j < gw; j++) a[j] = biasIh[j] + Dot(weightIh.Slice(j * d, d), xt);
                 switch (cell)
@@ -119,12 +141,12 @@ public static class RecurrentReference
                         break;
                     }
                 }
-                hn.CopyTo(y.Slice((n * steps + t) * h, h));
+                hn.CopyTo(y.Slice((n * steps + RecurrentContract.SourceStep(t, length, reverse)) * h, h));
             }
         }
     }
 
-    /// <summary>Backpropagation through time (see <see cref="Recurrent.Backward"/> for the arguments and the flags).
+    /// <summary>Backpropagation through time (see <c>Recurrent.Backward</c> for the arguments and the flags).
     /// <paramref name="scratch"/> is checked like the float kernel's but not used: this oracle allocates its few
     /// per-sample temporaries.</summary>
     public static void Backward<T>(RecurrentShape s, int batch, ReadOnlySpan<T> x, ReadOnlySpan<T> h0, ReadOnlySpan<T> c0,
@@ -132,10 +154,21 @@ public static class RecurrentReference
         ReadOnlySpan<T> dy, Span<T> dx, Span<T> dh0, Span<T> dc0, bool accumulate,
         Span<T> dWeightIh, Span<T> dWeightHh, Span<T> dBiasIh, Span<T> dBiasHh, bool accumulateWeights,
         Span<T> scratch) where T : IFloatingPointIeee754<T>
+        => Backward(s, batch, x, h0, c0, weightIh, weightHh, y, saved, dy, dx, dh0, dc0, accumulate, dWeightIh, dWeightHh,
+            dBiasIh, dBiasHh, accumulateWeights, scratch, default, reverse: false);
+
+    /// <summary>Backpropagation through time over sequences of per-sample lengths, in either direction (the forward
+    /// call's <paramref name="lengths"/> and <paramref name="reverse"/>): padded steps pass no gradient.</summary>
+    public static void Backward<T>(RecurrentShape s, int batch, ReadOnlySpan<T> x, ReadOnlySpan<T> h0, ReadOnlySpan<T> c0,
+        ReadOnlySpan<T> weightIh, ReadOnlySpan<T> weightHh, ReadOnlySpan<T> y, ReadOnlySpan<T> saved,
+        ReadOnlySpan<T> dy, Span<T> dx, Span<T> dh0, Span<T> dc0, bool accumulate,
+        Span<T> dWeightIh, Span<T> dWeightHh, Span<T> dBiasIh, Span<T> dBiasHh, bool accumulateWeights,
+        Span<T> scratch, ReadOnlySpan<T> lengths, bool reverse) where T : IFloatingPointIeee754<T>
     {
         s.CheckBackward("RecurrentReference.Backward", batch, x.Length, h0.Length, c0.Length, weightIh.Length, weightHh.Length,
             y.Length, saved.Length, dy.Length, dx.Length, dh0.Length, dc0.Length, dWeightIh.Length, dWeightHh.Length,
             dBiasIh.Length, dBiasHh.Length, scratch.Length);
+        s.CheckLengths("RecurrentReference.Backward", lengths, batch);
         int steps = s.Steps, d = s.Input, h = s.Hidden, gw = s.GateWidth, b = batch;
         RecurrentCell cell = s.Cell;
         ReadOnlySpan<T> acts = saved[..(steps * b * gw)];
@@ -160,10 +193,17 @@ public static class RecurrentReference
             dcCarry.Clear();
             for (int t = steps - 1; t >= 0; t--)
             {
-                int row = t * b + n;
+                int row = t * b + n, length = s.Length(lengths, n);
+                if (t >= length)
+                {
+                    // Padding: no gradient in or through it (the carried gradients are still zero).
+                    if (!dx.IsEmpty && !accumulate) dx.Slice((n * steps + t) * d, d).Clear();
+                    continue;
+                }
+                int source = RecurrentContract.SourceStep(t, length, reverse);
                 ReadOnlySpan<T> a = acts.Slice(row * gw, gw), hp = hs.Slice(row * h, h);
-                ReadOnlySpan<T> xt = x.Slice((n * steps + t) * d, d);
-                for (int k = 0; k < h; k++) dh[k] = dy[(n * steps + t) * h + k] + carry[k];
+                ReadOnlySpan<T> xt = x.Slice((n * steps + source) * d, d);
+                for (int k = 0; k < h; k++) dh[k] = dy[(n * steps + source) * h + k] + carry[k];
                 // The hidden product's input per gate row: h_{t-1}, except the reset-before GRU's n rows (r ⊙ h_{t-1}).
                 ReadOnlySpan<T> nSource = hp;
                 switch (cell)
@@ -254,7 +294,7 @@ public static class RecurrentReference
                     {
                         T sum = T.Zero;
                         for (int j = 0; j < gw; j++) sum += dai[j] * weightIh[j * d + q];
-                        int at = (n * steps + t) * d + q;
+                        int at = (n * steps + source) * d + q;
                         dx[at] = accumulate ? dx[at] + sum : sum;
                     }
             }

@@ -7,8 +7,8 @@ namespace Dl.Kernels;
 /// </summary>
 /// <remarks>
 /// The workspaces are per sample, time-major inside (row t·batch + b holds step t of sample b), so that one step of
-/// the whole batch is a contiguous block. <c>saved</c> (written by <see cref="Recurrent.Forward"/>, read by
-/// <see cref="Recurrent.Backward"/>) holds, per sample:
+/// the whole batch is a contiguous block. <c>saved</c> (written by <c>Recurrent.Forward</c>, read by
+/// <c>Recurrent.Backward</c>) holds, per sample:
 /// <list type="bullet">
 /// <item>gate activations, T·G·H (RNN: h_t; LSTM: σ(i), σ(f), tanh(g), σ(o); GRU: σ(r), σ(z), tanh(n));</item>
 /// <item>hidden states h_0 … h_T, (T + 1)·H;</item>
@@ -64,8 +64,28 @@ public readonly record struct RecurrentShape(RecurrentCell Cell, int Steps, int 
         int y, int saved)
     {
         CheckCommon(method, batch, x, h0, c0, y, saved);
-        CheckWeights(method, weightIh, weightHh, biasIh, biasHh, "weightIh", "weightHh", "biasIh", "biasHh", optional: false);
+        CheckWeight(method, weightIh, (long)GateWidth * Input, "weightIh", "G·H·D", optional: false);
+        CheckWeight(method, weightHh, (long)GateWidth * Hidden, "weightHh", "G·H·H", optional: false);
+        // A layer without biases (bias: false) passes empty spans: zeros are added instead.
+        CheckWeight(method, biasIh, GateWidth, "biasIh", "G·H", optional: true);
+        CheckWeight(method, biasHh, GateWidth, "biasHh", "G·H", optional: true);
     }
+
+    /// <summary>Per-sample sequence lengths: empty (every sample has T steps) or one per sample, each an integer in 1..T
+    /// (<see cref="RecurrentContract.LengthError"/>, which names the sample).</summary>
+    internal void CheckLengths<T>(string method, ReadOnlySpan<T> lengths, int batch) where T : System.Numerics.INumberBase<T>
+    {
+        if (lengths.IsEmpty) return;
+        if (lengths.Length != batch)
+            throw new ArgumentException($"{method}: lengths has {lengths.Length} values, expected one per sample = {batch} or none (an empty span).", "lengths");
+        for (int n = 0; n < batch; n++)
+            if (RecurrentContract.LengthError(method, n, double.CreateTruncating(lengths[n]), Steps) is { } error)
+                throw new ArgumentOutOfRangeException("lengths", error);
+    }
+
+    /// <summary>Sample <paramref name="n"/>'s valid steps: its length, or T without lengths (checked already).</summary>
+    internal int Length<T>(ReadOnlySpan<T> lengths, int n) where T : System.Numerics.INumberBase<T> =>
+        lengths.IsEmpty ? Steps : int.CreateTruncating(lengths[n]);
 
     /// <summary>The checks Forward and Backward share: the shape, the batch, x, h0, c0, y and <c>saved</c>.</summary>
     private void CheckCommon(string method, int batch, int x, int h0, int c0, int y, int saved)
