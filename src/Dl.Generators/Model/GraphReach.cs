@@ -20,6 +20,10 @@ internal static class GraphReach
         return live;
     }
 
+    /// <summary>Whether the model has a loss that some parameter reaches: only then is there a backward pass and are
+    /// there training methods (a loss that depends on no parameter is kept for its trace and input gradients).</summary>
+    public static bool Trains(ModelSpec model) => model.LossNode >= 0 && GradientPath(model.Nodes, model.LossNode)[model.LossNode];
+
     /// <summary>Nodes on a path from a parameter to the loss: the ones whose gradient the backward pass computes.</summary>
     public static bool[] GradientPath(IReadOnlyList<NodeSpec> nodes, int loss)
     {
