@@ -206,7 +206,9 @@ public static class TransformerTraining
                     EncodeRow(task, digits, input, n, i, labels.AsSpan(i * T, T), teacherForcing: true);
                 }
                 adamw.LearningRate = WarmupCosine(step++, total, warmup, lr);
-                lossSum += (double)model.TrainStep(input.AsSpan(0, n * 3 * T), labels.AsSpan(0, n * T), n, optimizer) * n;
+                int m = n * T;   // each input's values: the rows hold all sources, then all masks, then all decoder inputs
+                lossSum += (double)model.TrainStep(source: input.AsSpan(0, m), sourceMask: input.AsSpan(m, m), decoderInput: input.AsSpan(2 * m, m),
+                    next: labels.AsSpan(0, m), batch: n, optimizer: optimizer) * n;
             }
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             elapsed += seconds;
@@ -316,7 +318,7 @@ public static class TransformerTraining
             Span<float> input = _input.AsSpan(0, n * 3 * T), logits = _logits.AsSpan(0, n * T * V);
             for (int t = 0; t < T; t++)
             {
-                model.Predict(input, logits, n);
+                model.Predict(source: input[..(n * T)], sourceMask: input.Slice(n * T, n * T), decoderInput: input[(2 * n * T)..], output: logits, batch: n);
                 for (int i = 0; i < n; i++)
                 {
                     int y = Metrics.ArgMax(logits.Slice((i * T + t) * V, V));

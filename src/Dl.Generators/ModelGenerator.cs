@@ -64,7 +64,13 @@ public sealed class ModelGenerator : IIncrementalGenerator
     {
         var (source, error) = Render(spec, checkedKernels);
         var shell = ModelShell.Of(spec);
-        if (error is null) AddSource(context, shell, () => source!);
+        if (error is null)
+        {
+            AddSource(context, shell, () => source!);
+            // The tape's copies of the forward and loss methods that name nodes after locals (TapeNames).
+            foreach (var method in spec.TapeMethods)
+                AddSource(context, shell, () => ModelEmitter.EmitTapeMethod(spec, method, Version), shell.HintName.Replace(".g.cs", "." + method.Name + ".g.cs"));
+        }
         else
         {
             context.ReportDiagnostic(error);
@@ -74,11 +80,11 @@ public sealed class ModelGenerator : IIncrementalGenerator
 
     /// <summary>Adds one model's file. An exception here would escape the generator and drop the output of every model in
     /// the project (CS8785): it becomes DL0010 for this model instead, at the class when the model can be found.</summary>
-    private static void AddSource(SourceProductionContext context, ModelShell shell, System.Func<string> text)
+    private static void AddSource(SourceProductionContext context, ModelShell shell, System.Func<string> text, string? hintName = null)
     {
         try
         {
-            context.AddSource(shell.HintName, text());
+            context.AddSource(hintName ?? shell.HintName, text());
         }
         catch (System.Exception e) when (e is not System.OperationCanceledException)
         {

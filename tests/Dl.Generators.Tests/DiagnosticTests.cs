@@ -170,11 +170,21 @@ public class DiagnosticTests
         Assert.Contains("generic", d.GetMessage());
     }
 
+    /// <summary>A loss that depends on no parameter was DL0007 ("nothing to train"); it is allowed now, for the trace and
+    /// input gradients, and the model has Loss and Trace but no training methods (not ITrainableModel).</summary>
     [Fact]
-    public void DL0007_LossWithoutParameters()
+    public void LossWithoutParameters_Builds_WithoutTrainingMethods()
     {
-        var d = Single(FailingModels.LossWithoutParameters.Source, "DL0007");
-        Assert.Contains("does not depend on any parameter", d.GetMessage());
+        var (diagnostics, generated, _) = GeneratorHarness.RunModel("""
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(4)] Tensor x) => Relu(x);
+                [Loss] Tensor L(Tensor y, [Shape(4)] Tensor t) => MseLoss(y, t);
+            }
+            """);
+        Assert.Empty(diagnostics);
+        Assert.DoesNotContain("ITrainableModel", generated);
+        Assert.DoesNotContain("TrainStep", generated);
+        Assert.Contains("public float Loss(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> t, int batch)", generated);
     }
 
     [Fact]

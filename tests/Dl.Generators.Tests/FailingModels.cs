@@ -107,13 +107,6 @@ public static class FailingModels
         }
         """, Type: "M<int>", Target: "int");
 
-    public static readonly FailingModel LossWithoutParameters = new("""
-        [Model] partial class M {
-            [Forward] Tensor F([Shape(4)] Tensor x) => Relu(x);
-            [Loss] Tensor L(Tensor y, [Shape(4)] Tensor t) => MseLoss(y, t);
-        }
-        """, Target: "float");
-
     public static readonly FailingModel MissingForward = new("[Model] partial class M { }");
 
     public static readonly FailingModel LossNotScalar = new("""

@@ -127,6 +127,10 @@ internal sealed class SourceWriter
         line.StartsWith("for (", StringComparison.Ordinal) || line.StartsWith("if (", StringComparison.Ordinal)
         || line.StartsWith("foreach (", StringComparison.Ordinal) || line.StartsWith("while (", StringComparison.Ordinal);
 
+    /// <summary>Writes <paramref name="text"/> as it is, unindented and unwrapped (code copied from the user, whose string
+    /// literals may span lines), and a line break.</summary>
+    public void Raw(string text) => _text.Append(text).Append('\n');
+
     public IDisposable Block(string header)
     {
         if (header.Length > 0) Line(header);

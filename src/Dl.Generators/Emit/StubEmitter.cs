@@ -48,15 +48,8 @@ internal static class StubEmitter
             w.Line($"public string Graph(global::Dl.GraphFormat format = global::Dl.GraphFormat.Text) => {Throw};");
             w.Line($"public void Save(string path) => {Throw};");
             w.Line($"public void Load(string path) => {Throw};");
-            w.Line($"public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch) => {Throw};");
-            foreach (var t in shell.TargetTypes)
-            {
-                string sig = $"global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<{t}> target, int batch";
-                w.Line($"public float TrainStep({sig}, global::Dl.IOptimizer optimizer) => {Throw};");
-                w.Line($"public float ComputeGradients({sig}) => {Throw};");
-                w.Line($"public float Loss({sig}) => {Throw};");
-                w.Line($"public global::Dl.Dynamic.DynamicTrace Trace({sig}) => {Throw};");
-            }
+            // The same data methods as the model, named after its [Forward] and [Loss] parameters (ApiSurface).
+            ApiSurface.Of(shell.InputNames, shell.TargetName).Print(w, shell.ClassName, shell.TargetTypes, trainable: true, Throw);
             w.Line($"global::Dl.Tensor global::Dl.Dynamic.IDynamicSource.DynamicForward(global::System.ReadOnlySpan<global::Dl.Tensor> inputs) => {Throw};");
             w.Line($"global::Dl.Tensor global::Dl.Dynamic.IDynamicSource.DynamicLoss(global::Dl.Tensor output, global::Dl.Tensor target) => {Throw};");
             w.Line($"static {self} global::Dl.Dynamic.IDynamicSource<{self}>.CreateShell() => {Throw};");

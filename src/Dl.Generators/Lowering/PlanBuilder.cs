@@ -24,9 +24,11 @@ internal sealed partial class PlanBuilder
     {
         var lowering = new PlanBuilder(model);
         lowering.BuildForward();
-        if (model.LossNode >= 0) lowering.BuildBackward();
+        // No backward pass for a loss that depends on no parameter (nothing to train; its trace runs on the tape).
+        bool trains = GraphReach.Trains(model);
+        if (trains) lowering.BuildBackward();
         Fusion.FuseElementwise(lowering._plan, model);
-        if (model.LossNode >= 0) lowering._plan.BackwardSgd = SgdFusion.Build(lowering._plan);
+        if (trains) lowering._plan.BackwardSgd = SgdFusion.Build(lowering._plan);
         BufferPlanner.Plan(lowering._plan, model);
         return lowering._plan;
     }

@@ -17,6 +17,10 @@ internal static class GraphReach
         return live;
     }
 
+    /// <summary>Whether the model has a loss that some parameter reaches: only then is there a backward pass and are
+    /// there training methods (a loss that depends on no parameter is kept for its trace and input gradients).</summary>
+    public static bool Trains(ModelSpec model) => model.LossNode >= 0 && GradientPath(model.Nodes, model.LossNode)[model.LossNode];
+
     /// <summary>Nodes on a path from a parameter to the loss: the ones whose gradient the backward pass computes. A path
     /// runs only through inputs that take a gradient (<see cref="CarriesGradient"/>): not through <c>Detach</c> or the mask
     /// of <c>Where</c>, so a parameter reached only that way is not trained.</summary>

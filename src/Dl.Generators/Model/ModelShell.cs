@@ -13,6 +13,12 @@ namespace Dl.Generators.Model;
 public sealed record ModelShell(string Namespace, string ClassName, string TypeParameters, EquatableArray<string> Containers,
     EquatableArray<string> ParamFields, EquatableArray<string> TargetTypes)
 {
+    /// <summary>The <c>[Forward]</c> method's parameter names (the data methods' input parameters, <see cref="Emit.ApiSurface"/>);
+    /// empty when there is no such method (then one input, <c>input</c>).</summary>
+    public EquatableArray<string> InputNames { get; init; } = EquatableArray<string>.Empty;
+    /// <summary>The <c>[Loss]</c> method's target parameter name, or null.</summary>
+    public string? TargetName { get; init; }
+
     /// <summary>The class as its own members name it: <c>Net</c>, <c>Net&lt;T&gt;</c>.</summary>
     public string SelfType => ClassName + TypeParameters;
 
@@ -31,5 +37,9 @@ public sealed record ModelShell(string Namespace, string ClassName, string TypeP
     /// <summary>The shell of a model that parsed but failed later (lowering or emission, DL0010).</summary>
     public static ModelShell Of(ModelSpec spec) => new(spec.Namespace, spec.ClassName, "", spec.Containers,
         spec.Parameters.Where(p => p.FieldName is not null).Select(p => p.FieldName!).ToArray(),
-        spec.Target is null ? new string[0] : new[] { spec.Target.IsLabels ? "int" : "float" });
+        spec.Target is null ? new string[0] : new[] { spec.Target.IsLabels ? "int" : "float" })
+    {
+        InputNames = spec.Inputs.Select(i => i.Name).ToArray(),
+        TargetName = spec.Target?.Name,
+    };
 }

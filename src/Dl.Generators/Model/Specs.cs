@@ -62,6 +62,15 @@ public sealed record WindowSpec(int Channels, int Height, int Width, int KernelH
     public string Literal => $"new global::Dl.Kernels.Window2d({string.Join(", ", ToInts())})";
 }
 
+/// <summary>A copy of the <c>[Forward]</c> or <c>[Loss]</c> method for the dynamic tape, whose assignments to tensor locals
+/// name the tape's nodes (<see cref="Parsing.TapeNames"/>), with what its file needs to compile as the original does.</summary>
+/// <param name="Name">The copy's name: <c>TapeForward</c> or <c>TapeLoss</c>.</param>
+/// <param name="FileUsings">The source file's extern aliases and using directives (not the global ones).</param>
+/// <param name="NamespaceUsings">The using directives of the namespace declarations around the method.</param>
+/// <param name="Nullable">The nullable context at the method: <c>enable</c>, <c>disable</c>, <c>enable annotations</c>, ….</param>
+/// <param name="Text">The method, normalized.</param>
+public sealed record TapeMethod(string Name, EquatableArray<string> FileUsings, EquatableArray<string> NamespaceUsings, string Nullable, string Text);
+
 /// <summary>A forward input or the loss target. Labels have <see cref="Classes"/> &gt; 0 and a shape of [] (one per sample)
 /// or [T] (one per step).</summary>
 public sealed record InputSpec(string Name, EquatableArray<int> Shape, int Classes)
@@ -85,6 +94,9 @@ public sealed record ModelSpec(
     public EquatableArray<string> Containers { get; init; } = EquatableArray<string>.Empty;
     /// <summary>Non-trainable state tensors (batch norm running statistics), in the order of the state block.</summary>
     public EquatableArray<ParameterSpec> States { get; init; } = EquatableArray<ParameterSpec>.Empty;
+    /// <summary>The tape's copies of the forward and loss methods that name nodes after locals (<see cref="TapeMethod"/>);
+    /// a method without one is called as written.</summary>
+    public EquatableArray<TapeMethod> TapeMethods { get; init; } = EquatableArray<TapeMethod>.Empty;
     /// <summary>Dropout ops in the model (each draws from its own stream).</summary>
     public bool HasDropout => Nodes.Any(n => n.Kind == NodeKind.Dropout);
     public string FullName => (string.IsNullOrEmpty(Namespace) ? "" : Namespace + ".") + string.Concat(Containers.Select(c => c.Substring(c.LastIndexOf(' ') + 1) + ".")) + ClassName;

@@ -22,15 +22,23 @@ internal static class DeclarationChecks
         "_arenaStart", "_fixedStart", "_state", "_seed", "_gemm", "_maxBatch", "_chunkLimit", "_gradSum", "_chunkGrads",
         "_backwardGrads", "PredictInChunks", "ComputeInChunks", "ComputeGradientsInChunks", "Chunk", "ChunkSamples",
         "_owner", "_stateBefore", "SaveState", "RestoreState", "LossCore", "ComputeGradientsCore",
+        "PredictGuarded", "TrainStepGuarded", "ComputeGradientsGuarded", "LossGuarded", "TraceGuarded", "StageInputs", "_inputs", "TapeForward", "TapeLoss",
     };
 
-    /// <summary>The public methods of generated code and their parameter counts: a user method of the same name with another
-    /// count is an overload and may stay (the usual <c>[Loss] Tensor Loss(Tensor y, Tensor t)</c> beside the generated
-    /// <c>Loss(input, target, batch)</c>); with the same count it would duplicate or be ambiguous with the generated one.</summary>
+    /// <summary>The public methods of generated code and their parameter counts for a model with one input: a user method of
+    /// the same name with another count is an overload and may stay (the usual <c>[Loss] Tensor Loss(Tensor y, Tensor t)</c>
+    /// beside the generated <c>Loss(x, y, batch)</c>); with the same count it would duplicate or be ambiguous with the
+    /// generated one. The data methods (<see cref="DataMethods"/>) take one more parameter per further input.</summary>
     private static readonly Dictionary<string, int> PublicMethods = new(System.StringComparer.Ordinal)
     {
         ["Parameter"] = 1, ["Gradient"] = 1, ["Summary"] = 0, ["Graph"] = 1, ["Save"] = 1, ["Load"] = 1, ["Predict"] = 3,
         ["TrainStep"] = 4, ["ComputeGradients"] = 3, ["Loss"] = 3, ["Trace"] = 3,
+    };
+
+    /// <summary>The public methods with one span parameter per input (<see cref="Emit.ApiSurface"/>).</summary>
+    private static readonly HashSet<string> DataMethods = new(System.StringComparer.Ordinal)
+    {
+        "Predict", "TrainStep", "ComputeGradients", "Loss", "Trace",
     };
 
     /// <summary>The dimensions of a <c>[Shape(...)]</c> or <c>[Param(...)]</c> attribute, or null when the compiler could not
@@ -75,6 +83,8 @@ internal static class DeclarationChecks
     /// declares the model's constructors).</summary>
     public static void Members(INamedTypeSymbol type)
     {
+        var forward = type.GetMembers().OfType<IMethodSymbol>().FirstOrDefault(m => ModelParser.HasAttribute(m, "Dl.ForwardAttribute"));
+        int furtherInputs = System.Math.Max(0, (forward?.Parameters.Length ?? 1) - 1);
         foreach (var member in type.GetMembers())
         {
             if (member.IsImplicitlyDeclared || member.Locations.FirstOrDefault() is not { IsInSource: true } location) continue;
@@ -82,7 +92,12 @@ internal static class DeclarationChecks
                 throw new ModelErrorException(DiagnosticInfo.Create(GeneratedMemberCollision, location, type.Name + "(...)", type.Name,
                     "the generator declares the model's constructors (new " + type.Name + "(options)); initialize in the [Param] attributes or a [Block] instead"));
             if (member is IMethodSymbol { MethodKind: not MethodKind.Ordinary } or INamedTypeSymbol) continue;
-            if (member is IMethodSymbol method && PublicMethods.TryGetValue(member.Name, out int count) && method.Parameters.Length != count) continue;
+            // Trace also takes an optional `gradients` flag (and, with a loss, the target: one more parameter).
+            if (member is IMethodSymbol method && PublicMethods.TryGetValue(member.Name, out int count))
+            {
+                int n = method.Parameters.Length - (DataMethods.Contains(member.Name) ? furtherInputs : 0);
+                if (n != count && !(member.Name == "Trace" && n == count + 1)) continue;
+            }
             if (GeneratedMembers.Contains(member.Name))
                 throw new ModelErrorException(DiagnosticInfo.Create(GeneratedMemberCollision, location, member.Name, type.Name,
                     "the generated half of the class declares a member of that name; rename it"));

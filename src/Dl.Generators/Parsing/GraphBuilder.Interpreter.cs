@@ -163,10 +163,11 @@ internal sealed partial class GraphBuilder
         var n = Nodes[node];
         if (n.Kind is NodeKind.Input or NodeKind.Target or NodeKind.Param or NodeKind.Constant) return;
         if (n.Kind is NodeKind.Conv or NodeKind.Recurrent or NodeKind.Attention || KeepsLabel(n)) return;   // a named layer keeps its name (the summary row and the graph)
+        // The summary row of an op outside a named layer is named after the local (NameLayerRows); a named layer's row
+        // (Linear's, whose node is relabeled) keeps the layer's name.
+        if (_collectLayers) foreach (var row in _autoRows) if (row.Value == node) _rowLocals[row.Key] = name;
         if (Nodes.Any(m => m.Label == name)) name = name + "_" + node;   // a reassigned local: h, h_7, ...
         Nodes[node] = n with { Label = name };
-        if (_collectLayers) for (int i = 0; i < Layers.Count; i++)
-            if (Layers[i].Name == n.Label) Layers[i] = Layers[i] with { Name = name };
     }
 
     // ---- expressions --------------------------------------------------------------------------------------

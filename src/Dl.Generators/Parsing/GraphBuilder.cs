@@ -35,6 +35,10 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
     private readonly Dictionary<string, int> _fieldNodes = new();
     private readonly Dictionary<SyntaxTree, SemanticModel> _models = new() { [semanticModel.SyntaxTree] = semanticModel };
     private string _layer = "";
+    /// <summary>Summary rows of ops outside any named layer (row index → node), named by <see cref="NameLayerRows"/>
+    /// after the local variable they were assigned to (<see cref="_rowLocals"/>) or their op.</summary>
+    private readonly Dictionary<int, int> _autoRows = new();
+    private readonly Dictionary<int, string> _rowLocals = new();
     private bool _collectLayers;
     private int _depth;
 
@@ -89,8 +93,36 @@ internal sealed partial class GraphBuilder(SemanticModel semanticModel, INamedTy
         Nodes.Add(new NodeSpec(id, kind, label, op, impl, inputs, shape, attributes, saves, differentiable, _layer));
         _locations.Add(location ?? Location.None);
         if (_collectLayers && _layer.Length == 0 && kind is not (NodeKind.Constant or NodeKind.Param or NodeKind.Input or NodeKind.Target))
+        {
+            _autoRows[Layers.Count] = id;
             Layers.Add(new LayerSpec(label, op, shape.Dims, 0));
+        }
         return id;
+    }
+
+    /// <summary>Names the summary rows of ops outside named layers (a named layer's row is its <c>name:</c>, whatever
+    /// local it is assigned to): the local variable the op's value was assigned to (<c>var code = Sigmoid(h)</c> →
+    /// <c>code</c>), else the op (<c>sigmoid</c>); a name several rows would share is numbered from 1 in model order
+    /// (<c>sigmoid_1</c>, <c>sigmoid_2</c>; a reassigned local <c>h_1</c>, <c>h_2</c>), and one that a named layer
+    /// already has gets <c>_</c> appended.</summary>
+    public void NameLayerRows()
+    {
+        var bases = _autoRows.Keys.OrderBy(r => r).ToDictionary(r => r, r => _rowLocals.TryGetValue(r, out var local) ? local : Layers[r].Op);
+        var counts = bases.Values.GroupBy(b => b).ToDictionary(g => g.Key, g => g.Count());
+        var taken = new HashSet<string>(Layers.Where((_, r) => !_autoRows.ContainsKey(r)).Select(l => l.Name));
+        var ordinal = new Dictionary<string, int>();
+        foreach (var row in bases)
+        {
+            string name = row.Value;
+            if (counts[name] > 1)
+            {
+                ordinal[name] = ordinal.TryGetValue(name, out int k) ? k + 1 : 1;
+                name += "_" + ordinal[name];
+            }
+            while (taken.Contains(name)) name += "_";
+            taken.Add(name);
+            Layers[row.Key] = Layers[row.Key] with { Name = name };
+        }
     }
 
     /// <summary>The value as a batched one. An output that does not depend on the input (a parameter, a constant

@@ -64,6 +64,7 @@ internal static class ModelParser
             }
             token.ThrowIfCancellationRequested();
             int output = builder.BroadcastToBatch(builder.BuildMethod(forward, inputNodes));
+            builder.NameLayerRows();
 
             InputSpec? target = null;
             int lossNode = -1;
@@ -80,8 +81,8 @@ internal static class ModelParser
                     throw Error(DiagnosticDescriptors.InvalidLoss, loss, type.Name, $"the loss must be a scalar per sample, not {lossShape}");
                 token.ThrowIfCancellationRequested();
                 builder.CheckDifferentiable(lossNode, type.Name);
-                if (!builder.DependsOnParameters(lossNode))
-                    throw Error(DiagnosticDescriptors.InvalidLoss, loss, type.Name, "the loss does not depend on any parameter, so there is nothing to train");
+                // A loss that depends on no parameter is allowed (the course notes' f(x, y, z) = (x + y) z, traced and
+                // differentiated with respect to its inputs): the model then has Loss and Trace but no training methods.
             }
 
             DeclarationChecks.Totals(type.Name, builder.Parameters, builder.States, syntax.Identifier.GetLocation());
@@ -92,7 +93,12 @@ internal static class ModelParser
                 DeclarationChecks.Identifier(type.Name), modifiers, DeclarationChecks.Identifier(forward.Name),
                 loss is null ? null : DeclarationChecks.Identifier(loss.Name),
                 inputs.ToArray(), target, builder.Parameters.ToArray(), builder.Nodes.ToArray(), output, lossNode,
-                builder.Layers.ToArray()) { Containers = containers.ToArray(), States = builder.States.ToArray() };
+                builder.Layers.ToArray())
+            {
+                Containers = containers.ToArray(), States = builder.States.ToArray(),
+                TapeMethods = new[] { TapeNames.Copy(forward, "TapeForward", context.SemanticModel.Compilation, token),
+                    loss is null ? null : TapeNames.Copy(loss, "TapeLoss", context.SemanticModel.Compilation, token) }.OfType<TapeMethod>().ToArray(),
+            };
             return new ParseResult(spec, null, EquatableArray<DiagnosticInfo>.Empty);
         }
         catch (ModelErrorException e)
@@ -133,7 +139,12 @@ internal static class ModelParser
             : target is not null && HasAttribute(target, "Dl.LabelsAttribute") ? new[] { "int" }
             : target is not null && HasAttribute(target, "Dl.ShapeAttribute") ? new[] { "float" }
             : new[] { "float", "int" };
-        return new ModelShell(DeclarationChecks.Namespace(type.ContainingNamespace), DeclarationChecks.Identifier(type.Name), syntax.TypeParameterList?.ToString() ?? "", containers.ToArray(), fields, targets);
+        var forward = type.GetMembers().OfType<IMethodSymbol>().FirstOrDefault(m => HasAttribute(m, "Dl.ForwardAttribute"));
+        return new ModelShell(DeclarationChecks.Namespace(type.ContainingNamespace), DeclarationChecks.Identifier(type.Name), syntax.TypeParameterList?.ToString() ?? "", containers.ToArray(), fields, targets)
+        {
+            InputNames = forward is null ? new string[0] : forward.Parameters.Select(p => p.Name).ToArray(),
+            TargetName = target?.Name,
+        };
     }
 
     internal static bool HasAttribute(ISymbol symbol, string fullName) =>

@@ -34,6 +34,17 @@ public sealed class DynamicContext
         return _model.BindParameter(name);
     }
 
+    /// <summary>Names <paramref name="value"/> after the local variable of model code it is assigned to, for
+    /// <see cref="DynamicTrace.Find"/>; returns it. The generator wraps each assignment to a <see cref="Tensor"/> local of
+    /// a <c>[Forward]</c> or <c>[Loss]</c> method in this call, in the copy of the method the tape runs; a node keeps the
+    /// first name it gets. Costs one field write.</summary>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public static Tensor Named(Tensor value, string name)
+    {
+        if (value is not null) value.Local ??= name;
+        return value!;
+    }
+
     /// <summary>The model seed (dropout masks are keyed by it).</summary>
     internal ulong Seed => _model.Seed;
 

@@ -15,7 +15,15 @@ namespace Dl.Dynamic;
 /// <param name="LocalGradients">Per input, ∂node/∂input element-wise (at the node's size) for element-wise ops
 /// (computed through the op's backward with dy = 1); empty where the local derivative is a full Jacobian
 /// (matmul, linear, reductions, row-wise ops, losses, structural ops).</param>
-public sealed record TraceNode(int Id, string Op, int[] Inputs, int[] Shape, double[] Value, double[] Gradient, double[][] LocalGradients);
+public sealed record TraceNode(int Id, string Op, int[] Inputs, int[] Shape, double[] Value, double[] Gradient, double[][] LocalGradients)
+{
+    /// <summary>The local variable of the model's <c>[Forward]</c> or <c>[Loss]</c> method this node was first assigned to
+    /// (<c>var h = Relu(z)</c> → <c>h</c>), or null.</summary>
+    public string? Local { get; init; }
+
+    /// <summary>The input's or parameter's name for a leaf (<c>x</c>, <c>fc1.weight</c>), else null.</summary>
+    public string? Leaf { get; init; }
+}
 
 /// <summary>
 /// The forward and backward pass of one run, node by node, in double precision: what the course notes tabulate when
@@ -26,8 +34,9 @@ public sealed class DynamicTrace
 {
     private readonly bool[] _batched;
 
-    internal DynamicTrace(IReadOnlyList<TraceNode> nodes, bool[] batched, int batch, double value, int root)
+    internal DynamicTrace(IReadOnlyList<TraceNode> nodes, bool[] batched, int batch, double value, int root, bool gradients = true)
     {
+        HasGradients = gradients;
         Nodes = nodes;
         _batched = batched;
         Batch = batch;
@@ -47,14 +56,32 @@ public sealed class DynamicTrace
     /// <summary>Id of the node L was computed from (the loss, or the output without a loss).</summary>
     public int Root { get; }
 
-    /// <summary>The first node whose <see cref="TraceNode.Op"/> is <paramref name="op"/>.</summary>
-    /// <exception cref="KeyNotFoundException">No node has that op (the message lists the ops).</exception>
-    public TraceNode Find(string op)
+    /// <summary>Whether the trace holds gradients (false for a values-only trace: <see cref="TraceNode.Gradient"/> and
+    /// <see cref="TraceNode.LocalGradients"/> are empty, and <see cref="Value"/> is still L).</summary>
+    public bool HasGradients { get; }
+
+    /// <summary>A node by name: the last node assigned to the local variable <paramref name="name"/> of the model's code
+    /// (the value the variable ends with; <see cref="FindAll"/> lists every assignment), else the input or parameter of
+    /// that name (<c>x</c>, <c>fc1.weight</c>), else the first node whose <see cref="TraceNode.Op"/> is
+    /// <paramref name="name"/> (<c>sigmoid</c>, <c>input x</c>).</summary>
+    /// <exception cref="KeyNotFoundException">Nothing has that name or op (the message lists the names and ops).</exception>
+    public TraceNode Find(string name)
     {
+        ArgumentNullException.ThrowIfNull(name);
+        for (int i = Nodes.Count - 1; i >= 0; i--)
+            if (Nodes[i].Local == name) return Nodes[i];
         foreach (TraceNode n in Nodes)
-            if (n.Op == op) return n;
-        throw new KeyNotFoundException($"No node '{op}' in the trace; its nodes are: {string.Join(", ", Nodes.Select(n => n.Op))}.");
+            if (n.Leaf == name) return n;
+        foreach (TraceNode n in Nodes)
+            if (n.Op == name) return n;
+        var names = Nodes.Select(n => n.Local ?? n.Leaf).OfType<string>().Distinct();
+        throw new KeyNotFoundException($"No node '{name}' in the trace; its names are: {string.Join(", ", names)}; its ops: " +
+            $"{string.Join(", ", Nodes.Select(n => n.Op).Distinct())}.");
     }
+
+    /// <summary>Every node assigned to the local variable <paramref name="name"/>, in the order of the assignments (a
+    /// variable reassigned in a loop: one node per step); empty when there is none.</summary>
+    public IReadOnlyList<TraceNode> FindAll(string name) => Nodes.Where(n => n.Local == name).ToList();
 
     /// <summary>An aligned text table: node | op | inputs | shape | value | local gradient(s) | upstream gradient dL/dnode.</summary>
     public override string ToString()
@@ -68,7 +95,7 @@ public sealed class DynamicTrace
                 : string.Join("; ", n.LocalGradients.Select((g, i) => $"d/d%{n.Inputs[i]} = {Format(g)}"));
             rows.Add([
                 "%" + n.Id.ToString(CultureInfo.InvariantCulture),
-                n.Op,
+                n.Local is null ? n.Op : n.Local + " = " + n.Op,
                 n.Inputs.Length == 0 ? "-" : string.Join(", ", n.Inputs.Select(i => "%" + i.ToString(CultureInfo.InvariantCulture))),
                 Tensor.FormatShape(n.Shape) + (_batched[n.Id] ? " x" + Batch.ToString(CultureInfo.InvariantCulture) : ""),
                 Format(n.Value),
@@ -119,7 +146,14 @@ public sealed partial class DynamicModel
     /// the parameters, leaving the model's gradients untouched) and returns every node's value, local gradients and
     /// upstream gradient. Pass an empty <paramref name="target"/> (or use a model without a loss) to trace the output
     /// itself: L is then the batch mean of the sum of the output's elements.</summary>
-    public DynamicTrace Trace(ReadOnlySpan<double> input, ReadOnlySpan<double> target, int batch)
+    public DynamicTrace Trace(ReadOnlySpan<double> input, ReadOnlySpan<double> target, int batch) => Trace(input, target, batch, gradients: true);
+
+    /// <summary>The forward values of every node, without a backward pass: for a model without a loss, or one whose
+    /// output passes through ops that have no gradient (<c>Step</c>, <c>ArgMax</c>). <see cref="DynamicTrace.Value"/> is
+    /// still L (the loss with a <paramref name="target"/>, else the batch mean of the output's sum).</summary>
+    public DynamicTrace TraceValues(ReadOnlySpan<double> input, ReadOnlySpan<double> target, int batch) => Trace(input, target, batch, gradients: false);
+
+    private DynamicTrace Trace(ReadOnlySpan<double> input, ReadOnlySpan<double> target, int batch, bool gradients)
     {
         using var busy = ModelGuard.Enter(ref _owner, Description.Name, nameof(Trace));
         CheckBatch(batch);
@@ -140,7 +174,7 @@ public sealed partial class DynamicModel
         double total = 0;
         foreach (double v in root.Values<double>()) total += v;
         double value = root.Batched ? total / batch : total;
-        Backward<double>(root, batch);
+        if (gradients) Backward<double>(root, batch);
 
         ReadOnlySpan<Tensor> nodes = _tape.Nodes;
         var result = new TraceNode[nodes.Length];
@@ -150,11 +184,15 @@ public sealed partial class DynamicModel
             Tensor t = nodes[i];
             int[] ids = new int[t.InputCount];
             for (int k = 0; k < ids.Length; k++) ids[k] = t.Input(k).Id;
-            double[] gradient = t.GradReady ? t.Upstream<double>().ToArray() : [];
+            double[] gradient = gradients && t.GradReady ? t.Upstream<double>().ToArray() : [];
             result[i] = new TraceNode(t.Id, Describe(t), ids, t.ShapeArray.ToArray(), t.Values<double>().ToArray(), gradient,
-                t.LocalRule is { } rule ? rule(t) : []);
+                gradients && t.LocalRule is { } rule ? rule(t) : [])
+            {
+                Local = t.Local,
+                Leaf = t.Kind is Tensor.NodeKind.Input or Tensor.NodeKind.Parameter ? t.NameValue : null,
+            };
             batched[i] = t.Batched;
         }
-        return new DynamicTrace(result, batched, batch, value, root.Id);
+        return new DynamicTrace(result, batched, batch, value, root.Id, gradients);
     }
 }

@@ -44,6 +44,12 @@ public static class ModelChecks
     public static void ThrowInputLength(int length, int batch, int perSample) =>
         throw new ArgumentException($"input has {length} values; expected batch x {perSample} = {batch * perSample}.", "input");
 
+    /// <summary>Input <paramref name="name"/> of a model with several inputs (a per-input call) whose length is not
+    /// <paramref name="batch"/> × <paramref name="perSample"/>.</summary>
+    [DoesNotReturn]
+    public static void ThrowInputLength(string name, int length, int batch, int perSample) =>
+        throw new ArgumentException($"input {name} has {length} values; expected batch x {perSample} = {batch * perSample}.", name);
+
     /// <summary>An output shorter than <paramref name="batch"/> × <paramref name="perSample"/>.</summary>
     [DoesNotReturn]
     public static void ThrowOutputLength(int length, int batch, int perSample) =>

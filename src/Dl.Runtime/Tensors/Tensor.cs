@@ -26,6 +26,8 @@ public sealed partial class Tensor
     internal NodeKind Kind;
     internal string OpName = "";
     internal string? NameValue;
+    /// <summary>The local variable of model code that this node was first assigned to (<see cref="Dynamic.DynamicContext.Named"/>).</summary>
+    internal string? Local;
     internal int[] ShapeArray = [];
     internal int SizeValue;
     internal bool Batched;
@@ -206,6 +208,7 @@ public sealed partial class Tensor
         Kind = NodeKind.Op;
         OpName = "";
         NameValue = null;
+        Local = null;
         ShapeArray = [];
         SizeValue = 0;
         Batched = false;

@@ -154,7 +154,20 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         global::Dl.Checkpoints.Safetensors.Load(path, StaticDescription, _params, _state);
     }
 
-    public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch)
+    public void Predict(global::System.ReadOnlySpan<float> tokens, global::System.Span<float> output, int batch) => this.PredictGuarded(tokens, output, batch);
+    public float TrainStep(global::System.ReadOnlySpan<float> tokens, global::System.ReadOnlySpan<int> next, int batch,
+        global::Dl.IOptimizer optimizer) => this.TrainStepGuarded(tokens, next, batch, optimizer);
+    public float ComputeGradients(global::System.ReadOnlySpan<float> tokens, global::System.ReadOnlySpan<int> next,
+        int batch) => this.ComputeGradientsGuarded(tokens, next, batch);
+    public float Loss(global::System.ReadOnlySpan<float> tokens, global::System.ReadOnlySpan<int> next, int batch) => this.LossGuarded(tokens, next, batch);
+    /// <summary>Every node's value, local gradient and upstream gradient dL/dnode (L: the batch-mean loss) for these inputs and
+    /// the current weights, state and <see cref="Training"/> mode, computed on the dynamic tape in double precision (the model
+    /// is not changed). Nodes are found by their local variable's name (<c>trace.Find("h")</c>). With <paramref name="gradients"/>
+    /// false, values only (no backward pass: through ops without a gradient).</summary>
+    public global::Dl.Dynamic.DynamicTrace Trace(global::System.ReadOnlySpan<float> tokens, global::System.ReadOnlySpan<int> next, int batch,
+        bool gradients = true) => this.TraceGuarded(tokens, next, batch, gradients);
+
+    private void PredictGuarded(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch)
     {
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "CharGru", "Predict");
         if ((uint)(batch - 1) >= (uint)_maxBatch) global::Dl.ModelChecks.ThrowBatch(batch, _maxBatch);
@@ -177,7 +190,8 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 5936 * _maxBatch, batch * OutputSize).CopyTo(output);
     }
 
-    public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch, global::Dl.IOptimizer optimizer)
+    private float TrainStepGuarded(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch,
+        global::Dl.IOptimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "CharGru", "TrainStep");
@@ -198,7 +212,7 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         }
         catch { RestoreState(dropoutStep); throw; }
     }
-    public float ComputeGradients(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch)
+    private float ComputeGradientsGuarded(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch)
     {
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "CharGru", "ComputeGradients");
         long dropoutStep = SaveState();
@@ -244,7 +258,11 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         global::System.MemoryExtensions.CopyTo(_gradSum, _grads);
         return loss;
     }
-    public float Loss(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch)
+    /// <summary>Before a training step: what its forward pass advances (running statistics, DropoutStep).</summary>
+    private long SaveState() => DropoutStep;
+    /// <summary>After a failed training step: the state as <see cref="SaveState"/> found it.</summary>
+    private void RestoreState(long dropoutStep) => DropoutStep = dropoutStep;
+    private float LossGuarded(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch)
     {
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "CharGru", "Loss");
         return LossCore(input, target, batch);
@@ -257,10 +275,6 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         RunLoss(ref inputRef, ref __Ref.NullRef<float>(), batch);
         return global::Dl.ModelStorage.Sum(global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 5456 * _maxBatch, batch)) / batch;
     }
-    /// <summary>Before a training step: what its forward pass advances (running statistics, DropoutStep).</summary>
-    private long SaveState() => DropoutStep;
-    /// <summary>After a failed training step: the state as <see cref="SaveState"/> found it.</summary>
-    private void RestoreState(long dropoutStep) => DropoutStep = dropoutStep;
     /// <summary>Validates a step's arguments and writes the labels (if any) into the arena.</summary>
     private void Stage(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch)
     {
@@ -570,11 +584,10 @@ partial class CharGru : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<Cha
         return Forward(inputs[0]);
     }
     global::Dl.Tensor global::Dl.Dynamic.IDynamicSource.DynamicLoss(global::Dl.Tensor output, global::Dl.Tensor target) => Loss(output, target);
-    /// <summary>Every node's value, local gradient and upstream gradient for these inputs and the current weights
-    /// (computed on the dynamic tape in double precision).</summary>
-    public global::Dl.Dynamic.DynamicTrace Trace(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch)
+    private global::Dl.Dynamic.DynamicTrace TraceGuarded(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch,
+        bool gradients)
     {
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "CharGru", "Trace");
-        return global::Dl.Dynamic.Tracing.Trace<CharGru>(_params, input, target, batch);
+        return global::Dl.Dynamic.Tracing.Trace<CharGru>(_params, _state, Training, DropoutStep, input, target, batch, gradients);
     }
 }

@@ -45,7 +45,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         Layers = new global::Dl.LayerSummary[]
         {
             new("fc1", "Linear", new int[] { 128 }, 100480),
-            new("relu5", "relu", new int[] { 128 }, 0),
+            new("relu", "relu", new int[] { 128 }, 0),
             new("fc2", "Linear", new int[] { 10 }, 1290),
         },
         GraphText = "x = input [B, 784]\nfc1.weight = param [128, 784]\nfc1.matmul = linear(x, fc1.weight) [B, 128]\nfc1.bias = param [128]\n"
@@ -128,7 +128,20 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         global::Dl.Checkpoints.Safetensors.Load(path, StaticDescription, _params, _state);
     }
 
-    public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch)
+    public void Predict(global::System.ReadOnlySpan<float> x, global::System.Span<float> output, int batch) => this.PredictGuarded(x, output, batch);
+    public float TrainStep(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<int> y, int batch,
+        global::Dl.IOptimizer optimizer) => this.TrainStepGuarded(x, y, batch, optimizer);
+    public float ComputeGradients(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<int> y, int batch) => this.ComputeGradientsGuarded(x, y,
+        batch);
+    public float Loss(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<int> y, int batch) => this.LossGuarded(x, y, batch);
+    /// <summary>Every node's value, local gradient and upstream gradient dL/dnode (L: the batch-mean loss) for these inputs and
+    /// the current weights, state and <see cref="Training"/> mode, computed on the dynamic tape in double precision (the model
+    /// is not changed). Nodes are found by their local variable's name (<c>trace.Find("h")</c>). With <paramref name="gradients"/>
+    /// false, values only (no backward pass: through ops without a gradient).</summary>
+    public global::Dl.Dynamic.DynamicTrace Trace(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<int> y, int batch,
+        bool gradients = true) => this.TraceGuarded(x, y, batch, gradients);
+
+    private void PredictGuarded(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch)
     {
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "FashionMlp", "Predict");
         if ((uint)(batch - 1) >= (uint)_maxBatch) global::Dl.ModelChecks.ThrowBatch(batch, _maxBatch);
@@ -151,7 +164,8 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 32 * _maxBatch, batch * OutputSize).CopyTo(output);
     }
 
-    public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch, global::Dl.IOptimizer optimizer)
+    private float TrainStepGuarded(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch,
+        global::Dl.IOptimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "FashionMlp", "TrainStep");
@@ -172,7 +186,7 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         }
         catch { RestoreState(dropoutStep); throw; }
     }
-    public float ComputeGradients(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch)
+    private float ComputeGradientsGuarded(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch)
     {
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "FashionMlp", "ComputeGradients");
         long dropoutStep = SaveState();
@@ -218,7 +232,11 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         global::System.MemoryExtensions.CopyTo(_gradSum, _grads);
         return loss;
     }
-    public float Loss(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch)
+    /// <summary>Before a training step: what its forward pass advances (running statistics, DropoutStep).</summary>
+    private long SaveState() => DropoutStep;
+    /// <summary>After a failed training step: the state as <see cref="SaveState"/> found it.</summary>
+    private void RestoreState(long dropoutStep) => DropoutStep = dropoutStep;
+    private float LossGuarded(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch)
     {
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "FashionMlp", "Loss");
         return LossCore(input, target, batch);
@@ -231,10 +249,6 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         RunLoss(ref inputRef, ref __Ref.NullRef<float>(), batch);
         return global::Dl.ModelStorage.Sum(global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 16 * _maxBatch, batch)) / batch;
     }
-    /// <summary>Before a training step: what its forward pass advances (running statistics, DropoutStep).</summary>
-    private long SaveState() => DropoutStep;
-    /// <summary>After a failed training step: the state as <see cref="SaveState"/> found it.</summary>
-    private void RestoreState(long dropoutStep) => DropoutStep = dropoutStep;
     /// <summary>Validates a step's arguments and writes the labels (if any) into the arena.</summary>
     private void Stage(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch)
     {
@@ -467,11 +481,10 @@ partial class FashionMlp : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<
         return Forward(inputs[0]);
     }
     global::Dl.Tensor global::Dl.Dynamic.IDynamicSource.DynamicLoss(global::Dl.Tensor output, global::Dl.Tensor target) => Loss(output, target);
-    /// <summary>Every node's value, local gradient and upstream gradient for these inputs and the current weights
-    /// (computed on the dynamic tape in double precision).</summary>
-    public global::Dl.Dynamic.DynamicTrace Trace(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch)
+    private global::Dl.Dynamic.DynamicTrace TraceGuarded(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<int> target, int batch,
+        bool gradients)
     {
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "FashionMlp", "Trace");
-        return global::Dl.Dynamic.Tracing.Trace<FashionMlp>(_params, input, target, batch);
+        return global::Dl.Dynamic.Tracing.Trace<FashionMlp>(_params, _state, Training, DropoutStep, input, target, batch, gradients);
     }
 }

@@ -51,19 +51,19 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         OutputShape = new int[0],
         Layers = new global::Dl.LayerSummary[]
         {
-            new("slice2", "slice", new int[0], 0),
-            new("slice3", "slice", new int[0], 0),
-            new("multiply4", "multiply", new int[0], 0),
-            new("slice5", "slice", new int[0], 0),
-            new("slice6", "slice", new int[0], 0),
-            new("multiply7", "multiply", new int[0], 0),
-            new("add8", "add", new int[0], 0),
-            new("slice9", "slice", new int[0], 0),
-            new("add10", "add", new int[0], 0),
-            new("negate11", "negate", new int[0], 0),
-            new("exp12", "exp", new int[0], 0),
-            new("add14", "add", new int[0], 0),
-            new("divide16", "divide", new int[0], 0),
+            new("slice_1", "slice", new int[0], 0),
+            new("slice_2", "slice", new int[0], 0),
+            new("multiply_1", "multiply", new int[0], 0),
+            new("slice_3", "slice", new int[0], 0),
+            new("slice_4", "slice", new int[0], 0),
+            new("multiply_2", "multiply", new int[0], 0),
+            new("add_1", "add", new int[0], 0),
+            new("slice_5", "slice", new int[0], 0),
+            new("add_2", "add", new int[0], 0),
+            new("negate", "negate", new int[0], 0),
+            new("exp", "exp", new int[0], 0),
+            new("add_3", "add", new int[0], 0),
+            new("divide", "divide", new int[0], 0),
         },
         GraphText = "w = param [3]\nx = input [B, 2]\nslice2 = slice(w) []\nslice3 = slice(x) [B]\nmultiply4 = multiply(slice2, slice3) [B]\n"
             + "slice5 = slice(w) []\nslice6 = slice(x) [B]\nmultiply7 = multiply(slice5, slice6) [B]\nadd8 = add(multiply4, multiply7) [B]\n"
@@ -153,7 +153,20 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         global::Dl.Checkpoints.Safetensors.Load(path, StaticDescription, _params, _state);
     }
 
-    public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch)
+    public void Predict(global::System.ReadOnlySpan<float> x, global::System.Span<float> output, int batch) => this.PredictGuarded(x, output, batch);
+    public float TrainStep(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> t, int batch,
+        global::Dl.IOptimizer optimizer) => this.TrainStepGuarded(x, t, batch, optimizer);
+    public float ComputeGradients(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> t, int batch) => this.ComputeGradientsGuarded(x, t,
+        batch);
+    public float Loss(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> t, int batch) => this.LossGuarded(x, t, batch);
+    /// <summary>Every node's value, local gradient and upstream gradient dL/dnode (L: the batch-mean loss) for these inputs and
+    /// the current weights, state and <see cref="Training"/> mode, computed on the dynamic tape in double precision (the model
+    /// is not changed). Nodes are found by their local variable's name (<c>trace.Find("h")</c>). With <paramref name="gradients"/>
+    /// false, values only (no backward pass: through ops without a gradient).</summary>
+    public global::Dl.Dynamic.DynamicTrace Trace(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> t, int batch,
+        bool gradients = true) => this.TraceGuarded(x, t, batch, gradients);
+
+    private void PredictGuarded(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch)
     {
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "SigmoidNeuron", "Predict");
         if ((uint)(batch - 1) >= (uint)_maxBatch) global::Dl.ModelChecks.ThrowBatch(batch, _maxBatch);
@@ -176,7 +189,8 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 64 * _maxBatch, batch * OutputSize).CopyTo(output);
     }
 
-    public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch, global::Dl.IOptimizer optimizer)
+    private float TrainStepGuarded(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch,
+        global::Dl.IOptimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "SigmoidNeuron", "TrainStep");
@@ -197,7 +211,7 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         }
         catch { RestoreState(dropoutStep); throw; }
     }
-    public float ComputeGradients(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
+    private float ComputeGradientsGuarded(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
     {
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "SigmoidNeuron", "ComputeGradients");
         long dropoutStep = SaveState();
@@ -242,7 +256,11 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         global::System.MemoryExtensions.CopyTo(_gradSum, _grads);
         return loss;
     }
-    public float Loss(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
+    /// <summary>Before a training step: what its forward pass advances (running statistics, DropoutStep).</summary>
+    private long SaveState() => DropoutStep;
+    /// <summary>After a failed training step: the state as <see cref="SaveState"/> found it.</summary>
+    private void RestoreState(long dropoutStep) => DropoutStep = dropoutStep;
+    private float LossGuarded(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
     {
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "SigmoidNeuron", "Loss");
         return LossCore(input, target, batch);
@@ -255,10 +273,6 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         RunLoss(ref inputRef, ref __Mem.GetReference(target), batch);
         return global::Dl.ModelStorage.Sum(global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 96 * _maxBatch, batch)) / batch;
     }
-    /// <summary>Before a training step: what its forward pass advances (running statistics, DropoutStep).</summary>
-    private long SaveState() => DropoutStep;
-    /// <summary>After a failed training step: the state as <see cref="SaveState"/> found it.</summary>
-    private void RestoreState(long dropoutStep) => DropoutStep = dropoutStep;
     /// <summary>Validates a step's arguments and writes the labels (if any) into the arena.</summary>
     private void Stage(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
     {
@@ -551,11 +565,10 @@ partial class SigmoidNeuron : global::Dl.IModel, global::Dl.Dynamic.IDynamicSour
         return Forward(inputs[0]);
     }
     global::Dl.Tensor global::Dl.Dynamic.IDynamicSource.DynamicLoss(global::Dl.Tensor output, global::Dl.Tensor target) => Loss(output, target);
-    /// <summary>Every node's value, local gradient and upstream gradient for these inputs and the current weights
-    /// (computed on the dynamic tape in double precision).</summary>
-    public global::Dl.Dynamic.DynamicTrace Trace(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
+    private global::Dl.Dynamic.DynamicTrace TraceGuarded(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch,
+        bool gradients)
     {
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "SigmoidNeuron", "Trace");
-        return global::Dl.Dynamic.Tracing.Trace<SigmoidNeuron>(_params, input, target, batch);
+        return global::Dl.Dynamic.Tracing.Trace<SigmoidNeuron>(_params, _state, Training, DropoutStep, input, target, batch, gradients);
     }
 }

@@ -46,9 +46,9 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         Layers = new global::Dl.LayerSummary[]
         {
             new("hidden", "Linear", new int[] { 2 }, 6),
-            new("sigmoid5", "sigmoid", new int[] { 2 }, 0),
+            new("sigmoid_1", "sigmoid", new int[] { 2 }, 0),
             new("output", "Linear", new int[] { 1 }, 3),
-            new("sigmoid10", "sigmoid", new int[] { 1 }, 0),
+            new("sigmoid_2", "sigmoid", new int[] { 1 }, 0),
         },
         GraphText = "x = input [B, 2]\nhidden.weight = param [2, 2]\nhidden.matmul = linear(x, hidden.weight) [B, 2]\nhidden.bias = param [2]\n"
             + "hidden = add(hidden.matmul, hidden.bias) [B, 2]\nsigmoid5 = sigmoid(hidden) [B, 2]\noutput.weight = param [1, 2]\n"
@@ -132,7 +132,20 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         global::Dl.Checkpoints.Safetensors.Load(path, StaticDescription, _params, _state);
     }
 
-    public void Predict(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch)
+    public void Predict(global::System.ReadOnlySpan<float> x, global::System.Span<float> output, int batch) => this.PredictGuarded(x, output, batch);
+    public float TrainStep(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> target, int batch,
+        global::Dl.IOptimizer optimizer) => this.TrainStepGuarded(x, target, batch, optimizer);
+    public float ComputeGradients(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> target, int batch) => this.ComputeGradientsGuarded(x,
+        target, batch);
+    public float Loss(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> target, int batch) => this.LossGuarded(x, target, batch);
+    /// <summary>Every node's value, local gradient and upstream gradient dL/dnode (L: the batch-mean loss) for these inputs and
+    /// the current weights, state and <see cref="Training"/> mode, computed on the dynamic tape in double precision (the model
+    /// is not changed). Nodes are found by their local variable's name (<c>trace.Find("h")</c>). With <paramref name="gradients"/>
+    /// false, values only (no backward pass: through ops without a gradient).</summary>
+    public global::Dl.Dynamic.DynamicTrace Trace(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> target, int batch,
+        bool gradients = true) => this.TraceGuarded(x, target, batch, gradients);
+
+    private void PredictGuarded(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch)
     {
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "XorNet", "Predict");
         if ((uint)(batch - 1) >= (uint)_maxBatch) global::Dl.ModelChecks.ThrowBatch(batch, _maxBatch);
@@ -155,7 +168,8 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         global::System.MemoryExtensions.AsSpan(_arena, _arenaStart + 32 * _maxBatch, batch * OutputSize).CopyTo(output);
     }
 
-    public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch, global::Dl.IOptimizer optimizer)
+    private float TrainStepGuarded(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch,
+        global::Dl.IOptimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "XorNet", "TrainStep");
@@ -176,7 +190,7 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         }
         catch { RestoreState(dropoutStep); throw; }
     }
-    public float ComputeGradients(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
+    private float ComputeGradientsGuarded(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
     {
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "XorNet", "ComputeGradients");
         long dropoutStep = SaveState();
@@ -221,7 +235,11 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         global::System.MemoryExtensions.CopyTo(_gradSum, _grads);
         return loss;
     }
-    public float Loss(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
+    /// <summary>Before a training step: what its forward pass advances (running statistics, DropoutStep).</summary>
+    private long SaveState() => DropoutStep;
+    /// <summary>After a failed training step: the state as <see cref="SaveState"/> found it.</summary>
+    private void RestoreState(long dropoutStep) => DropoutStep = dropoutStep;
+    private float LossGuarded(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
     {
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "XorNet", "Loss");
         return LossCore(input, target, batch);
@@ -234,10 +252,6 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         RunLoss(ref inputRef, ref __Mem.GetReference(target), batch);
         return global::Dl.ModelStorage.Sum(global::System.MemoryExtensions.AsSpan(_arena, _arenaStart, batch)) / batch;
     }
-    /// <summary>Before a training step: what its forward pass advances (running statistics, DropoutStep).</summary>
-    private long SaveState() => DropoutStep;
-    /// <summary>After a failed training step: the state as <see cref="SaveState"/> found it.</summary>
-    private void RestoreState(long dropoutStep) => DropoutStep = dropoutStep;
     /// <summary>Validates a step's arguments and writes the labels (if any) into the arena.</summary>
     private void Stage(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
     {
@@ -511,11 +525,10 @@ partial class XorNet : global::Dl.IModel, global::Dl.Dynamic.IDynamicSource<XorN
         return Forward(inputs[0]);
     }
     global::Dl.Tensor global::Dl.Dynamic.IDynamicSource.DynamicLoss(global::Dl.Tensor output, global::Dl.Tensor target) => Loss(output, target);
-    /// <summary>Every node's value, local gradient and upstream gradient for these inputs and the current weights
-    /// (computed on the dynamic tape in double precision).</summary>
-    public global::Dl.Dynamic.DynamicTrace Trace(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch)
+    private global::Dl.Dynamic.DynamicTrace TraceGuarded(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, int batch,
+        bool gradients)
     {
         using var busy = global::Dl.ModelGuard.Enter(ref _owner, "XorNet", "Trace");
-        return global::Dl.Dynamic.Tracing.Trace<XorNet>(_params, input, target, batch);
+        return global::Dl.Dynamic.Tracing.Trace<XorNet>(_params, _state, Training, DropoutStep, input, target, batch, gradients);
     }
 }
