@@ -4,7 +4,6 @@ using Dl.Generators.Model;
 using Dl.Generators.Parsing;
 using static Dl.Generators.Lowering.CallArg;
 using Geometry = Dl.Kernels.WindowGeometry;
-using LayerCall = Dl.Generators.Parsing.GraphBuilder.LayerCall;
 
 namespace Dl.Generators.Layers;
 
