@@ -112,7 +112,10 @@ internal static class ModelHarness
     /// its loss (step 1e-6, tolerance 1e-6 + 1e-5 relative). Dropout masks are keyed by the step counter, so every
     /// evaluation reuses the gradient pass's masks.</summary>
     /// <param name="input">The input (token models need integers); normal random values when null.</param>
-    public static void FiniteDifferences<T>(double[] target, int batch, float[]? input = null) where T : Dynamic.IDynamicSource<T>
+    /// <param name="stopped">Parameters whose gradient is stopped on purpose (under <c>Detach</c>): their tape gradient
+    /// must be 0 although the loss changes with them.</param>
+    public static void FiniteDifferences<T>(double[] target, int batch, float[]? input = null, Func<string, bool>? stopped = null)
+        where T : Dynamic.IDynamicSource<T>
     {
         var model = Dynamic.Dynamic.Create<T>(seed: 3, Precision.Double);
         var x = (input ?? Normal(batch * T.StaticDescription.InputSize, 4)).Select(v => (double)v).ToArray();
@@ -122,6 +125,12 @@ internal static class ModelHarness
         var p = model.ParametersDouble;
         for (int i = 0; i < p.Length; i++)
         {
+            if (stopped is not null && T.StaticDescription.Parameters.First(q => i >= q.Offset && i < q.Offset + q.Length) is { } info
+                && stopped(info.Name))
+            {
+                Assert.Equal(0.0, analytic[i]);
+                continue;
+            }
             double saved = p[i], h = 1e-6;
             model.DropoutStep = step;
             p[i] = saved + h; double up = model.Loss(x, target, batch);
