@@ -139,6 +139,25 @@ public class BidirectionalModelTests(ITestOutputHelper output)
         Assert.Contains(expected, d.Message);
     }
 
+    [Fact]
+    public void Steps_AllocateNothing_InBothEngines()
+    {
+        var x = PackedInput(3, 6, 4, 1);
+        var y = ModelHarness.Labels(3, 3, 2);
+        var net = new BiGruLengths(new ModelOptions { Seed = 1, MaxBatch = 3 });
+        var output = new float[3 * 3];
+        var sgd = new Sgd(0.01f); var adam = new Adam(0.001f);
+        Assert.Equal(0, Allocation.PerCall(() => net.TrainStep(x, y, 3, sgd)));
+        Assert.Equal(0, Allocation.PerCall(() => net.TrainStep(x, y, 3, adam)));
+        Assert.Equal(0, Allocation.PerCall(() => net.Predict(x, output, 3)));
+        var noBias = new BiLstmNoBias(new ModelOptions { Seed = 1, MaxBatch = 3 });
+        var xs = ModelHarness.Normal(3 * 30, 1);
+        Assert.Equal(0, Allocation.PerCall(() => noBias.TrainStep(xs, y, 3, sgd)));
+        var dynamic = (ITrainableModel<int>)Dynamic.Dynamic.Create<BiGruLengths>(seed: 1);
+        var sgd2 = new Sgd(0.01f);
+        Assert.Equal(0, Allocation.PerCall(() => dynamic.TrainStep(x, y, 3, sgd2)));
+    }
+
     /// <summary>The must-show task. Each sample is a bit sequence of random length 1..12 (bits as ±1; the padding is random
     /// garbage in [-5, 5]); the label is whether it holds more ones than zeros. Trained with Adam on fresh batches, measured on
     /// 2,000 held-out sequences.</summary>
