@@ -192,6 +192,32 @@ public class SpatialLayerTests
         PyTorchTests.Compare(net, PyTorchTests.RunTorch("autoencoder", net, x, x, batch, AutoencoderScript), x, x, batch);
     }
 
+    /// <summary>Zero allocation per step with the new layers, generated and on the tape (train with fused SGD and Adam,
+    /// predict, gradients), at batch 3.</summary>
+    [Fact]
+    public void NewLayers_TrainStepAndPredict_AllocateNothing()
+    {
+        const int batch = 3;
+        var options = new ModelOptions { Seed = 1, MaxBatch = 8 };
+        var models = new (ITrainableModel<float> Model, int Input)[]
+        {
+            (new Pool1dNet(options), 65), (Dynamic.Dynamic.Create<Pool1dNet>(1), 65),
+            (new ConvTransposeNet(options), 90), (Dynamic.Dynamic.Create<ConvTransposeNet>(1), 90),
+        };
+        foreach (var (model, input) in models)
+        {
+            var x = ModelHarness.Normal(batch * input, 1);
+            var t = ModelHarness.Normal(batch * 3, 2);
+            var output = new float[batch * 3];
+            var sgd = new Sgd(0.01f);
+            var adam = new Adam(0.001f);
+            Assert.Equal(0, Allocation.PerCall(() => model.TrainStep(x, t, batch, sgd)));
+            Assert.Equal(0, Allocation.PerCall(() => model.TrainStep(x, t, batch, adam)));
+            Assert.Equal(0, Allocation.PerCall(() => model.Predict(x, output, batch)));
+            Assert.Equal(0, Allocation.PerCall(() => model.ComputeGradients(x, t, batch)));
+        }
+    }
+
     [Fact]
     public void ConvTranspose_ParametersAndSummary_ArePyTorchs()
     {
