@@ -17,6 +17,19 @@ public static class LayerRules
     public static string? Groups(int channels, int groups) =>
         groups >= 1 && channels % groups == 0 ? null : $"groups is {groups}; expected a positive divisor of the {channels} channels";
 
+    /// <summary>A layer called with <c>shared: true</c> reuses the parameters of the earlier call of the same name (as a
+    /// PyTorch module called again): there must be one, and its weight must have the shape this call needs.
+    /// <paramref name="existing"/> is the earlier weight's shape, or null when no earlier layer has that name.</summary>
+    public static string? Shared(string layer, int[]? existing, int[] needed) =>
+        existing is null
+            ? $"shared: true reuses the weights of an earlier layer named '{layer}', but there is none; call the layer once without shared: true first"
+            : existing.Length == needed.Length && System.Linq.Enumerable.SequenceEqual(existing, needed) ? null
+            : $"the shared layer '{layer}' has weight [{string.Join(", ", existing)}], but this call needs [{string.Join(", ", needed)}]";
+
+    /// <summary>A second call of a layer name without <c>shared: true</c> (the generator's DL0008 on the tape).</summary>
+    public static string Duplicate(string parameter) =>
+        $"the parameter '{parameter}' is created twice: two layers have the same name; rename one, or pass shared: true to reuse the first layer's weights";
+
     /// <summary>The base of sinusoidal position encodings (frequencies base^(-2i/d)): finite and above 1 (at 1 every
     /// frequency is the same; below 1 they grow with i).</summary>
     public static string? PositionalBase(double @base) =>

@@ -64,7 +64,7 @@ public class FailedBuildTests
                 {
                     var m = new {{model.Type}}(new global::Dl.ModelOptions { MaxBatch = 1 });
                     global::Dl.IModel model = m;
-                    m.Predict(new float[4], new float[4], 1);
+                    model.Predict(new float[4], new float[4], 1);   // the interface's form: every model has it, whatever its inputs
                     m.Training = false;
                     m.DropoutStep++;
                     m.Parameter("w").Clear();

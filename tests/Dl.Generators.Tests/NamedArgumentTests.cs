@@ -140,3 +140,44 @@ public class NamedArgumentTests
         Assert.DoesNotContain(GeneratorHarness.RunModel(overload).Diagnostics, d => d.Id.StartsWith("DL", StringComparison.Ordinal));
     }
 }
+
+/// <summary>Shared layers: <c>shared: true</c> reuses an earlier layer's weights; without it a second layer of the same
+/// name stays DL0008; a shared call without an earlier layer, or with other shapes, is DL0012 (LayerRules.Shared, the
+/// tape's message too).</summary>
+public class SharedLayerDiagnosticTests
+{
+    private static string Model(string second) => $$"""
+        [Model] partial class M
+        {
+            [Forward] Tensor F([Shape(4)] Tensor x, [Shape(6)] Tensor z) => Linear(x, 3, name: "fc") + {{second}};
+        }
+        """;
+
+    [Fact]
+    public void Shared_Builds_WithOneSetOfParameters()
+    {
+        var (diagnostics, generated, _) = GeneratorHarness.RunModel(Model("Linear(x * 2f, 3, name: \"fc\", shared: true)"));
+        Assert.Empty(diagnostics);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(generated, "new\\(\"fc.weight\""));
+        Assert.Contains("new(\"fc\", \"Linear (shared)\", new int[] { 3 }, 0)", generated);
+    }
+
+    [Fact]
+    public void ASecondLayerOfTheSameName_WithoutShared_IsStillDL0008()
+        => GeneratorHarness.SingleDiagnostic(Model("Linear(x * 2f, 3, name: \"fc\")"), "DL0008", out _);
+
+    [Fact]
+    public void Shared_WithOtherShapes_IsDL0012_AtTheCall()
+    {
+        var d = GeneratorHarness.SingleDiagnostic(Model("Linear(z, 3, name: \"fc\", shared: true)"), "DL0012", out string text);
+        Assert.Contains("the shared layer 'fc' has weight [3, 4], but this call needs [3, 6]", d.GetMessage());
+        Assert.StartsWith("Linear(z", text);
+    }
+
+    [Fact]
+    public void Shared_WithoutAnEarlierLayer_IsDL0012()
+    {
+        var d = GeneratorHarness.SingleDiagnostic(Model("Linear(x, 3, name: \"other\", shared: true)"), "DL0012", out _);
+        Assert.Contains("reuses the weights of an earlier layer named 'other', but there is none", d.GetMessage());
+    }
+}

@@ -106,7 +106,7 @@ public class NotesRnnExamplesTests
         net.Parameter("lstm.bias_ih_l0").Clear();
         net.Parameter("lstm.bias_hh_l0").Clear();
         var h = new float[2];
-        net.Predict([.. x.Select(v => (float)v), .. hPrev.Select(v => (float)v), 0f, 0f], h, 1);
+        net.Predict(x: [.. x.Select(v => (float)v)], h0: [.. hPrev.Select(v => (float)v)], c0: [0f, 0f], output: h, batch: 1);
 
         static double Sigmoid(double z) => 1 / (1 + Math.Exp(-z));
         for (int k = 0; k < 2; k++)

@@ -278,13 +278,13 @@ public class TransformerModelTests
         var mask = Mask(1, 7);   // keys 4, 5, 6 padded
         var raw = new AttnRawOutput(new ModelOptions { Seed = 1, MaxBatch = 1 });
         float[] y1 = new float[20], y2 = new float[20];
-        raw.Predict(Blocks(q, k, v, mask), y1, 1);
+        raw.Predict(q: q, k: k, v: v, mask: mask, output: y1, batch: 1);
         for (int i = 4 * 6; i < 42; i++) k[i] += 3;
         for (int i = 4 * 4; i < 28; i++) v[i] -= 5;
-        raw.Predict(Blocks(q, k, v, mask), y2, 1);
+        raw.Predict(q: q, k: k, v: v, mask: mask, output: y2, batch: 1);
         Assert.Equal(y1, y2);
         v[3 * 4] += 1;   // a kept key's value does change it
-        raw.Predict(Blocks(q, k, v, mask), y2, 1);
+        raw.Predict(q: q, k: k, v: v, mask: mask, output: y2, batch: 1);
         Assert.NotEqual(y1, y2);
 
         // Causal self-attention: changing position 10 changes the logits of positions 10.. only.
@@ -343,8 +343,9 @@ public class TransformerModelTests
         var y = ModelHarness.Labels(3 * 7, 5, 2);
         var output = new float[3 * 7 * 5];
         var sgd = new Sgd(0.01f); var adam = new Adam(0.001f);
-        Assert.Equal(0, Allocation.PerCall(() => net.TrainStep(x, y, 3, sgd)));
-        Assert.Equal(0, Allocation.PerCall(() => net.TrainStep(x, y, 3, adam)));
-        Assert.Equal(0, Allocation.PerCall(() => net.Predict(x, output, 3)));
+        ITrainableModel<int> concatenated = net;   // the interfaces' form: all inputs in one span, input after input
+        Assert.Equal(0, Allocation.PerCall(() => concatenated.TrainStep(x, y, 3, sgd)));
+        Assert.Equal(0, Allocation.PerCall(() => concatenated.TrainStep(x, y, 3, adam)));
+        Assert.Equal(0, Allocation.PerCall(() => concatenated.Predict(x, output, 3)));
     }
 }

@@ -121,7 +121,8 @@ internal sealed partial class GraphBuilder
             }
             case KLinear:
                 return Value.Of(Linear(T(0), I(1, "outFeatures"), LayerName(ConstOrThrow(args[2], "name", opName, location), at, opName),
-                    args.Length > 3 && System.Convert.ToBoolean(args[3].Constant), args.Length > 4 ? I(4, "init") : 0, at));
+                    args.Length > 3 && System.Convert.ToBoolean(args[3].Constant), args.Length > 4 ? I(4, "init") : 0, at,
+                    shared: args.Length > 5 && System.Convert.ToBoolean(args[5].Constant)));
             case KReduce:
             {
                 int x = T(0);
@@ -247,7 +248,7 @@ internal sealed partial class GraphBuilder
         : throw new ModelErrorException(DiagnosticInfo.Create(NonConstantArgument, location, what, op));
 
     /// <summary>Linear(x, n, name): parameters {name}.weight [n, in] and {name}.bias [n]; x·Wᵀ + b.</summary>
-    private int Linear(int x, int outFeatures, string name, bool bias, int init, ExpressionSyntax at)
+    private int Linear(int x, int outFeatures, string name, bool bias, int init, ExpressionSyntax at, bool shared = false)
     {
         var shape = Nodes[x].Shape;
         var location = at.GetLocation();
@@ -259,19 +260,33 @@ internal sealed partial class GraphBuilder
         int inFeatures = shape.Last;
         string saved = _layer;
         _layer = name;
-        int w = AddParameter(new ParameterSpec(name + ".weight", new[] { outFeatures, inFeatures }, init, 0, inFeatures, outFeatures, null), location);
+        // shared: true reuses the earlier layer's parameter nodes (their gradients add up over the uses, as every
+        // parameter used twice); without it a second layer of the same name is DL0008 (AddParameter).
+        int w = shared ? SharedParameter(name + ".weight", name, new[] { outFeatures, inFeatures }, at)
+            : AddParameter(new ParameterSpec(name + ".weight", new[] { outFeatures, inFeatures }, init, 0, inFeatures, outFeatures, null), location);
         int y = Add(NodeKind.MatMul, name, "linear", null, new[] { x, w },
             ShapeInference.MatMul(shape, Nodes[w].Shape, true, out _), new MatMulAttributes(true), SavedValues.Input, true, location);
         if (bias)
         {
-            int b = AddParameter(new ParameterSpec(name + ".bias", new[] { outFeatures }, 1, 0, inFeatures, outFeatures, null), location);
+            int b = shared ? SharedParameter(name + ".bias", name, new[] { outFeatures }, at)
+                : AddParameter(new ParameterSpec(name + ".bias", new[] { outFeatures }, 1, 0, inFeatures, outFeatures, null), location);
             Nodes[y] = Nodes[y] with { Label = name + ".matmul" };
             y = Add(NodeKind.Binary, name, "add", "global::Dl.AddOp", new[] { y, b }, Nodes[y].Shape, null, SavedValues.Nothing, true, location);
             Nodes[y] = Nodes[y] with { PassesGradientA = true };
         }
         _layer = saved;
         if (_collectLayers && _layer.Length == 0)
-            Layers.Add(new LayerSpec(name, "Linear", Nodes[y].Shape.Dims, (long)outFeatures * inFeatures + (bias ? outFeatures : 0)));
+            Layers.Add(new LayerSpec(name, shared ? "Linear (shared)" : "Linear", Nodes[y].Shape.Dims,
+                shared ? 0 : (long)outFeatures * inFeatures + (bias ? outFeatures : 0)));
         return y;
+    }
+
+    /// <summary>The parameter node of an earlier layer that a <c>shared: true</c> call reuses; DL0012 when there is none or
+    /// its shape is not the one this call needs (<c>LayerRules.Shared</c>, the tape's rule).</summary>
+    private int SharedParameter(string parameter, string layer, int[] needed, ExpressionSyntax at)
+    {
+        int id = Nodes.FindIndex(n => n.Kind == NodeKind.Param && n.Label == parameter);
+        if (LayerRules.Shared(layer, id < 0 ? null : Nodes[id].Shape.Dims.ToArray(), needed) is { } why) throw Invalid(at, "Linear", why);
+        return id;
     }
 }

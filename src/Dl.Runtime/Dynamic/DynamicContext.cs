@@ -59,7 +59,11 @@ public sealed class DynamicContext
         => _model.RunningStatistics(layer, channels, out mean, out variance);
 
     /// <summary>The parameters <c>{layer}.weight</c> and (when <paramref name="bias"/>) <c>{layer}.bias</c>.</summary>
-    internal (Tensor Weight, Tensor? Bias) LinearParameters(string layer, bool bias) => _model.BindLinear(layer, bias);
+    internal (Tensor Weight, Tensor? Bias) LinearParameters(string layer, bool bias) => _model.BindLinear(layer, bias, null);
+
+    /// <summary>A linear layer's parameters: new in this run (a second use of the name throws, the generator's DL0008), or,
+    /// when <paramref name="shared"/>, those an earlier call of this run bound (<c>LayerRules.Shared</c>).</summary>
+    internal (Tensor Weight, Tensor? Bias) LinearParameters(string layer, bool bias, bool shared) => _model.BindLinear(layer, bias, shared);
 
     /// <summary>Makes this context current until the returned scope is disposed (restoring the previous one).</summary>
     internal Scope Enter()

@@ -489,12 +489,19 @@ public sealed partial class DynamicModel : IModel, ITrainableModel<int>, ITraina
 
     /// <summary>The weight (and bias) of the linear layer <paramref name="layer"/>; the names are resolved once per
     /// layer, so a steady-state run builds no strings.</summary>
-    internal (Tensor Weight, Tensor? Bias) BindLinear(string layer, bool bias)
+    internal (Tensor Weight, Tensor? Bias) BindLinear(string layer, bool bias, bool? shared)
     {
         if (!_linearIndex.TryGetValue(layer, out (int Weight, int Bias) ids))
         {
             ids = (_paramIndex.TryGetValue(layer + ".weight", out int w) ? w : -1, _paramIndex.TryGetValue(layer + ".bias", out int b) ? b : -1);
             _linearIndex[layer] = ids;
+        }
+        // A Linear layer's name used twice in one run: an error unless the call says shared (the generator's rules).
+        if (shared is { } reuse && ids.Weight >= 0)
+        {
+            bool bound = _bound[ids.Weight] is not null;
+            if (bound && !reuse) throw new InvalidOperationException($"linear '{layer}': {LayerRules.Duplicate(layer + ".weight")}.");
+            if (!bound && reuse) throw new ArgumentException($"linear '{layer}': {LayerRules.Shared(layer, null, [])}.");
         }
         Tensor weight = ids.Weight >= 0 ? Bind(ids.Weight) : throw MissingParameter(layer + ".weight");
         if (!bias) return (weight, null);

@@ -95,7 +95,7 @@ internal static partial class TapeOps
     // Linear: y = x·Wᵀ + b over the last axis, W [out, in], b [out]. Backward: dx += dy·W, dW += dyᵀ·x, db += Σ_rows dy.
     // ================================================================================================================
 
-    public static Tensor Linear(Tensor x, int outFeatures, string name, bool bias, Init init)
+    public static Tensor Linear(Tensor x, int outFeatures, string name, bool bias, Init init, bool shared = false)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -106,7 +106,10 @@ internal static partial class TapeOps
         _ = init; // the initializer is part of the model description; the tape only reads the current values
         DynamicContext context = DynamicContext.Current;
         int inFeatures = x.ShapeArray[^1];
-        (Tensor w, Tensor? b) = context.LinearParameters(name, bias);
+        // shared: the earlier call's parameter tensors, whose gradients then add up over the uses (LayerRules.Shared).
+        (Tensor w, Tensor? b) = context.LinearParameters(name, bias, shared);
+        if (shared && LayerRules.Shared(name, w.ShapeArray, [outFeatures, inFeatures]) is { } why)
+            throw new ArgumentException($"linear '{name}': {why}.");
         if (w.Rank != 2 || w.ShapeArray[0] != outFeatures || w.ShapeArray[1] != inFeatures)
             throw new ArgumentException(
                 $"linear '{name}': weight '{name}.weight' has shape {w.ShapeText} but an input {x.ShapeText} with {outFeatures} outputs needs [{outFeatures}, {inFeatures}].");

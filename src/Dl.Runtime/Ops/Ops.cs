@@ -15,8 +15,8 @@ public static partial class Ops
     /// <summary>Dense layer y = x·Wᵀ + b with parameters <c>{name}.weight</c> [out, in] and <c>{name}.bias</c> [out],
     /// applied to the last axis of <paramref name="x"/>.</summary>
     [Op(OpKind.Linear)]
-    public static Tensor Linear(Tensor x, int outFeatures, string name, bool bias = true, Init init = Init.Default)
-        => TapeOps.Linear(x, outFeatures, name, bias, init);
+    public static Tensor Linear(Tensor x, int outFeatures, string name, bool bias = true, Init init = Init.Default, bool shared = false)
+        => TapeOps.Linear(x, outFeatures, name, bias, init, shared);
 
     /// <summary>Sum of all elements of a sample. Backward: broadcast dy.</summary>
     [Op(OpKind.Reduce)]
