@@ -133,17 +133,18 @@ public sealed class Trainer<TTarget> where TTarget : unmanaged
     /// requested. A resumed trainer goes on from its checkpoint.</summary>
     public TrainingHistory Fit()
     {
+        Volatile.Write(ref _stopRequested, false);
         var epochs = new List<EpochResult>();
         StopReason reason = StopReason.Completed;
         while (Epoch < Options.Epochs)
         {
-            EpochResult? result = TrainEpoch();
-            if (result is null)
+            EpochResult? result = RunEpoch();
+            if (result is not null) epochs.Add(result);
+            if (Volatile.Read(ref _stopRequested))
             {
                 reason = StopReason.Requested;
                 break;
             }
-            epochs.Add(result);
             if (Options.Patience is int patience && EpochsWithoutImprovement >= patience)
             {
                 reason = StopReason.EarlyStopping;
@@ -154,10 +155,15 @@ public sealed class Trainer<TTarget> where TTarget : unmanaged
     }
 
     /// <summary>Trains one epoch (the rest of it, when resumed inside one), evaluates, keeps the checkpoints and raises
-    /// <see cref="EpochCompleted"/>. Returns null when a stop was requested before the epoch ended.</summary>
+    /// <see cref="EpochCompleted"/>. Returns null when a stop was requested before the epoch's last step.</summary>
     public EpochResult? TrainEpoch()
     {
         Volatile.Write(ref _stopRequested, false);
+        return RunEpoch();
+    }
+
+    private EpochResult? RunEpoch()
+    {
         ITrainableModel<TTarget> model = Model;
         model.Training = true;
         int epoch = Epoch, stepsPerEpoch = Loader.BatchesPerEpoch;
@@ -244,6 +250,15 @@ public sealed class Trainer<TTarget> where TTarget : unmanaged
     public void SaveCheckpoint(string path)
     {
         var run = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (Options.CheckpointMetadata is { } extra)
+        {
+            foreach (KeyValuePair<string, string> kv in extra)
+            {
+                if (kv.Key.StartsWith("dl.", StringComparison.Ordinal))
+                    throw new ArgumentException($"Checkpoint metadata key '{kv.Key}': keys starting with 'dl.' are the library's.", "options.CheckpointMetadata");
+                run[kv.Key] = kv.Value;
+            }
+        }
         TrainerCheckpoint.Write(run, this);
         Checkpoints.TrainingCheckpoint.Save(path, Model, Optimizer, run);
     }

@@ -78,6 +78,11 @@ public sealed record TrainerOptions
     /// <summary>Where to write a training checkpoint after every epoch (to resume from); null writes none.</summary>
     public string? CheckpointPath { get; init; }
 
+    /// <summary>Entries added to the <c>__metadata__</c> of every checkpoint the trainer writes (the caller's settings, e.g.
+    /// the model's seed, which dropout masks are keyed by and a resumed run must build its model with). Keys starting with
+    /// <c>dl.</c> are the library's.</summary>
+    public IReadOnlyDictionary<string, string>? CheckpointMetadata { get; init; }
+
     /// <summary>Samples per forward pass when evaluating; null uses the loader's batch size (at most the model's
     /// <see cref="IModel.MaxBatch"/>).</summary>
     public int? EvaluationBatch { get; init; }
