@@ -267,3 +267,11 @@ public sealed partial class UnbatchedLossOperand
     [Forward] Tensor Forward([Shape(3)] Tensor x) => x * w;
     [Loss] Tensor Loss(Tensor y, [Shape(3)] Tensor t) => MseLoss(y, t) + 0.5f * MseLoss(w * 1f, t);
 }
+
+/// <summary>A small regression network for the trainer's CSV test: 3 standardized features → 1 value, mean squared error.</summary>
+[Model]
+public sealed partial class TableRegressor
+{
+    [Forward] Tensor Forward([Shape(3)] Tensor x) => Linear(Tanh(Linear(x, 8, "h")), 1, "out");
+    [Loss] Tensor Loss(Tensor y, [Shape(1)] Tensor t) => MseLoss(y, t);
+}

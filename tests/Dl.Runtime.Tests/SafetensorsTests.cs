@@ -115,7 +115,8 @@ public sealed class SafetensorsTests : IDisposable
         var bigger = Mlp();
         bigger = new ModelDescription
         {
-            Name = "Bigger", Inputs = bigger.Inputs, OutputShape = bigger.OutputShape, Layers = [],
+            // The saved model's name (a file of another model is refused by its dl.model metadata before any tensor is read).
+            Name = bigger.Name, Inputs = bigger.Inputs, OutputShape = bigger.OutputShape, Layers = [],
             Parameters = [.. bigger.Parameters, new ParameterInfo("fc2.bias", [1], 12, Init.Default, 0, 3, 1)],
         };
         AssertLoadFails(path, bigger, "fc2.bias", "missing", "F32 [1]");
@@ -127,10 +128,10 @@ public sealed class SafetensorsTests : IDisposable
         string path = Saved(out _);
         var smaller = new ModelDescription
         {
-            Name = "Smaller", Inputs = [], OutputShape = [1], Layers = [],
+            Name = Mlp().Name, Inputs = [], OutputShape = [1], Layers = [],
             Parameters = Mlp().Parameters[..2],
         };
-        AssertLoadFails(path, smaller, "fc2.weight", "not a parameter of model Smaller");
+        AssertLoadFails(path, smaller, "fc2.weight", $"not a parameter of model {smaller.Name}");
     }
 
     [Fact]

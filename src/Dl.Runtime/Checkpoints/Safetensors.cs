@@ -28,13 +28,27 @@ public static class Safetensors
     /// running statistics) atomically, like <see cref="Save(string, ModelDescription, ReadOnlySpan{float}, IReadOnlyDictionary{string, string}?)"/>.</summary>
     public static void Save(string path, ModelDescription description, ReadOnlySpan<float> parameters, ReadOnlySpan<float> state,
         IReadOnlyDictionary<string, string>? metadata = null)
+        => Save(path, description, parameters, state, metadata, extraTensors: null);
+
+    /// <summary>Writes every parameter, every state tensor and then <paramref name="extraTensors"/> (F32, e.g. a training
+    /// checkpoint's optimizer state, <see cref="TrainingCheckpoint"/>) atomically. The <c>__metadata__</c> always names
+    /// the model (<c>dl.model</c>, checked by <see cref="Load(string, ModelDescription, Span{float}, Span{float})"/>) and
+    /// the library version (<c>dl.version</c>), besides <paramref name="metadata"/>'s entries.</summary>
+    public static void Save(string path, ModelDescription description, ReadOnlySpan<float> parameters, ReadOnlySpan<float> state,
+        IReadOnlyDictionary<string, string>? metadata, IReadOnlyList<SafetensorsTensor>? extraTensors)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(description);
         CheckFits(description, description.Parameters, parameters.Length, "parameter", nameof(parameters));
         CheckFits(description, description.State, state.Length, "state", nameof(state));
+        extraTensors ??= [];
+        foreach (SafetensorsTensor extra in extraTensors)
+        {
+            if (extra.DType != "F32" || extra.Data.Length != extra.Shape.Aggregate(1L, (a, b) => a * b))
+                throw new ArgumentException($"Extra tensor '{extra.Name}' must be F32 with as many values as its shape [{string.Join(", ", extra.Shape)}] holds.", nameof(extraTensors));
+        }
 
-        byte[] header = BuildHeader(description, metadata);
+        byte[] header = BuildHeader(description, WithModel(description, metadata), extraTensors);
         using AtomicFile target = AtomicFile.Create(path, "checkpoint");
         FileStream file = target.Stream;
         try
@@ -47,12 +61,43 @@ public static class Safetensors
                 WriteFloats(file, parameters.Slice(p.Offset, p.Length));
             foreach (ParameterInfo p in description.State)
                 WriteFloats(file, state.Slice(p.Offset, p.Length));
+            foreach (SafetensorsTensor extra in extraTensors)
+                WriteFloats(file, extra.Data);
         }
         catch (IOException e)
         {
             throw new IOException($"Cannot save checkpoint '{path}': {e.Message}", e);
         }
         target.Commit();
+    }
+
+    /// <summary>The metadata key naming the model a checkpoint holds (<see cref="ModelDescription.Name"/>).</summary>
+    public const string ModelKey = "dl.model";
+    /// <summary>The metadata key holding the version of the library that wrote the file.</summary>
+    public const string VersionKey = "dl.version";
+    /// <summary>Tensors whose names start with this are a training checkpoint's optimizer state
+    /// (<see cref="TrainingCheckpoint"/>): <see cref="Load(string, ModelDescription, Span{float}, Span{float})"/> skips them.</summary>
+    public const string OptimizerPrefix = "optimizer/";
+
+    /// <summary>The library's version (its assembly's informational version, e.g. <c>0.1.0+commit</c>).</summary>
+    public static string LibraryVersion { get; } =
+        typeof(Safetensors).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion
+        ?? typeof(Safetensors).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    private static Dictionary<string, string> WithModel(ModelDescription description, IReadOnlyDictionary<string, string>? metadata)
+    {
+        var all = new Dictionary<string, string>(StringComparer.Ordinal) { [ModelKey] = description.Name, [VersionKey] = LibraryVersion };
+        if (metadata is not null)
+        {
+            foreach (KeyValuePair<string, string> kv in metadata)
+            {
+                if (kv.Key == ModelKey && kv.Value != description.Name)
+                    throw new ArgumentException($"Metadata '{ModelKey}' is '{kv.Value}' but the model is {description.Name}.", nameof(metadata));
+                all[kv.Key] = kv.Value;
+            }
+        }
+        return all;
     }
 
     /// <summary>Checks that <paramref name="path"/> can be saved to (its folder exists and a file can be created there),
@@ -85,9 +130,11 @@ public static class Safetensors
 
         using FileStream file = OpenRead(path);
         (SafetensorsHeader header, long dataStart) = ReadHeader(file, path);
+        CheckModel(header.Metadata, description, path);
         var byName = header.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
         foreach (SafetensorsEntry entry in header.Entries)
         {
+            if (entry.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)) continue;   // a training checkpoint's optimizer state
             if (!description.Parameters.Any(p => p.Name == entry.Name) && !description.State.Any(p => p.Name == entry.Name))
                 throw SafetensorsHeader.Bad(path,
                     $"tensor '{entry.Name}' {entry.ShapeText} is not a parameter of model {description.Name} (it has: {string.Join(", ", description.Parameters.Concat(description.State).Select(p => p.Name))})");
@@ -99,6 +146,13 @@ public static class Safetensors
         ReadBlock(file, dataStart, byName, path, description, description.State, stateStaging);
         staging.CopyTo(parameters);
         stateStaging.CopyTo(state);
+    }
+
+    /// <summary>Refuses a file whose <c>dl.model</c> metadata names another model than <paramref name="description"/>.</summary>
+    internal static void CheckModel(IReadOnlyDictionary<string, string> metadata, ModelDescription description, string path)
+    {
+        if (metadata.TryGetValue(ModelKey, out string? model) && model != description.Name)
+            throw SafetensorsHeader.Bad(path, $"it is a checkpoint of model {model}, not of model {description.Name}");
     }
 
     private static void CheckFits(ModelDescription description, ParameterInfo[] tensors, int length, string what, string argument)
@@ -187,7 +241,7 @@ public static class Safetensors
         return (SafetensorsHeader.Parse(json, fileLength - dataStart, path), dataStart);
     }
 
-    private static byte[] BuildHeader(ModelDescription description, IReadOnlyDictionary<string, string>? metadata)
+    private static byte[] BuildHeader(ModelDescription description, IReadOnlyDictionary<string, string>? metadata, IReadOnlyList<SafetensorsTensor> extraTensors)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer))
@@ -203,19 +257,15 @@ public static class Safetensors
             long offset = 0;
             foreach (ParameterInfo p in description.Parameters.Concat(description.State))
             {
-                if (p.Name == "__metadata__" || !seen.Add(p.Name))
+                if (p.Name == "__metadata__" || p.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal) || !seen.Add(p.Name))
                     throw new ArgumentException($"Model {description.Name}: parameter name '{p.Name}' is reserved or duplicated.", nameof(description));
-                json.WriteStartObject(p.Name);
-                json.WriteString("dtype", "F32");
-                json.WriteStartArray("shape");
-                foreach (int d in p.Shape) json.WriteNumberValue(d);
-                json.WriteEndArray();
-                json.WriteStartArray("data_offsets");
-                json.WriteNumberValue(offset);
-                offset += 4L * p.Length;
-                json.WriteNumberValue(offset);
-                json.WriteEndArray();
-                json.WriteEndObject();
+                WriteEntry(json, p.Name, p.Shape, ref offset);
+            }
+            foreach (SafetensorsTensor extra in extraTensors)
+            {
+                if (extra.Name == "__metadata__" || !seen.Add(extra.Name))
+                    throw new ArgumentException($"Extra tensor name '{extra.Name}' is reserved or the name of another tensor.", nameof(extraTensors));
+                WriteEntry(json, extra.Name, extra.Shape, ref offset);
             }
             json.WriteEndObject();
         }
@@ -225,6 +275,26 @@ public static class Safetensors
         buffer.WrittenSpan.CopyTo(header);
         header.AsSpan(buffer.WrittenCount).Fill((byte)' ');
         return header;
+    }
+
+    private static void WriteEntry(Utf8JsonWriter json, string name, int[] shape, ref long offset)
+    {
+        json.WriteStartObject(name);
+        json.WriteString("dtype", "F32");
+        json.WriteStartArray("shape");
+        long count = 1;
+        foreach (int d in shape)
+        {
+            json.WriteNumberValue(d);
+            count *= d;
+        }
+        json.WriteEndArray();
+        json.WriteStartArray("data_offsets");
+        json.WriteNumberValue(offset);
+        offset += 4L * count;
+        json.WriteNumberValue(offset);
+        json.WriteEndArray();
+        json.WriteEndObject();
     }
 
     private static void WriteFloats(Stream stream, ReadOnlySpan<float> values)

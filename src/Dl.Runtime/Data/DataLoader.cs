@@ -12,7 +12,10 @@ namespace Dl.Data;
 ///     foreach (var batch in loader)
 ///         model.TrainStep(batch.X, batch.Y, batch.Size, optimizer);
 /// </code></example>
-/// <remarks>With an <see cref="ImageAugmentation"/> every batch is augmented in place after it is copied (the dataset
+/// <remarks>A dataset with float targets (<see cref="Dataset.WithTargets"/>, <see cref="Dataset.AutoEncoder"/>) is read with
+/// <see cref="NextBatch(out Batch)"/> or <c>foreach</c>: <see cref="Batch.Targets"/> holds the batch's targets (for an
+/// autoencoder, the batch's input itself, after any augmentation).
+/// With an <see cref="ImageAugmentation"/> every batch is augmented in place after it is copied (the dataset
 /// itself is never modified); the augmentation's generator restarts at each epoch from (its seed, epoch number), so
 /// augmented epochs are reproducible and replayable too. Use it for training loaders only.</remarks>
 public sealed class DataLoader
@@ -21,6 +24,7 @@ public sealed class DataLoader
     private readonly int[] _order;
     private readonly float[] _x;
     private readonly int[] _y;
+    private readonly float[]? _t;
     private readonly DlRandom _random = new(0);
     private readonly ulong _seed;
     private int _position;
@@ -46,7 +50,8 @@ public sealed class DataLoader
         _seed = seed;
         _order = new int[data.Count];
         _x = new float[checked(batchSize * data.Features)];
-        _y = new int[batchSize];
+        _y = new int[data.HasLabels ? checked(batchSize * data.LabelsPerSample) : 0];
+        if (data.Targets is not null && !data.InputIsTarget) _t = new float[checked(batchSize * data.TargetSize)];
         if (augmentation is not null)
         {
             int[] shape = data.SampleShape;
@@ -82,6 +87,9 @@ public sealed class DataLoader
     /// <summary>The sample indices of the current epoch, in visiting order.</summary>
     public ReadOnlySpan<int> Order => _order;
 
+    /// <summary>Samples of the epoch in progress already produced (0 when none is in progress).</summary>
+    public int Position => _inEpoch ? _position : 0;
+
     /// <summary>Abandons any epoch in progress; the next batch starts epoch <paramref name="epoch"/> (for resuming a run).</summary>
     public void Reset(int epoch = 0)
     {
@@ -91,11 +99,45 @@ public sealed class DataLoader
         _position = 0;
     }
 
+    /// <summary>Resumes at <paramref name="position"/> samples into epoch <paramref name="epoch"/> (the
+    /// <see cref="Epoch"/> and <see cref="Position"/> of a saved run): the next batch is the one that run would have
+    /// produced next, augmentation included (the skipped batches' draws are replayed).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The position is not a batch boundary of the epoch.</exception>
+    public void Seek(int epoch, int position)
+    {
+        Reset(epoch);
+        if (position == 0) return;
+        if (position < 0 || position > SamplesPerEpoch || (position % BatchSize != 0 && position != _data.Count))
+            throw new ArgumentOutOfRangeException(nameof(position), position,
+                $"Position {position} is not a batch boundary of an epoch of {SamplesPerEpoch} samples in batches of {BatchSize}.");
+        BeginEpoch();
+        if (_augmentation is null)
+        {
+            _position = position;
+            return;
+        }
+        while (_position < position) NextBatch(out Batch _);
+    }
+
     /// <summary>Produces the next batch of the current epoch (starting an epoch when none is in progress).
     /// Returns false, with empty spans, once the epoch is exhausted; the call after that starts the next epoch.</summary>
     /// <param name="x">size × d features, valid until the next batch.</param>
     /// <param name="y">size labels, valid until the next batch.</param>
+    /// <exception cref="InvalidOperationException">The dataset has float targets, not labels: use <see cref="NextBatch(out Batch)"/>.</exception>
     public bool NextBatch(out ReadOnlySpan<float> x, out ReadOnlySpan<int> y)
+    {
+        if (!_data.HasLabels)
+            throw new InvalidOperationException("The dataset has float targets, not labels: read its batches with NextBatch(out Batch) or foreach.");
+        bool more = NextBatch(out Batch batch);
+        x = batch.X;
+        y = batch.Y;
+        return more;
+    }
+
+    /// <summary>Produces the next batch of the current epoch (starting an epoch when none is in progress): its features,
+    /// and its labels or float targets, valid until the next batch. Returns false, with an empty batch, once the epoch is
+    /// exhausted; the call after that starts the next epoch.</summary>
+    public bool NextBatch(out Batch batch)
     {
         if (!_inEpoch) BeginEpoch();
         int remaining = _data.Count - _position;
@@ -104,23 +146,26 @@ public sealed class DataLoader
         {
             _inEpoch = false;
             Epoch++;
-            x = default;
-            y = default;
+            batch = default;
             return false;
         }
-        int d = _data.Features;
+        int d = _data.Features, k = _data.TargetSize, l = _data.LabelsPerSample;
         float[] source = _data.X;
         int[] labels = _data.Labels;
+        float[]? targets = _t is null ? null : _data.Targets;
         for (int i = 0; i < size; i++)
         {
             int s = _order[_position + i];
             Array.Copy(source, s * d, _x, i * d, d);
-            _y[i] = labels[s];
+            if (l == 1) _y[i] = labels[s];
+            else if (l > 1) Array.Copy(labels, s * l, _y, i * l, l);
+            if (targets is not null) Array.Copy(targets, s * k, _t!, i * k, k);
         }
         _position += size;
         _augmentation?.Apply(_x.AsSpan(0, size * d), size, _channels, _height, _width);
-        x = new ReadOnlySpan<float>(_x, 0, size * d);
-        y = new ReadOnlySpan<int>(_y, 0, size);
+        var x = new ReadOnlySpan<float>(_x, 0, size * d);
+        ReadOnlySpan<float> t = _t is not null ? new ReadOnlySpan<float>(_t, 0, size * k) : _data.InputIsTarget ? x : default;
+        batch = new Batch(x, _y.Length > 0 ? new ReadOnlySpan<int>(_y, 0, size * l) : default, t, size);
         return true;
     }
 
@@ -141,25 +186,41 @@ public sealed class DataLoader
         _inEpoch = true;
     }
 
-    /// <summary>One mini-batch: <see cref="X"/> is <see cref="Size"/> × d features, <see cref="Y"/> the labels.</summary>
-    public readonly ref struct Batch(ReadOnlySpan<float> x, ReadOnlySpan<int> y)
+    /// <summary>One mini-batch: <see cref="X"/> is <see cref="Size"/> × d features, <see cref="Y"/> the labels (Size ×
+    /// <see cref="Dataset.LabelsPerSample"/>; empty for a dataset with float targets), <see cref="Targets"/> the float targets (empty for labels).</summary>
+    public readonly ref struct Batch
     {
-        public ReadOnlySpan<float> X { get; } = x;
-        public ReadOnlySpan<int> Y { get; } = y;
-        public int Size => Y.Length;
+        public Batch(ReadOnlySpan<float> x, ReadOnlySpan<int> y)
+        {
+            X = x;
+            Y = y;
+            Size = y.Length;
+        }
+
+        public Batch(ReadOnlySpan<float> x, ReadOnlySpan<int> y, ReadOnlySpan<float> targets, int size)
+        {
+            X = x;
+            Y = y;
+            Targets = targets;
+            Size = size;
+        }
+
+        public ReadOnlySpan<float> X { get; }
+        public ReadOnlySpan<int> Y { get; }
+        public ReadOnlySpan<float> Targets { get; }
+        public int Size { get; }
     }
 
     /// <summary>A non-allocating enumerator over the batches of one epoch.</summary>
     public ref struct Enumerator
     {
         private readonly DataLoader _loader;
-        private ReadOnlySpan<float> _x;
-        private ReadOnlySpan<int> _y;
+        private Batch _batch;
 
         internal Enumerator(DataLoader loader) => _loader = loader;
 
-        public readonly Batch Current => new(_x, _y);
+        public readonly Batch Current => _batch;
 
-        public bool MoveNext() => _loader.NextBatch(out _x, out _y);
+        public bool MoveNext() => _loader.NextBatch(out _batch);
     }
 }

@@ -29,6 +29,12 @@ public sealed class AdamW : Optimizer
         _v = ZeroedBuffer(_v, count);
     }
 
+    private static readonly string[] Buffers = ["exp_avg", "exp_avg_sq"];
+
+    public override IReadOnlyList<string> StateNames => Buffers;
+
+    protected override float[]? StateBuffer(string name) => name switch { "exp_avg" => _m, "exp_avg_sq" => _v, _ => null };
+
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, long step) =>
         AdamKernel.Run(parameters, gradients, _m!, _v!, step, LearningRate, Beta1, Beta2, Epsilon, l2: 0,
             decoupledDecay: (float)(1.0 - (double)LearningRate * WeightDecay));

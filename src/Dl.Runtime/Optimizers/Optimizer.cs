@@ -65,6 +65,67 @@ public abstract class Optimizer : IOptimizer
     /// <summary>Allocates zeroed state for <paramref name="count"/> parameters (reusing it when the length is unchanged).</summary>
     protected abstract void AllocateState(int count);
 
+    /// <summary>The names of the per-parameter state buffers, PyTorch's: <c>momentum_buffer</c> for <see cref="Sgd"/> with
+    /// momentum, <c>exp_avg</c> and <c>exp_avg_sq</c> for <see cref="Adam"/> and <see cref="AdamW"/>; none for plain SGD.</summary>
+    public virtual IReadOnlyList<string> StateNames => [];
+
+    /// <summary>The state buffer <paramref name="name"/> (one of <see cref="StateNames"/>), laid out like the parameter
+    /// block, once allocated (after the first step, <see cref="Reset"/> or <see cref="ImportState"/>); null before.</summary>
+    protected virtual float[]? StateBuffer(string name) => null;
+
+    /// <summary>A copy of everything the next <see cref="Step"/> depends on besides the parameters and gradients: the step
+    /// count (Adam's bias corrections), the learning rate and every state buffer. With <see cref="ImportState"/> an
+    /// optimizer continues exactly where another one (of the same type and settings) stopped.</summary>
+    public OptimizerState ExportState()
+    {
+        var buffers = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        if (StateLength > 0)
+        {
+            foreach (string name in StateNames)
+                buffers.Add(name, (float[])(StateBuffer(name) ?? throw new InvalidOperationException($"{GetType().Name}: state '{name}' is not allocated.")).Clone());
+        }
+        return new OptimizerState(GetType().Name, StepCount, LearningRate, StateLength, buffers);
+    }
+
+    /// <summary>Restores a state exported by <see cref="ExportState"/> from an optimizer of the same type: the step count,
+    /// the learning rate and the buffers (copied). The hyperparameters (betas, momentum, weight decay) are this
+    /// optimizer's own. Nothing changes when the state does not fit.</summary>
+    /// <exception cref="ArgumentException">Another optimizer type, a buffer missing or extra, or buffers of different lengths.</exception>
+    public void ImportState(OptimizerState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        string type = GetType().Name;
+        if (state.Optimizer != type)
+            throw new ArgumentException($"The optimizer state is {state.Optimizer}'s; this optimizer is {type}.", nameof(state));
+        if (state.StepCount < 0 || state.Length < 0)
+            throw new ArgumentException($"The {type} state has step count {state.StepCount} and length {state.Length}; both must be >= 0.", nameof(state));
+        IReadOnlyList<string> names = state.Length == 0 ? [] : StateNames;
+        foreach (string name in names)
+        {
+            if (!state.Buffers.TryGetValue(name, out float[]? buffer))
+                throw new ArgumentException($"The {type} state has no buffer '{name}' (it has: {Names(state)}); is it from a {type} with other settings?", nameof(state));
+            if (buffer.Length != state.Length)
+                throw new ArgumentException($"The {type} state buffer '{name}' has {buffer.Length} values; the state is for {state.Length} parameters.", nameof(state));
+        }
+        foreach (string name in state.Buffers.Keys)
+        {
+            if (!names.Contains(name))
+                throw new ArgumentException($"The {type} state has a buffer '{name}' that this {type} does not keep (it keeps: {(StateNames.Count == 0 ? "none" : string.Join(", ", StateNames))}).", nameof(state));
+        }
+        LearningRate = state.LearningRate;
+        if (state.Length == 0)
+        {
+            StateLength = 0;
+            StepCount = state.StepCount;
+            return;
+        }
+        Reset(state.Length);
+        foreach (string name in names) state.Buffers[name].CopyTo(StateBuffer(name)!, 0);
+        StepCount = state.StepCount;
+    }
+
+    private static string Names(OptimizerState state) => state.Buffers.Count == 0 ? "none" : string.Join(", ", state.Buffers.Keys);
+
     /// <summary>The update proper; <paramref name="step"/> is 1 on the first call. Must not allocate.</summary>
     protected abstract void Update(Span<float> parameters, ReadOnlySpan<float> gradients, long step);
 
@@ -90,3 +151,7 @@ public abstract class Optimizer : IOptimizer
         return value;
     }
 }
+
+/// <summary>An optimizer's state (<see cref="Optimizer.ExportState"/>): its type name, <see cref="Optimizer.StepCount"/>,
+/// learning rate, the parameter count the buffers are for (0 before the first step) and the buffers by name.</summary>
+public sealed record OptimizerState(string Optimizer, long StepCount, float LearningRate, int Length, IReadOnlyDictionary<string, float[]> Buffers);

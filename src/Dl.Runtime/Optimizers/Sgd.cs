@@ -32,6 +32,12 @@ public sealed class Sgd : Optimizer
     protected override void AllocateState(int count) =>
         _momentumBuffer = Momentum == 0 ? null : ZeroedBuffer(_momentumBuffer, count);
 
+    private static readonly string[] MomentumBuffer = ["momentum_buffer"];
+
+    public override IReadOnlyList<string> StateNames => Momentum == 0 ? [] : MomentumBuffer;
+
+    protected override float[]? StateBuffer(string name) => name == "momentum_buffer" ? _momentumBuffer : null;
+
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, long step)
     {
         float lr = LearningRate, wd = WeightDecay, mu = Momentum;

@@ -112,6 +112,7 @@ public sealed class SafetensorsFuzzTests(ITestOutputHelper output) : IDisposable
         byte[] json = b[8..(8 + (int)n)];
         long dataLength = b.Length - 8 - (long)n;
         var entries = new List<(string Name, string DType, long[] Shape, long Begin, long End)>();
+        bool modelMismatch = false;
         try
         {
             new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(json);
@@ -128,7 +129,8 @@ public sealed class SafetensorsFuzzTests(ITestOutputHelper output) : IDisposable
                     foreach (JsonProperty m in p.Value.EnumerateObject())
                     {
                         if (!keys.Add(m.Name) || m.Value.ValueKind != JsonValueKind.String) return null;
-                        _ = m.Value.GetString();
+                        // A file naming another model (dl.model) is refused.
+                        if (m.Value.GetString() is var value && m.Name == "dl.model" && value != Model.Name) modelMismatch = true;
                     }
                     continue;
                 }
@@ -168,10 +170,11 @@ public sealed class SafetensorsFuzzTests(ITestOutputHelper output) : IDisposable
             if (e.End < e.Begin || e.End - e.Begin != elements * size || e.End > dataLength || e.Begin != covered) return null;
             covered = e.End;
         }
-        if (covered != dataLength) return null;
+        if (covered != dataLength || modelMismatch) return null;
         var parameters = new float[12];
         var state = new float[2];
-        if (entries.Count != 4) return null;
+        // A training checkpoint's optimizer tensors ("optimizer/...") are skipped; any other must be the model's.
+        if (entries.Count(e => !e.Name.StartsWith("optimizer/", StringComparison.Ordinal)) != 4) return null;
         foreach ((ParameterInfo p, float[] into) in Model.Parameters.Select(p => (p, parameters)).Concat(Model.State.Select(p => (p, state))))
         {
             var e = entries.FirstOrDefault(x => x.Name == p.Name);
