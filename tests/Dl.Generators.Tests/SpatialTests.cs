@@ -171,4 +171,35 @@ public class SpatialTests
         Assert.Contains("\"bn.running_mean\"", generated);
         Assert.Contains("new(\"bn\", \"BatchNorm\", new int[] { 3, 6, 6 }, 6)", generated);
     }
+
+    [Fact]
+    public void ConvTranspose2d_GivesPyTorchsShapeAndSummary_AndRunsTheConvKernels()
+    {
+        // (5 - 1)·2 - 2·1 + 3 + 1 = 10, (7 - 1)·2 - 2·1 + 3 + 1 = 14; weight [3, 4, 3, 3] + bias 4 = 112.
+        var (diagnostics, generated, _) = Run("""
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(3, 5, 7)] Tensor x) => ConvTranspose2d(x, 4, kernel: 3, name: "up", stride: 2, padding: 1, outputPadding: 1);
+                [Loss] Tensor L(Tensor y, [Shape(4, 10, 14)] Tensor t) => MseLoss(y, t);
+            }
+            """);
+        Assert.DoesNotContain(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Contains("new(\"up\", \"ConvTranspose2d\", new int[] { 4, 10, 14 }, 112)", generated);
+        Assert.Contains("new global::Dl.Kernels.Window2d(4, 10, 14, 3, 3, 2, 2, 1, 1, 1, 1)", generated);
+        Assert.Contains("ConvTranspose2d.ForwardIm2Col", generated);
+        Assert.Contains("Conv2d.BackwardWeightIm2Col", generated);
+    }
+
+    [Theory]
+    [InlineData("ConvTranspose2d(x, 0, kernel: 3, name: \"t\")", "outChannels must be positive, got 0")]
+    [InlineData("ConvTranspose2d(Flatten(x), 2, kernel: 3, name: \"t\")", "expected a sample of shape [C, H, W], got")]
+    [InlineData("MaxPool1d(x, kernel: 2)", "expected a sample of shape [C, L], got")]
+    public void BadArguments_AreDL0012(string call, string expected)
+    {
+        var d = Single($$"""
+            [Model] partial class M {
+                [Forward] Tensor F([Shape(2, 6, 6)] Tensor x) => Flatten({{call}});
+            }
+            """, "DL0012", out _);
+        Assert.Contains(expected, d.GetMessage());
+    }
 }
