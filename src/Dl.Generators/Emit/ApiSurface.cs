@@ -1,6 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using Dl.Generators.Parsing;
 using static Dl.Generators.Emit.Literals;
 
 namespace Dl.Generators.Emit;

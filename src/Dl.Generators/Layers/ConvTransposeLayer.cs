@@ -1,7 +1,3 @@
-using System.Collections.Generic;
-using Dl.Generators.Lowering;
-using Dl.Generators.Model;
-using Dl.Generators.Parsing;
 using static Dl.Generators.Lowering.CallArg;
 using Geometry = Dl.Kernels.WindowGeometry;
 

@@ -1,10 +1,4 @@
-using System.Collections.Generic;
-using System.Linq;
 using System.Threading;
-using Dl.Generators.Model;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 using static Microsoft.CodeAnalysis.CSharp.SyntaxFactory;
 
 namespace Dl.Generators.Parsing;
