@@ -65,9 +65,7 @@ public class MissingOpsTests
     private const string Output = """
         loss = F.mse_loss(y, t)
         loss.backward()
-        print(json.dumps({'loss': loss.item(), 'output': y.detach().reshape(-1).tolist(),
-                          'grads': {k: (v.grad if v.grad is not None else torch.zeros_like(v)).reshape(-1).tolist() for k, v in p.items()},
-                          'norms': {k: (v.grad if v.grad is not None else torch.zeros_like(v)).double().norm().item() for k, v in p.items()}}))
+        report(loss, y, zeros=True)
         """;
 
     private const string Inputs = """

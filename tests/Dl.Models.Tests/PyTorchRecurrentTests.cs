@@ -61,12 +61,7 @@ public class PyTorchRecurrentTests
             y = fc(module(nn.GRU(28, 128, 2, batch_first=True), 'gru')(x)[0][:, -1], 'fc')
         loss = F.cross_entropy(y.reshape(-1, y.shape[-1]), t)
         loss.backward()
-        params = dict(tracked)
-        for k, v in p.items():
-            if k not in tracked and v.grad is not None: params[k] = v
-        print(json.dumps({'loss': loss.item(), 'output': y.detach().reshape(-1).tolist(),
-                          'grads': {k: v.grad.reshape(-1)[:4096].tolist() for k, v in params.items()},
-                          'norms': {k: v.grad.double().norm().item() for k, v in params.items()}}))
+        report(loss, y, tracked)
         """;
 
     private static void Check<TModel>(TModel net, string model, float[] x, int[] labels, int batch) where TModel : ITrainableModel<int> =>

@@ -29,6 +29,20 @@ public class PyTorchTests
             return out
         model, weights, xfile, tfile, batch = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
         p = load(weights)
+        def report(loss, y, tracked=None, zeros=False, **extra):
+            # After loss.backward(): print what Compare reads, the loss, the output and per parameter the first 4096
+            # gradient elements and the whole gradient's norm. tracked: name -> tensor holding that parameter's gradient
+            # (a module's own parameters); the rest come from p's tensors that received one (zeros=True: every trainable
+            # tensor of p, zeros where no gradient reached it). extra: more tensors to print, flattened.
+            tensors = dict(tracked or {})
+            for k, v in p.items():
+                if k not in tensors and (v.grad is not None or (zeros and v.requires_grad)): tensors[k] = v
+            grads = {k: v.grad if v.grad is not None else torch.zeros_like(v) for k, v in tensors.items()}
+            out = {'loss': loss.item(), 'output': y.detach().reshape(-1).tolist(),
+                   'grads': {k: g.reshape(-1)[:4096].tolist() for k, g in grads.items()},
+                   'norms': {k: g.double().norm().item() for k, g in grads.items()}}
+            out.update({k: v.detach().reshape(-1).tolist() for k, v in extra.items()})
+            print(json.dumps(out))
 
         """;
 
@@ -95,9 +109,7 @@ public class PyTorchTests
             y = F.linear(torch.tanh(F.linear(x, p['h.weight'], p['h.bias'])), p['out.weight'], p['out.bias'])
             loss = F.binary_cross_entropy_with_logits(y, torch.tensor(t).reshape(batch, 1))
         loss.backward()
-        print(json.dumps({'loss': loss.item(), 'output': y.detach().reshape(-1).tolist(),
-                          'grads': {k: v.grad.reshape(-1)[:4096].tolist() for k, v in p.items() if v.requires_grad},
-                          'norms': {k: v.grad.double().norm().item() for k, v in p.items() if v.requires_grad}}))
+        report(loss, y)
         """;
 
     /// <summary>Runs <paramref name="script"/> (default: this class's) as <c>script model weights x t batch</c>; its JSON output.</summary>

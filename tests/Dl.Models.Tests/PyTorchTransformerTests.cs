@@ -134,12 +134,7 @@ public class PyTorchTransformerTests
         # Evaluation mode without gradients: where PyTorch takes its fused inference path (encoder layers), it must agree too.
         for m in modules: m.eval()
         with torch.no_grad(): y_eval = forward()
-        params = dict(tracked)
-        for k, v in p.items():
-            if k not in tracked and v.grad is not None: params[k] = v
-        print(json.dumps({'loss': loss.item(), 'output': y.detach().reshape(-1).tolist(), 'output_eval': y_eval.reshape(-1).tolist(),
-                          'grads': {k: v.grad.reshape(-1)[:4096].tolist() for k, v in params.items()},
-                          'norms': {k: v.grad.double().norm().item() for k, v in params.items()}}))
+        report(loss, y, tracked, output_eval=y_eval)
         """;
 
     /// <summary>Moves every parameter by 0.1·N(0, 1), so that zero-initialized biases and unit γ take part.</summary>

@@ -29,9 +29,7 @@ public class SharedLayerTests
         y = F.linear(encoder(left) * encoder(right), p['head.weight'], p['head.bias'])
         loss = F.mse_loss(y, t)
         loss.backward()
-        print(json.dumps({'loss': loss.item(), 'output': y.detach().reshape(-1).tolist(),
-                          'grads': {k: v.grad.reshape(-1).tolist() for k, v in p.items()},
-                          'norms': {k: v.grad.double().norm().item() for k, v in p.items()}}))
+        report(loss, y)
         """;
 
     [Fact]

@@ -21,9 +21,7 @@ public class SoftplusTests
         y = F.linear(h * 0.05, p['fc2.weight'], p['fc2.bias'])
         loss = F.mse_loss(y, t)
         loss.backward()
-        print(json.dumps({'loss': loss.item(), 'output': y.detach().reshape(-1).tolist(),
-                          'grads': {k: v.grad.reshape(-1).tolist() for k, v in p.items()},
-                          'norms': {k: v.grad.double().norm().item() for k, v in p.items()}}))
+        report(loss, y)
         """;
 
     [Theory]

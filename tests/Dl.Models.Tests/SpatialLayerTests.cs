@@ -46,9 +46,7 @@ public class SpatialLayerTests
     private const string Output = """
         loss = F.mse_loss(y, t)
         loss.backward()
-        print(json.dumps({'loss': loss.item(), 'output': y.detach().reshape(-1).tolist(),
-                          'grads': {k: v.grad.reshape(-1).tolist() for k, v in p.items()},
-                          'norms': {k: v.grad.double().norm().item() for k, v in p.items()}}))
+        report(loss, y)
         """;
 
     private const string Pool1dScript = PyTorchTests.Prelude + """
@@ -91,9 +89,7 @@ public class SpatialLayerTests
         for name, m in grads:
             p[name + '.weight'].grad = m.weight.grad
             if m.bias is not None: p[name + '.bias'].grad = m.bias.grad
-        print(json.dumps({'loss': loss.item(), 'output': y.detach().reshape(-1).tolist(),
-                          'grads': {k: v.grad.reshape(-1).tolist() for k, v in p.items()},
-                          'norms': {k: v.grad.double().norm().item() for k, v in p.items()}}))
+        report(loss, y)
         """;
 
     [Theory]
@@ -166,10 +162,7 @@ public class SpatialLayerTests
         y = m(x)
         loss = F.mse_loss(y, t)
         loss.backward()
-        named = dict(m.named_parameters())
-        print(json.dumps({'loss': loss.item(), 'output': y.detach().reshape(-1).tolist(),
-                          'grads': {k: named[k].grad.reshape(-1).tolist() for k in p},
-                          'norms': {k: named[k].grad.double().norm().item() for k in p}}))
+        report(loss, y, dict(m.named_parameters()))
         """;
 
     /// <summary>The shipped autoencoder on real images (the target is the input, as in training).</summary>
