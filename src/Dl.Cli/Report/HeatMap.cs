@@ -59,7 +59,7 @@ internal static class HeatMap
                 string tip = $"actual {labels[a]} → predicted {labels[p]}: {Html.Count(count)} ({Html.Percent(share, 1)} of {labels[a]})";
                 sb.Append(CultureInfo.InvariantCulture, $"<rect x=\"{Html.N(x + gap / 2)}\" y=\"{Html.N(y + gap / 2)}\" width=\"{Html.N(cell - gap)}\" height=\"{Html.N(cell - gap)}\" fill=\"{Blues(share)}\"{(a == p ? " class=\"diag\"" : "")}><title>{Html.Escape(tip)}</title></rect>");
                 if (countsFit && count > 0)
-                    sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Html.N(x + cell / 2)}\" y=\"{Html.N(y + cell / 2 + countFont * 0.36)}\" text-anchor=\"middle\" font-size=\"{Html.N(countFont)}\" fill=\"{(share > 0.45 ? "#ffffff" : "#1f2937")}\">{count.ToString(CultureInfo.InvariantCulture)}</text>");
+                    sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Html.N(x + cell / 2)}\" y=\"{Html.N(y + cell / 2 + countFont * 0.36)}\" text-anchor=\"middle\" font-size=\"{Html.N(countFont)}\" class=\"{(share > 0.45 ? "on-dark" : "on-light")}\">{count.ToString(CultureInfo.InvariantCulture)}</text>");
             }
         }
 
@@ -97,7 +97,7 @@ internal static class HeatMap
         if (label)
         {
             string text = double.IsNaN(value) ? "–" : (value * 100).ToString(value >= 0.9995 ? "0" : "0.0", CultureInfo.InvariantCulture);
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Html.N(x + w / 2)}\" y=\"{Html.N(y + h / 2 + font * 0.36)}\" text-anchor=\"middle\" font-size=\"{Html.N(font)}\" fill=\"{(value > 0.6 ? "#ffffff" : "#1f2937")}\">{text}</text>");
+            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Html.N(x + w / 2)}\" y=\"{Html.N(y + h / 2 + font * 0.36)}\" text-anchor=\"middle\" font-size=\"{Html.N(font)}\" class=\"{(value > 0.85 ? "on-dark" : "on-light")}\">{text}</text>");
         }
     }
 

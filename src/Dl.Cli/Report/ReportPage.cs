@@ -9,9 +9,10 @@ namespace Dl.Cli.Report;
 /// run without validation has no accuracy curve) are left out rather than drawn empty.</summary>
 internal static class ReportPage
 {
-    // Series colours (the validation series is orange on every chart) and the plot-area colours the render test finds.
+    // Series colours (the validation series is orange on every chart) and the plot areas' faint tints: each is a colour no
+    // blend of the page's greys produces, so the render test can find every plot area in a screenshot by its exact colour.
     internal const string TrainColor = "#2563eb", ValidationColor = "#f97316", RateColor = "#7c3aed", SecondColor = "#0d9488";
-    internal const string LossFill = "#fafbfd", AccuracyFill = "#fafcfb", RateFill = "#fbfafd", ErrorFill = "#fdfbfa";
+    internal const string LossFill = "#f6f9ff", AccuracyFill = "#f5fcf7", RateFill = "#faf6fe", ErrorFill = "#fef8f3";
 
     public static string Render(TrainingReport r)
     {

@@ -38,8 +38,9 @@ internal static class ReportStyle
         .note.warn::before { content: "⚠ "; }
         svg { display: block; max-width: 100%; height: auto; }
         svg.chart { width: 100%; font-family: inherit; }
-        svg text { fill: #4b5563; font-size: 11px; }
-        .grid line { stroke: #e6e9ef; stroke-width: 1; }
+        svg.chart text { fill: #4b5563; font-size: 11px; }
+        .heatmap text { fill: #374151; }
+        svg .gridlines line { stroke: #e6e9ef; stroke-width: 1; }
         .axis { stroke: #9ca3af; stroke-width: 1; }
         .ticks text { fill: #6b7280; font-variant-numeric: tabular-nums; }
         text.label { fill: #374151; font-size: 12px; }
@@ -52,6 +53,8 @@ internal static class ReportStyle
         .mark-label { fill: #475569; font-size: 11px; font-weight: 600; }
         .empty { fill: #9ca3af; font-size: 14px; }
         .heatmap text.cls { fill: #374151; }
+        .heatmap text.on-dark { fill: #ffffff; }
+        .heatmap text.on-light { fill: #1f2937; }
         .heatmap .stat-head, .heatmap .axis-title { fill: #374151; font-size: 12px; font-weight: 600; }
         .heatmap rect:hover { stroke: #111827; stroke-width: 1.5; }
         .scroll { max-height: 300px; overflow: auto; }

@@ -62,7 +62,7 @@ internal static class SvgChart
         double Y(double y) => Top + plotH - (y - y0) / (y1 - y0) * plotH;
 
         // Gridlines and tick labels.
-        sb.Append("<g class=\"grid\">");
+        sb.Append("<g class=\"gridlines\">");
         foreach (double t in Ticks(y0, y1, yStep))
         {
             sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" x2=\"{Left + plotW}\" y1=\"{Html.N(Y(t))}\" y2=\"{Html.N(Y(t))}\"/>");
@@ -132,7 +132,7 @@ internal static class SvgChart
             if (!visible && !isolated && i % hoverStride != 0) continue;
             bool best = spec.MarkX is double m && m == x && !series.Dashed;
             string tip = $"{series.Name}, {spec.XLabel.ToLowerInvariant()} {FormatTick(x, 1, false)}: {(spec.PercentY ? Html.Percent(y) : Html.Metric(y))}";
-            string style = visible || isolated ? "" : " fill-opacity=\"0\"";
+            string style = visible || isolated ? "" : " opacity=\"0\"";
             sb.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{Html.N(X(x))}\" cy=\"{Html.N(Y(y))}\" r=\"{(best ? 5 : visible || isolated ? 3.2 : 4)}\"{style}{(best ? " class=\"best\"" : "")}><title>{Html.Escape(tip)}</title></circle>");
         }
         sb.Append("</g>");
