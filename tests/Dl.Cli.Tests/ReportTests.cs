@@ -165,7 +165,7 @@ public sealed partial class ReportTests
         XElement loss = Svg(html, "chart-loss");
         string d = (string)Named(loss, "path").First(p => (string?)p.Attribute("stroke") == "#2563eb").Attribute("d")!;
         Assert.Equal(2, d.Count(c => c == 'M'));   // epochs 1-2, then 5-8
-        Assert.Contains("training loss was NaN, ∞ at epoch 3, 4: not plotted", html);
+        Assert.Contains("training loss is not finite at epoch 3 (NaN), 4 (∞): not plotted", html);
         Assert.Contains("<td class=\"bad\">NaN</td>", html);
 
         var allBad = ReportSamples.Classifier(epochs: 2, validation: false, trainingLoss: _ => double.NaN) with { LearningRates = [] };

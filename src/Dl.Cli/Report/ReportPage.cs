@@ -23,8 +23,23 @@ internal static class ReportPage
 
         AppendHeader(sb, r);
         AppendCharts(sb, r);
-        AppendConfusionAndErrors(sb, r);
-        AppendSummaryAndSettings(sb, r);
+        // With a confusion matrix, the model summary and settings stack beside the heat map; the images get the full width.
+        if (r.Test?.Confusion is { } confusion)
+        {
+            sb.Append("<section class=\"grid pair\">\n");
+            AppendConfusion(sb, confusion, r.ClassNames);
+            sb.Append("<div class=\"stack\">\n");
+            AppendSummaryAndSettings(sb, r);
+            sb.Append("</div>\n</section>\n");
+            AppendMisclassified(sb, r);
+        }
+        else
+        {
+            AppendMisclassified(sb, r);
+            sb.Append("<section class=\"grid two\">\n");
+            AppendSummaryAndSettings(sb, r);
+            sb.Append("</section>\n");
+        }
 
         sb.Append("<footer>Written by <code>dl train --report</code>. A self-contained page: no network, no script.</footer>\n");
         sb.Append("</main>\n</body>\n</html>\n");
@@ -169,26 +184,21 @@ internal static class ReportPage
     private static void Cell(StringBuilder sb, string text, bool ok) =>
         sb.Append(ok ? "<td>" : "<td class=\"bad\">").Append(Html.Escape(text)).Append("</td>");
 
-    private static void AppendConfusionAndErrors(StringBuilder sb, TrainingReport r)
+    private static void AppendConfusion(StringBuilder sb, ConfusionMatrix confusion, IReadOnlyList<string>? classNames)
     {
-        var confusion = r.Test?.Confusion;
-        if (confusion is null && r.Misclassified.Count == 0) return;
-        sb.Append("<section class=\"grid pair\">\n");
-        if (confusion is not null)
-        {
-            sb.Append("<div class=\"card\" id=\"confusion\"><h2>Confusion matrix (test set)</h2>\n<p class=\"sub\">Rows are the true classes, columns the predicted ones; colour is the share of the row, numbers are counts. Recall on the right, precision at the bottom (in %). Hover a cell for details.</p>\n<div class=\"scroll-x\">");
-            sb.Append(HeatMap.Render(confusion, r.ClassNames)).Append("</div></div>\n");
-        }
-        if (r.Misclassified.Count > 0)
-        {
-            sb.Append("<div class=\"card\" id=\"misclassified\"><h2>Misclassified test images</h2>\n<p class=\"sub\">")
-              .Append(Html.Escape($"{r.Misclassified.Count} examples, captioned true → predicted (the model's confidence in its prediction)."))
-              .Append("</p>\n<div class=\"gallery\">\n");
-            foreach (MisclassifiedImage image in r.Misclassified)
-                AppendImage(sb, image, r.ClassNames);
-            sb.Append("</div></div>\n");
-        }
-        sb.Append("</section>\n");
+        sb.Append("<div class=\"card\" id=\"confusion\"><h2>Confusion matrix (test set)</h2>\n<p class=\"sub\">Rows are the true classes, columns the predicted ones; colour is the share of the row, numbers are counts. Recall on the right, precision at the bottom (in %). Hover a cell for details.</p>\n<div class=\"scroll-x\">");
+        sb.Append(HeatMap.Render(confusion, classNames)).Append("</div></div>\n");
+    }
+
+    private static void AppendMisclassified(StringBuilder sb, TrainingReport r)
+    {
+        if (r.Misclassified.Count == 0) return;
+        sb.Append("<section class=\"card\" id=\"misclassified\"><h2>Misclassified test images</h2>\n<p class=\"sub\">")
+          .Append(Html.Escape($"{r.Misclassified.Count} examples, captioned true → predicted (the model's confidence in its prediction)."))
+          .Append("</p>\n<div class=\"gallery\">\n");
+        foreach (MisclassifiedImage image in r.Misclassified)
+            AppendImage(sb, image, r.ClassNames);
+        sb.Append("</div></section>\n");
     }
 
     private static void AppendImage(StringBuilder sb, MisclassifiedImage image, IReadOnlyList<string>? names)
@@ -208,19 +218,15 @@ internal static class ReportPage
 
     private static void AppendSummaryAndSettings(StringBuilder sb, TrainingReport r)
     {
-        bool summary = !string.IsNullOrWhiteSpace(r.Summary), settings = r.Settings.Count > 0;
-        if (!summary && !settings) return;
-        sb.Append("<section class=\"grid two\">\n");
-        if (summary)
+        if (!string.IsNullOrWhiteSpace(r.Summary))
             sb.Append("<div class=\"card\" id=\"summary\"><h2>Model</h2>\n<pre>").Append(Html.Escape(r.Summary.TrimEnd())).Append("</pre></div>\n");
-        if (settings)
+        if (r.Settings.Count > 0)
         {
             sb.Append("<div class=\"card\" id=\"settings\"><h2>Settings</h2>\n<table class=\"settings\"><tbody>\n");
             foreach (var (key, value) in r.Settings)
                 sb.Append("<tr><th>").Append(Html.Escape(key)).Append("</th><td>").Append(Html.Escape(value)).Append("</td></tr>\n");
             sb.Append("</tbody></table></div>\n");
         }
-        sb.Append("</section>\n");
     }
 
     private static string Duration(double seconds) => seconds switch

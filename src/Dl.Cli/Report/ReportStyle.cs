@@ -29,6 +29,7 @@ internal static class ReportStyle
         .grid.two { grid-template-columns: repeat(2, minmax(0, 1fr)); }
         .grid.pair { grid-template-columns: auto minmax(0, 1fr); align-items: start; }
         @media (max-width: 980px) { .grid.two, .grid.pair { grid-template-columns: minmax(0, 1fr); } }
+        .stack { display: grid; gap: 18px; min-width: 0; }
         .card { background: var(--card); border: 1px solid var(--line); border-radius: 12px; padding: 14px 16px 12px;
                 box-shadow: 0 1px 2px rgba(16,24,40,.05); min-width: 0; }
         .card h2 { font-size: 15px; font-weight: 650; margin: 0 0 8px; }
@@ -70,7 +71,7 @@ internal static class ReportStyle
         table.settings td { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 12.5px; overflow-wrap: anywhere; }
         pre { margin: 0; padding: 12px; background: #0f172a; color: #e2e8f0; border-radius: 8px; overflow: auto; max-height: 420px;
               font: 12px/1.5 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
-        .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(104px, 1fr)); gap: 10px; }
+        .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(108px, 1fr)); gap: 10px; }
         figure { margin: 0; padding: 8px 6px 6px; border: 1px solid var(--line); border-radius: 8px; background: #fafafa; text-align: center; }
         figure img { image-rendering: pixelated; border-radius: 4px; background: #000; display: block; margin: 0 auto 6px; }
         figcaption { font-size: 11.5px; line-height: 1.3; overflow-wrap: anywhere; }

@@ -36,7 +36,7 @@ internal sealed record ChartSpec
 internal static class SvgChart
 {
     internal const int Width = 600, Height = 300;
-    private const double Left = 62, Right = 18, Top = 34, Bottom = 44;
+    private const double Left = 62, Right = 18, Top = 42, Bottom = 44;
     private const int MaxLinePoints = 1500, MaxHoverTargets = 80;
 
     /// <summary>The chart's SVG; <paramref name="notes"/> receives one sentence per series with non-finite values.</summary>
@@ -85,8 +85,9 @@ internal static class SvgChart
             sb.Append(CultureInfo.InvariantCulture, $"<line class=\"mark\" x1=\"{Html.N(X(mark))}\" x2=\"{Html.N(X(mark))}\" y1=\"{Top}\" y2=\"{Top + plotH}\"><title>{Html.Escape(spec.MarkLabel)}</title></line>");
             if (spec.MarkLabel is { Length: > 0 } label)
             {
-                bool rightHalf = X(mark) > Left + plotW * 0.7;
-                sb.Append(CultureInfo.InvariantCulture, $"<text class=\"mark-label\" x=\"{Html.N(X(mark) + (rightHalf ? -5 : 5))}\" y=\"{Top + 13}\" text-anchor=\"{(rightHalf ? "end" : "start")}\">{Html.Escape(label)}</text>");
+                // Above the plot (under the legend), so that it never covers a point.
+                string anchor = X(mark) > Left + plotW * 0.8 ? "end" : X(mark) < Left + plotW * 0.2 ? "start" : "middle";
+                sb.Append(CultureInfo.InvariantCulture, $"<text class=\"mark-label\" x=\"{Html.N(X(mark))}\" y=\"{Top - 5}\" text-anchor=\"{anchor}\">{Html.Escape(label)}</text>");
             }
         }
 
@@ -162,9 +163,8 @@ internal static class SvgChart
     {
         var bad = series.Points.Where(p => !double.IsFinite(p.Y)).ToList();
         if (bad.Count == 0) return;
-        string values = string.Join(", ", bad.Select(p => p.Y).Distinct().Select(Html.Metric));
-        string where = string.Join(", ", bad.Take(6).Select(p => FormatTick(p.X, 1, false))) + (bad.Count > 6 ? $" and {bad.Count - 6} more" : "");
-        notes.Add($"{series.Name} was {values} at {xLabel.ToLowerInvariant()} {where}: not plotted (the line has a gap there).");
+        string where = string.Join(", ", bad.Take(6).Select(p => $"{FormatTick(p.X, 1, false)} ({Html.Metric(p.Y)})")) + (bad.Count > 6 ? $" and {bad.Count - 6} more" : "");
+        notes.Add($"{series.Name} is not finite at {xLabel.ToLowerInvariant()} {where}: not plotted (the line has a gap).");
     }
 
     /// <summary>An axis covering [lo, hi] whose ends are multiples of a 1/2/2.5/5 × 10ᵏ step, about 5 ticks.</summary>
@@ -212,6 +212,7 @@ internal static class SvgChart
     /// <summary>A tick label with as many decimals as the step needs (k/M for large counts, exponents for tiny rates).</summary>
     internal static string FormatTick(double value, double step, bool percent)
     {
+        if (value == 0) return "0";
         if (percent)
             return FormatTick(value * 100, step * 100, false) + "%";
         double abs = Math.Abs(value);
