@@ -39,6 +39,16 @@ public sealed class ReportRenderTests : IDisposable
         Assert.Null(Find(shot, Rgb(HeatMap.Backdrop)));
     }
 
+    [Fact]
+    public void HundredClasses_HeatMapStillRenders()
+    {
+        string[] names = Enumerable.Range(0, 100).Select(i => $"class with a long name {i}").ToArray();
+        ReportPngImage shot = Render(ReportSamples.Classifier(classes: 100, names: names), "hundred-classes", 2800);
+        var found = Find(shot, Rgb(HeatMap.Backdrop));
+        Assert.True(found is not null, "no heat map backdrop in the screenshot");
+        Assert.InRange(found.Value.X1 - found.Value.X0, 500, 700);
+    }
+
     internal static ReportPngImage RenderPage(TrainingReport report, string folder, string name, int height)
     {
         string page = ReportWriter.Write(Path.Combine(folder, name), report);

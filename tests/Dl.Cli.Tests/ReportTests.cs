@@ -69,6 +69,8 @@ public sealed partial class ReportTests
         Assert.Equal("ab\tc", Html.Escape("a\u0001b\tc\u007f"));
         Assert.Equal("plain", Html.Escape("plain"));
         Assert.Equal("", Html.Escape(null));
+        Assert.Equal("class…ber 17", Html.AbbreviateMiddle("class number 17", 12));
+        Assert.Equal("short", Html.AbbreviateMiddle("short", 12));
 
         string[] names = ["<img src=x onerror=alert(1)>", "a & b", "\"quoted\"", .. ReportSamples.Fashion[3..]];
         TrainingReport report = ReportSamples.Classifier(names: names) with
@@ -190,7 +192,8 @@ public sealed partial class ReportTests
         string html = ReportWriter.Render(ReportSamples.Classifier(classes: 100, names: names) with { Model = new string('m', 300) });
         XElement heat = Svg(html, "confusion-map");
         Assert.Equal(10_000, Named(heat, "rect").Count(r => r.Element(XName.Get("title", "http://www.w3.org/2000/svg"))?.Value.StartsWith("actual ", StringComparison.Ordinal) == true));
-        Assert.Contains(Named(heat, "text"), t => t.Value.EndsWith("a very l…", StringComparison.Ordinal));
+        Assert.Contains(Named(heat, "text"), t => t.Value.EndsWith("a ver…ber 42", StringComparison.Ordinal));   // every other class: cells of 6 px
+        Assert.DoesNotContain(Named(heat, "text"), t => t.Value.EndsWith("ber 43", StringComparison.Ordinal));
         Assert.DoesNotContain(Named(heat, "text"), t => t.Attribute("font-size") is { } size && double.Parse(size.Value, System.Globalization.CultureInfo.InvariantCulture) < 6.5);
         Assert.InRange(double.Parse((string)heat.Attribute("width")!, System.Globalization.CultureInfo.InvariantCulture), 500, 900);
     }

@@ -18,10 +18,12 @@ internal static class HeatMap
         int n = matrix.Classes;
         double cell = Math.Clamp(Math.Floor(620.0 / n), 6, 46);
         double gap = cell >= 12 ? 1.5 : cell >= 8 ? 0.5 : 0;
-        int maxChars = n <= 12 ? 16 : n <= 40 ? 12 : 9;
-        double labelFont = Math.Clamp(cell * 0.72, 6.5, 12.5);
+        int maxChars = n <= 12 ? 16 : 12;
+        // Small cells label every k-th class only (the tooltips name them all), so the text stays readable.
+        int labelStep = cell >= 9 ? 1 : (int)Math.Ceiling(10 / cell);
+        double labelFont = Math.Clamp(cell * labelStep * 0.72, 6.5, 12.5);
         string[] labels = Enumerable.Range(0, n).Select(c => Name(classNames, c)).ToArray();
-        string[] shortLabels = labels.Select(l => Html.Abbreviate(l, maxChars)).ToArray();
+        string[] shortLabels = labels.Select(l => Html.AbbreviateMiddle(l, maxChars)).ToArray();
         double charW = labelFont * 0.6;
         double labelW = shortLabels.Max(l => l.Length) * charW + 8;
         double statW = Math.Max(cell, 44);
@@ -77,7 +79,7 @@ internal static class HeatMap
         sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Html.N(left - 8)}\" y=\"{Html.N(statY + statW / 2 + 4)}\" text-anchor=\"end\" class=\"stat-head\">precision</text>");
 
         // Class names: rows at the left, columns below the precision row, rotated.
-        for (int c = 0; c < n; c++)
+        for (int c = 0; c < n; c += labelStep)
         {
             string title = labels[c] == shortLabels[c] ? "" : $"<title>{Html.Escape(labels[c])}</title>";
             sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{Html.N(left - 8)}\" y=\"{Html.N(top + c * cell + cell / 2 + labelFont * 0.35)}\" text-anchor=\"end\" font-size=\"{Html.N(labelFont)}\" class=\"cls\">{title}{Html.Escape(shortLabels[c])}</text>");

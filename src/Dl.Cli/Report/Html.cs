@@ -44,6 +44,15 @@ public static class Html
     public static string Abbreviate(string text, int max) =>
         text.Length <= max ? text : string.Concat(text.AsSpan(0, Math.Max(1, max - 1)), "…");
 
+    /// <summary>Shortens <paramref name="text"/> to at most <paramref name="max"/> characters by an ellipsis in the middle,
+    /// keeping both ends (class names often differ only at the end: "class 17", "class 71").</summary>
+    public static string AbbreviateMiddle(string text, int max)
+    {
+        if (text.Length <= max) return text;
+        int head = Math.Max(1, (max - 1) / 2), tail = Math.Max(1, max - 1 - head);
+        return string.Concat(text.AsSpan(0, head), "…", text.AsSpan(text.Length - tail));
+    }
+
     /// <summary>An SVG coordinate: two decimals at most, invariant, never NaN (callers check finiteness first).</summary>
     internal static string N(double value) =>
         double.IsFinite(value) ? Math.Round(value, 2).ToString("0.##", CultureInfo.InvariantCulture) : "0";

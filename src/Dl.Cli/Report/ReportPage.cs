@@ -209,8 +209,8 @@ internal static class ReportPage
         double scale = Math.Max(1, Math.Floor(84.0 / Math.Max(image.Width, image.Height)));
         string tip = $"true: {actual}; predicted: {predicted} ({confidence})";
         sb.Append(CultureInfo.InvariantCulture, $"<figure title=\"{Html.Escape(tip)}\"><img src=\"{uri}\" width=\"{image.Width * scale}\" height=\"{image.Height * scale}\" alt=\"{Html.Escape(tip)}\">");
-        sb.Append("<figcaption><span class=\"truth\">").Append(Html.Escape(Html.Abbreviate(actual, 14))).Append("</span> → <span class=\"pred\">")
-          .Append(Html.Escape(Html.Abbreviate(predicted, 14))).Append("</span> <span class=\"conf\">(").Append(Html.Escape(confidence)).Append(")</span></figcaption></figure>\n");
+        sb.Append("<figcaption><span class=\"truth\">").Append(Html.Escape(Html.AbbreviateMiddle(actual, 15))).Append("</span> → <span class=\"pred\">")
+          .Append(Html.Escape(Html.AbbreviateMiddle(predicted, 15))).Append("</span> <span class=\"conf\">(").Append(Html.Escape(confidence)).Append(")</span></figcaption></figure>\n");
     }
 
     private static string ClassName(IReadOnlyList<string>? names, int c) =>
