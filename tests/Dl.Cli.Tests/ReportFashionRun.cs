@@ -77,7 +77,7 @@ internal static class ReportFashionRun
         return found;
     }
 
-    private static string Machine()
+    internal static string Machine()
     {
         string cpu = File.Exists("/proc/cpuinfo")
             ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "CPU"
