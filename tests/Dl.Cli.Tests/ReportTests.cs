@@ -198,6 +198,26 @@ public sealed partial class ReportTests
         Assert.InRange(double.Parse((string)heat.Attribute("width")!, System.Globalization.CultureInfo.InvariantCulture), 500, 900);
     }
 
+    [Fact]
+    public void EmptyRun_RendersHeaderAndSettingsOnly()
+    {
+        var report = new TrainingReport { Model = "xor", Summary = "", Settings = [new("epochs", "0")], Epochs = [] };
+        string html = ReportWriter.Render(report);
+        AssertSelfContained(html);
+        Assert.Empty(Svgs(html));
+        Assert.DoesNotContain("id=\"charts\"", html);
+        Assert.DoesNotContain("id=\"summary\"", html);
+        Assert.Contains("<th>epochs</th><td>0</td>", html);
+    }
+
+    [Fact]
+    public void BadImage_IsRefusedNamingIt()
+    {
+        TrainingReport report = ReportSamples.Classifier() with { Misclassified = [new MisclassifiedImage(new float[27], 28, 28, 0, 1, 0.5f)] };
+        var e = Assert.Throws<ArgumentException>(() => ReportWriter.Render(report));
+        Assert.Contains("Misclassified image 0 of the report: 28 × 28 pixels with 1 channel(s) need 784 samples; got 27.", e.Message);
+    }
+
     [Theory]
     [InlineData(0.31, 1.25, 0.2, 1.4, 0.2)]
     [InlineData(0.8812, 0.8813, 0.8812, 0.8813, 0.00002)]

@@ -196,8 +196,17 @@ internal static class ReportPage
         sb.Append("<section class=\"card\" id=\"misclassified\"><h2>Misclassified test images</h2>\n<p class=\"sub\">")
           .Append(Html.Escape($"{r.Misclassified.Count} examples, captioned true → predicted (the model's confidence in its prediction)."))
           .Append("</p>\n<div class=\"gallery\">\n");
-        foreach (MisclassifiedImage image in r.Misclassified)
-            AppendImage(sb, image, r.ClassNames);
+        for (int i = 0; i < r.Misclassified.Count; i++)
+        {
+            try
+            {
+                AppendImage(sb, r.Misclassified[i], r.ClassNames);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"Misclassified image {i} of the report: {e.Message}", nameof(r), e);
+            }
+        }
         sb.Append("</div></section>\n");
     }
 
