@@ -67,3 +67,17 @@ public sealed partial class StepOutput
         return fired;
     }
 }
+
+/// <summary>Dropout between two layers: a trace in training mode draws the masks of the model's next training step.</summary>
+[Model]
+public sealed partial class TraceDropout
+{
+    [Forward]
+    Tensor Forward([Shape(6)] Tensor x)
+    {
+        var h = Dropout(Tanh(Linear(x, 9, name: "fc1")), 0.4f);
+        return Linear(h, 3, name: "fc2");
+    }
+
+    [Loss] Tensor Loss(Tensor logits, [Labels(3)] Tensor label) => SoftmaxCrossEntropy(logits, label);
+}

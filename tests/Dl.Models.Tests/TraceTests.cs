@@ -115,6 +115,28 @@ public class TraceTests
         Assert.Equal(values.Find("fired").Value, tape.TraceValues(x.Select(v => (double)v).ToArray(), [], 2).Find("fired").Value);
     }
 
+    [Fact]
+    public void TrainingTrace_DrawsTheDropoutMasksOfTheNextTrainingStep()
+    {
+        var model = new TraceDropout(new ModelOptions { Seed = 5, MaxBatch = 3 });
+        float[] x = ModelHarness.Normal(18, 2);
+        int[] labels = [0, 2, 1];
+        for (int step = 0; step < 3; step++)
+        {
+            long dropoutStep = model.DropoutStep;
+            DynamicTrace trace = model.Trace(x: x, label: labels, batch: 3);
+            Assert.Equal(dropoutStep, model.DropoutStep);                        // tracing leaves the model as it was
+            double[] dropped = trace.Find("h").Value;
+            Assert.Contains(0.0, dropped);
+            float loss = model.ComputeGradients(x: x, label: labels, batch: 3);   // the step the trace described
+            Assert.Equal(dropoutStep + 1, model.DropoutStep);
+            Assert.True(Math.Abs(trace.Value - loss) <= 1e-5 * (1 + Math.Abs(loss)), $"step {step}: trace {trace.Value} vs step {loss}");
+            Close(trace.Find("fc1.weight").Gradient, model.Gradient("fc1.weight").ToArray().Select(v => (double)v).ToArray(), 1e-4);
+            // The next step draws other masks.
+            Assert.NotEqual(dropped, model.Trace(x: x, label: labels, batch: 3).Find("h").Value);
+        }
+    }
+
     private static void Close(double[] actual, double[] expected, double tolerance)
     {
         Assert.Equal(expected.Length, actual.Length);

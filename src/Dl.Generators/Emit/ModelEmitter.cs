@@ -461,12 +461,14 @@ internal static class ModelEmitter
         w.Line(lossMethod is null
             ? "global::Dl.Tensor global::Dl.Dynamic.IDynamicSource.DynamicLoss(global::Dl.Tensor output, global::Dl.Tensor target) => throw new global::System.NotSupportedException(\"" + model.ClassName + " declares no [Loss] method.\");"
             : $"global::Dl.Tensor global::Dl.Dynamic.IDynamicSource.DynamicLoss(global::Dl.Tensor output, global::Dl.Tensor target) => {lossMethod}(output, target);");
-        // The trace re-runs the source on the tape with this model's weights, state, mode and dropout step.
+        // The trace re-runs the source on the tape with this model's weights, state, mode, dropout step (and seed).
         string traceTarget = targetType.Length > 0 ? $", global::System.ReadOnlySpan<{targetType}> target" : "";
         using (w.Block($"private global::Dl.Dynamic.DynamicTrace TraceGuarded(global::System.ReadOnlySpan<float> input{traceTarget}, int batch, bool gradients)"))
         {
             Guard(w, model, "Trace");
-            w.Line($"return global::Dl.Dynamic.Tracing.Trace<{model.ClassName}>(_params, _state, Training, DropoutStep, input, "
+            // With dropout, the seed too: a trace in training mode draws the masks the next training step would.
+            string seed = model.HasDropout ? "_seed, " : "";
+            w.Line($"return global::Dl.Dynamic.Tracing.Trace<{model.ClassName}>(_params, _state, Training, DropoutStep, {seed}input, "
                 + (targetType.Length > 0 ? "target" : "global::System.ReadOnlySpan<float>.Empty") + ", batch, gradients);");
         }
     }

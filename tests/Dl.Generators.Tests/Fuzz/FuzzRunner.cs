@@ -51,7 +51,7 @@ internal static class FuzzRunner
             if (diagnostics.FirstOrDefault(d => d.Id.StartsWith("DL", StringComparison.Ordinal) && d.Severity == DiagnosticSeverity.Error) is { } dl)
             {
                 if (dl.GetMessage().Contains('\n')) return Done(FuzzKind.Crash, "a DL message on several lines: " + dl);
-                return Done(FuzzKind.CleanError, dl.Id);
+                return Done(FuzzKind.CleanError, dl.Id + ": " + dl.GetMessage());
             }
             var errors = output.GetDiagnostics(cancel.Token).Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
             if (errors.Count > 0)

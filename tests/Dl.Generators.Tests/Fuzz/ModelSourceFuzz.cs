@@ -26,6 +26,7 @@ public class ModelSourceFuzz(ITestOutputHelper log)
         string? report = Environment.GetEnvironmentVariable("DL_FUZZ_REPORT") is { Length: > 0 } r ? r : null;
         var counts = Enum.GetValues<FuzzKind>().ToDictionary(k => k, _ => 0);
         var failures = new List<string>();
+        var refused = new List<string>();   // sources built valid that the generator refused: a grammar or generator slip
         long peak = 0; double slowest = 0; int compared = 0, mutated = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         for (int seed = first; seed < first + cases; seed++)
@@ -37,6 +38,7 @@ public class ModelSourceFuzz(ITestOutputHelper log)
             var result = FuzzRunner.Run(source, Timeout, compare);
             if (compare && result.Kind is FuzzKind.Compiles or FuzzKind.Mismatch) compared++;
             counts[result.Kind]++;
+            if (!isMutated && result.Kind == FuzzKind.CleanError) refused.Add($"{seed} {result.Detail}");
             peak = Math.Max(peak, result.AllocatedBytes);
             slowest = Math.Max(slowest, result.Seconds);
             if (result.IsFailure)
@@ -48,7 +50,8 @@ public class ModelSourceFuzz(ITestOutputHelper log)
         }
         string Summary(int done) => $"{done} cases ({mutated} mutated) in {clock.Elapsed.TotalSeconds:0.0} s: "
             + string.Join(", ", counts.Select(k => $"{k.Key} {k.Value}"))
-            + $"; tape comparisons {compared}; peak allocation per case {peak / (1 << 20)} MB; slowest case {slowest:0.0} s";
+            + $"; tape comparisons {compared}; peak allocation per case {peak / (1 << 20)} MB; slowest case {slowest:0.0} s"
+            + (refused.Count > 0 ? "; valid sources refused: " + string.Join(", ", refused) : "");
         string summary = Summary(cases);
         log.WriteLine(summary);
         if (report is not null) File.WriteAllText(report, summary + "\n" + string.Join("\n", failures) + "\n");

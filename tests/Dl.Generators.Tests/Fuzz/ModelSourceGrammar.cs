@@ -7,7 +7,9 @@ namespace Dl.Tests.Fuzz;
 /// grammar tracks each value's per-sample shape and picks ops that fit it); about one in four is slightly wrong: a
 /// mismatched shape, an odd layer or parameter name (line breaks, quotes, keywords), a huge size, an odd declaration
 /// (abstract, readonly [Param], ref input, members named like generated ones, namespaces named like aliases), a long loop,
-/// an impossible convolution, a non-finite initializer. The same seed gives the same source.</summary>
+/// an impossible convolution or pooling, a group count that does not divide the channels, a non-finite initializer. The
+/// ops include this wave's: SiLU, ELU, Softplus, Clamp, Hardtanh, Where, Detach, n-ary Concat and Stack (negative axes),
+/// MaxPool1d/AvgPool1d, GroupNorm, ConvTranspose2d, and bias-free, bidirectional and variable-length recurrences. The same seed gives the same source.</summary>
 internal sealed class ModelSourceGrammar
 {
     private readonly Random _r;
@@ -112,7 +114,7 @@ internal sealed class ModelSourceGrammar
     {
         int rank = dims.Length;
         int last = rank == 0 ? 1 : dims[rank - 1];
-        switch (_r.Next(14))
+        switch (_r.Next(20))
         {
             case 0 when rank is 1 or 2:
             {
@@ -166,16 +168,92 @@ internal sealed class ModelSourceGrammar
             case 11 when rank == 3:
                 return Chance(0.5) ? ($"BatchNorm({v}, \"{LayerName()}\")", dims) : ($"GlobalAvgPool2d({v})", new[] { dims[0] });
             case 12 when rank >= 2:
-                return (Chance(0.5) || rank != 2 ? $"Flatten({v})" : $"Transpose({v})",
-                    rank != 2 ? new[] { dims.Aggregate(1, (a, b) => a * b) } : new[] { dims[1], dims[0] });
+                // Flatten any rank, or transpose a matrix (the shape follows the op chosen).
+                return Chance(0.5) || rank != 2 ? ($"Flatten({v})", new[] { dims.Aggregate(1, (a, b) => a * b) })
+                    : ($"Transpose({v})", new[] { dims[1], dims[0] });
             case 13 when rank == 1 && dims[0] % 2 == 0:
                 return ($"Reshape({v}, 2, {dims[0] / 2})", new[] { 2, dims[0] / 2 });
             case 13 when rank == 1 && Chance(0.1):
                 Mutated = true;
                 return ($"{v} + Concat({v}, {v})", dims);   // a shape mismatch
+            case 14:
+                return ($"{Pick("Silu", "Softplus", "Elu", "Hardtanh", "Detach")}({v})", dims);
+            case 15:
+                return (Pick($"Elu({v}, 0.5f)", $"Clamp({v}, -0.5f, 0.75f)", $"Hardtanh({v}, -2f, 1.5f)", $"{v} + Detach({v})",
+                    $"Where(Step({v}), {v} * 2f, {v})", $"Where({v}, Tanh({v}), 0.25f)", $"Where(Step({v}), 1f, {Field(dims)})"), dims);
+            case 16 when rank >= 1:
+                return NaryConcat(v, dims);
+            case 17 when rank == 2:
+                return Pool1d(v, dims);
+            case 18 when rank == 3:
+                return Chance(0.4) ? GroupNorm(v, dims) : ConvTranspose2d(v, dims);
+            case 19 when rank == 2:
+                return Recurrence(v, dims);
+            case 18 when rank is 1 or 2:
+                return GroupNorm(v, dims);
             default:
                 return (null, dims);
         }
+    }
+
+    /// <summary>Concat of three parts or Stack of two along a random axis, negative axes included.</summary>
+    private (string?, int[]) NaryConcat(string v, int[] dims)
+    {
+        int rank = dims.Length;
+        if (Chance(0.5))
+        {
+            int axis = _r.Next(-rank, rank);
+            var next = (int[])dims.Clone(); next[axis < 0 ? axis + rank : axis] *= 3;
+            return (Pick($"Concat([{v}, {v}, Relu({v})], {axis})", $"Concat([{v}, Detach({v}), {v}], {axis})"), next);
+        }
+        int at = _r.Next(-rank - 1, rank + 1);
+        int position = at < 0 ? at + rank + 1 : at;
+        return ($"Stack([{v}, Tanh({v})], {at})", dims.Take(position).Append(2).Concat(dims.Skip(position)).ToArray());
+    }
+
+    /// <summary>MaxPool1d/AvgPool1d of a sample [C, L], with stride and padding (at most half the kernel).</summary>
+    private (string?, int[]) Pool1d(string v, int[] dims)
+    {
+        int length = dims[1], kernel = _r.Next(1, Math.Min(length, 4) + 1), stride = _r.Next(1, 3), padding = _r.Next(0, kernel / 2 + 1);
+        if (Chance(0.04)) { Mutated = true; padding = kernel; }
+        int outLength = (length + 2 * padding - kernel) / stride + 1;
+        string op = Pick("MaxPool1d", "AvgPool1d");
+        return ($"{op}({v}, {kernel}, {stride}, {padding})", new[] { dims[0], outLength });
+    }
+
+    /// <summary>GroupNorm with a group count that divides the channels (sometimes one that does not).</summary>
+    private (string?, int[]) GroupNorm(string v, int[] dims)
+    {
+        int channels = dims[0];
+        var divisors = Enumerable.Range(1, channels).Where(g => channels % g == 0).ToArray();
+        int groups = divisors[_r.Next(divisors.Length)];
+        if (Chance(0.04) && channels > 1) { Mutated = true; groups = channels + 1; }
+        return ($"GroupNorm({v}, {groups}, \"{LayerName()}\")", dims);
+    }
+
+    /// <summary>ConvTranspose2d with stride, padding (smaller than the kernel) and output padding (smaller than the stride).</summary>
+    private (string?, int[]) ConvTranspose2d(string v, int[] dims)
+    {
+        int oc = _r.Next(1, 4), k = _r.Next(1, 4), stride = _r.Next(1, 3), pad = _r.Next(0, k), outPad = _r.Next(0, stride);
+        if (Chance(0.04)) { Mutated = true; outPad = stride; }
+        int oh = (dims[1] - 1) * stride - 2 * pad + k + outPad, ow = (dims[2] - 1) * stride - 2 * pad + k + outPad;
+        if (oh < 1 || ow < 1 || oh > 24 || ow > 24) return (null, dims);
+        return ($"ConvTranspose2d({v}, {oc}, {k}, \"{LayerName()}\", stride: {stride}, padding: {pad}, outputPadding: {outPad})", new[] { oc, oh, ow });
+    }
+
+    /// <summary>A recurrence with bias: false, bidirectional: true and per-sample lengths (computed from the input, so
+    /// they are whole numbers in 1..T that no parameter reaches: 1 or 2 steps by the sign of the input's sum).</summary>
+    private (string?, int[]) Recurrence(string v, int[] dims)
+    {
+        int k = _r.Next(1, 6);
+        string cell = Pick("Rnn", "Gru", "Lstm");
+        bool bidirectional = Chance(0.6);
+        var arguments = new List<string>();
+        if (Chance(0.4)) arguments.Add("bias: false");
+        if (bidirectional) arguments.Add("bidirectional: true");
+        if (Chance(0.5)) arguments.Add(dims[0] >= 2 ? "lengths: Step(Sum(x)) + 1f" : "lengths: Step(Sum(x)) * 0f + 1f");
+        if (arguments.Count == 0) arguments.Add("bias: false");
+        return ($"{cell}({v}, {k}, \"{LayerName()}\", {string.Join(", ", arguments)})", new[] { dims[0], bidirectional ? 2 * k : k });
     }
 
     private string Field(int[] dims)
