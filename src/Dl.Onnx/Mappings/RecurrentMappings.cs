@@ -7,7 +7,9 @@ namespace Dl.Onnx;
 /// ONNX wants time-major input [T, batch, D] and gate blocks in its own order: PyTorch's i, f, g, o are ONNX's i, o, f, c
 /// and PyTorch's r, z, n are ONNX's z, r, h; PyTorch's GRU applies the reset gate after the hidden product
 /// (linear_before_reset = 1). The weights stay initializers under their PyTorch names; the reordered W, R and B are
-/// computed from them in the graph (Split + Concat, which runtimes fold into constants).
+/// computed from them in the graph (Split + Concat, which runtimes fold into constants). Per-sample lengths are ONNX's
+/// sequence_lens: steps at and after a sample's length give zeros and the reverse direction starts at the sample's last
+/// valid step, as Dl's kernels (tested against ONNX Runtime in both directions).
 /// </summary>
 internal static class RecurrentMappings
 {
@@ -32,9 +34,6 @@ internal static class RecurrentMappings
         Tensor wih = weights.In0!, whh = weights.In1!;
         Tensor? biases = weights.In2;
         string scope = g.Scope(weights);
-        if (t.Side is not null && reverse)
-            throw new NotSupportedException($"ONNX export of {g.ModelName}: the reverse direction of '{scope}' with per-sample lengths is not " +
-                "exported (ONNX's sequence_lens reverse semantics are not verified against Dl's here).");
         (string op, int[] order) = cell switch
         {
             RecurrentCell.Lstm => ("LSTM", new[] { 0, 3, 1, 2 }),
