@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the benchmark workloads of WORKLOADS.md in the generated, dynamic and pytorch engines and prints one JSON line
+# Runs the benchmark workloads of WORKLOADS.md in the generated, dynamic, pytorch and (inference only) onnxruntime
+# engines and prints one JSON line
 # per measurement (the output contract of WORKLOADS.md).
 #
-#   benchmarks/compare.sh --workload W --batch B --threads T --engine generated|dynamic|pytorch --mode train|infer
+#   benchmarks/compare.sh --workload W --batch B --threads T --engine generated|dynamic|pytorch|onnxruntime --mode train|infer
 #   benchmarks/compare.sh --workload W [--batch B] [--mode M] [--threads T] [--with-slow] [--out FILE]
 #   benchmarks/compare.sh --all [--threads T] [--with-slow] [--out FILE]
 #   (any form) --tuned-malloc: PyTorch runs with glibc's mmap/trim thresholds raised (bench.py --tuned-malloc)
@@ -16,13 +17,16 @@
 # lines are also written to FILE. attn_s64_d64_h4's pytorch infer line is the fused inference path
 # (torch._transformer_encoder_layer_fwd; "fast_path": true once checked) and also carries the ordinary forward as
 # ordinary_median_us / ordinary_p10_us / ordinary_p90_us (bench.py). The .NET side is built once (Release) and run
-# as `dotnet dl.dll`; PyTorch gets the same initial weights through `dl bench --save-weights`.
+# as `dotnet dl.dll`; PyTorch gets the same initial weights through `dl bench --save-weights`. onnxruntime is the
+# model exported by Dl.Onnx with the seed `dl bench` uses, run by ONNX Runtime (benchmarks/Dl.OrtBench, T intra-op
+# threads, sequential), for inference only.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 python=/usr/bin/python3
 dll="$root/src/Dl.Cli/bin/Release/net10.0/dl.dll"
+ort_dll="$root/benchmarks/Dl.OrtBench/bin/Release/net10.0/Dl.OrtBench.dll"
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2; exit 2; }
 die() { echo "compare.sh: $*" >&2; exit 2; }
@@ -46,6 +50,9 @@ build() {
   echo "compare.sh: building src/Dl.Cli (Release)..." >&2
   dotnet build "$root/src/Dl.Cli" -c Release -nologo -v quiet -clp:NoSummary >&2 || die "the build of src/Dl.Cli failed"
   [[ -f "$dll" ]] || die "expected $dll after the build"
+  echo "compare.sh: building benchmarks/Dl.OrtBench (Release)..." >&2
+  dotnet build "$root/benchmarks/Dl.OrtBench" -c Release -nologo -v quiet -clp:NoSummary >&2 || die "the build of benchmarks/Dl.OrtBench failed"
+  [[ -f "$ort_dll" ]] || die "expected $ort_dll after the build"
 }
 
 weights_dir="$(mktemp -d)"
@@ -65,7 +72,10 @@ run_one() {
       fi
       "$python" "$here/pytorch/bench.py" --workload "$w" --batch "$b" --threads "$threads" --mode "$m" \
         --weights "$weights" "${tuned_malloc[@]}" 2>/dev/null ;;
-    *) die "--engine must be generated, dynamic or pytorch; got '$e'" ;;
+    onnxruntime)
+      [[ "$m" == infer ]] || die "the onnxruntime engine measures inference only (--mode infer)"
+      dotnet "$ort_dll" --workload "$w" --batch "$b" --threads "$threads" 2>/dev/null ;;
+    *) die "--engine must be generated, dynamic, pytorch or onnxruntime; got '$e'" ;;
   esac
 }
 
@@ -90,8 +100,8 @@ if [[ $all -eq 0 && -n "$engine" ]]; then
   check_workload
   mode="${mode:-train}"
   check_batch_mode
-  [[ "$engine" == generated || "$engine" == dynamic || "$engine" == pytorch ]] \
-    || die "--engine must be generated, dynamic or pytorch; got '$engine'"
+  [[ "$engine" == generated || "$engine" == dynamic || "$engine" == pytorch || "$engine" == onnxruntime ]] \
+    || die "--engine must be generated, dynamic, pytorch or onnxruntime; got '$engine'"
   build
   line="$(run_one "$workload" "$batch" "$engine" "$mode")" || die "the $engine run of $workload failed"
   echo "$line"
@@ -142,8 +152,9 @@ lines="$(mktemp)"
 trap 'rm -rf "$weights_dir" "$lines"' EXIT
 for c in "${cases[@]}"; do
   read -r w b m <<< "$c"
-  for e in generated dynamic pytorch; do
+  for e in generated dynamic pytorch onnxruntime; do
     if [[ "$w" == dgex_943_3000_9520 && "$e" == dynamic && $with_slow -eq 0 ]]; then continue; fi
+    if [[ "$e" == onnxruntime && "$m" != infer ]]; then continue; fi
     if line="$(run_one "$w" "$b" "$e" "$m")"; then
       echo "$line" | tee -a "$lines"
     else

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Reads the JSON lines of benchmarks/compare.sh (files or stdin; other lines are skipped) and prints a markdown table:
-median µs per engine and the ratios pytorch / generated and dynamic / generated (above 1: generated is faster), plus
+median µs per engine and the ratios pytorch / generated and dynamic / generated (above 1: generated is faster) and
+generated / onnxruntime (Dl ÷ ONNX Runtime for inference: above 1, ONNX Runtime is faster), plus
 GFLOP/s of the generated and pytorch engines where the workload's FLOP count is known (WORKLOADS.md: matmul and
 convolution multiply-adds only, 2 FLOP per MAC; training counts forward, every weight gradient and every input gradient
 except the raw input's).
@@ -14,7 +15,7 @@ same model.
 import json
 import sys
 
-ENGINES = ("generated", "dynamic", "pytorch")
+ENGINES = ("generated", "dynamic", "pytorch", "onnxruntime")
 
 # workload -> (forward MACs per sample, input-gradient MACs per sample of a training step[, weight-gradient MACs per
 # sample]). A training step is forward + weight gradients + input gradients; the weight gradients take as many MACs
@@ -114,15 +115,15 @@ def main():
     order, rows = read(streams)
     extra = f" bound at {peak:g} GFLOP/s |" if peak else ""
     print("| workload | batch | threads | mode | generated µs | dynamic µs | pytorch µs | pytorch / generated "
-          "| dynamic / generated | generated alloc B/step | dynamic alloc B/step | generated GFLOP/s | pytorch GFLOP/s |"
+          "| dynamic / generated | onnxruntime µs | generated / onnxruntime | generated alloc B/step | dynamic alloc B/step | generated GFLOP/s | pytorch GFLOP/s |"
           + extra)
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if peak else ""))
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if peak else ""))
     for key in order:
         e = rows[key]
-        g, d, p = (e.get(name) for name in ENGINES)
+        g, d, p, o = (e.get(name) for name in ENGINES)
         alloc = lambda r: "" if r is None or r.get("alloc_bytes_per_step") is None else f"{r['alloc_bytes_per_step']:g}"
         w, b, t, m = key
-        print(f"| {w} | {b} | {t} | {m} | {fmt_us(g)} | {fmt_us(d)} | {fmt_us(p)} | {ratio(p, g)} | {ratio(d, g)} "
+        print(f"| {w} | {b} | {t} | {m} | {fmt_us(g)} | {fmt_us(d)} | {fmt_us(p)} | {ratio(p, g)} | {ratio(d, g)} | {fmt_us(o)} | {ratio(g, o)} "
               f"| {alloc(g)} | {alloc(d)} | {gflops(g)} | {gflops(p)} |" + (f" {bound(p, peak)} |" if peak else ""))
     notes = [key for key in order if "ordinary_median_us" in rows[key].get("pytorch", {})
              or "fast_path" in rows[key].get("pytorch", {})]

@@ -156,6 +156,7 @@ internal static partial class TapeOps
         y.Arg2 = layout;
         y.Flag0 = causal;
         y.Flag1 = scaled;
+        y.Side = keyMask;
         AttentionShape s = NodeShape(y);
         int batch = y.Samples;
         T[] probs = tape.Rent<T>(batch * s.ProbsPerSample);

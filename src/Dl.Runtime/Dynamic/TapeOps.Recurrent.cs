@@ -131,6 +131,7 @@ internal static partial class TapeOps
         y.Arg2 = reverse ? 1 : 0;
         y.Flag0 = h0 is not null;
         y.Flag1 = c0 is not null;
+        y.Side = lengths;
         int batch = x.Samples;
         if (lengths is not null && lengths.Samples != batch)
             throw new ArgumentException($"{op}: lengths has {lengths.Samples} samples, the sequence {batch}.");

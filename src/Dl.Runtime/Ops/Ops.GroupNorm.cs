@@ -46,6 +46,7 @@ namespace Dl.Dynamic
             int channels = x.ShapeArray[0], plane = x.SizeValue / channels, batch = x.Samples;
             Tensor y = tape.Node<T>("group_norm", x.ShapeArray, x.Batched, x, gamma, beta);
             y.Arg0 = groups;
+            y.ScalarA = eps;
             T[] stats = tape.Rent<T>(2 * batch * groups);
             Kernels.GroupNorm.Forward<T>(batch, channels, groups, plane, eps, x.Values<T>(), gamma.Values<T>(), beta.Values<T>(), y.Values<T>(), stats);
             y.Aux0 = stats;

@@ -60,6 +60,9 @@ public sealed partial class Tensor
     internal bool Flag0, Flag1;
     /// <summary>A saved buffer of the op (loss scratch, broadcast operands), rented from the tape.</summary>
     internal Array? Aux0, Aux1;
+    // A value a node reads but takes no gradient through, so not one of its inputs: an attention node's key mask, a
+    // recurrent node's lengths. Kept for exporters (Dl.Onnx), which need every value the forward pass reads.
+    internal Tensor? Side;
     /// <summary>The window geometry of a convolution or pooling node.</summary>
     internal Dl.Kernels.Window2d Window;
 
@@ -206,6 +209,7 @@ public sealed partial class Tensor
     internal void Reset()
     {
         Kind = NodeKind.Op;
+        Side = null;
         OpName = "";
         NameValue = null;
         Local = null;
