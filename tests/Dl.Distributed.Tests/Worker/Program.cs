@@ -3,6 +3,7 @@
 //   equivalence <model> <steps>  distributed training vs the same global batches in one process (rank 0 compares)
 //   throw                        rank 1 throws in its second step
 //   settings                     rank 1 is started with another batch size
+//   die                          rank 1 exits in its second step without a word (a crash)
 //   bench                        step times and allreduce bandwidth (docs/distributed.md)
 using System.Diagnostics;
 using Dl;
@@ -19,6 +20,7 @@ return Distributed.Run(() => mode switch
     "equivalence" => Equivalence.Run(args[1], int.Parse(args[2])),
     "throw" => Faults.Throw(),
     "settings" => Faults.DifferentSettings(),
+    "die" => Faults.Die(),
     "bench" => Bench.Run(args.Length > 1 ? int.Parse(args[1]) : 20),
     _ => throw new ArgumentException($"Unknown mode '{mode}'."),
 });
@@ -182,6 +184,19 @@ namespace Dl.Distributed.Worker
             trainer.StepCompleted += s =>
             {
                 if (Mpi.Rank == 1 && s.GlobalStep == 2) throw new InvalidOperationException("injected fault in step 2");
+            };
+            trainer.Fit();
+            return 0;
+        }
+
+        public static int Die()
+        {
+            ITrainableModel<int> model = Models.Create("mlp", 16);
+            var trainer = new Trainer<int>(model, new Sgd(0.05f), new DataLoader(Models.Data(model, 64), 16, seed: 3), null,
+                Distributed.Configure(new TrainerOptions { Epochs = 100 }, new DistributedOptions { Timeout = TimeSpan.FromSeconds(10) }));
+            trainer.StepCompleted += s =>
+            {
+                if (Mpi.Rank == 1 && s.GlobalStep == 2) Environment.Exit(7);
             };
             trainer.Fit();
             return 0;
