@@ -218,6 +218,20 @@ namespace Dl.Distributed.Worker
         public static int Run(int steps)
         {
             int rank = Mpi.Rank, ranks = Mpi.Size;
+            // Compute per sample in this process alone (the t_s of the alpha-beta model in docs/distributed.md).
+            foreach (string name in new[] { "mlp", "cnn", "lstm" })
+            {
+                ITrainableModel<int> model = Models.Create(name, 64);
+                Dataset data = Models.Data(model, 64);
+                var loader = new DataLoader(data, 64, shuffle: false);
+                loader.NextBatch(out ReadOnlySpan<float> x, out ReadOnlySpan<int> y);
+                var sgd = new Sgd(0.01f, momentum: 0.9f);
+                model.TrainStep(x, y, 64, sgd);
+                long t = Stopwatch.GetTimestamp();
+                for (int i = 0; i < 5; i++) model.TrainStep(x, y, 64, sgd);
+                double perSample = Stopwatch.GetElapsedTime(t).TotalSeconds / 5 / 64;
+                if (rank == 0) Console.WriteLine($"compute {model.Description.Name}: {perSample * 1e6:0} µs per sample (batch 64, one thread), {model.Gradients.Length} gradients");
+            }
             foreach (int batch in new[] { 64, 256 })
             {
                 var model = new FashionCnn(new ModelOptions { Seed = 1, MaxBatch = batch });
@@ -247,7 +261,7 @@ namespace Dl.Distributed.Worker
                 };
                 var buffer = new float[n];
                 for (int i = 0; i < 3; i++) Mpi.AllreduceSum(buffer);
-                int reps = 30;
+                int reps = 50;
                 Mpi.Barrier();
                 long t0 = Stopwatch.GetTimestamp();
                 for (int i = 0; i < reps; i++) Mpi.AllreduceSum(buffer);
