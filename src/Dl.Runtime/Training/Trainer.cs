@@ -21,6 +21,9 @@ namespace Dl.Training;
 /// exactly as if it had not stopped. Checkpoints can be taken between epochs or inside one (from a
 /// <see cref="StepCompleted"/> handler).</para>
 /// <para>One trainer, model, optimizer and loader belong together and to one thread.</para>
+/// <para>With <see cref="TrainerOptions.DataParallel"/> the run is one rank of a data-parallel job: each global batch is
+/// split into per-rank shards, the gradients are averaged over the ranks before every update, rank 0 alone evaluates
+/// and writes checkpoints, and the reported losses are the global batch's (<see cref="IDataParallel"/>).</para>
 /// </remarks>
 /// <example><code>
 /// var model = new FashionMlp(new ModelOptions { Seed = 1, MaxBatch = 64 });
@@ -40,6 +43,9 @@ public sealed class Trainer<TTarget> where TTarget : unmanaged
     private readonly Evaluator<TTarget>? _validator;
     private readonly Clipped? _clipped;
     private readonly IOptimizer _step;
+    private readonly IDataParallel? _parallel;
+    private readonly ReducedGradients? _reduced;
+    private bool _parallelStarted;
     private bool _stopRequested;
     // The epoch in progress (restored by LoadCheckpoint when a checkpoint was taken inside an epoch).
     private double _lossSum, _normSum, _normMax;
@@ -91,6 +97,13 @@ public sealed class Trainer<TTarget> where TTarget : unmanaged
         IOptimizer step = optimizer;
         if (Options.ClipNorm > 0 || Options.ClipValue > 0) step = _clipped = new Clipped(step, Options.ClipNorm, Options.ClipValue);
         if (Options.CheckGradients) step = new FiniteGradients(step);
+        if (Options.DataParallel is { } parallel)
+        {
+            _parallel = parallel;
+            // Outermost: clipping and the finiteness check see the global batch's gradients.
+            step = _reduced = new ReducedGradients(parallel, model, step);
+            if (parallel.Rank != 0) _validator = null;
+        }
         _step = step;
         if (Options.CheckpointPath is { } last) Checkpoints.Safetensors.CheckSavePath(last);
         if (Options.BestCheckpointPath is { } best) Checkpoints.Safetensors.CheckSavePath(best);
@@ -124,6 +137,10 @@ public sealed class Trainer<TTarget> where TTarget : unmanaged
     public event Action<EpochResult>? EpochCompleted;
 
     private bool HigherIsBetter => Monitor == MonitorMetric.ValidationAccuracy;
+
+    /// <summary>True unless this is a rank other than 0 of a data-parallel run (<see cref="TrainerOptions.DataParallel"/>):
+    /// the rank that evaluates, writes checkpoints and should print.</summary>
+    public bool IsLeader => _parallel is null || _parallel.Rank == 0;
 
     /// <summary>Asks the run to stop after the step in progress (from an event handler or another thread): <see cref="Fit"/>
     /// and <see cref="TrainEpoch"/> return, and the loader keeps its place, so a checkpoint taken then resumes mid-epoch.</summary>
@@ -169,13 +186,20 @@ public sealed class Trainer<TTarget> where TTarget : unmanaged
         int epoch = Epoch, stepsPerEpoch = Loader.BatchesPerEpoch;
         if (Options.Schedule is { } perEpoch && Options.ScheduleUnit == ScheduleUnit.Epoch) perEpoch.Apply(Optimizer, epoch);
         ILearningRateSchedule? perStep = Options.ScheduleUnit == ScheduleUnit.Step ? Options.Schedule : null;
+        if (_parallel is not null && !_parallelStarted)
+        {
+            _parallel.Start(model, DescribeSettings());
+            _parallelStarted = true;
+        }
         long start = Stopwatch.GetTimestamp();
         double secondsBefore = _seconds;
         while (Loader.NextBatch(out DataLoader.Batch batch))
         {
             if (perStep is not null) Optimizer.LearningRate = perStep.At(GlobalStep);
             float rate = Optimizer.LearningRate;
-            float loss = model.TrainStep(batch.X, _targets.Targets(batch.Y, batch.Targets), batch.Size, _step);
+            float loss = _parallel is null
+                ? model.TrainStep(batch.X, _targets.Targets(batch.Y, batch.Targets), batch.Size, _step)
+                : ParallelStep(model, batch.X, _targets.Targets(batch.Y, batch.Targets), batch.Size);
             GlobalStep++;
             _steps++;
             _samples += batch.Size;
@@ -199,10 +223,12 @@ public sealed class Trainer<TTarget> where TTarget : unmanaged
         EvaluationResult? validation = _validator?.Run(Validation!);
         double monitored = Monitor switch
         {
-            MonitorMetric.ValidationLoss => validation!.Loss,
-            MonitorMetric.ValidationAccuracy => validation!.Accuracy,
+            MonitorMetric.ValidationLoss => validation?.Loss ?? double.NaN,
+            MonitorMetric.ValidationAccuracy => validation?.Accuracy ?? double.NaN,
             _ => trainingLoss,
         };
+        // Rank 0 evaluated alone: every rank takes its metric, so early stopping stops them together.
+        if (_parallel is not null) monitored = _parallel.FromLeader(monitored);
         bool improved = HigherIsBetter ? monitored > BestValue + Options.MinDelta : monitored < BestValue - Options.MinDelta;
         var result = new EpochResult
         {
@@ -234,6 +260,55 @@ public sealed class Trainer<TTarget> where TTarget : unmanaged
         return result;
     }
 
+    // One step of a data-parallel run: this rank's shard of the global batch, the reduction inside the optimizer step,
+    // and the global batch's mean loss (Σ_r n_r·L_r / B). See IDataParallel for the shard rule and the dropout keys.
+    private float ParallelStep(ITrainableModel<TTarget> model, ReadOnlySpan<float> x, ReadOnlySpan<TTarget> targets, int batch)
+    {
+        IDataParallel parallel = _parallel!;
+        int ranks = parallel.Ranks, rank = parallel.Rank;
+        int first = (int)((long)rank * batch / ranks), end = (int)((long)(rank + 1) * batch / ranks), count = end - first;
+        int inputs = x.Length / batch, targetsPerSample = targets.Length / batch;
+        _reduced!.LocalSamples = count;
+        _reduced.GlobalSamples = batch;
+        long dropoutStep = model.DropoutStep;
+        model.DropoutStep = dropoutStep * ranks + rank;
+        float loss;
+        try
+        {
+            if (count > 0)
+                loss = model.TrainStep(x.Slice(first * inputs, count * inputs), targets.Slice(first * targetsPerSample, count * targetsPerSample), count, _step);
+            else
+            {
+                // No samples here (a batch smaller than the ranks): contribute zero gradients to the same collective step.
+                model.Gradients.Clear();
+                _step.Step(model.Parameters, model.Gradients);
+                loss = 0;
+            }
+        }
+        finally
+        {
+            model.DropoutStep = dropoutStep + 1;
+        }
+        return (float)(parallel.Sum((double)loss * count) / batch);
+    }
+
+    // What must be equal on every rank of a data-parallel run (Start refuses ranks that differ).
+    private string DescribeSettings()
+    {
+        ModelDescription d = Model.Description;
+        var text = new System.Text.StringBuilder();
+        text.Append("model ").Append(d.Name).Append(", parameters ");
+        foreach (ParameterInfo p in d.Parameters) text.Append(p.Name).Append(p.ShapeText).Append(' ');
+        text.Append(", state ").Append(d.StateCount)
+            .Append(", optimizer ").Append(Optimizer.GetType().Name).Append(" lr ").Append(Optimizer.LearningRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture))
+            .Append(", data ").Append(Loader.Data.Count).Append('x').Append(Loader.Data.Features)
+            .Append(", batch ").Append(Loader.BatchSize).Append(Loader.Shuffle ? " shuffled" : "").Append(Loader.DropLast ? " dropLast" : "")
+            .Append(", epochs ").Append(Options.Epochs).Append(", clip ").Append(Options.ClipNorm).Append('/').Append(Options.ClipValue)
+            .Append(", schedule ").Append(Options.Schedule?.GetType().Name ?? "none").Append(' ').Append(Options.ScheduleUnit)
+            .Append(", smoothing ").Append(Options.LabelSmoothing).Append(", monitor ").Append(Options.Monitor).Append(", patience ").Append(Options.Patience);
+        return text.ToString();
+    }
+
     /// <summary>Evaluates the model on <paramref name="data"/> (evaluation mode; nothing the run depends on changes).</summary>
     public EvaluationResult Evaluate(Dataset data) =>
         Evaluation.Evaluate(Model, data, Options.EvaluationBatch ?? Loader.BatchSize, Options.LabelSmoothing);
@@ -246,9 +321,11 @@ public sealed class Trainer<TTarget> where TTarget : unmanaged
     }
 
     /// <summary>Writes a training checkpoint (<see cref="Checkpoints.TrainingCheckpoint"/>) of the run as it is now:
-    /// between epochs, or inside one from a <see cref="StepCompleted"/> handler. Atomic.</summary>
+    /// between epochs, or inside one from a <see cref="StepCompleted"/> handler. Atomic. In a data-parallel run only rank 0
+    /// writes (the ranks are identical); on the others this does nothing.</summary>
     public void SaveCheckpoint(string path)
     {
+        if (!IsLeader) return;
         var run = new Dictionary<string, string>(StringComparer.Ordinal);
         if (Options.CheckpointMetadata is { } extra)
         {

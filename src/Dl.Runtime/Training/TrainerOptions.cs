@@ -86,4 +86,8 @@ public sealed record TrainerOptions
     /// <summary>Samples per forward pass when evaluating; null uses the loader's batch size (at most the model's
     /// <see cref="IModel.MaxBatch"/>).</summary>
     public int? EvaluationBatch { get; init; }
+
+    /// <summary>Makes this trainer one rank of a data-parallel run (e.g. Dl.Distributed's MPI implementation); null trains
+    /// in this process alone. See <see cref="IDataParallel"/> for what changes.</summary>
+    public IDataParallel? DataParallel { get; init; }
 }
