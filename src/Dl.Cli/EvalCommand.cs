@@ -3,7 +3,6 @@ using System.Globalization;
 using Dl.Data;
 using Dl.Models;
 using Dl.Training;
-using Spectre.Console;
 
 namespace Dl.Cli;
 
@@ -47,23 +46,33 @@ internal static class EvalCommand
         }
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{entry.Id} from {path} on {r.Samples} test images: accuracy {r.Accuracy * 100:0.00}%, mean loss {r.Loss:0.0000} ({r.Seconds:0.0} s)"));
-        IReadOnlyList<string> names = EmbeddedData.ClassNames;
-        var table = new Table { Border = TableBorder.Simple, Title = new TableTitle("confusion matrix (rows: true class, columns: predicted)") };
-        table.AddColumn("true \\ predicted");
-        for (int p = 0; p < confusion.Classes; p++) table.AddColumn(new TableColumn(Markup.Escape(Short(names[p]))).RightAligned());
-        table.AddColumn(new TableColumn("recall").RightAligned());
-        for (int a = 0; a < confusion.Classes; a++)
-        {
-            long total = Enumerable.Range(0, confusion.Classes).Sum(p => (long)confusion[a, p]);
-            var cells = new List<string> { Markup.Escape(names[a]) };
-            for (int p = 0; p < confusion.Classes; p++)
-                cells.Add(p == a ? $"[bold]{confusion[a, p]}[/]" : confusion[a, p].ToString(CultureInfo.InvariantCulture));
-            cells.Add(total == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{100.0 * confusion[a, a] / total:0.0}%"));
-            table.AddRow(cells.ToArray());
-        }
-        AnsiConsole.Write(table);
+        Console.Out.Write(ConfusionTable(confusion, EmbeddedData.ClassNames));
         return 0;
     }
 
-    private static string Short(string name) => name switch { "T-shirt/top" => "T-shirt", "Ankle boot" => "Boot", _ => name };
+    /// <summary>The confusion matrix as aligned text (rows: true class with its recall; columns: predicted, headed by
+    /// the classes' first letters so that the table fits 80 columns).</summary>
+    internal static string ConfusionTable(ConfusionMatrix confusion, IReadOnlyList<string> names)
+    {
+        const string Corner = "true \\ predicted";
+        int k = confusion.Classes, nameWidth = Math.Max(Corner.Length, names.Max(n => n.Length) + 1), cell = Math.Max(5, confusion.Total.ToString(CultureInfo.InvariantCulture).Length + 1);
+        var text = new System.Text.StringBuilder();
+        text.Append("true \\ predicted".PadRight(nameWidth));
+        for (int p = 0; p < k; p++) text.Append(Short(names[p]).PadLeft(cell));
+        text.AppendLine("  recall");
+        for (int a = 0; a < k; a++)
+        {
+            text.Append(names[a].PadRight(nameWidth));
+            long total = 0;
+            for (int p = 0; p < k; p++)
+            {
+                total += confusion[a, p];
+                text.Append(confusion[a, p].ToString(CultureInfo.InvariantCulture).PadLeft(cell));
+            }
+            text.AppendLine(total == 0 ? "       -" : string.Create(CultureInfo.InvariantCulture, $"{100.0 * confusion[a, a] / total,7:0.0}%"));
+        }
+        return text.ToString();
+    }
+
+    private static string Short(string name) => name.Length <= 4 ? name : name[..4];
 }
