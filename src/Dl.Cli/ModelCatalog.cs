@@ -11,7 +11,9 @@ internal static class ModelCatalog
     /// <summary>One model: its generated and dynamic constructors and, for explain/gradcheck, where its samples come from.</summary>
     internal sealed record Entry(string Id, Func<ModelOptions, IModel> Generated, Func<ulong, DynamicModel> Dynamic, SampleKind Samples);
 
-    internal enum SampleKind { None, FashionImages, Xor, Autoencoder }
+    /// <summary>Where explain and gradcheck take samples from: Fashion-MNIST images with labels (or with one-hot rows, for a
+    /// model whose loss takes float targets), XOR's truth table, images as their own targets, or nowhere.</summary>
+    internal enum SampleKind { None, FashionImages, FashionOneHot, Xor, Autoencoder }
 
     public static readonly Entry[] All =
     [
@@ -22,7 +24,7 @@ internal static class ModelCatalog
         new("inception-cnn", o => new InceptionCnn(o), s => Dl.Dynamic.Dynamic.Create<InceptionCnn>(s), SampleKind.FashionImages),
         new("row-lstm", o => new RowLstm(o), s => Dl.Dynamic.Dynamic.Create<RowLstm>(s), SampleKind.FashionImages),
         new("row-gru", o => new RowGru(o), s => Dl.Dynamic.Dynamic.Create<RowGru>(s), SampleKind.FashionImages),
-        new("patch-transformer", o => new PatchTransformer(o), s => Dl.Dynamic.Dynamic.Create<PatchTransformer>(s), SampleKind.FashionImages),
+        new("patch-transformer", o => new PatchTransformer(o), s => Dl.Dynamic.Dynamic.Create<PatchTransformer>(s), SampleKind.FashionOneHot),
         new("xor", o => new XorNet(o), s => Dl.Dynamic.Dynamic.Create<XorNet>(s), SampleKind.Xor),
         new("conv-autoencoder", o => new ConvAutoencoder(o), s => Dl.Dynamic.Dynamic.Create<ConvAutoencoder>(s), SampleKind.Autoencoder),
         new("char-lstm", o => new CharLstm(o), s => Dl.Dynamic.Dynamic.Create<CharLstm>(s), SampleKind.None),
@@ -54,7 +56,7 @@ internal static class ModelCatalog
                 double[] targets = [0, 1, 1, 0];
                 return (inputs[(2 * first)..(2 * (first + count))], targets[first..(first + count)], [], count);
             }
-            case SampleKind.FashionImages or SampleKind.Autoencoder:
+            case SampleKind.FashionImages or SampleKind.FashionOneHot or SampleKind.Autoencoder:
             {
                 Dataset test = EmbeddedData.FashionTest();
                 if (first + count > test.Count)
@@ -62,6 +64,12 @@ internal static class ModelCatalog
                 float[] x = test.X.AsSpan(first * test.Features, count * test.Features).ToArray();
                 if (entry.Samples == SampleKind.Autoencoder) return (x, [.. x.Select(v => (double)v)], [], count);
                 int[] labels = test.Labels.AsSpan(first, count).ToArray();
+                if (entry.Samples == SampleKind.FashionOneHot)
+                {
+                    var rows = new double[count * test.Classes];
+                    for (int i = 0; i < count; i++) rows[i * test.Classes + labels[i]] = 1;
+                    return (x, rows, [], count);
+                }
                 return (x, [.. labels.Select(l => (double)l)], labels, count);
             }
             default:
