@@ -16,7 +16,7 @@ internal static class EvalCommand
             "and the confusion matrix (rows: true class, columns: predicted).")
         {
             CommandLine.Value("checkpoint", "PATH", "Required: the weights (safetensors) to evaluate."),
-            CommandLine.Value("model", "MODEL", $"The checkpoint's model (default fashion-mlp): {string.Join(", ", ModelCatalog.Classifiers)}."),
+            CommandLine.Value("model", "MODEL", $"The checkpoint's model (default: the one its metadata names, else fashion-mlp): {string.Join(", ", ModelCatalog.Classifiers)}."),
             CommandLine.Value("data", "DIR", "Fashion-MNIST folder (default /usr/share/datasets/fashion-mnist if installed, else the embedded subset; 'embedded' forces it)."),
             CommandLine.Value("limit", "N", "Evaluate the first N test images only."),
             CommandLine.Value("batch", "B", "Samples per forward pass (default 256)."),
@@ -29,7 +29,7 @@ internal static class EvalCommand
     private static int Run(CommandLine cl)
     {
         string path = cl.String("checkpoint") ?? throw new UsageException("'eval': --checkpoint PATH is required (a file written by 'dl train --save').");
-        ModelCatalog.Entry entry = ModelCatalog.Find("eval", cl.String("model", "fashion-mlp"), ModelCatalog.Classifiers);
+        ModelCatalog.Entry entry = ModelCatalog.Resolve("eval", cl, path, "fashion-mlp", ModelCatalog.Classifiers);
         int batch = cl.Int("batch", 256, 1, 65_536), limit = cl.Int("limit", 0, 1, int.MaxValue);
         var model = (ITrainableModel<int>)entry.Generated(new ModelOptions { MaxBatch = batch });
         ModelCatalog.Load(path, model);

@@ -12,7 +12,7 @@ internal static class ExplainCommand
         var command = new Command("explain", "Traces one sample through a model and prints every node's value, local gradients " +
             "(d node / d input, element-wise ops) and upstream gradient dL/dnode, in double precision. Long tensors are abbreviated.")
         {
-            CommandLine.Value("model", "MODEL", "The model (default xor): " +
+            CommandLine.Value("model", "MODEL", "The model (default: the one the --checkpoint names, else xor): " +
                 string.Join(", ", ModelCatalog.All.Where(e => e.Samples != ModelCatalog.SampleKind.None).Select(e => e.Id)) + "."),
             CommandLine.Value("index", "I", "The sample: a row of XOR's truth table (0-3), else an image of the embedded Fashion-MNIST test set (default 0)."),
             CommandLine.Value("checkpoint", "PATH", "Weights saved by 'dl train --save' (default: the initial weights of --seed)."),
@@ -21,7 +21,7 @@ internal static class ExplainCommand
         command.SetAction(result =>
         {
             var cl = new CommandLine("explain", result);
-            ModelCatalog.Entry entry = ModelCatalog.Find("explain", cl.String("model", "xor"));
+            ModelCatalog.Entry entry = ModelCatalog.Resolve("explain", cl, cl.String("checkpoint"), "xor");
             int index = cl.Int("index", 0, 0, int.MaxValue);
             DynamicModel model = entry.Dynamic(cl.Seed("seed", 1));
             if (cl.String("checkpoint") is { } path) ModelCatalog.Load(path, model);

@@ -19,7 +19,7 @@ internal static class GradcheckCommand
         var command = new Command("gradcheck", "Checks a model's generated backward pass against central finite differences (in double " +
             "precision, on the dynamic tape) on a few samples (random pixels with the test set's labels), printing the worst relative error per parameter; exit 1 above --tolerance.")
         {
-            CommandLine.Value("model", "MODEL", "The model (default xor): " +
+            CommandLine.Value("model", "MODEL", "The model (default: the one the --checkpoint names, else xor): " +
                 string.Join(", ", ModelCatalog.All.Where(e => e.Samples != ModelCatalog.SampleKind.None).Select(e => e.Id)) + "."),
             CommandLine.Value("samples", "N", "Samples in the batch (default 4; xor has 4)."),
             CommandLine.Value("elements", "K", "Elements checked per parameter tensor, chosen at random (default 8)."),
@@ -34,7 +34,7 @@ internal static class GradcheckCommand
 
     private static int Run(CommandLine cl)
     {
-        ModelCatalog.Entry entry = ModelCatalog.Find("gradcheck", cl.String("model", "xor"));
+        ModelCatalog.Entry entry = ModelCatalog.Resolve("gradcheck", cl, cl.String("checkpoint"), "xor");
         int samples = cl.Int("samples", 4, 1, 256), elements = cl.Int("elements", 8, 1, 1_000_000);
         float step = cl.Float("step", 1e-7f, 1e-9f, 1f), tolerance = cl.Float("tolerance", 1e-3f, 0f, 1f);
         ulong seed = cl.Seed("seed", 1);

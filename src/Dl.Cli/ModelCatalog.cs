@@ -78,6 +78,22 @@ internal static class ModelCatalog
         }
     }
 
+    /// <summary>The model --model names, or when it is not given, the one the checkpoint's metadata names
+    /// (<c>dl.model</c>, written by every save), or <paramref name="fallback"/>.</summary>
+    public static Entry Resolve(string command, CommandLine cl, string? checkpoint, string fallback, IEnumerable<string>? allowed = null)
+    {
+        string? id = cl.String("model");
+        if (id is null && checkpoint is not null && File.Exists(checkpoint))
+        {
+            IReadOnlyDictionary<string, string> metadata;
+            try { metadata = Checkpoints.Safetensors.ReadMetadata(checkpoint); }
+            catch (InvalidDataException) { metadata = new Dictionary<string, string>(); }   // Load reports the file's problem
+            if (metadata.TryGetValue("dl.model", out string? className))
+                id = All.FirstOrDefault(e => e.Generated(new ModelOptions { MaxBatch = 1 }).Description.Name == className)?.Id;
+        }
+        return Find(command, id ?? fallback, allowed);
+    }
+
     /// <summary>Loads a checkpoint written by <c>dl train --save</c> (or a trainer checkpoint) into a model; the runtime
     /// refuses one of another model with a message naming both.</summary>
     public static void Load(string path, IModel model)

@@ -21,7 +21,7 @@ internal static class PredictCommand
         {
             inputs,
             CommandLine.Value("checkpoint", "PATH", "Required: the weights (safetensors)."),
-            CommandLine.Value("model", "MODEL", $"The checkpoint's model (default fashion-mlp): {string.Join(", ", ModelCatalog.Classifiers)}."),
+            CommandLine.Value("model", "MODEL", $"The checkpoint's model (default: the one its metadata names, else fashion-mlp): {string.Join(", ", ModelCatalog.Classifiers)}."),
             CommandLine.Value("top", "K", "Classes shown per image (default 3)."),
             CommandLine.Value("limit", "N", "At most N images per IDX or CSV file (default 20)."),
         };
@@ -32,7 +32,7 @@ internal static class PredictCommand
     private static int Run(CommandLine cl, string[] paths)
     {
         string path = cl.String("checkpoint") ?? throw new UsageException("'predict': --checkpoint PATH is required (a file written by 'dl train --save').");
-        ModelCatalog.Entry entry = ModelCatalog.Find("predict", cl.String("model", "fashion-mlp"), ModelCatalog.Classifiers);
+        ModelCatalog.Entry entry = ModelCatalog.Resolve("predict", cl, path, "fashion-mlp", ModelCatalog.Classifiers);
         int top = cl.Int("top", 3, 1, EmbeddedData.Classes), limit = cl.Int("limit", 20, 1, int.MaxValue);
         IModel model = entry.Generated(new ModelOptions { MaxBatch = 1 });
         ModelCatalog.Load(path, model);

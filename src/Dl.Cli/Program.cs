@@ -74,6 +74,10 @@ public static class Program
         string message = result.Errors[0].Message;
         if (command is RootCommand && result.UnmatchedTokens.Count == 0 && result.Tokens.Count == 0)
             message = $"no command given; expected one of {string.Join(", ", command.Subcommands.Select(c => c.Name))}.";
+        else if (result.Errors[0].SymbolResult is System.CommandLine.Parsing.OptionResult { Option: var option } && option.Arity.MinimumNumberOfValues > 0)
+            message = $"{option.Name} needs a value <{option.HelpName}>: {option.Description}";
+        else if (command.Arguments.Count > 0 && result.UnmatchedTokens.Count == 0 && result.GetResult(command.Arguments[0]) is not { Tokens.Count: > 0 })
+            message = $"missing <{command.Arguments[0].Name}>: {command.Arguments[0].Description}";
         else if (result.UnmatchedTokens.Count > 0)
         {
             string token = result.UnmatchedTokens[0];

@@ -79,6 +79,8 @@ public sealed class CliTests
     [InlineData(new[] { "train", "--epochs", "many" }, "--epochs is 'many'; expected an integer")]
     [InlineData(new[] { "train", "--model", "nope" }, "--model is 'nope'; expected one of")]
     [InlineData(new[] { "eval" }, "--checkpoint PATH is required")]
+    [InlineData(new[] { "predict", "--checkpoint", "x.safetensors" }, "missing <inputs>: IDX images files")]
+    [InlineData(new[] { "train", "--lr" }, "--lr needs a value <X>")]
     [InlineData(new[] { "graph", "--format", "svg" }, "--format is 'svg'; expected one of text, dot, mermaid")]
     public void UsageErrors_ExitTwo_WithOneLineOnStderr(string[] args, string message)
     {
