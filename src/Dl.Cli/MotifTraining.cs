@@ -17,6 +17,7 @@ public static class MotifTraining
     public const int MotifCopies = 2;
     private const int Steps = 64, Features = 64, Classes = 10;
 
+    // Not on Trainer: every step draws fresh synthetic samples (there is no dataset for a DataLoader to walk).
     public static int Run(CommandLine cl)
     {
         foreach (string option in new[] { "optimizer", "momentum", "lr-decay", "engine", "augment", "flip", "data", "save-initial", "smoothing",
