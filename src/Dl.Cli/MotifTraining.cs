@@ -22,7 +22,7 @@ public static class MotifTraining
     {
         foreach (string option in new[] { "optimizer", "momentum", "lr-decay", "engine", "augment", "flip", "data", "save-initial", "smoothing",
             "minutes", "text", "temperature", "sample-length", "prime", "shift", "no-augment", "limit", "warmup", "weight-decay" })
-            if (cl.Has(option)) throw new UsageException($"'train --model attn-s64': --{option} does not apply (see 'dl help').");
+            if (cl.Has(option)) throw new UsageException($"'train --model attn-s64': --{option} does not apply (see 'dl train --help').");
         int epochs = cl.Int("epochs", 5, 1, 10_000);
         int batch = cl.Int("batch", 32, 1, 65_536);
         ulong seed = cl.Seed("seed", 1);

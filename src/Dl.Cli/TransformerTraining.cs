@@ -26,7 +26,7 @@ public static class TransformerTraining
     private static void Reject(CommandLine cl, string model, params string[] options)
     {
         foreach (string option in options)
-            if (cl.Has(option)) throw new UsageException($"'train --model {model}': --{option} does not apply (see 'dl help').");
+            if (cl.Has(option)) throw new UsageException($"'train --model {model}': --{option} does not apply (see 'dl train --help').");
     }
 
     // ---- patch-transformer --------------------------------------------------------------------------------------------
