@@ -3,6 +3,7 @@ using System.Globalization;
 using Dl.Checkpoints;
 using Dl.Data;
 using Dl.Models;
+using Dl.Training;
 
 namespace Dl.Cli;
 
@@ -42,29 +43,27 @@ public static class AutoencoderTraining
             $"dl: conv-autoencoder ({engine}): {model.Description.ParameterCount:N0} parameters; {epochs} epoch(s) over the first {limit:N0} training images " +
             $"in order, batch {batch}, Adam lr {lr}; test MSE over {test.Count:N0} images"));
 
+        // Batches in order over the first --limit images (no shuffling: tools/autoencoder_pytorch.py replays the run), the
+        // input as its own target; the test set's mean loss is the reconstruction MSE the former loop reported.
         int d = train.Features;
+        Dataset images = Dataset.AutoEncoder(train.X.AsSpan(0, limit * d).ToArray(), train.SampleShape);
+        Dataset testImages = Dataset.AutoEncoder(test.X, test.SampleShape);
+        var loader = new DataLoader(images, batch, shuffle: false, seed: seed);
+        var trainer = new Trainer<float>(model, optimizer, loader, testImages, new TrainerOptions { Epochs = epochs, EvaluationBatch = batch });
         double elapsed = 0;
-        for (int epoch = 1; epoch <= epochs; epoch++)
+        string Line(EpochResult e) => string.Create(CultureInfo.InvariantCulture,
+            $"epoch {e.Epoch,3}/{e.Epochs}  train MSE {e.TrainingLoss:0.000000}  test MSE {e.Validation!.Loss:0.000000}  {e.Seconds:0.00} s");
+        bool interactive = TrainingProgress.Interactive(json);
+        trainer.EpochCompleted += e =>
         {
-            model.Training = true;
-            double lossSum = 0;
-            long start = Stopwatch.GetTimestamp();
-            for (int first = 0; first < limit; first += batch)
-            {
-                int n = Math.Min(batch, limit - first);
-                ReadOnlySpan<float> x = train.X.AsSpan(first * d, n * d);
-                lossSum += (double)model.TrainStep(x, x, n, optimizer) * n;
-            }
-            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            elapsed += seconds;
-            double trainMse = lossSum / limit, testMse = TestMse(model, test, batch);
+            elapsed += e.Seconds;
             if (json)
-                Console.Out.WriteLine(new JsonLine().Add("model", "conv-autoencoder").Add("engine", engine).Add("epoch", epoch)
-                    .Add("train_mse", trainMse, 6).Add("test_mse", testMse, 6).Add("seconds", seconds, 3).Add("elapsed", elapsed, 3));
-            else
-                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {epoch,3}/{epochs}  train MSE {trainMse:0.000000}  test MSE {testMse:0.000000}  {seconds:0.00} s"));
-        }
+                Console.Out.WriteLine(new JsonLine().Add("model", "conv-autoencoder").Add("engine", engine).Add("epoch", e.Epoch)
+                    .Add("train_mse", e.TrainingLoss, 6).Add("test_mse", e.Validation!.Loss, 6).Add("seconds", e.Seconds, 3).Add("elapsed", elapsed, 3));
+            else if (!interactive) Console.Out.WriteLine(Line(e));
+        };
+        if (interactive) TrainingProgress.Run(trainer, Line, () => trainer.Fit());
+        else trainer.Fit();
         if (save is not null)
         {
             Safetensors.Save(save, model.Description, model.Parameters, model.State);

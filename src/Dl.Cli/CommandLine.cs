@@ -1,75 +1,47 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Numerics;
 
 namespace Dl.Cli;
 
-/// <summary>A command-line error: printed as <c>dl: message</c> with exit code 2.</summary>
+/// <summary>A command-line error: printed as <c>dl: message</c> on stderr with exit code 2.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
 /// <summary>
-/// The options of one command: <c>--name value</c>, <c>--name=value</c> and boolean <c>--flag</c>. Every option must be
-/// declared by the command (unknown or repeated options are errors) and values are parsed with the invariant culture.
-/// No reflection: each command reads its options by name.
+/// The options one command was given, read by name from System.CommandLine's <see cref="ParseResult"/>. Value options
+/// are declared as strings and parsed here with the invariant culture, so that every bad value gets one message naming
+/// the option, the value and what is expected (a range, a choice), and so that a command can tell an option given from
+/// one left to its (per-model) default.
 /// </summary>
 public sealed class CommandLine
 {
     private readonly string _command;
-    private readonly Dictionary<string, string?> _values = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _flags;
+    private readonly ParseResult _result;
+    private readonly Dictionary<string, Option> _options;
 
-    /// <param name="command">The command name, for messages.</param>
-    /// <param name="args">The arguments after the command name.</param>
-    /// <param name="valueOptions">Options that take a value (without the leading dashes).</param>
-    /// <param name="flagOptions">Options that take no value.</param>
-    public CommandLine(string command, ReadOnlySpan<string> args, IEnumerable<string> valueOptions, IEnumerable<string> flagOptions)
+    public CommandLine(string command, ParseResult result)
     {
         _command = command;
-        var takesValue = new HashSet<string>(valueOptions, StringComparer.Ordinal);
-        _flags = new HashSet<string>(flagOptions, StringComparer.Ordinal);
-        for (int i = 0; i < args.Length; i++)
-        {
-            string arg = args[i];
-            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
-                throw new UsageException($"'{command}': unexpected argument '{arg}'; options look like --name value (see 'dl help').");
-            string name = arg[2..];
-            string? inline = null;
-            int eq = name.IndexOf('=');
-            if (eq >= 0)
-            {
-                inline = name[(eq + 1)..];
-                name = name[..eq];
-            }
-            if (_values.ContainsKey(name))
-                throw new UsageException($"'{command}': option --{name} is given twice.");
-            if (_flags.Contains(name))
-            {
-                if (inline is not null)
-                    throw new UsageException($"'{command}': option --{name} takes no value; got '--{name}={inline}'.");
-                _values[name] = null;
-            }
-            else if (takesValue.Contains(name))
-            {
-                if (inline is null)
-                {
-                    if (i + 1 >= args.Length || (args[i + 1].StartsWith("--", StringComparison.Ordinal) && args[i + 1].Length > 2))
-                        throw new UsageException($"'{command}': option --{name} needs a value.");
-                    inline = args[++i];
-                }
-                _values[name] = inline;
-            }
-            else
-            {
-                var known = takesValue.Concat(_flags).Order(StringComparer.Ordinal).Select(o => "--" + o);
-                throw new UsageException($"'{command}': unknown option --{name}; expected one of {string.Join(", ", known)}.");
-            }
-        }
+        _result = result;
+        _options = result.CommandResult.Command.Options.ToDictionary(o => o.Name.TrimStart('-'), StringComparer.Ordinal);
     }
 
-    public bool Has(string name) => _values.ContainsKey(name);
+    /// <summary>A value option: its value is parsed by the command (see <see cref="CommandLine"/>).</summary>
+    public static Option<string> Value(string name, string helpName, string description) =>
+        new("--" + name) { HelpName = helpName, Description = description };
 
-    public bool Flag(string name) => _flags.Contains(name) && _values.ContainsKey(name);
+    /// <summary>A flag: present or not.</summary>
+    public static Option<bool> Flag(string name, string description) => new("--" + name) { Description = description };
 
-    public string? String(string name) => _values.TryGetValue(name, out string? v) ? v : null;
+    /// <summary>The names (without dashes) of the options given on the command line.</summary>
+    public IEnumerable<string> Given => _options.Where(kv => Has(kv.Key)).Select(kv => kv.Key);
+
+    public bool Has(string name) =>
+        _options.TryGetValue(name, out Option? option) && _result.GetResult(option) is { Implicit: false };
+
+    public bool Flag(string name) => Has(name) && _result.GetValue<bool>(_options[name].Name);
+
+    public string? String(string name) => Has(name) ? _result.GetValue<string>(_options[name].Name) : null;
 
     public string String(string name, string fallback) => String(name) ?? fallback;
 

@@ -33,7 +33,7 @@ internal static class ExportCommand
         var onnx = new Option<string>("--onnx") { Description = "Path of the ONNX file to write.", Required = true };
         var model = new Option<string>("--model")
         {
-            Description = "The model: a class of Dl.Models (" + string.Join(", ", s_models.Select(m => m.Name)) + ") or a workload id.",
+            Description = "The model: a name dl train takes (fashion-cnn, ...), a class of Dl.Models (" + string.Join(", ", s_models.Select(m => m.Name)) + ") or a workload id.",
             Required = true,
         };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "A safetensors checkpoint of the model (PyTorch names) to export." };
@@ -55,7 +55,7 @@ internal static class ExportCommand
             IModel model = entry.Create(new ModelOptions { Seed = seed, MaxBatch = 1 });
             if (checkpoint is not null)
             {
-                if (!File.Exists(checkpoint)) throw new UsageException($"'export': checkpoint '{checkpoint}' does not exist.");
+                if (!File.Exists(checkpoint)) throw new FileNotFoundException($"'export': checkpoint '{checkpoint}' does not exist.");
                 Safetensors.Load(checkpoint, model.Description, model.Parameters, model.State);
             }
             model.Training = false;
@@ -63,7 +63,12 @@ internal static class ExportCommand
             Console.WriteLine($"wrote {path}: {model.Description.Name}, {model.Description.ParameterCount:N0} parameters, ONNX opset 17");
             return 0;
         }
-        catch (Exception e) when (e is UsageException or NotSupportedException or InvalidDataException or IOException or UnauthorizedAccessException)
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"dl export: {e.Message}");
+            return Program.UsageError;
+        }
+        catch (Exception e) when (e is NotSupportedException or InvalidDataException or IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"dl export: {e.Message}");
             return 1;
@@ -76,7 +81,14 @@ internal static class ExportCommand
             if (string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase)) return e;
         foreach (Workloads.Workload w in Workloads.All)
             if (w.Id == name) return s_models.First(e => e.Name == w.Description.Name);
-        throw new UsageException($"'export': unknown model '{name}'; expected one of {string.Join(", ", s_models.Select(m => m.Name))} " +
+        foreach (ModelCatalog.Entry c in ModelCatalog.All)   // the names dl train --model takes
+            if (c.Id == name)
+            {
+                string className = c.Generated(new ModelOptions { MaxBatch = 1 }).Description.Name;
+                return s_models.First(e => e.Name == className);
+            }
+        throw new UsageException($"'export': unknown model '{name}'; expected one of {string.Join(", ", s_models.Select(m => m.Name))}, " +
+            $"a name dl train takes ({string.Join(", ", ModelCatalog.All.Select(c => c.Id))}) " +
             $"or a workload id ({string.Join(", ", Workloads.All.Select(w => w.Id))}).");
     }
 }

@@ -52,6 +52,14 @@ public sealed class JsonLine
         return this;
     }
 
+    /// <summary>A value already in JSON (an array, a nested object).</summary>
+    public JsonLine Raw(string name, string json)
+    {
+        Name(name);
+        _text.Append(json);
+        return this;
+    }
+
     public override string ToString() => _text.ToString() + "}";
 
     private void Name(string name)

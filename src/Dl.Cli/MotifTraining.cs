@@ -17,11 +17,12 @@ public static class MotifTraining
     public const int MotifCopies = 2;
     private const int Steps = 64, Features = 64, Classes = 10;
 
+    // Not on Trainer: every step draws fresh synthetic samples (there is no dataset for a DataLoader to walk).
     public static int Run(CommandLine cl)
     {
         foreach (string option in new[] { "optimizer", "momentum", "lr-decay", "engine", "augment", "flip", "data", "save-initial", "smoothing",
             "minutes", "text", "temperature", "sample-length", "prime", "shift", "no-augment", "limit", "warmup", "weight-decay" })
-            if (cl.Has(option)) throw new UsageException($"'train --model attn-s64': --{option} does not apply (see 'dl help').");
+            if (cl.Has(option)) throw new UsageException($"'train --model attn-s64': --{option} does not apply (see 'dl train --help').");
         int epochs = cl.Int("epochs", 5, 1, 10_000);
         int batch = cl.Int("batch", 32, 1, 65_536);
         ulong seed = cl.Seed("seed", 1);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -17,9 +18,21 @@ public static class PeakCommand
 {
     private const int Chains = 12;
 
-    public static int Run(ReadOnlySpan<string> args)
+    internal static Command Create()
     {
-        var cl = new CommandLine("peak", args, ["seconds"], []);
+        var command = new Command("peak", "Measures this core's single-precision multiply-add peak (12 independent FMA chains on registers, " +
+            "Vector256 and Vector512, best of repeats) and prints one JSON line:\n" +
+            "{\"what\":\"fma_peak\",\"threads\":1,\"vector256_gflops\":..,\"vector512_gflops\":..} (null: not accelerated).\n" +
+            "benchmarks/ratios.py --peak uses it to bound the speed-up any fp32 implementation can reach.")
+        {
+            CommandLine.Value("seconds", "S", "Seconds of repeats per width (default 0.6)."),
+        };
+        command.SetAction(result => Run(new CommandLine("peak", result)));
+        return command;
+    }
+
+    internal static int Run(CommandLine cl)
+    {
         double seconds = cl.Float("seconds", 0.6f, 0.05f, 60f);
         double? v256 = Vector256.IsHardwareAccelerated ? Measure(Fma256, Vector256<float>.Count, seconds) : null;
         double? v512 = Vector512.IsHardwareAccelerated ? Measure(Fma512, Vector512<float>.Count, seconds) : null;

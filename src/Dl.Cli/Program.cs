@@ -1,94 +1,92 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+
 namespace Dl.Cli;
 
-/// <summary>The <c>dl</c> tool: <c>dl train</c> trains a model of Dl.Models, <c>dl bench</c> times one workload of
-/// WORKLOADS.md and prints one JSON line, <c>dl peak</c> measures the core's multiply-add peak.</summary>
+/// <summary>The <c>dl</c> tool: one System.CommandLine command per job (train, eval, predict, summary, graph, explain,
+/// gradcheck, bench, peak). Exit codes: 0 success, 1 a run-time error (a file missing or malformed, a checkpoint of
+/// another model, a diverged run), 2 a usage error (unknown command or option, a bad value, an option the chosen model
+/// does not take). Every error is one line on stderr, <c>dl: ...</c>.</summary>
 public static class Program
 {
-    public const string Usage = """
-        usage:
-          dl train [--model fashion-mlp|fashion-cnn|lenet-cnn|residual-cnn|inception-cnn|row-lstm|row-gru|char-lstm|xor|
-                            patch-transformer|reverse-transformer|attn-s64|conv-autoencoder]
-                   [--epochs N] [--batch B] [--optimizer adam|adamw|sgd] [--lr X] [--lr-decay G] [--momentum X] [--seed S]
-                   [--threads T] [--data DIR] [--engine generated|dynamic] [--augment [--shift P]] [--flip] [--clip N]
-                   [--save PATH] [--save-initial PATH] [--json]
-              fashion-mlp (default): 784-128-10 on Fashion-MNIST from --data, else /usr/share/datasets/fashion-mnist,
-              else the subset embedded in Dl.Models (--data embedded forces it). Defaults: --epochs 10 --batch 32 --optimizer adam --lr 0.0015
-              --lr-decay 0.75 (lr of epoch e = lr * G^e) --seed 1 --threads 1 --engine generated;
-              with --optimizer sgd: --lr 0.05 --momentum 0.9.
-              fashion-cnn: 2 x (conv 3x3 + batch norm + ReLU + max pool), dropout, dense 128, dropout, 10.
-              Defaults: --epochs 15 --batch 64 --lr 0.001 --lr-decay 0.85. lenet-cnn, residual-cnn, inception-cnn:
-              --epochs 10 --batch 64 --lr 0.002 --lr-decay 0.85. Test accuracy is measured in evaluation mode.
-              --augment: random shifts by up to --shift pixels (default 2; zero padding, then a random crop);
-              --flip: random horizontal flips. --save-initial writes the starting weights (for train_fashion.py --weights).
-              row-lstm, row-gru: each image read as 28 rows of 28 pixels by a two-layer LSTM / GRU of 128, last state ->
-              10. Defaults: --epochs 15 --batch 64 --lr 0.002 --lr-decay 0.85 --clip 5.
-              --clip N: gradients scaled to a global norm of at most N before each update; each epoch then reports the
-              mean and largest gradient norm (before clipping).
-              char-lstm [--minutes M] [--text FILE] [--temperature X] [--sample-length N] [--prime TEXT]: a character
-              language model (embedding 32, two-layer LSTM of 256, 100-character windows) trained for M minutes (default
-              10) on the King James Version (Debian's bible-kjv, dumped once to ~/.cache/dl/kjv.txt); reports training
-              and held-out bits per character and samples N characters (default 400) at temperature X (default 0.7).
-              Defaults: --batch 32 --lr 0.002 (halved at 60 % and 85 % of the time) --clip 5.
-              xor: 2-2-1 sigmoid network on the four XOR samples, full batch. Defaults: --epochs 2000 --lr 2 --momentum 0.9.
-              patch-transformer [--limit N] [--warmup E] [--weight-decay X] [--smoothing X] [--no-augment]: a ViT on
-              Fashion-MNIST (conv stem, 4x4-pixel patches -> 49 tokens, learned positions, 4 pre-norm GELU encoder layers,
-              mean pooling); AdamW, linear warm-up over E epochs then cosine decay per step, label smoothing, random
-              shifts + flips. Defaults: --epochs 18 --batch 128 --lr 0.002 --warmup 1 --weight-decay 0.05
-              --smoothing 0.1 --shift 2 --clip 1 --threads 2. --limit N: the first N training and N test images (smoke runs).
-              reverse-transformer [--limit N] [--heldout N] [--warmup E] [--weight-decay X]: an encoder-decoder
-              transformer reversing sequences of 3-12 digits; each epoch trains on N fresh sequences (default 50000),
-              then decodes the held-out set (default 2000 sequences, none trained on) greedily step by step and reports
-              exact-sequence and token accuracy. Defaults: --epochs 3 --batch 64 --lr 0.001 --warmup 0.2
-              --weight-decay 0.01 --clip 1 --threads 1.
-              attn-s64 [--heldout N]: the attn_s64_d64_h4 workload's model on a synthetic task (64 x 64 noise with the
-              class's ±1 motif at 2 positions); 200 steps of fresh samples per epoch, then held-out accuracy (default
-              10000 samples). Defaults: --epochs 5 --batch 32 --lr 0.001 --threads 1.
-              conv-autoencoder [--limit N]: conv/pool encoder, ConvTranspose2d decoder, sigmoid output, MSE against the
-              input; batches in order over the first N training images (no shuffling: tools/autoencoder_pytorch.py replays
-              the run from --save-initial); reports the test-set reconstruction MSE. Defaults: --epochs 1 --batch 64 --lr 0.001.
-              --json prints one JSON object per epoch and nothing else on stdout.
-          dl bench --workload W [--batch B] [--threads T] [--engine generated|dynamic] [--mode train|infer]
-                   [--iters N] [--warmup N] [--seed S] [--save-weights PATH]
-              W: xor_2_2_1 (batch 4), mlp_784_128_10, mlp_784_1024_512_10, cnn_lenetish, lstm_32_128_t35,
-              attn_s64_d64_h4 (input [B, 64, 64]: sequence 64 x d_model 64), dgex_943_3000_9520 (batch 200).
-              Times one step (train: forward + loss + backward + SGD lr 0.01; infer: forward) on one fixed batch of
-              standard-normal inputs and uniform labels (standard-normal targets), then prints one JSON line:
-              {"workload":..,"batch":..,"threads":..,"engine":..,"mode":..,"median_us":..,"p10_us":..,"p90_us":..,"alloc_bytes_per_step":..}
-              --save-weights writes the initial weights (safetensors) for benchmarks/pytorch/bench.py.
-          dl peak [--seconds S]
-              Measures this core's single-precision multiply-add peak (12 independent FMA chains on registers, Vector256
-              and Vector512, best of repeats over S seconds each, default 0.6) and prints one JSON line:
-              {"what":"fma_peak","threads":1,"vector256_gflops":..,"vector512_gflops":..} (null: not accelerated).
-              benchmarks/ratios.py --peak uses it to bound the speed-up any fp32 implementation can reach.
-          dl help
-        """;
+    public const int Ok = 0, RuntimeError = 1, UsageError = 2;
 
-    public static int Main(string[] args)
+    /// <summary>The commands, in the order <c>dl --help</c> lists them.</summary>
+    internal static RootCommand CreateRoot()
     {
-        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        var root = new RootCommand("dl: train, evaluate, inspect and benchmark the models of Dl.Models.")
         {
-            (args.Length == 0 ? Console.Error : Console.Out).WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
+            TrainCommand.Create(),
+            EvalCommand.Create(),
+            PredictCommand.Create(),
+            SummaryCommand.Create(),
+            GraphCommand.Create(),
+            ExplainCommand.Create(),
+            GradcheckCommand.Create(),
+            BenchCommand.Create(),
+            PeakCommand.Create(),
+            ExportCommand.Create(),
+        };
+        return root;
+    }
+
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Parses and runs <paramref name="args"/>; help and version go to <paramref name="output"/>, errors to
+    /// <paramref name="error"/> (commands themselves write to <see cref="Console"/>).</summary>
+    internal static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        RootCommand root = CreateRoot();
+        ParseResult result = root.Parse(args);
+        if (result.Errors.Count > 0 && result.Action is ParseErrorAction or null)
+        {
+            error.WriteLine(ParseErrorLine(result));
+            return UsageError;
         }
         try
         {
-            return args[0] switch
-            {
-                "train" => TrainCommand.Run(args.AsSpan(1)),
-                "bench" => BenchCommand.Run(args.AsSpan(1)),
-                "peak" => PeakCommand.Run(args.AsSpan(1)),
-                _ => throw new UsageException($"unknown command '{args[0]}'; expected 'train', 'bench', 'peak' or 'help'."),
-            };
+            int code = result.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+            // The per-model defaults follow train's option list (System.CommandLine's help has no epilogue of its own).
+            if (result.Action is System.CommandLine.Help.HelpAction && result.CommandResult.Command.Name == "train")
+                output.WriteLine(TrainOptions.ModelsHelp);
+            return code;
         }
         catch (UsageException e)
         {
-            Console.Error.WriteLine($"dl: {e.Message}");
-            return 2;
+            error.WriteLine($"dl: {e.Message}");
+            return UsageError;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException or KeyNotFoundException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            Console.Error.WriteLine($"dl: {e.Message}");
-            return 1;
+            // Run-time errors (files, checkpoints, data, divergence) carry a message naming what was wrong; print that
+            // alone. DL_TRACE=1 shows the stack for a bug report.
+            error.WriteLine($"dl: {e.Message}");
+            if (Environment.GetEnvironmentVariable("DL_TRACE") == "1") error.WriteLine(e);
+            return RuntimeError;
         }
+    }
+
+    /// <summary>One line for the first parse error: the command it is about, the problem, and where to read more.</summary>
+    private static string ParseErrorLine(ParseResult result)
+    {
+        Command command = result.CommandResult.Command;
+        string path = command is RootCommand ? "dl" : $"dl {command.Name}";
+        string message = result.Errors[0].Message;
+        if (command is RootCommand && result.UnmatchedTokens.Count == 0 && result.Tokens.Count == 0)
+            message = $"no command given; expected one of {string.Join(", ", command.Subcommands.Select(c => c.Name))}.";
+        else if (result.Errors[0].SymbolResult is System.CommandLine.Parsing.OptionResult { Option: var option } && option.Arity.MinimumNumberOfValues > 0)
+            message = $"{option.Name} needs a value <{option.HelpName}>: {option.Description}";
+        else if (command.Arguments.Count > 0 && result.UnmatchedTokens.Count == 0 && result.GetResult(command.Arguments[0]) is not { Tokens.Count: > 0 })
+            message = $"missing <{command.Arguments[0].Name}>: {command.Arguments[0].Description}";
+        else if (result.UnmatchedTokens.Count > 0)
+        {
+            string token = result.UnmatchedTokens[0];
+            message = command is RootCommand && !token.StartsWith('-')
+                ? $"unknown command '{token}'; expected one of {string.Join(", ", command.Subcommands.Select(c => c.Name))}."
+                : token.StartsWith('-')
+                    ? $"unknown option '{token}'; expected one of {string.Join(", ", command.Options.Where(o => !o.Hidden).Select(o => o.Name))}."
+                    : $"unexpected argument '{token}'.";
+        }
+        return $"{path}: {message} See '{path} --help'.";
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Dl.Checkpoints;
@@ -20,12 +21,8 @@ public static class TrainCommand
     public const int DefaultBatch = 32;
     public const string DefaultOptimizer = "adam";
 
-    private static readonly string[] ValueOptions =
-        ["model", "epochs", "batch", "lr", "lr-decay", "momentum", "optimizer", "seed", "threads", "data", "save", "save-initial", "engine", "shift", "clip",
-         "minutes", "text", "temperature", "sample-length", "prime", "limit", "warmup", "weight-decay", "smoothing", "heldout"];
-
     /// <summary>A Fashion-MNIST model and its measured defaults.</summary>
-    private sealed record ImageModel(string Id, Func<ModelOptions, ITrainableModel<int>> Generated, Func<ulong, ITrainableModel<int>> Dynamic,
+    internal sealed record ImageModel(string Id, Func<ModelOptions, ITrainableModel<int>> Generated, Func<ulong, ITrainableModel<int>> Dynamic,
         float AdamLr, float LrDecay, int Batch, int Epochs)
     {
         /// <summary>The default --clip (maximum global gradient norm; 0 = no clipping).</summary>
@@ -45,12 +42,21 @@ public static class TrainCommand
         new("row-gru", o => new RowGru(o), s => Dl.Dynamic.Dynamic.Create<RowGru>(s), 0.002f, 0.85f, 64, 15) { Clip = 5f },
     ];
 
-    public static int Run(ReadOnlySpan<string> args)
+    internal static Command Create()
     {
-        var cl = new CommandLine("train", args, ValueOptions, ["json", "augment", "flip", "no-augment"]);
-        string model = cl.Choice("model", "fashion-mlp", [.. ImageModels.Select(m => m.Id), "xor", "char-lstm", "patch-transformer", "reverse-transformer", "attn-s64", "conv-autoencoder"]);
+        var command = new Command("train", "Trains a model of Dl.Models, printing per epoch the training loss, the test metrics and the " +
+            "seconds spent training (per-model defaults: 'dl train --help').");
+        foreach (Option option in TrainOptions.CreateOptions()) command.Options.Add(option);
+        command.SetAction(result => Run(new CommandLine("train", result)));
+        return command;
+    }
+
+    internal static int Run(CommandLine cl)
+    {
+        string model = cl.Choice("model", "fashion-mlp", TrainOptions.AllModels);
+        TrainOptions.CheckApplicable(cl, model);
         // A save that cannot succeed (a folder that does not exist, no permission) fails now, naming the path, not after
-        // the training it would have kept. (--save-initial is checked where it applies: some models reject it.)
+        // the training it would have kept.
         if (cl.String("save") is string save) Safetensors.CheckSavePath(save);
         return model switch
         {
@@ -60,11 +66,15 @@ public static class TrainCommand
             "reverse-transformer" => TransformerTraining.RunReverse(cl),
             "attn-s64" => MotifTraining.Run(cl),
             "conv-autoencoder" => AutoencoderTraining.Run(cl),
-            _ => TrainImages(cl, ImageModels.First(m => m.Id == model)),
+            _ => ImageTraining.Run(cl, ImageModels.First(m => m.Id == model)),
         };
     }
 
-    private static Optimizer CreateOptimizer(CommandLine cl, string defaultOptimizer, float defaultSgdLr, float defaultAdamLr, float defaultMomentum)
+    /// <summary>The image model named <paramref name="id"/> (one of <see cref="TrainOptions.ImageModels"/>).</summary>
+    internal static ImageModel FindImageModel(string id) => ImageModels.FirstOrDefault(m => m.Id == id)
+        ?? throw new UsageException($"--model is '{id}'; expected one of {string.Join(", ", ImageModels.Select(m => m.Id))}.");
+
+    internal static Optimizer CreateOptimizer(CommandLine cl, string defaultOptimizer, float defaultSgdLr, float defaultAdamLr, float defaultMomentum)
     {
         string name = cl.Choice("optimizer", defaultOptimizer, "sgd", "adam", "adamw");
         if (name != "sgd" && cl.Has("momentum"))
@@ -76,98 +86,6 @@ public static class TrainCommand
             "adamw" => new AdamW(lr),
             _ => new Sgd(lr, cl.Float("momentum", defaultMomentum, 0f, 0.9999f)),
         };
-    }
-
-    private static int TrainImages(CommandLine cl, ImageModel spec)
-    {
-        int epochs = cl.Int("epochs", spec.Epochs, 1, 100_000);
-        int batch = cl.Int("batch", spec.Batch, 1, 65_536);
-        ulong seed = cl.Seed("seed", 1);
-        int threads = cl.Int("threads", 1, 1, 256);
-        string engine = cl.Choice("engine", "generated", "generated", "dynamic");
-        bool json = cl.Flag("json");
-        string? save = cl.String("save");
-        if (cl.String("save-initial") is { } initialPath) Safetensors.CheckSavePath(initialPath);
-        Optimizer optimizer = CreateOptimizer(cl, DefaultOptimizer, DefaultSgdLr, spec.AdamLr, DefaultMomentum);
-        var schedule = new ExponentialDecay(optimizer.LearningRate, cl.Float("lr-decay", spec.LrDecay, 0.01f, 1f));
-        ImageAugmentation? augmentation = null;
-        if (cl.Flag("augment") || cl.Flag("flip"))
-        {
-            // Random shifts by up to --shift pixels (zero padding, then a random crop back to 28x28); --flip adds
-            // random horizontal reflection. Labels are unchanged.
-            augmentation = new ImageAugmentation(seed);
-            if (cl.Flag("augment")) augmentation.RandomShift(cl.Int("shift", 2, 1, 14));
-            if (cl.Flag("flip")) augmentation.RandomHorizontalFlip();
-        }
-        else if (cl.Has("shift")) throw new UsageException("'train': --shift applies with --augment.");
-
-        (Dataset train, Dataset test) = LoadData(cl.String("data"));
-        ITrainableModel<int> model = engine == "generated"
-            ? spec.Generated(new ModelOptions { Seed = seed, MaxBatch = batch, Threads = threads })
-            : spec.Dynamic(seed);
-        if (engine == "dynamic" && threads != 1)
-            Console.Error.WriteLine("dl: note: the dynamic engine runs on one thread; --threads is ignored.");
-        if (cl.String("save-initial") is { } initial)
-        {
-            // The starting point, for another framework to train from the same weights (benchmarks/pytorch/train_fashion.py --weights).
-            Safetensors.Save(initial, model.Description, model.Parameters, model.State);
-            Console.Error.WriteLine($"dl: saved the initial weights to {initial}");
-        }
-
-        // --clip N: gradients are scaled to a global norm of at most N before each update (PyTorch's clip_grad_norm_);
-        // the norm before clipping is reported per epoch (mean and maximum), so vanishing or exploding gradients show.
-        float clip = cl.Float("clip", spec.Clip, 0f, 1e6f);
-        Clipped? clipped = clip > 0 ? new Clipped(optimizer, maxNorm: clip) : null;
-        IOptimizer step = (IOptimizer?)clipped ?? optimizer;
-
-        var loader = new DataLoader(train, batch, shuffle: true, seed: seed, augmentation: augmentation);
-        var logits = new float[batch * EmbeddedData.Classes];
-        double elapsed = 0, reached91 = double.NaN;
-        for (int epoch = 1; epoch <= epochs; epoch++)
-        {
-            model.Training = true;
-            schedule.Apply(optimizer, epoch - 1);
-            double lossSum = 0, normSum = 0, normMax = 0;
-            int steps = 0;
-            long start = Stopwatch.GetTimestamp();
-            while (loader.NextBatch(out ReadOnlySpan<float> x, out ReadOnlySpan<int> y))
-            {
-                lossSum += (double)model.TrainStep(x, y, y.Length, step) * y.Length;
-                if (clipped is not null)
-                {
-                    normSum += clipped.LastNorm;
-                    normMax = Math.Max(normMax, clipped.LastNorm);
-                    steps++;
-                }
-            }
-            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            double trainLoss = lossSum / train.Count;
-            if (!double.IsFinite(trainLoss))
-                throw new ArgumentException($"training diverged in epoch {epoch} (loss {trainLoss}); try a smaller --lr.");
-            double accuracy = Evaluate(model, test, batch, logits);
-            elapsed += seconds;
-            if (accuracy >= 0.91 && double.IsNaN(reached91)) reached91 = elapsed;
-            if (json)
-            {
-                Console.Out.WriteLine(new JsonLine().Add("model", spec.Id).Add("engine", engine).Add("epoch", epoch)
-                    .Add("train_loss", trainLoss, 4).Add("test_accuracy", accuracy, 4).Add("seconds", seconds, 3).Add("elapsed", elapsed, 3)
-                    .Add("grad_norm_mean", steps > 0 ? normSum / steps : double.NaN, 4).Add("grad_norm_max", steps > 0 ? normMax : double.NaN, 4));
-            }
-            else
-            {
-                string norms = steps > 0 ? string.Create(CultureInfo.InvariantCulture, $"  gradient norm mean {normSum / steps:0.000} max {normMax:0.000}") : "";
-                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {epoch,3}/{epochs}  train loss {trainLoss:0.0000}  test accuracy {accuracy * 100:0.00}%  {seconds:0.00} s") + norms);
-            }
-        }
-        if (!double.IsNaN(reached91))
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"dl: test accuracy first reached 91% after {reached91:0.0} s of training"));
-        if (save is not null)
-        {
-            Safetensors.Save(save, model.Description, model.Parameters, model.State);
-            Console.Error.WriteLine($"dl: saved the trained weights to {save}");
-        }
-        return 0;
     }
 
     /// <summary>Test accuracy = correct / n, predicted in chunks of at most the model's batch size.</summary>
@@ -187,14 +105,16 @@ public static class TrainCommand
         return test.Count == 0 ? 0 : (double)correct / test.Count;
     }
 
-    internal static (Dataset Train, Dataset Test) LoadData(string? directory)
+    /// <summary>Fashion-MNIST from <paramref name="directory"/>, the default folder or the embedded subset; without
+    /// <paramref name="trainingSet"/> the training half is not read (and returned empty-handed as the test set).</summary>
+    internal static (Dataset Train, Dataset Test) LoadData(string? directory, bool trainingSet = true)
     {
         bool embedded = directory == "embedded";
         if (embedded) directory = null;
         else if (directory is not null)
         {
             if (!Directory.Exists(directory))
-                throw new UsageException($"'train': --data directory '{directory}' does not exist.");
+                throw new UsageException($"--data directory '{directory}' does not exist; expected a folder with the Fashion-MNIST IDX files, or 'embedded'.");
             Console.Error.WriteLine($"dl: data: Fashion-MNIST from {directory}");
         }
         else if (File.Exists(Path.Combine(DefaultDataDirectory, "train-images-idx3-ubyte.gz"))
@@ -208,15 +128,19 @@ public static class TrainCommand
             Console.Error.WriteLine("dl: data: the Fashion-MNIST subset embedded in Dl.Models (6000 train, 1000 test); " +
                                     "pass --data DIR or install dataset-fashion-mnist for the full set");
             Console.Error.WriteLine($"dl: {EmbeddedData.Attribution}");
-            return (EmbeddedData.FashionTrain(), EmbeddedData.FashionTest());
+            Dataset embeddedTest = EmbeddedData.FashionTest();
+            return (trainingSet ? EmbeddedData.FashionTrain() : embeddedTest, embeddedTest);
         }
         Console.Error.WriteLine($"dl: {EmbeddedData.Attribution}");
-        return (Dataset.LoadFashionMnist(directory, train: true), Dataset.LoadFashionMnist(directory, train: false));
+        Dataset test = Dataset.LoadFashionMnist(directory, train: false);
+        return (trainingSet ? Dataset.LoadFashionMnist(directory, train: true) : test, test);
     }
 
     private static readonly float[] XorInputs = [0, 0, 0, 1, 1, 0, 1, 1];
     private static readonly float[] XorTargets = [0, 1, 1, 0];
 
+    // Not on Trainer: 2000 full-batch steps of 4 samples, reported every tenth; one "epoch" per step would spend more
+    // on the trainer's per-epoch bookkeeping than on the step.
     private static int TrainXor(CommandLine cl)
     {
         foreach (string option in new[] { "batch", "data", "threads", "lr-decay" })

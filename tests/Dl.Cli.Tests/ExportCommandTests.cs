@@ -43,7 +43,7 @@ public class ExportCommandTests
         Console.SetError(error);
         try
         {
-            Assert.Equal(1, ExportCommand.Run(path, "NoSuchModel", null, 0));
+            Assert.Equal(2, ExportCommand.Run(path, "NoSuchModel", null, 0));
             Assert.Equal(1, ExportCommand.Run(path, "FashionMlp", "/nonexistent/x.safetensors", 0));
         }
         finally

@@ -1,8 +1,5 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
-
-[assembly: InternalsVisibleTo("Dl.Cli.Tests")]
 
 namespace Dl.Cli.Report;
 
