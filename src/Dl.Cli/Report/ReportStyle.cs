@@ -69,7 +69,7 @@ internal static class ReportStyle
         td.bad { color: #b91c1c; }
         table.settings th { width: 38%; color: var(--muted); font-weight: 500; overflow-wrap: anywhere; }
         table.settings td { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 12.5px; overflow-wrap: anywhere; }
-        pre { margin: 0; padding: 12px; background: #0f172a; color: #e2e8f0; border-radius: 8px; overflow: auto; max-height: 420px;
+        pre { margin: 0; padding: 12px; background: #0f172a; color: #e2e8f0; border-radius: 8px; overflow-x: auto;
               font: 12px/1.5 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
         .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(108px, 1fr)); gap: 10px; }
         figure { margin: 0; padding: 8px 6px 6px; border: 1px solid var(--line); border-radius: 8px; background: #fafafa; text-align: center; }
