@@ -42,7 +42,7 @@ internal static class DistributedTraining
             try
             {
                 if (leader)
-                    Console.Error.WriteLine($"dl: distributed: {Mpi.Size} ranks; --batch is the global batch, each rank computes its share");
+                    Console.Error.WriteLine($"dl: distributed: {Mpi.Size} rank{(Mpi.Size == 1 ? "" : "s")}; --batch is the global batch, each rank computes its share");
                 return train();
             }
             catch (UsageException e)
