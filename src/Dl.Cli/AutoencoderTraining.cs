@@ -32,7 +32,7 @@ public static class AutoencoderTraining
         ITrainableModel<float> model = engine == "generated"
             ? new ConvAutoencoder(new ModelOptions { Seed = seed, MaxBatch = batch, Threads = threads })
             : Dl.Dynamic.Dynamic.Create<ConvAutoencoder>(seed);
-        if (cl.String("save-initial") is { } initial)
+        if (cl.String("save-initial") is { } initial && DistributedTraining.IsLeader)
         {
             Safetensors.CheckSavePath(initial);
             Safetensors.Save(initial, model.Description, model.Parameters, model.State);
@@ -49,12 +49,13 @@ public static class AutoencoderTraining
         Dataset images = Dataset.AutoEncoder(train.X.AsSpan(0, limit * d).ToArray(), train.SampleShape);
         Dataset testImages = Dataset.AutoEncoder(test.X, test.SampleShape);
         var loader = new DataLoader(images, batch, shuffle: false, seed: seed);
-        var trainer = new Trainer<float>(model, optimizer, loader, testImages, new TrainerOptions { Epochs = epochs, EvaluationBatch = batch });
+        var trainer = new Trainer<float>(model, optimizer, loader, testImages, DistributedTraining.Configure(new TrainerOptions { Epochs = epochs, EvaluationBatch = batch }));
         double elapsed = 0;
         string Line(EpochResult e) => string.Create(CultureInfo.InvariantCulture,
             $"epoch {e.Epoch,3}/{e.Epochs}  train MSE {e.TrainingLoss:0.000000}  test MSE {e.Validation!.Loss:0.000000}  {e.Seconds:0.00} s");
-        bool interactive = TrainingProgress.Interactive(json);
-        trainer.EpochCompleted += e =>
+        // Rank 0 alone evaluates (other ranks' epochs have no validation), prints and saves.
+        bool leader = trainer.IsLeader, interactive = leader && TrainingProgress.Interactive(json);
+        if (leader) trainer.EpochCompleted += e =>
         {
             elapsed += e.Seconds;
             if (json)
@@ -64,7 +65,7 @@ public static class AutoencoderTraining
         };
         if (interactive) TrainingProgress.Run(trainer, Line, () => trainer.Fit());
         else trainer.Fit();
-        if (save is not null)
+        if (save is not null && leader)
         {
             Safetensors.Save(save, model.Description, model.Parameters, model.State);
             Console.Error.WriteLine($"dl: saved the trained weights to {save}");

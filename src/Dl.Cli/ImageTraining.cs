@@ -54,7 +54,7 @@ internal static class ImageTraining
             : spec.Dynamic(seed);
         if (engine == "dynamic" && threads != 1)
             Console.Error.WriteLine("dl: note: the dynamic engine runs on one thread; --threads is ignored.");
-        if (cl.String("save-initial") is { } initial)
+        if (cl.String("save-initial") is { } initial && DistributedTraining.IsLeader)
         {
             // The starting point, for another framework to train from the same weights (benchmarks/pytorch/train_fashion.py --weights).
             Safetensors.Save(initial, model.Description, model.Parameters, model.State);
@@ -64,14 +64,15 @@ internal static class ImageTraining
         // The same loop the hand-written one was: shuffled batches from the seed, the rate decayed per epoch
         // (η(e) = η₀ · G^e), --clip as PyTorch's clip_grad_norm_ (the norm before clipping reported per epoch).
         var loader = new DataLoader(train, batch, shuffle: true, seed: seed, augmentation: augmentation);
-        var trainer = new Trainer<int>(model, optimizer, loader, test, new TrainerOptions
+        // --distributed: the loader's batch is the global batch; each rank computes its share (docs/distributed.md).
+        var trainer = new Trainer<int>(model, optimizer, loader, test, DistributedTraining.Configure(new TrainerOptions
         {
             Epochs = epochs,
             Schedule = new ExponentialDecay(initialRate, decay),
             ScheduleUnit = ScheduleUnit.Epoch,
             ClipNorm = clip,
             EvaluationBatch = batch,
-        });
+        }));
         var rates = new List<(long Step, float Rate)>();
         if (reportDirectory is not null) trainer.StepCompleted += p => rates.Add((p.GlobalStep, p.LearningRate));
 
@@ -84,8 +85,9 @@ internal static class ImageTraining
             return string.Create(CultureInfo.InvariantCulture,
                 $"epoch {e.Epoch,3}/{e.Epochs}  train loss {e.TrainingLoss:0.0000}  test accuracy {e.Validation!.Accuracy * 100:0.00}%  {e.Seconds:0.00} s") + norms;
         }
-        bool interactive = TrainingProgress.Interactive(json);
-        trainer.EpochCompleted += e =>
+        // Rank 0 alone evaluates (other ranks' epochs have no validation) and prints, saves and reports.
+        bool leader = trainer.IsLeader, interactive = leader && TrainingProgress.Interactive(json);
+        if (leader) trainer.EpochCompleted += e =>
         {
             results.Add(e);
             elapsed += e.Seconds;
@@ -104,6 +106,7 @@ internal static class ImageTraining
 
         if (!double.IsNaN(reached91))
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"dl: test accuracy first reached 91% after {reached91:0.0} s of training"));
+        if (!leader) return 0;
         if (save is not null)
         {
             Safetensors.Save(save, model.Description, model.Parameters, model.State);

@@ -30,7 +30,14 @@ public static class Program
         return root;
     }
 
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+    public static int Main(string[] args)
+    {
+        // Under mpirun a rank's stdout is a pseudo-terminal forwarded by mpirun (to a terminal, a pipe or a file alike):
+        // .NET would start it with the terminal's keypad-mode escape (ESC[?1h ESC=) ahead of the first line, and progress
+        // bars would be drawn into logs. A dumb terminal gives plain lines; the variable is read before the console starts.
+        if (Dl.Distributed.Mpi.IsLaunchedByMpirun) Environment.SetEnvironmentVariable("TERM", "dumb");
+        return Run(args, Console.Out, Console.Error);
+    }
 
     /// <summary>Parses and runs <paramref name="args"/>; help and version go to <paramref name="output"/>, errors to
     /// <paramref name="error"/> (commands themselves write to <see cref="Console"/>).</summary>

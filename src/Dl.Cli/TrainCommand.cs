@@ -58,7 +58,11 @@ public static class TrainCommand
         // A save that cannot succeed (a folder that does not exist, no permission) fails now, naming the path, not after
         // the training it would have kept.
         if (cl.String("save") is string save) Safetensors.CheckSavePath(save);
-        return model switch
+        return cl.Flag("distributed") ? DistributedTraining.Run(() => Train(cl, model)) : Train(cl, model);
+    }
+
+    private static int Train(CommandLine cl, string model) =>
+        model switch
         {
             "xor" => TrainXor(cl),
             "char-lstm" => CharTraining.Run(cl),
@@ -68,7 +72,6 @@ public static class TrainCommand
             "conv-autoencoder" => AutoencoderTraining.Run(cl),
             _ => ImageTraining.Run(cl, ImageModels.First(m => m.Id == model)),
         };
-    }
 
     /// <summary>The image model named <paramref name="id"/> (one of <see cref="TrainOptions.ImageModels"/>).</summary>
     internal static ImageModel FindImageModel(string id) => ImageModels.FirstOrDefault(m => m.Id == id)

@@ -52,6 +52,9 @@ internal static class TrainOptions
         ("save", "PATH", "Writes the trained weights (safetensors) to PATH.", AllBut("attn-s64")),
         ("save-initial", "PATH", "Writes the starting weights (for benchmarks/pytorch/train_fashion.py --weights).", Images("conv-autoencoder")),
         ("report", "DIR", "Writes an HTML training report (charts, confusion matrix, misclassified images) into DIR.", ImageModels),
+        ("distributed", null, "Data-parallel training as one rank of 'mpirun -np N dl train ... --distributed' (Open MPI): --batch is the global " +
+            "batch, split across the ranks; rank 0 alone prints, evaluates, saves and writes the report. Refused without mpirun (mpirun -np 1 runs one rank).",
+            Images("conv-autoencoder")),
         ("json", null, "One JSON object per epoch on stdout and nothing else.", AllModels),
     ];
 
