@@ -8,13 +8,17 @@ namespace Dl.Tests;
 /// fresh weights and uniform pixels (the case <c>dl gradcheck --model residual-cnn</c> runs), in both modes.</summary>
 public class ResidualEvalGradientTests
 {
-    private const string EvalSkip = "Not a generator bug: with seed 1 and these pixels one pre-activation of block2's first ReLU " +
-        "(block2.conv1 -> bn1 in eval mode, bias 0, running mean 0) is within 1e-6 of 0, below float rounding, so the float engines " +
-        "(generated and single tape, bit-identical) and the double tape take different sides of the ReLU there; block2.bn1.bias, " +
-        "block2.conv1.weight and everything before block2 differ. Seeds 2 and 3 of dl gradcheck pass (~3e-5). Kept as the documented case.";
-
-    [Fact(Skip = EvalSkip)]
-    public void ResidualCnn_EvaluationMode_NearKink_GeneratedGradientsMatchDoubleTape() => Check(training: false, pixels: 2);
+    /// <summary>The case dl gradcheck --model residual-cnn --seed 1 reported: one pre-activation of block2's first ReLU
+    /// (block2.conv1 → bn1 in eval mode, bias 0, running mean 0) is −2.47e-8 in double, below float rounding (~6e-8 at
+    /// these magnitudes), so the float engines and the double tape take different sides of the ReLU there and every
+    /// gradient before it differs — not a generator bug: the generated gradients equal the float tape's, and the double
+    /// tape disagrees (by how much depends on the float summation order, so only the float comparison is asserted).</summary>
+    [Fact]
+    public void ResidualCnn_EvaluationMode_NearKink_GeneratedEqualsFloatTape()
+    {
+        (double worstSingle, _, string report) = Compare(training: false, pixels: 2);
+        Assert.True(worstSingle < 1e-5, report);
+    }
 
     [Fact]
     public void ResidualCnn_EvaluationMode_GeneratedGradientsMatchDoubleTape() => Check(training: false, pixels: 3);
@@ -23,6 +27,15 @@ public class ResidualEvalGradientTests
     public void ResidualCnn_TrainingMode_GeneratedGradientsMatchDoubleTape() => Check(training: true, pixels: 2);
 
     private static void Check(bool training, int pixels)
+    {
+        (double worstSingle, double worstDouble, string report) = Compare(training, pixels);
+        Assert.True(worstSingle < 1e-5, report);
+        Assert.True(worstDouble < 1e-3, report);
+    }
+
+    /// <summary>The worst relative difference per parameter of the generated gradients against the float tape and the
+    /// double tape, and the per-parameter table.</summary>
+    private static (double Single, double Double, string Report) Compare(bool training, int pixels)
     {
         const int batch = 4;
         var generated = new ResidualCnn(new ModelOptions { Seed = 1, MaxBatch = batch });
@@ -51,7 +64,6 @@ public class ResidualEvalGradientTests
             worstDouble = Math.Max(worstDouble, wd);
             report.AppendLine($"{p.Name,-24} vs single {ws:E2}  vs double {wd:E2}");
         }
-        Assert.True(worstSingle < 1e-5, report.ToString());
-        Assert.True(worstDouble < 1e-3, report.ToString());
+        return (worstSingle, worstDouble, report.ToString());
     }
 }
